@@ -1,0 +1,32 @@
+# Two entry points: `make run` (quickstart on SQLite with the example config repo) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+HOST ?= 127.0.0.1
+PORT ?= 8080
+
+.PHONY: setup run test lint clean
+
+$(BIN)/mcpctl: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev,postgres,examples]'
+	@if command -v npm >/dev/null 2>&1; then npm install --no-audit --no-fund --silent; \
+	 else echo "npm not found: npm-based example servers and Inspector tests will be skipped"; fi
+	touch $(BIN)/mcpctl
+
+setup: $(BIN)/mcpctl
+
+run: setup
+	$(BIN)/mcpctl apply -f examples/config-repo --yes
+	$(BIN)/mcpctl serve --host $(HOST) --port $(PORT)
+
+test: setup
+	$(BIN)/pytest -q
+
+lint: setup
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) node_modules

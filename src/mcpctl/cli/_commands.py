@@ -1,0 +1,5 @@
+"""Imports every command module so that each registers itself on the root group."""
+
+from __future__ import annotations
+
+from ._main import cli  # noqa: F401  (command modules below import it too)

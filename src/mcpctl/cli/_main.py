@@ -1,0 +1,41 @@
+"""Root command group, global flags and the error boundary that keeps tracebacks from users."""
+
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import click
+
+from mcpctl import __version__
+from mcpctl.errors import McpctlError, ValidationFailed
+
+
+class ErrorBoundary(click.Group):
+    """A group that turns McpctlError into one line on stderr and its exit code (traceback with --debug)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except McpctlError as error:
+            if ctx.meta.get("mcpctl.debug"):
+                raise
+            if isinstance(error, ValidationFailed):
+                for problem in error.problems:
+                    click.echo(str(problem), err=True)
+            click.echo(f"error: {error.detail}", err=True)
+            sys.exit(error.exit_code)
+
+
+@click.group(cls=ErrorBoundary, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="mcpctl")
+@click.option("--debug", is_flag=True, help="Show tracebacks for errors.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Declarative, GitOps-driven manager and gateway for MCP servers."""
+    ctx.meta["mcpctl.debug"] = debug
+
+
+def main() -> None:
+    """Console-script entry point."""
+    cli()

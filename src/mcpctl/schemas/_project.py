@@ -1,0 +1,137 @@
+"""Project, Prompt and ProxyModel kinds: what a team's MCP endpoint serves and how."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import Field, StringConstraints, model_validator
+
+from ._base import Model, Name, ResourceModel, SortedNames, SortedStrings
+
+BUILTIN_PROXY_MODELS = ("default", "gate", "content-pipeline")
+"""Proxy models every gateway knows; any other value must name a ProxyModel resource."""
+
+LINK_TARGET = re.compile(r"^(?P<project>[a-z0-9]([a-z0-9._-]*[a-z0-9])?)/(?P<server>[a-z0-9]([a-z0-9._-]*[a-z0-9])?):(?P<uri>\S+)$")
+"""Syntax of `Prompt.spec.linkTarget`: `<project>/<server>:<uri>`."""
+
+
+class ProjectLLM(Model):
+    """Which LLM the project's gate uses."""
+
+    provider: str | None = None
+    """Provider name from the gateway's LLM configuration (e.g. `vllm`); the gateway default when unset."""
+    model: str | None = None
+    """Model name served by that provider."""
+
+
+class Pagination(Model):
+    """Limits of the content pipeline."""
+
+    max_response_chars: Annotated[int, Field(ge=1000)] = 80_000
+    """Tool results longer than this are cached and served in pages."""
+
+
+class ProjectSpec(Model):
+    """A bundle of servers served as one MCP endpoint, `/projects/<name>/mcp`."""
+
+    servers: SortedNames = Field(default_factory=list)
+    """Names of the Servers whose tools, prompts and resources the project exposes."""
+    proxy_model: Name = "default"
+    """`default`, `gate` (gated sessions), `content-pipeline`, or the name of a ProxyModel."""
+    instructions: str = ""
+    """Sent to clients in the MCP initialize result."""
+    llm: ProjectLLM = Field(default_factory=ProjectLLM)
+    """LLM used by the gate to select prompts and tools."""
+    pagination: Pagination = Field(default_factory=Pagination)
+    """Pagination of large results."""
+
+
+class Project(ResourceModel):
+    """A team's MCP endpoint: a set of servers plus prompts, served by the gateway."""
+
+    kind: Literal["Project"] = "Project"
+    """Always `Project`."""
+    spec: ProjectSpec = Field(default_factory=ProjectSpec)
+    """Servers, proxy model, instructions."""
+
+
+class PromptSpec(Model):
+    """A prompt served in a project, either inline or linked to an upstream resource."""
+
+    content: str | None = None
+    """Inline prompt text."""
+    link_target: Annotated[str, StringConstraints(pattern=LINK_TARGET.pattern)] | None = None
+    """`<project>/<server>:<uri>`: the prompt's text is that server's resource."""
+    priority: Annotated[int, Field(ge=1, le=10)] = 5
+    """1 (low) to 10 (high); the gate prefers higher priorities."""
+    tags: SortedStrings = Field(default_factory=list)
+    """Tags matched against a session's task."""
+    summary: str = ""
+    """One-line summary shown in the prompt index."""
+
+    @model_validator(mode="after")
+    def _check_source(self) -> PromptSpec:
+        if (self.content is None) == (self.link_target is None):
+            raise ValueError("exactly one of content or linkTarget is required")
+        return self
+
+
+class Prompt(ResourceModel):
+    """A prompt in a project."""
+
+    scope = "project"
+    kind: Literal["Prompt"] = "Prompt"
+    """Always `Prompt`."""
+    spec: PromptSpec
+    """Content or link, priority, tags."""
+
+
+class PaginateStage(Model):
+    """Cache results over a size and serve them in pages."""
+
+    type: Literal["paginate"] = "paginate"
+    """Always `paginate`."""
+    max_response_chars: Annotated[int, Field(ge=1000)] = 80_000
+    """Results longer than this are paginated."""
+    page_chars: Annotated[int, Field(ge=500)] = 40_000
+    """Size of one page."""
+
+
+class SplitSectionsStage(Model):
+    """Split long documents (prompts, results) into headed sections."""
+
+    type: Literal["split-sections"] = "split-sections"
+    """Always `split-sections`."""
+    max_section_chars: Annotated[int, Field(ge=500)] = 20_000
+    """Longest section served whole."""
+
+
+class SummarizeStage(Model):
+    """Summarize long results with the project's LLM."""
+
+    type: Literal["summarize"] = "summarize"
+    """Always `summarize`."""
+    max_chars: Annotated[int, Field(ge=100)] = 4_000
+    """Length of the summary."""
+    tier: Literal["fast", "heavy"] = "fast"
+    """Which LLM tier summarizes."""
+
+
+Stage = Annotated[PaginateStage | SplitSectionsStage | SummarizeStage, Field(discriminator="type")]
+
+
+class ProxyModelSpec(Model):
+    """An ordered content pipeline applied to results and prompts."""
+
+    stages: list[Stage] = Field(min_length=1)
+    """Stages applied in order."""
+
+
+class ProxyModel(ResourceModel):
+    """A named content pipeline that projects can select with `proxyModel`."""
+
+    kind: Literal["ProxyModel"] = "ProxyModel"
+    """Always `ProxyModel`."""
+    spec: ProxyModelSpec
+    """The stages."""
