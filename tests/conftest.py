@@ -1,0 +1,96 @@
+"""Shared pytest fixtures for the whole suite: isolated live-store databases on SQLite and PostgreSQL.
+
+Fixtures every test package may use:
+
+- `database_url` -- a fresh, empty store database URL, parametrized over ``sqlite`` (a file in
+  ``tmp_path``) and ``postgresql`` (a new schema ``mcpctl_test_<random>`` on
+  ``postgresql://postgres@127.0.0.1:5432/test``, or ``$MCPCTL_TEST_POSTGRES_URL``, selected through the
+  URL's ``options=-csearch_path=<schema>``; dropped after the test). A test using it runs twice. The
+  PostgreSQL case is skipped only when the server is unreachable and ``$CI`` is unset; in CI it fails.
+- `sqlite_database_url` / `postgres_database_url` -- the same, for one backend only.
+- `store` -- ``Store.open(database_url)`` (migrated), closed after the test; runs on both backends.
+
+Autouse: every test gets ``$XDG_DATA_HOME`` pointed into its ``tmp_path`` and ``$MCPCTL_DATABASE_URL``
+unset, so nothing ever touches the user's real default store.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterator
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote
+
+import pytest
+
+if TYPE_CHECKING:
+    from mcpctl.store import Store
+
+POSTGRES_URL = os.environ.get("MCPCTL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(autouse=True)
+def _isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.delenv("MCPCTL_DATABASE_URL", raising=False)
+
+
+@pytest.fixture(scope="session")
+def _postgres_reachable() -> str | None:
+    """None when PostgreSQL answers, else the reason it does not."""
+    import psycopg
+
+    try:
+        with psycopg.connect(POSTGRES_URL, connect_timeout=3) as conn:
+            conn.execute("SELECT 1")
+    except psycopg.Error as error:
+        return f"PostgreSQL at {POSTGRES_URL} is unreachable: {error}".splitlines()[0]
+    return None
+
+
+@pytest.fixture
+def sqlite_database_url(tmp_path: Path) -> str:
+    """A store URL for a new SQLite file in the test's tmp dir."""
+    return f"sqlite:///{tmp_path / 'store' / 'mcpctl.db'}"
+
+
+@pytest.fixture
+def postgres_database_url(_postgres_reachable: str | None) -> Iterator[str]:
+    """A store URL for a new, empty PostgreSQL schema, dropped after the test."""
+    if _postgres_reachable is not None:
+        if os.environ.get("CI"):
+            pytest.fail(_postgres_reachable)
+        pytest.skip(_postgres_reachable)
+    import psycopg
+
+    schema = f"mcpctl_test_{secrets.token_hex(6)}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {schema}")
+    separator = "&" if "?" in POSTGRES_URL else "?"
+    yield f"{POSTGRES_URL}{separator}options={quote(f'-csearch_path={schema}')}"
+    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        # A leaked connection from a crashed test must not hang the suite forever.
+        conn.execute("SET lock_timeout = '30s'")
+        conn.execute(f"DROP SCHEMA {schema} CASCADE")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest) -> str:
+    """A fresh store URL on each backend in turn (see the module docstring)."""
+    name = "sqlite_database_url" if request.param == "sqlite" else "postgres_database_url"
+    url: str = request.getfixturevalue(name)
+    return url
+
+
+@pytest.fixture
+def store(database_url: str) -> Iterator[Store]:
+    """An open, migrated store on a fresh database (both backends)."""
+    from mcpctl.store import Store
+
+    opened = Store.open(database_url)
+    try:
+        yield opened
+    finally:
+        opened.close()
