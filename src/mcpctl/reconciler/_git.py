@@ -1,0 +1,228 @@
+"""Git repositories as a source of desired state: a reused cache clone, fetched on every run.
+
+Each run checks out one exact commit into its own directory, so concurrent runs never trample each other.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import os
+import re
+import shutil
+import tarfile
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+import git
+
+from mcpctl.errors import SourceError
+
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+_FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
+_SHORT_SHA = re.compile(r"^[0-9a-f]{7,39}$")
+_KEEP_CHECKOUTS = 4
+"""Commits kept extracted per repository; older ones are removed (a new run re-extracts cheaply)."""
+_FETCH_TIMEOUT = 120.0
+
+
+def mask_url(text: str) -> str:
+    """`text` with the userinfo of every URL in it replaced by `***` (`https://***@host/...`)."""
+    return _USERINFO.sub(r"\g<scheme>***@", text)
+
+
+def default_cache_dir() -> Path:
+    """Where repositories are cached: `$MCPCTL_CACHE_DIR`, else `$XDG_CACHE_HOME/mcpctl/repos`."""
+    explicit = os.environ.get("MCPCTL_CACHE_DIR")
+    if explicit:
+        return Path(explicit)
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "mcpctl" / "repos"
+
+
+def is_local_path(url: str) -> bool:
+    """True when `url` names a directory on this machine rather than a URL git fetches."""
+    return "://" not in url and not re.match(r"^[^/\\]+@[^:]+:", url)
+
+
+def canonical_url(url: str) -> str:
+    """The spelling used for caching and for the manager name: local paths made absolute."""
+    if is_local_path(url):
+        return str(Path(url).expanduser().resolve())
+    return url
+
+
+@dataclass(frozen=True, slots=True)
+class Checkout:
+    """One commit of a repository extracted into a directory of its own."""
+
+    directory: Path
+    """Root of the extracted tree (read-only by convention; shared by runs of the same commit)."""
+    revision: str
+    """Full SHA of the commit."""
+
+
+class GitRepository:
+    """A cached bare clone of one repository; `fetch` then `checkout(ref)` gives an exact commit's tree."""
+
+    def __init__(self, url: str, *, cache_dir: Path | None = None) -> None:
+        self.url = canonical_url(url)
+        self.display_url = mask_url(self.url)
+        root = cache_dir if cache_dir is not None else default_cache_dir()
+        # The key hashes the real URL; the directory name shows nothing of its credentials.
+        self.path = root / hashlib.sha1(self.url.encode()).hexdigest()
+        self._lock_path = self.path.with_suffix(".lock")
+
+    @contextmanager
+    def _locked(self) -> Iterator[None]:
+        # Two processes fetching into one cache at once make git fail on ref locks; take turns.
+        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
+        with self._lock_path.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def _repo(self) -> git.Repo:
+        if not (self.path / "HEAD").exists():
+            self.path.mkdir(parents=True, exist_ok=True)
+            repo = git.Repo.init(self.path, bare=True)
+            with repo.config_writer() as config:
+                config.set_value('remote "origin"', "url", self.url)
+            return repo
+        return git.Repo(self.path)
+
+    def _error(self, action: str, error: Exception) -> SourceError:
+        reason = str(error.stderr if isinstance(error, git.GitCommandError) else error).strip()
+        reason = " ".join(line.strip() for line in reason.splitlines() if line.strip())
+        reason = reason.removeprefix("stderr:").strip().strip("'").strip()
+        return SourceError(mask_url(f"{action} {self.display_url}: {reason or type(error).__name__}"))
+
+    def fetch(self) -> None:
+        """Bring the cache up to date: branches and tags mirrored, force-pushes and deletions included."""
+        with self._locked():
+            repo = self._repo()
+            env = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "SSH_ASKPASS": "true"}
+            try:
+                repo.git.fetch(
+                    "--prune",
+                    "--prune-tags",
+                    "--force",
+                    "--no-write-fetch-head",
+                    "origin",
+                    "+refs/heads/*:refs/heads/*",
+                    "+refs/tags/*:refs/tags/*",
+                    env=env,
+                    kill_after_timeout=_FETCH_TIMEOUT,
+                )
+                # The remote's default branch, for runs without --ref; an empty remote has none.
+                try:
+                    repo.git.fetch(
+                        "--no-write-fetch-head", "origin", "+HEAD:refs/mcpctl/remote-head", env=env,
+                        kill_after_timeout=_FETCH_TIMEOUT,
+                    )
+                except git.GitCommandError:
+                    repo.git.update_ref("-d", "refs/mcpctl/remote-head")
+            except (git.GitCommandError, OSError) as error:
+                raise self._error("cannot fetch", error) from None
+
+    def resolve(self, ref: str | None = None) -> str:
+        """The full SHA `ref` (a branch, tag or commit; the remote's HEAD when None) names in the cache."""
+        repo = self._repo()
+        if ref is None:
+            candidates = ["refs/mcpctl/remote-head"]
+        elif _FULL_SHA.match(ref) or _SHORT_SHA.match(ref):
+            candidates = [f"refs/heads/{ref}", f"refs/tags/{ref}", ref]
+        else:
+            candidates = [f"refs/heads/{ref}", f"refs/tags/{ref}"]
+        for candidate in candidates:
+            try:
+                sha = str(repo.git.rev_parse("--verify", "--quiet", f"{candidate}^{{commit}}"))
+            except git.GitCommandError:
+                continue
+            if candidate == ref and not self._reachable(repo, sha):
+                raise SourceError(
+                    f"commit {ref} is on no branch or tag of {self.display_url} (history rewritten?)"
+                )
+            return sha
+        if ref is None:
+            raise SourceError(f"{self.display_url} has no default branch (empty repository?)")
+        if _FULL_SHA.match(ref) or _SHORT_SHA.match(ref):
+            raise SourceError(f"commit {ref} not found in {self.display_url}")
+        raise SourceError(f"branch or tag {ref!r} not found in {self.display_url} (deleted?)")
+
+    @staticmethod
+    def _reachable(repo: git.Repo, sha: str) -> bool:
+        # A commit dropped by a force-push lingers in the object store until gc; do not serve it.
+        output = repo.git.for_each_ref("--contains", sha, "--count=1", "refs/heads", "refs/tags")
+        return bool(str(output).strip())
+
+    def is_ancestor(self, older: str, newer: str) -> bool:
+        """True when `older` is in the history of `newer` (False after a force-push rewrote it)."""
+        try:
+            self._repo().git.merge_base("--is-ancestor", older, newer)
+        except git.GitCommandError:
+            return False
+        return True
+
+    def checkout(self, revision: str) -> Checkout:
+        """The tree of commit `revision` extracted into its own directory (reused when already there)."""
+        target = self.path.parent / "checkouts" / self.path.name / revision
+        if target.is_dir():
+            os.utime(target)
+            return Checkout(target, revision)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{revision[:12]}-", dir=target.parent))
+        try:
+            archive = staging / ".archive.tar"
+            with archive.open("wb") as stream:
+                self._repo().archive(stream, revision, format="tar")
+            tree = staging / "tree"
+            with tarfile.open(archive) as tar:
+                tar.extractall(tree, filter="data")
+            archive.unlink()
+            try:
+                tree.rename(target)
+            except OSError:
+                # Another run extracted the same commit first; its copy is identical.
+                if not target.is_dir():
+                    raise
+        except (git.GitCommandError, OSError, tarfile.TarError) as error:
+            raise self._error(f"cannot check out {revision[:12]} of", error) from None
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+        self._prune_checkouts(target.parent, keep=target)
+        return Checkout(target, revision)
+
+    @staticmethod
+    def _prune_checkouts(directory: Path, keep: Path) -> None:
+        entries = [p for p in directory.iterdir() if p.is_dir() and not p.name.startswith(".")]
+        entries.sort(key=lambda p: p.stat().st_mtime, reverse=True)
+        for old in entries[_KEEP_CHECKOUTS:]:
+            if old != keep:
+                shutil.rmtree(old, ignore_errors=True)
+
+
+def subpath(checkout: Checkout, path: str | None) -> Path:
+    """The directory `path` (relative, inside the repository) names in a checkout."""
+    if not path:
+        return checkout.directory
+    relative = PurePosixPath(path.strip("/"))
+    if relative.is_absolute() or ".." in relative.parts:
+        raise SourceError(f"--path must stay inside the repository: {path}")
+    found = checkout.directory.joinpath(*relative.parts)
+    if not found.exists():
+        raise SourceError(f"path {path!r} does not exist at commit {checkout.revision[:12]}")
+    return found
+
+
+def source_name(url: str, path: str | None = None) -> str:
+    """The source name of a repository (masked URL, `//subpath` appended), as in `gitops:<source>`."""
+    name = mask_url(canonical_url(url))
+    if path and path.strip("/"):
+        name = f"{name}//{path.strip('/')}"
+    return name
