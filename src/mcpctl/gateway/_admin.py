@@ -1,0 +1,147 @@
+"""Read-only admin API under `/api/v1`: projects, servers, resources by kind, upstreams, token introspection.
+
+With auth on, every route but introspection needs a valid token of some project (RBAC narrows this later).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import anyio.to_thread
+from litestar import Request, Response, Router, get, post
+from litestar.connection import ASGIConnection
+from litestar.exceptions import NotAuthorizedException, NotFoundException, ValidationException
+from litestar.handlers.base import BaseRouteHandler
+
+from mcpctl.schemas import LiveResource, resolve_kind
+
+from ._auth import AuthFailure, bearer_value, token_hash
+from ._health import upstream_status
+from ._runtime import runtime_of
+
+API_PATH = "/api/v1"
+
+
+async def require_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
+    """Guard: a valid bearer token (of any project) unless the gateway runs with auth off."""
+    runtime: Any = connection.app.state.runtime
+    if not runtime.config.auth.enabled:
+        return
+    try:
+        await runtime.auth.authenticate(connection.headers.get("authorization"), None)
+    except AuthFailure as failure:
+        runtime.metrics.auth_failures.inc(status=str(failure.status_code), reason=failure.reason)
+        raise NotAuthorizedException(detail=failure.detail, headers=failure.headers) from None
+
+
+def _document(live: LiveResource) -> dict[str, Any]:
+    doc = live.resource.to_document()
+    doc["status"] = {
+        "managedBy": live.managed_by,
+        "sourceRevision": live.source_revision,
+        "createdAt": live.created_at.isoformat() if live.created_at else None,
+        "updatedAt": live.updated_at.isoformat() if live.updated_at else None,
+        "preventDestroy": live.prevent_destroy,
+    }
+    return doc
+
+
+def _project_view(request: Request[Any, Any, Any], name: str) -> dict[str, Any]:
+    runtime = runtime_of(request)
+    snapshot = runtime.state.snapshot
+    spec = snapshot.projects[name]
+    return {
+        "name": name,
+        "endpoint": f"/projects/{name}/mcp",
+        "servers": list(spec.servers),
+        "missingServers": [s for s in spec.servers if s not in snapshot.servers],
+        "proxyModel": spec.proxy_model,
+        "instructions": spec.instructions,
+        "prompts": sorted(snapshot.prompts.get(name, {})),
+        "openSessions": runtime.sessions.open_sessions(name),
+    }
+
+
+@get("/projects", summary="Projects served, with their servers and open sessions.")
+async def list_projects(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
+    snapshot = runtime_of(request).state.snapshot
+    return [_project_view(request, name) for name in sorted(snapshot.projects)]
+
+
+@get("/projects/{name:str}", summary="One project.")
+async def get_project(request: Request[Any, Any, Any], name: str) -> dict[str, Any]:
+    if name not in runtime_of(request).state.snapshot.projects:
+        raise NotFoundException(detail=f"project {name} not found")
+    return _project_view(request, name)
+
+
+@get("/servers", summary="Upstream servers with their (template-instantiated) transport and pool state.")
+async def list_servers(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
+    runtime = runtime_of(request)
+    snapshot = runtime.state.snapshot
+    states = runtime.pool.status()
+    out: list[dict[str, Any]] = []
+    for name in sorted(set(snapshot.servers) | set(snapshot.server_errors)):
+        spec = snapshot.servers.get(name)
+        entry: dict[str, Any] = {
+            "name": name,
+            "transport": spec.transport if spec else None,
+            "projects": sorted(p for p, s in snapshot.projects.items() if name in s.servers),
+            "error": snapshot.server_errors.get(name),
+            "upstream": upstream_status(states[name]) if name in states else None,
+        }
+        out.append(entry)
+    return out
+
+
+@get("/resources/{kind:str}", summary="Stored resources of one kind (any CLI spelling: servers, srv, ...).")
+async def list_resources(request: Request[Any, Any, Any], kind: str, project: str | None = None) -> list[Any]:
+    resolved = resolve_kind(kind)
+    if resolved is None:
+        raise ValidationException(detail=f"unknown kind {kind!r}")
+    store = runtime_of(request).store
+    found = await anyio.to_thread.run_sync(lambda: store.list_resources(kind=resolved, project=project))
+    return [_document(live) for live in found]
+
+
+@get("/upstreams", summary="State of every upstream in the pool.")
+async def list_upstreams(request: Request[Any, Any, Any]) -> dict[str, Any]:
+    return {name: upstream_status(s) for name, s in runtime_of(request).pool.status().items()}
+
+
+@post(
+    "/tokens/introspect", summary="Describe the token presented in the Authorization header (RFC 7662 style)."
+)
+async def introspect(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
+    runtime = runtime_of(request)
+    try:
+        value = bearer_value(request.headers.get("authorization"))
+    except AuthFailure as failure:
+        return Response({"active": False, "reason": failure.reason}, status_code=200)
+    record = await runtime.auth.lookup(token_hash(value))
+    if record is None:
+        return Response({"active": False, "reason": "unknown"}, status_code=200)
+    expires = record.expires_at
+    if expires is not None and expires.tzinfo is None:
+        expires = expires.replace(tzinfo=UTC)
+    expired = expires is not None and expires <= datetime.now(UTC)
+    body = {
+        "active": not record.revoked and not expired,
+        "reason": "revoked" if record.revoked else "expired" if expired else None,
+        "project": record.project,
+        "name": record.name,
+        "expiresAt": expires.isoformat() if expires else None,
+        "revoked": record.revoked,
+    }
+    return Response(body, status_code=200)
+
+
+def admin_router() -> Router:
+    """The `/api/v1` routes."""
+    guarded = Router(
+        path="/",
+        route_handlers=[list_projects, get_project, list_servers, list_resources, list_upstreams],
+        guards=[require_token],
+    )
+    return Router(path=API_PATH, route_handlers=[guarded, introspect], tags=["admin"])

@@ -1,0 +1,180 @@
+"""Prometheus metrics of the gateway: counters and histograms kept in memory, rendered as text format 0.0.4.
+
+A tiny registry of our own (no client library): labelled counters, gauges computed at scrape time, histograms.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections.abc import Callable, Iterable, Sequence
+
+LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+"""Histogram bucket bounds in seconds, from fast local calls to the default call timeout."""
+
+Labels = tuple[tuple[str, str], ...]
+
+
+def _escape(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _format_labels(labels: Labels, extra: Labels = ()) -> str:
+    pairs = (*labels, *extra)
+    if not pairs:
+        return ""
+    return "{" + ",".join(f'{key}="{_escape(value)}"' for key, value in pairs) + "}"
+
+
+def _format_value(value: float) -> str:
+    if value == float("inf"):
+        return "+Inf"
+    return repr(float(value)) if not float(value).is_integer() else str(int(value))
+
+
+class Counter:
+    """A monotonically increasing count per label set."""
+
+    def __init__(self, name: str, help_text: str, label_names: Sequence[str] = ()) -> None:
+        self.name, self.help, self.label_names = name, help_text, tuple(label_names)
+        self._values: dict[Labels, float] = {}
+        self._lock = threading.Lock()
+
+    def inc(self, amount: float = 1.0, **labels: str) -> None:
+        key = self._key(labels)
+        with self._lock:
+            self._values[key] = self._values.get(key, 0.0) + amount
+
+    def value(self, **labels: str) -> float:
+        return self._values.get(self._key(labels), 0.0)
+
+    def _key(self, labels: dict[str, str]) -> Labels:
+        if set(labels) != set(self.label_names):
+            raise ValueError(f"{self.name} takes labels {self.label_names}, got {sorted(labels)}")
+        return tuple((name, str(labels[name])) for name in self.label_names)
+
+    def render(self) -> Iterable[str]:
+        yield f"# HELP {self.name} {self.help}"
+        yield f"# TYPE {self.name} counter"
+        with self._lock:
+            items = sorted(self._values.items())
+        for labels, value in items:
+            yield f"{self.name}{_format_labels(labels)} {_format_value(value)}"
+
+
+class Histogram:
+    """Observations counted into cumulative buckets per label set, with their sum and count."""
+
+    def __init__(
+        self,
+        name: str,
+        help_text: str,
+        label_names: Sequence[str] = (),
+        buckets: Sequence[float] = LATENCY_BUCKETS,
+    ) -> None:
+        self.name, self.help, self.label_names = name, help_text, tuple(label_names)
+        self.buckets = tuple(sorted(buckets))
+        self._series: dict[Labels, tuple[list[int], list[float]]] = {}
+        self._lock = threading.Lock()
+
+    def observe(self, value: float, **labels: str) -> None:
+        key = tuple((name, str(labels[name])) for name in self.label_names)
+        index = bisect.bisect_left(self.buckets, value)
+        with self._lock:
+            counts, totals = self._series.setdefault(key, ([0] * (len(self.buckets) + 1), [0.0]))
+            counts[index] += 1
+            totals[0] += value
+
+    def count(self, **labels: str) -> int:
+        key = tuple((name, str(labels[name])) for name in self.label_names)
+        series = self._series.get(key)
+        return sum(series[0]) if series else 0
+
+    def render(self) -> Iterable[str]:
+        yield f"# HELP {self.name} {self.help}"
+        yield f"# TYPE {self.name} histogram"
+        with self._lock:
+            items = sorted((labels, (list(c), t[0])) for labels, (c, t) in self._series.items())
+        for labels, (counts, total) in items:
+            running = 0
+            for bound, count in zip((*self.buckets, float("inf")), counts, strict=True):
+                running += count
+                le = (("le", _format_value(bound)),)
+                yield f"{self.name}_bucket{_format_labels(labels, le)} {running}"
+            yield f"{self.name}_sum{_format_labels(labels)} {_format_value(total)}"
+            yield f"{self.name}_count{_format_labels(labels)} {running}"
+
+
+class Gauge:
+    """Values read when scraped, from a callback returning (labels, value) pairs."""
+
+    def __init__(
+        self, name: str, help_text: str, collect: Callable[[], Iterable[tuple[dict[str, str], float]]]
+    ) -> None:
+        self.name, self.help, self.collect = name, help_text, collect
+
+    def render(self) -> Iterable[str]:
+        yield f"# HELP {self.name} {self.help}"
+        yield f"# TYPE {self.name} gauge"
+        for labels, value in self.collect():
+            yield f"{self.name}{_format_labels(tuple(sorted(labels.items())))} {_format_value(value)}"
+
+
+class GatewayMetrics:
+    """The gateway's metric families; one instance per app."""
+
+    def __init__(self) -> None:
+        self.http_requests = Counter(
+            "mcpctl_http_requests_total",
+            "HTTP requests answered, by route family and status code.",
+            ("route", "status"),
+        )
+        self.mcp_requests = Counter(
+            "mcpctl_mcp_requests_total",
+            "MCP JSON-RPC requests handled, by project and method.",
+            ("project", "method"),
+        )
+        self.tool_calls = Counter(
+            "mcpctl_tool_calls_total",
+            "tools/call by project, upstream server and outcome (ok, error, unavailable).",
+            ("project", "server", "outcome"),
+        )
+        self.tool_call_seconds = Histogram(
+            "mcpctl_tool_call_duration_seconds",
+            "Latency of tools/call through the gateway.",
+            ("project", "server"),
+        )
+        self.upstream_list_failures = Counter(
+            "mcpctl_upstream_list_failures_total",
+            "Upstreams skipped in an aggregated list because they failed.",
+            ("project", "server", "method"),
+        )
+        self.auth_failures = Counter(
+            "mcpctl_auth_failures_total",
+            "Requests refused by token auth, by HTTP status and reason.",
+            ("status", "reason"),
+        )
+        self.store_reloads = Counter(
+            "mcpctl_store_reloads_total", "Snapshots reloaded from the store after its generation moved."
+        )
+        self.gauges: list[Gauge] = []
+
+    def add_gauge(self, gauge: Gauge) -> None:
+        self.gauges.append(gauge)
+
+    def render(self) -> str:
+        """The whole registry in the Prometheus text exposition format."""
+        families: list[Counter | Histogram | Gauge] = [
+            self.http_requests,
+            self.mcp_requests,
+            self.tool_calls,
+            self.tool_call_seconds,
+            self.upstream_list_failures,
+            self.auth_failures,
+            self.store_reloads,
+            *self.gauges,
+        ]
+        lines: list[str] = []
+        for family in families:
+            lines.extend(family.render())
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,62 @@
+"""The running gateway's parts wired together (store, live state, pool, sessions, auth, metrics).
+
+Route handlers reach it through `runtime_of(request)`; `create_app` builds one per app.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from litestar import Request
+
+from mcpctl.schemas import LiveResource
+
+from ._aggregate import Upstreams
+from ._auth import TokenAuthenticator, TokenInfo
+from ._config import GatewayConfig
+from ._metrics import GatewayMetrics
+from ._sessions import ProjectSessions
+from ._state import LiveState
+
+
+class GatewayStore(Protocol):
+    """The part of `mcpctl.store.Store` the gateway uses."""
+
+    def generation(self) -> int: ...
+
+    def list_resources(self, kind: str | None = None, project: str | None = None) -> list[LiveResource]: ...
+
+    def find_token(self, token_hash: str) -> TokenInfo | None: ...
+
+    def close(self) -> None: ...
+
+
+class GatewayPool(Upstreams, Protocol):
+    """The upstream pool as the app drives it: aggregation calls plus lifecycle and status."""
+
+    async def sync(self, servers: Mapping[str, Any]) -> None: ...
+
+    def status(self) -> Mapping[str, Any]: ...
+
+    async def aclose(self) -> None: ...
+
+
+@dataclass
+class GatewayRuntime:
+    """Everything a request handler may need."""
+
+    config: GatewayConfig
+    store: GatewayStore
+    state: LiveState
+    pool: GatewayPool
+    sessions: ProjectSessions
+    auth: TokenAuthenticator
+    metrics: GatewayMetrics
+
+
+def runtime_of(request: Request[Any, Any, Any]) -> GatewayRuntime:
+    """The runtime of the app serving `request`."""
+    runtime: GatewayRuntime = request.app.state.runtime
+    return runtime

@@ -1,0 +1,175 @@
+"""What the gateway serves, read from the store: a snapshot of projects, servers and prompts, kept fresh.
+
+`LiveState` polls `store.generation()`; when it moves, it reloads and reports which projects changed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import anyio
+import anyio.to_thread
+
+from mcpctl.schemas import (
+    LiveResource,
+    Project,
+    ProjectSpec,
+    Prompt,
+    PromptSpec,
+    Server,
+    ServerSpec,
+    Template,
+    instantiate_template,
+)
+
+logger = logging.getLogger("mcpctl.gateway.state")
+
+
+class SnapshotSource(Protocol):
+    """The part of `mcpctl.store.Store` the gateway reads."""
+
+    def generation(self) -> int: ...
+
+    def list_resources(self, kind: str | None = None, project: str | None = None) -> list[LiveResource]: ...
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The store's content as the gateway serves it, at one generation."""
+
+    generation: int
+    projects: dict[str, ProjectSpec] = field(default_factory=dict)
+    """Project specs by name."""
+    servers: dict[str, ServerSpec] = field(default_factory=dict)
+    """Server specs by name, templates already instantiated (secret references unresolved)."""
+    server_errors: dict[str, str] = field(default_factory=dict)
+    """Servers that could not be built (a missing template, a bad value), with the reason."""
+    prompts: dict[str, dict[str, PromptSpec]] = field(default_factory=dict)
+    """Prompt specs by project, then by name."""
+
+    def project_servers(self, project: str) -> list[str]:
+        """Names of the project's servers that exist in this snapshot, in the project's order."""
+        spec = self.projects.get(project)
+        if spec is None:
+            return []
+        return [name for name in spec.servers if name in self.servers]
+
+    def changed_projects(self, newer: Snapshot) -> set[str]:
+        """Projects whose served content differs between this snapshot and `newer` (added and removed too)."""
+        changed: set[str] = set()
+        for name in set(self.projects) | set(newer.projects):
+            before, after = self.projects.get(name), newer.projects.get(name)
+            if before != after:
+                changed.add(name)
+                continue
+            assert after is not None
+            if self.prompts.get(name, {}) != newer.prompts.get(name, {}):
+                changed.add(name)
+                continue
+            if any(self.servers.get(s) != newer.servers.get(s) for s in after.servers):
+                changed.add(name)
+        return changed
+
+
+def load_snapshot(store: SnapshotSource) -> Snapshot:
+    """Read a snapshot from the store (blocking; call it from a worker thread in async code).
+
+    The generation is read first, so a change racing the read shows up again at the next poll.
+    """
+    generation = store.generation()
+    templates = {
+        live.resource.metadata.name: live.resource.spec
+        for live in store.list_resources(kind="Template")
+        if isinstance(live.resource, Template)
+    }
+    servers: dict[str, ServerSpec] = {}
+    errors: dict[str, str] = {}
+    for live in store.list_resources(kind="Server"):
+        resource = live.resource
+        if not isinstance(resource, Server):
+            continue
+        name, spec = resource.metadata.name, resource.spec
+        if spec.from_template is None:
+            servers[name] = spec
+            continue
+        template = templates.get(spec.from_template.name)
+        if template is None:
+            errors[name] = f"template {spec.from_template.name!r} does not exist"
+            continue
+        try:
+            servers[name] = instantiate_template(template, spec.from_template, spec)
+        except ValueError as error:
+            errors[name] = f"template {spec.from_template.name!r}: {error}"
+    projects = {
+        live.resource.metadata.name: live.resource.spec
+        for live in store.list_resources(kind="Project")
+        if isinstance(live.resource, Project)
+    }
+    prompts: dict[str, dict[str, PromptSpec]] = {}
+    for live in store.list_resources(kind="Prompt"):
+        resource = live.resource
+        if isinstance(resource, Prompt) and resource.metadata.project is not None:
+            prompts.setdefault(resource.metadata.project, {})[resource.metadata.name] = resource.spec
+    return Snapshot(generation, projects, servers, errors, prompts)
+
+
+OnChange = Callable[[Snapshot, Snapshot, set[str]], Awaitable[None]]
+"""Called with (old, new, changed project names) after each reload that changed something."""
+
+
+class LiveState:
+    """The current snapshot plus the loop that keeps it in step with the store."""
+
+    def __init__(self, store: SnapshotSource, *, poll_interval: float = 1.0) -> None:
+        self.store = store
+        self.poll_interval = poll_interval
+        self.snapshot = Snapshot(generation=-1)
+        self.last_error: str | None = None
+        self.reloads = 0
+
+    async def load(self) -> Snapshot:
+        """Read the store now and make the result current."""
+        self.snapshot = await anyio.to_thread.run_sync(load_snapshot, self.store)
+        self.reloads += 1
+        return self.snapshot
+
+    async def poll_once(self, on_change: OnChange | None = None) -> bool:
+        """Reload when the store generation moved; True when it did. Store errors are kept, not raised."""
+        try:
+            generation = await anyio.to_thread.run_sync(self.store.generation)
+            if generation == self.snapshot.generation:
+                self.last_error = None
+                return False
+            old = self.snapshot
+            new = await self.load()
+            self.last_error = None
+        except Exception as error:  # the store may be briefly unreachable; keep serving the last snapshot
+            self.last_error = f"{type(error).__name__}: {error}"
+            logger.warning("store poll failed: %s", self.last_error)
+            return False
+        changed = old.changed_projects(new)
+        logger.info(
+            "store generation %s -> %s; projects changed: %s",
+            old.generation,
+            new.generation,
+            ", ".join(sorted(changed)) or "none",
+        )
+        if on_change is not None:
+            try:
+                await on_change(old, new, changed)
+            except Exception:  # a failed reaction must not stop the polling loop
+                logger.exception("applying store generation %s failed", new.generation)
+        return True
+
+    async def run(self, on_change: OnChange | None = None) -> None:
+        """Poll forever (until cancelled)."""
+        while True:
+            await anyio.sleep(self.poll_interval)
+            await self.poll_once(on_change)
+
+    def describe(self) -> dict[str, Any]:
+        """State for the readiness probe and the admin API."""
+        return {"generation": self.snapshot.generation, "reloads": self.reloads, "lastError": self.last_error}
