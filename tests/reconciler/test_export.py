@@ -69,7 +69,8 @@ def test_export_edits_in_place_and_removes_what_is_gone(tmp_path: Path) -> None:
     changed = project.model_validate(
         {**project.to_document(), "spec": {**project.to_document()["spec"], "instructions": "Be brief."}}
     )
-    kept = [changed if r is project else r for r in resources if r.identity != ("Prompt", "platform", "everything-architecture")]
+    gone = ("Prompt", "platform", "everything-architecture")
+    kept = [changed if r is project else r for r in resources if r.identity != gone]
     result = export_resources(kept, repo)
     assert result.written == ["projects/platform/project.yaml"]
     assert result.removed == ["projects/platform/prompts/architecture.yaml"]
