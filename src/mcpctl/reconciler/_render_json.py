@@ -1,0 +1,185 @@
+"""The stable plan JSON (`-o json`), which is also the saved plan file (`plan -out FILE`).
+
+The format is documented in docs/plan-format.md; `format_version` changes on any incompatible change.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from pathlib import Path as FilePath
+from typing import Any
+
+from mcpctl.errors import UsageError
+from mcpctl.schemas import Identity, parse_resource
+
+from ._plan import SENSITIVE, Action, Change, FieldChange, Plan
+from ._sensitive import extract, masked, restore
+
+FORMAT_VERSION = "1"
+"""Version of the plan JSON format."""
+
+_ACTIONS = {
+    "create": Action.CREATE,
+    "update": Action.UPDATE,
+    "replace": Action.REPLACE,
+    "delete": Action.DELETE,
+}
+_NAMES = {action: name for name, action in _ACTIONS.items()}
+
+
+def _identity(identity: Identity) -> dict[str, Any]:
+    return {
+        "address": str(identity),
+        "kind": identity.kind,
+        "project": identity.project,
+        "name": identity.name,
+    }
+
+
+def _field(change: FieldChange) -> dict[str, Any]:
+    def hide(value: Any) -> Any:
+        return SENSITIVE if change.sensitive and value is not None else value
+
+    return {
+        "path": list(change.path),
+        "field": change.dotted,
+        "before": hide(change.before),
+        "after": hide(change.after),
+        "sensitive": change.sensitive,
+    }
+
+
+def _change(change: Change, with_secrets: bool) -> dict[str, Any]:
+    paths = sorted(change.sensitive_paths, key=lambda p: [str(x) for x in p])
+    before = change.before.to_document() if change.before is not None else None
+    after = change.after.to_document() if change.after is not None else None
+    out: dict[str, Any] = {
+        "action": _NAMES[change.action],
+        "symbol": change.action.value,
+        **_identity(change.identity),
+        "reason": change.reason,
+        "previous_manager": change.previous_manager,
+        "field_changes": [_field(f) for f in change.field_changes],
+        "sensitive_paths": [list(p) for p in paths],
+        "before": masked(before, paths) if before is not None else None,
+        "after": masked(after, paths) if after is not None else None,
+    }
+    if with_secrets and paths:
+        out["sensitive_values"] = {
+            "before": extract(before, paths) if before is not None else {},
+            "after": extract(after, paths) if after is not None else {},
+        }
+    return out
+
+
+def plan_document(plan: Plan, *, with_secrets: bool = False) -> dict[str, Any]:
+    """The plan as a JSON-ready dict; `with_secrets` adds the real sensitive values (plan files only)."""
+    return {
+        "format_version": FORMAT_VERSION,
+        "source": plan.source,
+        "manager": plan.manager,
+        "revision": plan.revision,
+        "base_generation": plan.base_generation,
+        "prune": plan.prune,
+        "prune_all": plan.prune_all,
+        "applyable": plan.applyable,
+        "errored": plan.errored,
+        "summary": {**plan.counts, "unchanged": plan.unchanged},
+        "errors": list(plan.errors),
+        "warnings": list(plan.warnings),
+        "changes": [_change(c, with_secrets) for c in plan.changes],
+        "unmanaged": [_identity(i) for i in plan.unmanaged],
+        "extra": dict(plan.extra),
+    }
+
+
+def render_json(plan: Plan) -> str:
+    """The plan JSON as `-o json` prints it (sensitive values hidden), ending in a newline."""
+    return json.dumps(plan_document(plan), indent=2, ensure_ascii=False) + "\n"
+
+
+def plan_digest(plan: Plan) -> str:
+    """SHA-256 of the canonical plan JSON (sensitive values hidden): what a history row records."""
+    canonical = json.dumps(plan_document(plan), sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def save_plan(plan: Plan, path: FilePath) -> None:
+    """Write a plan file: the plan JSON plus the sensitive values apply needs, readable by the owner only."""
+    text = json.dumps(plan_document(plan, with_secrets=True), indent=2, ensure_ascii=False) + "\n"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    os.chmod(path, 0o600)
+
+
+def _resource(document: dict[str, Any] | None, secrets: dict[str, Any]) -> Any:
+    if document is None:
+        return None
+    return parse_resource(restore(document, secrets))
+
+
+def load_plan(path: FilePath) -> Plan:
+    """Read a plan file written by `save_plan` (or `-o json`, if it holds no sensitive values)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise UsageError(f"{path}: not a readable plan file ({error})") from error
+    if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
+        raise UsageError(f"{path}: not a plan file of format version {FORMAT_VERSION}")
+    try:
+        changes = []
+        for item in data["changes"]:
+            secrets = item.get("sensitive_values", {})
+            paths = frozenset(tuple(p) for p in item["sensitive_paths"])
+            before = _resource(item["before"], secrets.get("before", {}))
+            after = _resource(item["after"], secrets.get("after", {}))
+            for document in (before, after):
+                if (
+                    document is not None
+                    and paths
+                    and SENSITIVE in json.dumps(extract(document.to_document(), paths))
+                ):
+                    raise UsageError(
+                        f"{path}: sensitive values are missing (use a file written by plan -out)"
+                    )
+            fields = tuple(
+                FieldChange(tuple(f["path"]), f["before"], f["after"], bool(f["sensitive"]))
+                for f in item["field_changes"]
+            )
+            identity = Identity(item["kind"], item["project"], item["name"])
+            changes.append(
+                Change(
+                    _ACTIONS[item["action"]],
+                    identity,
+                    before,
+                    after,
+                    fields,
+                    item["reason"],
+                    paths,
+                    item["previous_manager"],
+                )
+            )
+        return Plan(
+            changes=tuple(changes),
+            manager=data["manager"],
+            source=data["source"],
+            revision=data["revision"],
+            base_generation=data["base_generation"],
+            errors=tuple(data["errors"]),
+            warnings=tuple(data["warnings"]),
+            unmanaged=tuple(Identity(i["kind"], i["project"], i["name"]) for i in data["unmanaged"]),
+            unchanged=data["summary"]["unchanged"],
+            prune=data["prune"],
+            prune_all=data["prune_all"],
+            extra=data.get("extra", {}),
+        )
+    except UsageError:
+        raise
+    except KeyError as error:
+        raise UsageError(f"{path}: malformed plan file (missing {error})") from error
+    except (TypeError, ValueError) as error:
+        # The error text may quote document values, which could be sensitive: name only its type.
+        raise UsageError(f"{path}: malformed plan file ({type(error).__name__})") from error
