@@ -2,4 +2,8 @@
 
 from __future__ import annotations
 
+from . import (
+    _apply,  # noqa: F401
+    _plan,  # noqa: F401
+)
 from ._main import cli  # noqa: F401  (command modules below import it too)

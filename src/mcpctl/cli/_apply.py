@@ -1,0 +1,96 @@
+"""`mcpctl apply`: show the plan, ask, and make the live store match (or apply a saved plan exactly)."""
+
+from __future__ import annotations
+
+import getpass
+import sys
+from pathlib import Path
+
+import click
+
+from mcpctl.errors import PlanRefused, UsageError
+from mcpctl.reconciler import ApplyResult, Plan, apply_plan, load_plan, render_text
+
+from ._main import cli
+from ._options import database_option, open_store
+from ._plan import filename_option, make_plan, prune_all_option, refuse_if_errored, source_from, use_color
+
+
+def _actor() -> str | None:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
+
+
+def _confirm(yes: bool) -> None:
+    if yes:
+        return
+    if not sys.stdin.isatty():
+        raise PlanRefused("refusing to apply without confirmation: stdin is not a terminal; pass --yes")
+    if not click.confirm("Apply these changes?", default=False):
+        raise PlanRefused("apply cancelled; nothing was changed")
+
+
+def _report(result: ApplyResult) -> None:
+    counts = result.counts
+    click.echo(
+        f"Apply complete! Resources: {counts['add']} added, {counts['change']} changed, "
+        f"{counts['destroy']} destroyed."
+    )
+    for token in result.tokens:
+        if token.path is not None:
+            click.echo(f"{token.identity}: token value written to {token.path} (mode 0600)")
+        else:
+            # Shown once, by design: the store keeps only its hash.
+            click.echo(f"{token.identity}: {token.value}")
+    if result.tokens and all(token.path is None for token in result.tokens):
+        click.echo("Token values are shown only this once; store them now.", err=True)
+
+
+@cli.command("apply")
+@click.argument("planfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
+@filename_option
+@click.option("-y", "--yes", is_flag=True, help="Apply without asking.")
+@click.option(
+    "--lock-timeout", type=float, default=30.0, show_default=True, help="Seconds to wait for the lock."
+)
+@click.option(
+    "--token-output",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Write new token values to DIR/<project>.<name>.token (mode 0600) instead of printing them.",
+)
+@prune_all_option
+@database_option
+def apply_command(
+    planfile: Path | None,
+    filenames: tuple[str, ...],
+    yes: bool,
+    lock_timeout: float,
+    token_output: Path | None,
+    prune_all: bool,
+    database_url: str | None,
+) -> None:
+    """Make the live store match the desired state (-f PATH...), or apply a saved PLANFILE exactly."""
+    if planfile is not None and filenames:
+        raise UsageError("give either a saved plan file or -f PATH, not both")
+    plan: Plan
+    if planfile is not None:
+        if prune_all:
+            raise UsageError("--prune-all is decided when the plan is made, not when a saved plan is applied")
+        plan = load_plan(planfile)
+    else:
+        plan = make_plan(database_url, source_from(filenames), prune_all=prune_all)
+    click.echo(render_text(plan, color=use_color()), nl=False)
+    refuse_if_errored(plan)
+    if not plan.has_changes:
+        return
+    if planfile is None:
+        # A saved plan was reviewed when it was made (as with terraform); -f input is confirmed here.
+        _confirm(yes)
+    store = open_store(database_url)
+    try:
+        result = apply_plan(store, plan, lock_timeout=lock_timeout, actor=_actor(), token_output=token_output)
+    finally:
+        store.close()
+    _report(result)

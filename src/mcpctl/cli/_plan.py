@@ -1,0 +1,141 @@
+"""`mcpctl plan` and `mcpctl diff`: show what apply would change, without changing anything.
+
+Also holds the shared bits of plan-showing commands (`-f` sources, colour, rendering) that `apply` uses.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from mcpctl.errors import McpctlError, PlanRefused, UsageError
+from mcpctl.reconciler import (
+    FileSource,
+    Plan,
+    Source,
+    plan_against,
+    render_json,
+    render_markdown,
+    render_text,
+    save_plan,
+)
+
+from ._main import cli
+from ._options import database_option, open_store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PLAN_FORMATS = ("text", "json", "markdown")
+"""Values of `-o` for `plan`."""
+
+
+def filename_option(command: F) -> F:
+    """`-f/--filename PATH` (repeatable): files, directories (recursive) or `-` for stdin."""
+    return click.option(
+        "-f",
+        "--filename",
+        "filenames",
+        multiple=True,
+        metavar="PATH",
+        help="YAML file, directory (read recursively) or - for stdin; repeatable.",
+    )(command)
+
+
+def prune_all_option(command: F) -> F:
+    """`--prune-all`: also delete live resources this source does not own."""
+    return click.option(
+        "--prune-all",
+        is_flag=True,
+        help="Also delete live resources created with the CLI or by other sources (dangerous).",
+    )(command)
+
+
+def source_from(filenames: Sequence[str]) -> Source:
+    """The source the command line names; other kinds of source (git) plug in here."""
+    if not filenames:
+        raise UsageError("no desired state given: pass -f PATH (a file, a directory or -)")
+    return FileSource(tuple(filenames))
+
+
+def make_plan(database_url: str | None, source: Source, *, prune_all: bool) -> Plan:
+    """Load the source (failing with its problems if invalid) and plan against the store."""
+    state = source.load().require_valid()
+    store = open_store(database_url)
+    try:
+        return plan_against(store, state, prune_all=prune_all)
+    finally:
+        store.close()
+
+
+def use_color() -> bool:
+    """Colour only on a terminal, and never when NO_COLOR is set."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def render(plan: Plan, output: str) -> str:
+    """The plan in the chosen `-o` format."""
+    if output == "json":
+        return render_json(plan)
+    if output == "markdown":
+        return render_markdown(plan)
+    return render_text(plan, color=use_color())
+
+
+def refuse_if_errored(plan: Plan, exit_code: int = 1) -> None:
+    """Raise `PlanRefused` (after the plan has been shown) when the plan has errors."""
+    if plan.errored:
+        error = PlanRefused(f"the plan has {len(plan.errors)} error(s); nothing will be applied")
+        error.exit_code = exit_code
+        raise error
+
+
+@cli.command("plan")
+@filename_option
+@click.option(
+    "-out", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan to FILE."
+)
+@click.option("-o", "--output", type=click.Choice(PLAN_FORMATS), default="text", show_default=True)
+@click.option("--detailed-exitcode", is_flag=True, help="Exit 0 without changes, 2 with changes, 1 on error.")
+@prune_all_option
+@database_option
+def plan_command(
+    filenames: tuple[str, ...],
+    out: Path | None,
+    output: str,
+    detailed_exitcode: bool,
+    prune_all: bool,
+    database_url: str | None,
+) -> None:
+    """Show what apply would change in the live store to match the desired state."""
+    plan = make_plan(database_url, source_from(filenames), prune_all=prune_all)
+    click.echo(render(plan, output), nl=False)
+    refuse_if_errored(plan)
+    if out is not None:
+        save_plan(plan, out)
+        click.echo(f"\nSaved the plan to {out}; apply exactly it with: mcpctl apply {out}", err=True)
+    if detailed_exitcode and plan.has_changes:
+        sys.exit(2)
+
+
+@cli.command("diff")
+@filename_option
+@click.option("-o", "--output", type=click.Choice(PLAN_FORMATS), default="text", show_default=True)
+@prune_all_option
+@database_option
+def diff_command(filenames: tuple[str, ...], output: str, prune_all: bool, database_url: str | None) -> None:
+    """Show the differences between the desired state and the live store (exit 0 none, 1 some, >1 error)."""
+    try:
+        plan = make_plan(database_url, source_from(filenames), prune_all=prune_all)
+    except McpctlError as error:
+        # Like `kubectl diff`: 1 means "differences", so failures use 2.
+        error.exit_code = max(error.exit_code, 2)
+        raise
+    click.echo(render(plan, output), nl=False)
+    refuse_if_errored(plan, exit_code=2)
+    if plan.has_changes:
+        sys.exit(1)
