@@ -1,0 +1,317 @@
+"""The live store: open it, read resources, tokens, history and audit, and write under the apply lock.
+
+Every database error reaches callers as `mcpctl.errors.StoreError` with a one-line detail.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+import socket
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine, Text, cast, insert, select, update
+from sqlalchemy.exc import SQLAlchemyError
+
+from mcpctl.errors import McpctlError, StoreError
+from mcpctl.schemas import KINDS, Identity, LiveResource, McpTokenSpec
+
+from ._codec import canonical_kind, load_resource
+from ._engine import make_engine
+from ._lock import APPLY_LOCK, begin_locked
+from ._migrate import current_revision, head_revision
+from ._migrate import upgrade as migrate
+from ._records import AuditEvent, Revision, TokenRecord
+from ._tables import (
+    GLOBAL,
+    KIND_TABLES,
+    AuditEventRow,
+    LockRow,
+    McpTokenRow,
+    RevisionRow,
+    StoreStateRow,
+    table_of,
+)
+from ._transaction import StoreTransaction
+from ._url import DatabaseUrl, default_database_url, sqlalchemy_url
+
+
+class Store:
+    """The live store on SQLite or PostgreSQL; use `Store.open()`, and `close()` when done."""
+
+    def __init__(self, engine: Engine, url: DatabaseUrl) -> None:
+        self._engine = engine
+        self.url = url
+        """The database URL; its value is the real URL, printing it masks the password."""
+
+    @classmethod
+    def open(cls, url: str | None = None, *, migrate: bool = True) -> Store:
+        """Open the store at `url` (default: `default_database_url()`), migrating it unless told not to.
+
+        With `migrate=False` the schema must already be current, else StoreError says to run
+        `mcpctl db upgrade`.
+        """
+        location = DatabaseUrl(url if url is not None else default_database_url())
+        store = cls(make_engine(sqlalchemy_url(location)), location)
+        try:
+            if migrate:
+                store.upgrade()
+            else:
+                store._check_schema()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        """Release every pooled connection."""
+        self._engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"Store({self.url!r})"
+
+    def upgrade(self) -> None:
+        """Apply pending migrations (alembic upgrade head)."""
+        with self._errors("upgrade"):
+            migrate(self._engine)
+
+    def schema_revision(self) -> str | None:
+        """The migration the database is at (None when empty)."""
+        with self._errors("read"):
+            return current_revision(self._engine)
+
+    def generation(self) -> int:
+        """The store-wide generation; it grows by one with every transaction that changed resources."""
+        with self._reading() as connection:
+            return _generation(connection)
+
+    def list_resources(self, kind: str | None = None, project: str | None = None) -> list[LiveResource]:
+        """Stored resources in kind dependency order, then by project and name; optionally filtered."""
+        kinds = [canonical_kind(kind)] if kind is not None else list(KINDS)
+        found: list[LiveResource] = []
+        with self._reading() as connection:
+            for name in kinds:
+                table = table_of(KIND_TABLES[name])
+                query = _resource_select(table).order_by(table.c.project, table.c.name)
+                if project is not None:
+                    query = query.where(table.c.project == project)
+                found.extend(_live(name, row) for row in connection.execute(query))
+        return found
+
+    def get_resource(self, identity: Identity) -> LiveResource | None:
+        """One stored resource by (kind, project, name), or None."""
+        kind = canonical_kind(identity.kind)
+        table = table_of(KIND_TABLES[kind])
+        query = _resource_select(table).where(
+            table.c.project == (identity.project or GLOBAL), table.c.name == identity.name
+        )
+        with self._reading() as connection:
+            row = connection.execute(query).first()
+        return None if row is None else _live(kind, row)
+
+    @contextmanager
+    def transaction(
+        self, *, lock_timeout: float = 30.0, actor: str | None = None
+    ) -> Iterator[StoreTransaction]:
+        """Take the apply lock (waiting up to `lock_timeout` s, then LockTimeout) and open one transaction.
+
+        It commits when the block ends normally and rolls back on any exception: nothing half-applied.
+        """
+        with self._errors("write"):
+            connection = begin_locked(self._engine, APPLY_LOCK, lock_timeout)
+        try:
+            with self._errors("write"):
+                generation = _generation(connection)
+                _record_holder(connection, actor)
+            transaction = StoreTransaction(connection, generation, actor)
+            yield transaction
+            with self._errors("write"):
+                transaction._flush()
+                connection.commit()
+        except BaseException:
+            connection.rollback()
+            raise
+        finally:
+            connection.close()
+
+    def history(self, limit: int = 50) -> list[Revision]:
+        """The newest `limit` applies, newest first."""
+        table = table_of(RevisionRow)
+        query = select(table).order_by(table.c.id.desc()).limit(limit)
+        with self._reading() as connection:
+            rows = connection.execute(query).all()
+        return [
+            Revision(
+                id=row.id,
+                generation=row.generation,
+                source=row.source,
+                revision=row.revision,
+                plan_digest=row.plan_digest,
+                counts=dict(row.counts),
+                actor=row.actor,
+                applied_at=row.applied_at,
+            )
+            for row in rows
+        ]
+
+    def find_token(self, token_hash: str) -> TokenRecord | None:
+        """The token whose value has this SHA-256 hex digest (see `hash_token`), or None."""
+        table = table_of(McpTokenRow)
+        query = select(
+            table.c.project,
+            table.c.name,
+            table.c.token_prefix,
+            table.c.spec,
+            table.c.created_at,
+            table.c.expires_at,
+            table.c.revoked,
+        ).where(table.c.token_hash == token_hash)
+        with self._reading() as connection:
+            row = connection.execute(query).first()
+        if row is None:
+            return None
+        return TokenRecord(
+            project=row.project,
+            name=row.name,
+            prefix=row.token_prefix,
+            spec=McpTokenSpec.model_validate(row.spec),
+            created_at=row.created_at,
+            expires_at=row.expires_at,
+            revoked=row.revoked,
+        )
+
+    def write_audit_events(self, events: Sequence[AuditEvent]) -> None:
+        """Insert a batch of audit events in one statement."""
+        if not events:
+            return
+        rows = [
+            {
+                "ts": event.ts,
+                "correlation_id": event.correlation_id,
+                "event_type": event.event_type,
+                "project": event.project,
+                "token_name": event.token_name,
+                "user_name": event.user,
+                "server": event.server,
+                "tool": event.tool,
+                "outcome": event.outcome,
+                "duration_ms": event.duration_ms,
+                "detail": event.detail,
+            }
+            for event in events
+        ]
+        with self._errors("write"), self._engine.begin() as connection:
+            connection.execute(insert(table_of(AuditEventRow)), rows)
+
+    def query_audit(
+        self,
+        *,
+        project: str | None = None,
+        token: str | None = None,
+        user: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 100,
+    ) -> list[AuditEvent]:
+        """Audit events matching every filter given (`token` is a token name), newest first.
+
+        `since` is inclusive and `until` exclusive.
+        """
+        table = table_of(AuditEventRow)
+        query = select(table).order_by(table.c.ts.desc(), table.c.id.desc()).limit(limit)
+        for column, value in (("project", project), ("token_name", token), ("user_name", user)):
+            if value is not None:
+                query = query.where(table.c[column] == value)
+        if since is not None:
+            query = query.where(table.c.ts >= since)
+        if until is not None:
+            query = query.where(table.c.ts < until)
+        with self._reading() as connection:
+            rows = connection.execute(query).all()
+        return [
+            AuditEvent(
+                ts=row.ts,
+                correlation_id=row.correlation_id,
+                event_type=row.event_type,
+                project=row.project,
+                token_name=row.token_name,
+                user=row.user_name,
+                server=row.server,
+                tool=row.tool,
+                outcome=row.outcome,
+                duration_ms=row.duration_ms,
+                detail=dict(row.detail),
+            )
+            for row in rows
+        ]
+
+    def _check_schema(self) -> None:
+        if self.schema_revision() != head_revision():
+            raise StoreError(f"the store at {self.url} is not at the current schema; run `mcpctl db upgrade`")
+
+    @contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        with self._errors("read"), self._engine.connect() as connection:
+            yield connection
+
+    @contextmanager
+    def _errors(self, action: str) -> Iterator[None]:
+        try:
+            yield
+        except McpctlError:
+            raise
+        except SQLAlchemyError as error:
+            reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+            detail = reason[0] if reason else type(error).__name__
+            raise StoreError(f"store {action} failed ({self.url}): {detail}") from error
+
+
+def _resource_select(table: Any) -> Any:
+    return select(
+        table.c.project,
+        cast(table.c.metadata, Text).label("metadata_json"),
+        cast(table.c.spec, Text).label("spec_json"),
+        table.c.managed_by,
+        table.c.source_revision,
+        table.c.created_at,
+        table.c.updated_at,
+        table.c.prevent_destroy,
+    )
+
+
+def _live(kind: str, row: Any) -> LiveResource:
+    return LiveResource(
+        resource=load_resource(kind, row.metadata_json, row.spec_json),
+        managed_by=row.managed_by,
+        source_revision=row.source_revision,
+        created_at=row.created_at,
+        updated_at=row.updated_at,
+        prevent_destroy=row.prevent_destroy,
+    )
+
+
+def _generation(connection: Connection) -> int:
+    table = table_of(StoreStateRow)
+    value = connection.execute(select(table.c.generation).where(table.c.id == 1)).scalar_one()
+    return int(value)
+
+
+def _record_holder(connection: Connection, actor: str | None) -> None:
+    try:
+        who = actor or getpass.getuser()
+    except (KeyError, OSError):
+        who = "unknown"
+    holder = f"{who}@{socket.gethostname()} pid {os.getpid()}"
+    table = table_of(LockRow)
+    values = {"holder": holder, "acquired_at": datetime.now(UTC)}
+    if connection.execute(update(table).where(table.c.name == APPLY_LOCK).values(values)).rowcount == 0:
+        connection.execute(insert(table).values(name=APPLY_LOCK, **values))

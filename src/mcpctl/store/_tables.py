@@ -1,0 +1,229 @@
+"""The store's tables as SQLAlchemy 2 typed ORM models: one table per kind plus bookkeeping tables.
+
+Global resources keep `project = ''` (not NULL) so that (project, name) is unique on every database.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Dialect,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+JSON_TYPE = JSON().with_variant(JSONB(), "postgresql")
+ID_TYPE = BigInteger().with_variant(Integer(), "sqlite")
+"""64-bit ids on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the auto-incrementing rowid."""
+
+GLOBAL = ""
+"""`project` of global resources."""
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC datetimes on both databases (SQLite keeps naive UTC text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=UTC)
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base with deterministic constraint names (alembic compares by name)."""
+
+    metadata = MetaData(
+        naming_convention={
+            "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+            "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+            "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+            "pk": "pk_%(table_name)s",
+        }
+    )
+
+
+class ResourceRow:
+    """Columns every kind's table shares."""
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True, autoincrement=True)
+    project: Mapped[str] = mapped_column(String(253), default=GLOBAL)
+    name: Mapped[str] = mapped_column(String(253))
+    spec: Mapped[dict[str, Any]] = mapped_column(JSON_TYPE)
+    meta: Mapped[dict[str, Any]] = mapped_column("metadata", JSON_TYPE)
+    spec_hash: Mapped[str] = mapped_column(String(64))
+    managed_by: Mapped[str] = mapped_column(Text)
+    source_revision: Mapped[str | None] = mapped_column(String(255))
+    prevent_destroy: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    generation: Mapped[int] = mapped_column(BigInteger)
+
+    @declared_attr.directive
+    @classmethod
+    def __table_args__(cls) -> tuple[Any, ...]:
+        return (Index(None, "project", "name", unique=True),)
+
+
+class TemplateRow(ResourceRow, Base):
+    __tablename__ = "templates"
+
+
+class ServerRow(ResourceRow, Base):
+    __tablename__ = "servers"
+
+
+class ProjectRow(ResourceRow, Base):
+    __tablename__ = "projects"
+
+
+class PromptRow(ResourceRow, Base):
+    __tablename__ = "prompts"
+
+
+class UserRow(ResourceRow, Base):
+    __tablename__ = "users"
+
+
+class GroupRow(ResourceRow, Base):
+    __tablename__ = "groups"
+
+
+class RoleBindingRow(ResourceRow, Base):
+    __tablename__ = "role_bindings"
+
+
+class McpTokenRow(ResourceRow, Base):
+    """A token: its spec plus the SHA-256 of its value and a display prefix (never the value)."""
+
+    __tablename__ = "mcp_tokens"
+
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    token_prefix: Mapped[str] = mapped_column(String(32))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class ProxyModelRow(ResourceRow, Base):
+    __tablename__ = "proxy_models"
+
+
+KIND_TABLES: dict[str, type[ResourceRow]] = {
+    "Template": TemplateRow,
+    "Server": ServerRow,
+    "Project": ProjectRow,
+    "Prompt": PromptRow,
+    "User": UserRow,
+    "Group": GroupRow,
+    "RoleBinding": RoleBindingRow,
+    "McpToken": McpTokenRow,
+    "ProxyModel": ProxyModelRow,
+}
+"""The table of every kind, in the dependency order of `mcpctl.schemas.KINDS`."""
+
+
+class ProjectServerRow(Base):
+    """Which servers a project serves (derived from Project.spec.servers, kept for reverse lookups)."""
+
+    __tablename__ = "project_servers"
+
+    project_name: Mapped[str] = mapped_column(String(253), primary_key=True)
+    server_name: Mapped[str] = mapped_column(String(253), primary_key=True, index=True)
+
+
+class GroupMemberRow(Base):
+    """Which users a group holds (derived from Group.spec.members, kept for "a user's groups")."""
+
+    __tablename__ = "group_members"
+
+    group_name: Mapped[str] = mapped_column(String(253), primary_key=True)
+    user_name: Mapped[str] = mapped_column(String(253), primary_key=True, index=True)
+
+
+class AuditEventRow(Base):
+    """One audit event written by the gateway (never arguments or secrets)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True, autoincrement=True)
+    ts: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    correlation_id: Mapped[str] = mapped_column(String(64))
+    event_type: Mapped[str] = mapped_column(String(64))
+    project: Mapped[str | None] = mapped_column(String(253))
+    token_name: Mapped[str | None] = mapped_column(String(253))
+    user_name: Mapped[str | None] = mapped_column(String(253))
+    server: Mapped[str | None] = mapped_column(String(253))
+    tool: Mapped[str | None] = mapped_column(String(253))
+    outcome: Mapped[str] = mapped_column(String(64))
+    duration_ms: Mapped[float | None] = mapped_column(Float)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON_TYPE)
+
+    __table_args__ = (
+        Index(None, "project", "ts"),
+        Index(None, "token_name", "ts"),
+        Index(None, "user_name", "ts"),
+    )
+
+
+class RevisionRow(Base):
+    """One apply: where it came from, what it did, who ran it and when."""
+
+    __tablename__ = "revisions"
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True, autoincrement=True)
+    generation: Mapped[int] = mapped_column(BigInteger)
+    source: Mapped[str] = mapped_column(Text)
+    revision: Mapped[str | None] = mapped_column(String(255))
+    plan_digest: Mapped[str] = mapped_column(String(128))
+    counts: Mapped[dict[str, int]] = mapped_column(JSON_TYPE)
+    actor: Mapped[str | None] = mapped_column(String(253))
+    applied_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class LockRow(Base):
+    """Who last took a store lock (written inside the locked transaction, for diagnostics)."""
+
+    __tablename__ = "locks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(Text)
+    acquired_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class StoreStateRow(Base):
+    """A single row (id 1) holding the store-wide generation."""
+
+    __tablename__ = "store_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    generation: Mapped[int] = mapped_column(BigInteger)
+
+
+def table_of(model: type[Any]) -> Table:
+    """The Core `Table` of an ORM model, typed as such (statements here are written in Core)."""
+    table: Table = model.__table__
+    return table
