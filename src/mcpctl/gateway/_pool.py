@@ -1,0 +1,338 @@
+"""The upstream pool: one long-lived MCP client session per configured server, shared by every session.
+
+Follows the desired servers (`sync`), caches tools/list per server, routes each MCP request by server name.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+import anyio
+from mcp import ClientSession, types
+from mcp.shared.exceptions import MCPError
+
+from mcpctl.errors import GatewayError
+from mcpctl.schemas import ServerSpec, TemplateSpec, instantiate_template
+
+from ._errors import InvalidUpstreamSpec, UnknownUpstream, UpstreamUnavailable
+from ._secrets import SecretResolver
+from ._upstream import Upstream, UpstreamState
+
+logger = logging.getLogger(__name__)
+
+R = TypeVar("R")
+X = TypeVar("X")
+
+DEFAULT_PROBE_TIMEOUT = 10.0
+"""Seconds a probe may take when the server has no `healthCheck`."""
+MAX_PAGES = 1000
+"""A server that keeps returning cursors is cut off here rather than listed forever."""
+
+
+@dataclass(frozen=True)
+class UpstreamStatus:
+    """What the pool knows about one upstream, for /readyz, metrics and `describe`."""
+
+    name: str
+    state: UpstreamState
+    last_error: str | None
+    restarts: int
+    last_ok: datetime | None
+
+
+@dataclass(frozen=True)
+class _CachedTools:
+    upstream: Upstream
+    expires: float
+    tools: list[types.Tool] | None = None
+    error: Callable[[], Exception] | None = None
+
+
+def resolve_server_spec(spec: ServerSpec, templates: Mapping[str, TemplateSpec]) -> ServerSpec:
+    """The concrete spec of a server: `fromTemplate` instantiated (its env/headers/timeouts overriding).
+
+    Raises `InvalidUpstreamSpec` for an unknown template or values the template rejects.
+    """
+    ref = spec.from_template
+    if ref is None:
+        return spec
+    template = templates.get(ref.name)
+    if template is None:
+        raise InvalidUpstreamSpec(f"fromTemplate: unknown template {ref.name!r}")
+    try:
+        return instantiate_template(template, ref, overrides=spec)
+    except ValueError as error:
+        reason = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
+        raise InvalidUpstreamSpec(f"fromTemplate {ref.name!r}: {reason}") from None
+
+
+class UpstreamPool:
+    """Sessions to every configured upstream, started lazily and isolated from each other.
+
+    Each upstream has its own session task and its own tools-cache lock; no lock is shared between
+    upstreams, so a dead or hung one never delays requests to the others. Every request is bounded
+    by the server's `timeouts.call_seconds` (starting it by `timeouts.connect_seconds`). JSON-RPC
+    errors an upstream answers with (an unknown tool, bad arguments) propagate as `mcp.MCPError`.
+    """
+
+    def __init__(
+        self,
+        *,
+        secrets: SecretResolver,
+        tools_ttl: float = 60.0,
+        negative_ttl: float = 5.0,
+        max_backoff: float = 30.0,
+        on_tools_changed: Callable[[str], Awaitable[None]] | None = None,
+        on_resource_updated: Callable[[str, str], Awaitable[None]] | None = None,
+    ) -> None:
+        self._secrets = secrets
+        self._tools_ttl = tools_ttl
+        self._negative_ttl = negative_ttl
+        self._max_backoff = max_backoff
+        self._on_tools_changed = on_tools_changed
+        self._on_resource_updated = on_resource_updated
+        self._upstreams: dict[str, Upstream] = {}
+        self._tools: dict[str, _CachedTools] = {}
+        self._tool_locks: dict[str, asyncio.Lock] = {}
+        self._closed = False
+
+    async def sync(self, servers: Mapping[str, ServerSpec]) -> None:
+        """Make the pool serve exactly `servers` (template-instantiated specs, secret refs unresolved).
+
+        New servers start on first use; removed ones are stopped; changed ones are stopped and start
+        again, with the new spec, on first use. Their tools caches are dropped.
+        """
+        if self._closed:
+            raise UpstreamUnavailable("the upstream pool is closed")
+        stopping: list[Upstream] = []
+        for name, upstream in list(self._upstreams.items()):
+            if servers.get(name) != upstream.spec:
+                del self._upstreams[name]
+                self._forget(name)
+                stopping.append(upstream)
+        for name, spec in servers.items():
+            if name not in self._upstreams:
+                self._upstreams[name] = Upstream(
+                    name, spec, self._secrets, max_backoff=self._max_backoff, on_notification=self._notified
+                )
+        # The new set is already in place, so requests arriving meanwhile never reach a stopping upstream.
+        await asyncio.gather(*(upstream.aclose() for upstream in stopping))
+
+    def servers(self) -> list[str]:
+        """Names of the configured upstreams."""
+        return sorted(self._upstreams)
+
+    async def list_tools(self, server: str) -> list[types.Tool]:
+        """The server's tools, cached for `tools_ttl` seconds (a failure for `negative_ttl`)."""
+        upstream = self._get(server)
+        cached = self._fresh_tools(server, upstream)
+        if cached is None:
+            lock = self._tool_locks.setdefault(server, asyncio.Lock())
+            async with lock:
+                cached = self._fresh_tools(server, upstream)
+                if cached is None:
+                    cached = await self._fetch_tools(server, upstream)
+        if cached.error is not None:
+            raise cached.error()
+        assert cached.tools is not None
+        return [tool.model_copy() for tool in cached.tools]
+
+    def invalidate_tools(self, server: str) -> None:
+        """Forget the cached tools of `server`, so the next `list_tools` asks it again."""
+        self._tools.pop(server, None)
+
+    async def call_tool(
+        self, server: str, name: str, arguments: dict[str, Any] | None
+    ) -> types.CallToolResult:
+        """Call a tool on the server; a tool's own failure is a result with `is_error`, not an exception."""
+        return await self._get(server).request(f"tools/call {name}", lambda s: s.call_tool(name, arguments))
+
+    async def list_prompts(self, server: str) -> list[types.Prompt]:
+        """All prompts of the server (every page)."""
+        return await self._paginate(
+            self._get(server),
+            "prompts/list",
+            lambda s, p: s.list_prompts(params=p),
+            lambda r: (r.prompts, r.next_cursor),
+        )
+
+    async def get_prompt(
+        self, server: str, name: str, arguments: dict[str, str] | None
+    ) -> types.GetPromptResult:
+        """One prompt rendered with `arguments`."""
+        return await self._get(server).request(f"prompts/get {name}", lambda s: s.get_prompt(name, arguments))
+
+    async def list_resources(self, server: str) -> list[types.Resource]:
+        """All resources of the server (every page)."""
+        return await self._paginate(
+            self._get(server),
+            "resources/list",
+            lambda s, p: s.list_resources(params=p),
+            lambda r: (r.resources, r.next_cursor),
+        )
+
+    async def list_resource_templates(self, server: str) -> list[types.ResourceTemplate]:
+        """All resource templates of the server (every page)."""
+        return await self._paginate(
+            self._get(server),
+            "resources/templates/list",
+            lambda s, p: s.list_resource_templates(params=p),
+            lambda r: (r.resource_templates, r.next_cursor),
+        )
+
+    async def read_resource(self, server: str, uri: str) -> types.ReadResourceResult:
+        """The contents of one resource."""
+        return await self._get(server).request(f"resources/read {uri}", lambda s: s.read_resource(uri))
+
+    async def subscribe_resource(self, server: str, uri: str) -> None:
+        """Ask for `notifications/resources/updated` on `uri`; they reach `on_resource_updated`."""
+        request = types.SubscribeRequest(params=types.SubscribeRequestParams(uri=uri))
+        # Sent as a plain request: the SDK's helper is deprecated for 2026 servers but 2025 ones need it.
+        await self._get(server).request(
+            f"resources/subscribe {uri}", lambda s: s.send_request(request, types.EmptyResult)
+        )
+
+    async def complete(
+        self,
+        server: str,
+        ref: types.PromptReference | types.ResourceTemplateReference,
+        argument: dict[str, str],
+        context_arguments: dict[str, str] | None,
+    ) -> types.Completion:
+        """Completion values for a prompt or resource-template argument."""
+        result = await self._get(server).request(
+            "completion/complete", lambda s: s.complete(ref, argument, context_arguments)
+        )
+        return result.completion
+
+    def capabilities(self, server: str) -> types.ServerCapabilities | None:
+        """What the server announced at initialize; None until it has been started."""
+        return self._get(server).capabilities
+
+    def initialize_result(self, server: str) -> types.InitializeResult | None:
+        """The server's whole initialize result (server info, instructions); None until started."""
+        return self._get(server).initialize_result
+
+    def status(self) -> dict[str, UpstreamStatus]:
+        """The state of every configured upstream, by name."""
+        return {
+            name: UpstreamStatus(u.name, u.state, u.last_error, u.restarts, u.last_ok)
+            for name, u in sorted(self._upstreams.items())
+        }
+
+    async def probe(self, server: str) -> bool:
+        """Call the server's `healthCheck` tool (or tools/list) within its timeout, starting it if needed."""
+        upstream = self._get(server)
+        check = upstream.spec.health_check
+        timeout = check.timeout_seconds if check is not None else DEFAULT_PROBE_TIMEOUT
+        try:
+            with anyio.fail_after(timeout):
+                if check is not None and check.tool is not None:
+                    tool, arguments = check.tool, dict(check.arguments)
+                    result = await upstream.request(
+                        "health check", lambda s: s.call_tool(tool, arguments), timeout=timeout
+                    )
+                    if result.is_error:
+                        upstream.last_error = (
+                            f"upstream {server!r}: health check tool {tool!r} returned an error"
+                        )
+                        return False
+                else:
+                    await upstream.request("health check", lambda s: s.list_tools(), timeout=timeout)
+        except TimeoutError:
+            upstream.last_error = f"upstream {server!r}: health check timed out after {timeout:g}s"
+            return False
+        except GatewayError as error:
+            upstream.last_error = error.detail
+            return False
+        except MCPError as error:
+            upstream.last_error = f"upstream {server!r}: health check failed: {error.message}"
+            return False
+        return True
+
+    async def aclose(self) -> None:
+        """Stop every session and wait for it; no upstream process outlives this call."""
+        self._closed = True
+        await asyncio.gather(*(upstream.aclose() for upstream in self._upstreams.values()))
+        self._tools.clear()
+
+    def _get(self, server: str) -> Upstream:
+        upstream = self._upstreams.get(server)
+        if upstream is None:
+            if self._closed:
+                raise UpstreamUnavailable("the upstream pool is closed")
+            raise UnknownUpstream(f"unknown upstream server {server!r}")
+        return upstream
+
+    def _forget(self, server: str) -> None:
+        self._tools.pop(server, None)
+        self._tool_locks.pop(server, None)
+
+    def _fresh_tools(self, server: str, upstream: Upstream) -> _CachedTools | None:
+        cached = self._tools.get(server)
+        if cached is None or cached.upstream is not upstream or cached.expires <= time.monotonic():
+            return None
+        return cached
+
+    async def _fetch_tools(self, server: str, upstream: Upstream) -> _CachedTools:
+        try:
+            tools = await self._paginate(
+                upstream,
+                "tools/list",
+                lambda s, p: s.list_tools(params=p),
+                lambda r: (r.tools, r.next_cursor),
+            )
+        except GatewayError as error:
+            kind, detail = type(error), error.detail
+            cached = _CachedTools(upstream, time.monotonic() + self._negative_ttl, error=lambda: kind(detail))
+        except MCPError as error:
+            code, message, data = error.code, error.message, error.data
+            cached = _CachedTools(
+                upstream, time.monotonic() + self._negative_ttl, error=lambda: MCPError(code, message, data)
+            )
+        else:
+            cached = _CachedTools(upstream, time.monotonic() + self._tools_ttl, tools=tools)
+        # A sync may have replaced the upstream while we waited; its cache must not get our answer.
+        if self._upstreams.get(server) is upstream:
+            self._tools[server] = cached
+        return cached
+
+    async def _paginate(
+        self,
+        upstream: Upstream,
+        what: str,
+        fetch: Callable[[ClientSession, types.PaginatedRequestParams | None], Awaitable[R]],
+        page: Callable[[R], tuple[list[X], str | None]],
+    ) -> list[X]:
+        async def every_page(session: ClientSession) -> list[X]:
+            items: list[X] = []
+            cursor: str | None = None
+            for _ in range(MAX_PAGES):
+                params = types.PaginatedRequestParams(cursor=cursor) if cursor is not None else None
+                found, cursor = page(await fetch(session, params))
+                items.extend(found)
+                if cursor is None:
+                    break
+            return items
+
+        return await upstream.request(what, every_page)
+
+    async def _notified(self, server: str, notification: types.ServerNotification) -> None:
+        try:
+            if isinstance(notification, types.ToolListChangedNotification):
+                self.invalidate_tools(server)
+                if self._on_tools_changed is not None:
+                    await self._on_tools_changed(server)
+            elif (
+                isinstance(notification, types.ResourceUpdatedNotification)
+                and self._on_resource_updated is not None
+            ):
+                await self._on_resource_updated(server, str(notification.params.uri))
+        except Exception:
+            logger.exception("handling %s from upstream %r failed", type(notification).__name__, server)

@@ -1,0 +1,429 @@
+"""One upstream MCP server: a long-lived client session (stdio, SSE or Streamable HTTP) in its own task.
+
+Started lazily by the first request, restarted with exponential backoff after it dies, stopped on close.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+import os
+import shutil
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Literal, TextIO, TypeVar
+
+import anyio
+import httpx2
+from anyio.streams.memory import MemoryObjectReceiveStream
+from mcp import ClientSession, StdioServerParameters, stdio_client, types
+from mcp.client._transport import ReadStream, TransportStreams
+from mcp.client.sse import sse_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared.exceptions import MCPError
+from mcp.shared.message import SessionMessage
+
+from mcpctl.errors import GatewayError
+from mcpctl.schemas import ServerSpec
+
+from ._errors import InvalidUpstreamSpec, UpstreamTimeout, UpstreamUnavailable
+from ._secrets import SecretResolver
+
+UpstreamState = Literal["idle", "starting", "up", "down", "stopped"]
+"""`idle` never started; `starting`; `up`; `down` failed or died (restarts on next use); `stopped` closed."""
+
+NotificationHandler = Callable[[str, types.ServerNotification], Awaitable[None]]
+"""Receives (server name, notification) for every notification an upstream sends."""
+
+T = TypeVar("T")
+logger = logging.getLogger(__name__)
+
+CLIENT_INFO = types.Implementation(name="mcpctl-gateway", version="0.1.0")
+INHERITED_ENV = (
+    "PATH",
+    "HOME",
+    "USER",
+    "LOGNAME",
+    "SHELL",
+    "TERM",
+    "LANG",
+    "LC_ALL",
+    "LC_CTYPE",
+    "TZ",
+    "TMPDIR",
+)
+"""Variables a stdio server inherits from the gateway; everything else must be in its spec's `env`."""
+FIRST_BACKOFF = 0.5
+"""Seconds to wait before the second restart in a row; doubles per failure up to `max_backoff`."""
+STOP_GRACE = 10.0
+"""Seconds to let a session shut down politely (stdio: close stdin, SIGTERM, SIGKILL) before cancelling it."""
+_CONNECTION_CLOSED = -32000
+
+
+def resolve_command(command: str, cwd: str | None = None, path: str | None = None) -> str | None:
+    """The executable a stdio `command` names, or None: PATH plus the running interpreter's bin directory.
+
+    A relative path with a slash (`node_modules/.bin/x`) is taken relative to `cwd`, then the gateway's
+    working directory. The interpreter's directory is searched so servers installed in the gateway's
+    venv are found even when that venv is not activated.
+    """
+    if os.path.isabs(command):
+        return command if _is_executable(command) else None
+    if os.sep in command:
+        for base in (cwd, os.getcwd()):
+            if base is not None and _is_executable(candidate := os.path.abspath(os.path.join(base, command))):
+                return candidate
+        return None
+    search = os.pathsep.join(p for p in (path or os.environ.get("PATH", ""), _interpreter_bin()) if p)
+    return shutil.which(command, path=search)
+
+
+def _interpreter_bin() -> str:
+    # Not resolved through symlinks: a venv's bin/python links to the base interpreter.
+    return os.path.dirname(sys.executable)
+
+
+def _errlog() -> TextIO:
+    # Upstream stderr goes where the gateway's goes, unless something (a test runner) swapped in a
+    # stream without a file descriptor, which a subprocess cannot write to.
+    try:
+        sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):
+        return sys.__stderr__ or sys.stderr
+    return sys.stderr
+
+
+def _is_executable(path: str) -> bool:
+    return os.path.isfile(path) and os.access(path, os.X_OK)
+
+
+def describe(error: BaseException) -> str:
+    """A one-line description of an exception, looking inside exception groups for the first cause."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    if isinstance(error, MCPError):
+        return error.message
+    text = str(error).splitlines()[0] if str(error) else ""
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+@dataclass
+class _Connection:
+    """One attempt at a session; replaced by a new one when it dies."""
+
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
+    closing: asyncio.Event = field(default_factory=asyncio.Event)
+    session: ClientSession | None = None
+    init: types.InitializeResult | None = None
+    error: GatewayError | None = None
+    dead: bool = False
+    stopping: bool = False
+    scope: anyio.CancelScope | None = None
+
+    def mark_dead(self) -> None:
+        self.dead = True
+        self.closing.set()
+
+    def stop(self) -> None:
+        self.stopping = True
+        self.closing.set()
+        # Before initialize finished there is nothing to close politely: abandon the start.
+        if self.session is None and self.scope is not None:
+            self.scope.cancel()
+
+
+@dataclass(frozen=True)
+class _Launch:
+    """Everything needed to open the transport, secrets already resolved."""
+
+    open: Callable[[], AbstractAsyncContextManager[TransportStreams]]
+
+
+class Upstream:
+    """One upstream server and its current session; requests from any task, one owner task per session.
+
+    The session's `async with` contexts are entered and exited in a task of its own (anyio cancel
+    scopes must be), so callers only send requests over it and wait with their own timeout: a slow
+    request never blocks another, and a caller giving up never tears the session down.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        spec: ServerSpec,
+        secrets: SecretResolver,
+        *,
+        max_backoff: float = 30.0,
+        on_notification: NotificationHandler | None = None,
+    ) -> None:
+        self.name = name
+        self.spec = spec
+        self.state: UpstreamState = "idle"
+        self.last_error: str | None = None
+        self.restarts = 0
+        self.last_ok: datetime | None = None
+        self._secrets = secrets
+        self._max_backoff = max_backoff
+        self._on_notification = on_notification
+        self._conn: _Connection | None = None
+        self._starts = 0
+        self._failures = 0
+        self._retry_at = 0.0
+        self._closed = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def initialize_result(self) -> types.InitializeResult | None:
+        """The current session's initialize result; None until a session is up."""
+        conn = self._conn
+        return conn.init if conn is not None and conn.session is not None else None
+
+    @property
+    def capabilities(self) -> types.ServerCapabilities | None:
+        """Capabilities the server announced; None until started."""
+        init = self.initialize_result
+        return init.capabilities if init is not None else None
+
+    async def request(
+        self, what: str, operation: Callable[[ClientSession], Awaitable[T]], *, timeout: float | None = None
+    ) -> T:
+        """Run `operation` on a live session (starting one if needed) within the call timeout.
+
+        JSON-RPC errors the server answers with propagate as `mcp.MCPError`; a dropped connection is
+        `UpstreamUnavailable`, an exceeded timeout `UpstreamTimeout`.
+        """
+        conn = await self._connected()
+        session = conn.session
+        assert session is not None
+        limit = self.spec.timeouts.call_seconds if timeout is None else timeout
+        try:
+            with anyio.fail_after(limit):
+                result = await operation(session)
+        except TimeoutError:
+            raise UpstreamTimeout(f"upstream {self.name!r}: {what} timed out after {limit:g}s") from None
+        except MCPError as error:
+            if error.code == _CONNECTION_CLOSED and (conn.dead or error.message == "Connection closed"):
+                raise UpstreamUnavailable(f"upstream {self.name!r}: connection lost during {what}") from None
+            self._succeeded()
+            raise
+        except GatewayError:
+            raise
+        except Exception as error:
+            if conn.dead:
+                raise UpstreamUnavailable(f"upstream {self.name!r}: connection lost during {what}") from None
+            raise UpstreamUnavailable(f"upstream {self.name!r}: {what} failed: {describe(error)}") from None
+        self._succeeded()
+        return result
+
+    async def aclose(self) -> None:
+        """Stop the session (and its process) and wait until every task of this upstream has ended."""
+        self._closed = True
+        if self._conn is not None:
+            self._conn.stop()
+        tasks = set(self._tasks)
+        if tasks:
+            _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE)
+            if pending:
+                logger.warning("upstream %r did not stop within %gs; cancelling it", self.name, STOP_GRACE)
+                conn = self._conn
+                if conn is not None and conn.scope is not None:
+                    conn.scope.cancel()
+                await asyncio.wait(pending, timeout=STOP_GRACE)
+        self.state = "stopped"
+
+    def _succeeded(self) -> None:
+        self._failures = 0
+        self.last_ok = datetime.now(UTC)
+
+    async def _connected(self) -> _Connection:
+        conn = self._current_or_start()
+        if not conn.ready.is_set():
+            limit = self.spec.timeouts.connect_seconds
+            try:
+                await asyncio.wait_for(conn.ready.wait(), limit)
+            except TimeoutError:
+                raise UpstreamTimeout(f"upstream {self.name!r}: not started within {limit:g}s") from None
+        if conn.error is not None:
+            raise type(conn.error)(conn.error.detail)
+        if conn.session is None or conn.dead:
+            raise UpstreamUnavailable(f"upstream {self.name!r}: connection closed")
+        return conn
+
+    def _current_or_start(self) -> _Connection:
+        # No awaits here: check-and-start is atomic on the event loop, so concurrent callers share a start.
+        if self._closed:
+            raise UpstreamUnavailable(f"upstream {self.name!r} is stopped")
+        conn = self._conn
+        if conn is not None and not conn.dead:
+            return conn
+        wait = self._retry_at - time.monotonic()
+        if wait > 0:
+            raise UpstreamUnavailable(
+                f"upstream {self.name!r} is down ({self.last_error}); next restart attempt in {wait:.1f}s"
+            )
+        try:
+            launch = self._prepare()
+        except GatewayError as error:
+            self.state = "down"
+            self.last_error = error.detail
+            raise
+        conn = _Connection()
+        self._conn = conn
+        self.state = "starting"
+        if self._starts:
+            self.restarts += 1
+        self._starts += 1
+        task = asyncio.create_task(self._run(conn, launch), name=f"mcpctl-upstream-{self.name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return conn
+
+    def _prepare(self) -> _Launch:
+        spec = self.spec
+        if spec.from_template is not None:
+            raise InvalidUpstreamSpec(
+                f"upstream {self.name!r}: fromTemplate {spec.from_template.name!r} was not instantiated"
+            )
+        if spec.transport == "stdio":
+            return self._prepare_stdio()
+        if spec.url is None or spec.transport is None:
+            raise InvalidUpstreamSpec(f"upstream {self.name!r}: no url")
+        headers = {
+            key: self._secrets.resolve(self.name, f"headers.{key}", value)
+            for key, value in spec.headers.items()
+        }
+        url, connect, read = (
+            spec.url,
+            spec.timeouts.connect_seconds,
+            max(300.0, 2 * spec.timeouts.call_seconds),
+        )
+        if spec.transport == "sse":
+            return _Launch(lambda: sse_client(url, headers=headers, timeout=connect, sse_read_timeout=read))
+        return _Launch(lambda: _streamable_http(url, headers, connect, read))
+
+    def _prepare_stdio(self) -> _Launch:
+        spec = self.spec
+        if not spec.command:
+            raise InvalidUpstreamSpec(f"upstream {self.name!r}: transport stdio needs a command")
+        env = {key: os.environ[key] for key in INHERITED_ENV if key in os.environ}
+        env.update(
+            {key: self._secrets.resolve(self.name, f"env.{key}", value) for key, value in spec.env.items()}
+        )
+        command = resolve_command(spec.command, spec.cwd, env.get("PATH"))
+        if command is None:
+            raise UpstreamUnavailable(f"upstream {self.name!r}: command not found: {spec.command}")
+        if spec.cwd is not None and not os.path.isdir(spec.cwd):
+            raise UpstreamUnavailable(f"upstream {self.name!r}: working directory does not exist: {spec.cwd}")
+        params = StdioServerParameters(command=command, args=list(spec.args), env=env, cwd=spec.cwd)
+        return _Launch(lambda: stdio_client(params, errlog=_errlog()))
+
+    async def _run(self, conn: _Connection, launch: _Launch) -> None:
+        error: GatewayError | None = None
+        connect = self.spec.timeouts.connect_seconds
+        try:
+            with anyio.CancelScope() as scope:
+                conn.scope = scope
+                # The deadline sits on the one scope around every context, so a slow start is cut off
+                # without a cancel scope exiting out of order; it is lifted once the session is up.
+                scope.deadline = anyio.current_time() + connect
+                async with AsyncExitStack() as stack:
+                    read, write = await stack.enter_async_context(launch.open())
+                    watched = await stack.enter_async_context(_watch_eof(read, conn.mark_dead))
+                    session = await stack.enter_async_context(
+                        ClientSession(
+                            watched, write, message_handler=self._on_message, client_info=CLIENT_INFO
+                        )
+                    )
+                    conn.init = await session.initialize()
+                    scope.deadline = math.inf
+                    conn.session = session
+                    self.state = "up"
+                    self.last_ok = datetime.now(UTC)
+                    conn.ready.set()
+                    await conn.closing.wait()
+            if scope.cancelled_caught and conn.session is None and not conn.stopping:
+                error = UpstreamTimeout(f"upstream {self.name!r}: not started within {connect:g}s")
+        except GatewayError as failure:
+            error = failure
+        except Exception as failure:
+            stage = "connection failed" if conn.session is not None else "start failed"
+            error = UpstreamUnavailable(f"upstream {self.name!r}: {stage}: {describe(failure)}")
+        finally:
+            conn.dead = True
+            if not conn.ready.is_set():
+                conn.error = error or UpstreamUnavailable(
+                    f"upstream {self.name!r}: stopped before it started"
+                )
+                conn.ready.set()
+            self._ended(conn, error)
+
+    def _ended(self, conn: _Connection, error: GatewayError | None) -> None:
+        if conn is not self._conn:
+            return
+        if conn.stopping or self._closed:
+            self.state = "stopped"
+            return
+        self._failures += 1
+        # The first failure restarts at once (a crash after a healthy run); repeated ones back off.
+        delay = (
+            0.0 if self._failures == 1 else min(self._max_backoff, FIRST_BACKOFF * 2 ** (self._failures - 2))
+        )
+        self._retry_at = time.monotonic() + delay
+        self.state = "down"
+        self.last_error = error.detail if error is not None else f"upstream {self.name!r}: connection closed"
+        logger.warning("%s (restart allowed in %.1fs)", self.last_error, delay)
+
+    async def _on_message(self, message: types.ServerNotification | Exception) -> None:
+        if isinstance(message, Exception):
+            logger.debug("upstream %r transport error: %s", self.name, describe(message))
+            return
+        if self._on_notification is not None:
+            await self._on_notification(self.name, message)
+
+
+@asynccontextmanager
+async def _streamable_http(
+    url: str, headers: dict[str, str], connect: float, read: float
+) -> AsyncIterator[TransportStreams]:
+    timeout = httpx2.Timeout(connect, read=read)
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=timeout) as client,
+        streamable_http_client(url, http_client=client) as streams,
+    ):
+        yield streams
+
+
+@asynccontextmanager
+async def _watch_eof(
+    read: ReadStream[SessionMessage | Exception], on_eof: Callable[[], None]
+) -> AsyncIterator[MemoryObjectReceiveStream[SessionMessage | Exception]]:
+    """Relay the transport's messages and call `on_eof` when they end — before the session sees the end.
+
+    The SDK only fails pending requests with a generic "Connection closed"; marking the connection dead
+    first lets callers tell a dropped upstream from an error the upstream answered.
+    """
+    send, receive = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+
+    async def relay() -> None:
+        try:
+            async with read:
+                async for item in read:
+                    await send.send(item)
+        except (anyio.ClosedResourceError, anyio.BrokenResourceError, anyio.EndOfStream):
+            pass
+        finally:
+            on_eof()
+            send.close()
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(relay)
+        try:
+            yield receive
+        finally:
+            group.cancel_scope.cancel()
+            receive.close()
