@@ -4,6 +4,11 @@ from __future__ import annotations
 
 from . import (
     _apply,  # noqa: F401
+    _completion,  # noqa: F401
+    _create,  # noqa: F401
+    _delete,  # noqa: F401
+    _describe,  # noqa: F401
+    _get,  # noqa: F401
     _plan,  # noqa: F401
 )
 from ._main import cli  # noqa: F401  (command modules below import it too)

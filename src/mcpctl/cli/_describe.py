@@ -1,0 +1,107 @@
+"""`mcpctl describe KIND NAME`: one resource in detail, with the resources it relates to.
+
+The relations come from `mcpctl.reconciler._inspect`; this module only lays them out as text.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import click
+
+from mcpctl.reconciler._inspect import Inventory, Section, relations, token_expiry, token_status
+from mcpctl.schemas import LiveResource, McpToken
+
+from ._completion import KIND, complete_names, complete_projects
+from ._main import cli
+from ._options import database_option, open_store
+from ._output import age, table
+
+_LABEL_WIDTH = 18
+
+
+def _field(label: str, value: str) -> str:
+    return f"{label + ':':<{_LABEL_WIDTH}}{value}"
+
+
+def _mapping(values: dict[str, str]) -> str:
+    return ", ".join(f"{k}={v}" for k, v in sorted(values.items())) or "<none>"
+
+
+def _when(moment: datetime | None, now: datetime) -> str:
+    if moment is None:
+        return "<unknown>"
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return f"{moment.isoformat(timespec='seconds')} ({age(moment, now)} ago)"
+
+
+def _indent(text: str, by: str = "  ") -> str:
+    return "\n".join(by + line if line else line for line in text.splitlines())
+
+
+def _spec_yaml(live: LiveResource) -> str:
+    from mcpctl.reconciler._yamlio import dump_documents, to_yaml_value
+
+    spec = live.resource.to_document().get("spec") or {}
+    return dump_documents([to_yaml_value(spec)]).rstrip("\n") if spec else "{}"
+
+
+def render_section(section: Section) -> str:
+    """A relation table under its title, `<none>` when empty."""
+    body = table(section.columns, section.rows) if section.rows else "<none>"
+    return f"{section.title}:\n{_indent(body)}"
+
+
+def render_describe(live: LiveResource, sections: list[Section], now: datetime) -> str:
+    """The `describe` text: header fields, token status, the spec as YAML, then each relation section."""
+    meta = live.resource.metadata
+    lines = [_field("Name", live.identity.name), _field("Kind", live.identity.kind)]
+    if live.identity.project:
+        lines.append(_field("Project", live.identity.project))
+    lines += [
+        _field("Description", meta.description or "<none>"),
+        _field("Labels", _mapping(meta.labels)),
+        _field("Annotations", _mapping(meta.annotations)),
+        _field("Managed-By", live.managed_by),
+        _field("Source-Revision", live.source_revision or "<none>"),
+        _field("Created", _when(live.created_at, now)),
+        _field("Updated", _when(live.updated_at, now)),
+        _field("Prevent-Destroy", str(live.prevent_destroy).lower()),
+    ]
+    if isinstance(live.resource, McpToken):
+        expiry = token_expiry(live.resource.spec.expires, live.created_at)
+        lines.append(_field("Status", token_status(live, now)))
+        lines.append(_field("Expires-At", expiry.isoformat(timespec="seconds") if expiry else "never"))
+    lines.append("Spec:")
+    lines.append(_indent(_spec_yaml(live)))
+    lines.extend(render_section(section) for section in sections)
+    return "\n".join(lines)
+
+
+@cli.command("describe")
+@click.argument("kind", type=KIND)
+@click.argument("name", shell_complete=complete_names)
+@click.option(
+    "-p",
+    "--project",
+    metavar="PROJECT",
+    shell_complete=complete_projects,
+    help="Project of a project-scoped resource (needed only when the name is in several).",
+)
+@database_option
+def describe(kind: str, name: str, project: str | None, database_url: str | None) -> None:
+    """Show one resource in detail with its relations.
+
+    A project's servers (present or missing), prompts, tokens and bindings; a server's projects and
+    template; a user's groups, bindings and effective rules; a token's status, bindings and effective
+    rules; a group's members; a template's servers.
+    """
+    now = datetime.now(UTC)
+    store = open_store(database_url)
+    try:
+        inventory = Inventory(store)
+        live = inventory.find(kind, name, project)
+        sections = relations(inventory, live, now)
+    finally:
+        store.close()
+    click.echo(render_describe(live, sections, now))

@@ -1,0 +1,117 @@
+"""`mcpctl get KIND [NAME...]`: list or show live resources as a table, YAML, JSON or `kind/name`.
+
+A thin command: selection by project and labels, then one of the `_output` renderers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import click
+
+from mcpctl.errors import UsageError
+from mcpctl.reconciler._inspect import Inventory
+from mcpctl.schemas import KINDS, LiveResource
+
+from ._completion import KIND, complete_names, complete_projects
+from ._main import cli
+from ._options import database_option, open_store
+from ._output import OUTPUT_FORMATS, render
+
+
+def parse_selector(selectors: Sequence[str]) -> list[tuple[str, str, str | None]]:
+    """`-l a=b,c!=d,e` → [(a, "=", b), (c, "!=", d), (e, "exists", None)]."""
+    terms: list[tuple[str, str, str | None]] = []
+    for selector in selectors:
+        for term in filter(None, (part.strip() for part in selector.split(","))):
+            for operator in ("!=", "==", "="):
+                if operator in term:
+                    key, value = term.split(operator, 1)
+                    terms.append((key.strip(), "!=" if operator == "!=" else "=", value.strip()))
+                    break
+            else:
+                terms.append((term, "exists", None))
+    if any(not key for key, _, _ in terms):
+        raise UsageError(f"bad label selector {','.join(selectors)!r}: use key=value, key!=value or key")
+    return terms
+
+
+def matches(live: LiveResource, terms: Sequence[tuple[str, str, str | None]]) -> bool:
+    """Whether a resource's labels satisfy every selector term."""
+    labels = live.resource.metadata.labels
+    for key, operator, value in terms:
+        if operator == "exists" and key not in labels:
+            return False
+        if operator == "=" and labels.get(key) != value:
+            return False
+        if operator == "!=" and labels.get(key) == value:
+            return False
+    return True
+
+
+@cli.command("get")
+@click.argument("kind", type=KIND)
+@click.argument("names", nargs=-1, shell_complete=complete_names)
+@click.option(
+    "-p",
+    "--project",
+    metavar="PROJECT",
+    shell_complete=complete_projects,
+    help="Only resources of this project (project-scoped kinds).",
+)
+@click.option(
+    "-A", "--all-projects", is_flag=True, help="Resources of every project (the default without -p)."
+)
+@click.option(
+    "-o",
+    "--output",
+    "fmt",
+    type=click.Choice(OUTPUT_FORMATS),
+    default="table",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "-l",
+    "--selector",
+    multiple=True,
+    metavar="KEY=VALUE",
+    help="Label selector (key=value, key!=value, key; comma-separated or repeated).",
+)
+@database_option
+def get(
+    kind: str,
+    names: tuple[str, ...],
+    project: str | None,
+    all_projects: bool,
+    fmt: str,
+    selector: tuple[str, ...],
+    database_url: str | None,
+) -> None:
+    """Show live resources of KIND: all of them, or the NAMEs given.
+
+    KIND is singular, plural, short or the Kind: server|servers|srv, template|tpl, project|proj,
+    prompt|pr, user|usr, group|grp, rolebinding|rb, mcptoken|token|tok, proxymodel|pm.
+    """
+    if project and all_projects:
+        raise UsageError("-p/--project and -A/--all-projects cannot be used together")
+    terms = parse_selector(selector)
+    scoped = KINDS[kind].scope != "global"
+    store = open_store(database_url)
+    try:
+        if names:
+            inventory = Inventory(store)
+            rows = [inventory.find(kind, name, project if scoped else None) for name in names]
+        else:
+            rows = sorted(
+                store.list_resources(kind, project if scoped else None),
+                key=lambda r: (r.identity.project or "", r.identity.name),
+            )
+    finally:
+        store.close()
+    rows = [live for live in rows if matches(live, terms)]
+    if not rows and fmt in ("table", "wide", "name"):
+        where = f" in project {project}" if project and scoped else ""
+        click.echo(f"No resources found{where}.", err=True)
+        return
+    click.echo(render(kind, rows, fmt, single=len(names) == 1 and len(rows) == 1))

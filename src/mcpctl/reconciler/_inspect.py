@@ -1,0 +1,557 @@
+"""Relation queries over the live store for `get`, `describe`, `create` and `delete`.
+
+Reads only through the public Store reading methods, so an in-memory reader serves tests just as well.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Protocol
+
+from mcpctl.errors import McpctlError, UsageError
+from mcpctl.schemas import (
+    BUILTIN_PROXY_MODELS,
+    KINDS,
+    LINK_TARGET,
+    Group,
+    Identity,
+    LiveResource,
+    McpToken,
+    Project,
+    Prompt,
+    ResourceModel,
+    RoleBinding,
+    Rule,
+    Server,
+    parse_resource,
+)
+
+
+class ResourceNotFound(McpctlError):
+    """A named resource is not in the live store."""
+
+
+class AlreadyExists(McpctlError):
+    """A resource to be created is already in the live store."""
+
+
+class ResourceReader(Protocol):
+    """The reading half of `mcpctl.store.Store` that relation queries need."""
+
+    def list_resources(self, kind: str | None = None, project: str | None = None) -> list[LiveResource]: ...
+
+    def get_resource(self, identity: Identity) -> LiveResource | None: ...
+
+
+def describe_identity(identity: Identity) -> str:
+    """How errors name a resource: `Server "time"`, `Prompt "platform/review"`."""
+    where = f"{identity.project}/" if identity.project else ""
+    return f'{identity.kind} "{where}{identity.name}"'
+
+
+class Inventory:
+    """A read-through cache of the live store, one query per kind, for the length of one command."""
+
+    def __init__(self, reader: ResourceReader) -> None:
+        self._reader = reader
+        self._by_kind: dict[str, list[LiveResource]] = {}
+
+    def of_kind(self, kind: str, project: str | None = None) -> list[LiveResource]:
+        """Live resources of one kind (optionally of one project), sorted by project then name."""
+        if kind not in self._by_kind:
+            found = self._reader.list_resources(kind)
+            self._by_kind[kind] = sorted(found, key=lambda r: (r.identity.project or "", r.identity.name))
+        rows = self._by_kind[kind]
+        if project is None:
+            return list(rows)
+        return [r for r in rows if r.identity.project == project]
+
+    def get(self, kind: str, name: str, project: str | None = None) -> LiveResource | None:
+        """The resource with this identity, or None."""
+        for live in self.of_kind(kind):
+            if live.identity.name == name and live.identity.project == project:
+                return live
+        return None
+
+    def exists(self, kind: str, name: str, project: str | None = None) -> bool:
+        """Whether the resource with this identity is stored."""
+        return self.get(kind, name, project) is not None
+
+    def lookup(self, identity: Identity) -> LiveResource | None:
+        """The resource with this identity, or None."""
+        return self.get(identity.kind, identity.name, identity.project)
+
+    def find(self, kind: str, name: str, project: str | None = None) -> LiveResource:
+        """The one resource a user named; without a project, a project-scoped name must be unambiguous."""
+        scope = KINDS[kind].scope
+        if scope == "global" or project is not None:
+            found = self.get(kind, name, project if scope != "global" else None)
+            if found is None:
+                raise ResourceNotFound(f"{describe_identity(Identity(kind, project, name))} not found")
+            return found
+        matches = [live for live in self.of_kind(kind) if live.identity.name == name]
+        if not matches:
+            raise ResourceNotFound(f'{kind} "{name}" not found')
+        if len(matches) > 1:
+            projects = ", ".join(live.identity.project or "(global)" for live in matches)
+            raise UsageError(f'{kind} "{name}" exists in several projects ({projects}); choose one with -p')
+        return matches[0]
+
+
+@dataclass(frozen=True)
+class Reference:
+    """One resource naming another: `source` refers to `target` through `field`."""
+
+    source: Identity
+    target: Identity
+    field: str
+    owned: bool
+    """True when `source` cannot exist without `target` (a prompt in a project, a server from a template)."""
+
+
+def references(resource: ResourceModel) -> list[Reference]:
+    """Every identity a resource refers to, with the field that does it."""
+    me = resource.identity
+    refs: list[Reference] = []
+
+    def add(kind: str, project: str | None, name: str, where: str, owned: bool) -> None:
+        refs.append(Reference(me, Identity(kind, project, name), where, owned))
+
+    if isinstance(resource, Server) and resource.spec.from_template is not None:
+        add("Template", None, resource.spec.from_template.name, "spec.fromTemplate.name", True)
+    elif isinstance(resource, Project):
+        for server in resource.spec.servers:
+            add("Server", None, server, "spec.servers", False)
+        if resource.spec.proxy_model not in BUILTIN_PROXY_MODELS:
+            add("ProxyModel", None, resource.spec.proxy_model, "spec.proxyModel", False)
+    elif isinstance(resource, Prompt):
+        add("Project", None, resource.metadata.project or "", "metadata.project", True)
+        link = LINK_TARGET.match(resource.spec.link_target or "")
+        if link:
+            add("Project", None, link.group("project"), "spec.linkTarget", True)
+            add("Server", None, link.group("server"), "spec.linkTarget", True)
+    elif isinstance(resource, Group):
+        for member in resource.spec.members:
+            add("User", None, member, "spec.members", False)
+    elif isinstance(resource, RoleBinding):
+        if resource.metadata.project:
+            add("Project", None, resource.metadata.project, "metadata.project", True)
+        for subject in resource.spec.subjects:
+            if subject.kind in ("User", "Group"):
+                add(subject.kind, None, subject.name, "spec.subjects", False)
+            elif subject.kind == "McpToken" and resource.metadata.project:
+                add("McpToken", resource.metadata.project, subject.name, "spec.subjects", False)
+    elif isinstance(resource, McpToken):
+        add("Project", None, resource.metadata.project or "", "metadata.project", True)
+        if resource.spec.owner:
+            add("User", None, resource.spec.owner, "spec.owner", resource.spec.rbac == "clone")
+    return [ref for ref in refs if ref.target.name]
+
+
+def missing_references(inventory: Inventory, resource: ResourceModel) -> list[str]:
+    """One message per reference of `resource` whose target is not stored."""
+    problems = []
+    for ref in references(resource):
+        if inventory.lookup(ref.target) is None:
+            problems.append(f"{ref.field}: {describe_identity(ref.target)} not found")
+    return problems
+
+
+# Which kinds may refer to a kind: the only ones a reverse lookup has to read.
+_REFERRERS: dict[str, tuple[str, ...]] = {
+    "Template": ("Server",),
+    "Server": ("Project", "Prompt"),
+    "ProxyModel": ("Project",),
+    "Project": ("Prompt", "McpToken", "RoleBinding"),
+    "User": ("Group", "RoleBinding", "McpToken"),
+    "Group": ("RoleBinding",),
+    "McpToken": ("RoleBinding",),
+}
+
+
+def dependents(inventory: Inventory, identity: Identity) -> list[Reference]:
+    """Every stored reference to `identity`, sorted by referring identity."""
+    found = [
+        ref
+        for kind in _REFERRERS.get(identity.kind, ())
+        for live in inventory.of_kind(kind)
+        for ref in references(live.resource)
+        if ref.target == identity
+    ]
+    return sorted(
+        found, key=lambda ref: (KINDS_ORDER[ref.source.kind], ref.source.project or "", ref.source.name)
+    )
+
+
+KINDS_ORDER = {kind: index for index, kind in enumerate(KINDS)}
+
+
+@dataclass(frozen=True)
+class EffectiveRule:
+    """A permission as it reaches a subject, with where it comes from."""
+
+    project: str | None
+    """Project the rule applies in; None for every project."""
+    rule: Rule
+    source: str
+    """The binding (and group) that grants it, or `token bindings`."""
+
+
+def user_bindings(inventory: Inventory, user: str) -> list[tuple[LiveResource, str]]:
+    """Role bindings reaching a user, directly or through a group, with how (`direct`, `group g`)."""
+    groups = [g.identity.name for g in inventory.of_kind("Group") if user in _members(g.resource)]
+    found = []
+    for live in inventory.of_kind("RoleBinding"):
+        assert isinstance(live.resource, RoleBinding)
+        for subject in live.resource.spec.subjects:
+            if subject.kind == "User" and subject.name == user:
+                found.append((live, "direct"))
+            elif subject.kind == "Group" and subject.name in groups:
+                found.append((live, f"group {subject.name}"))
+    return found
+
+
+def _members(resource: ResourceModel) -> list[str]:
+    return resource.spec.members if isinstance(resource, Group) else []
+
+
+def user_rules(inventory: Inventory, user: str) -> list[EffectiveRule]:
+    """The user's effective rules: every rule of every binding that reaches the user."""
+    rules: list[EffectiveRule] = []
+    for live, via in user_bindings(inventory, user):
+        assert isinstance(live.resource, RoleBinding)
+        source = live.identity.name if via == "direct" else f"{live.identity.name} (via {via})"
+        rules.extend(EffectiveRule(live.identity.project, rule, source) for rule in live.resource.spec.rules)
+    return rules
+
+
+def narrow(rule: Rule, limit: Rule) -> Rule | None:
+    """The part of `rule` that `limit` also allows, or None when they do not overlap."""
+    if rule.role != limit.role:
+        return None
+    if "*" not in (rule.resource, limit.resource) and rule.resource != limit.resource:
+        return None
+    resource = limit.resource if rule.resource == "*" else rule.resource
+    if rule.names and limit.names:
+        names = sorted(set(rule.names) & set(limit.names))
+        if not names:
+            return None
+    else:
+        names = rule.names or limit.names
+    return Rule(role=rule.role, resource=resource, names=names)
+
+
+def token_bindings(inventory: Inventory, token: LiveResource) -> list[LiveResource]:
+    """Role bindings of the token's project that name the token as a subject."""
+    found = []
+    for live in inventory.of_kind("RoleBinding", token.identity.project):
+        assert isinstance(live.resource, RoleBinding)
+        if any(s.kind == "McpToken" and s.name == token.identity.name for s in live.resource.spec.subjects):
+            found.append(live)
+    return found
+
+
+def token_rules(inventory: Inventory, token: LiveResource) -> list[EffectiveRule]:
+    """What a token may do in its project.
+
+    `rbac: empty`: its own bindings plus role bindings naming it. `rbac: clone`: the owner's rules in
+    the token's project, narrowed by the token's bindings when it has any.
+    """
+    resource = token.resource
+    assert isinstance(resource, McpToken)
+    project = token.identity.project
+    if resource.spec.rbac == "empty" or resource.spec.owner is None:
+        own = [EffectiveRule(project, rule, "token bindings") for rule in resource.spec.bindings]
+        for live in token_bindings(inventory, token):
+            assert isinstance(live.resource, RoleBinding)
+            own.extend(EffectiveRule(project, rule, live.identity.name) for rule in live.resource.spec.rules)
+        return own
+    owner = [r for r in user_rules(inventory, resource.spec.owner) if r.project in (None, project)]
+    if not resource.spec.bindings:
+        return [EffectiveRule(project, r.rule, f"owner {resource.spec.owner}: {r.source}") for r in owner]
+    narrowed = []
+    for owned in owner:
+        for limit in resource.spec.bindings:
+            rule = narrow(owned.rule, limit)
+            if rule is not None:
+                narrowed.append(EffectiveRule(project, rule, f"owner {resource.spec.owner}: {owned.source}"))
+    return _unique(narrowed)
+
+
+def _unique(rules: Iterable[EffectiveRule]) -> list[EffectiveRule]:
+    seen: dict[tuple[str | None, Rule], EffectiveRule] = {}
+    for rule in rules:
+        seen.setdefault((rule.project, rule.rule), rule)
+    return list(seen.values())
+
+
+_DURATION_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
+
+
+def token_expiry(expires: str, created_at: datetime | None) -> datetime | None:
+    """When a token stops working: None for `never`; durations count from its creation."""
+    if expires == "never":
+        return None
+    if expires[-1] in _DURATION_UNITS and expires[:-1].isdigit():
+        start = _aware(created_at) if created_at is not None else datetime.now(UTC)
+        return start + int(expires[:-1]) * _DURATION_UNITS[expires[-1]]
+    if len(expires) == 10:
+        return datetime.combine(date.fromisoformat(expires), datetime.min.time(), UTC)
+    return _aware(datetime.fromisoformat(expires))
+
+
+def token_status(token: LiveResource, now: datetime) -> str:
+    """`revoked`, `expired` or `active`."""
+    resource = token.resource
+    assert isinstance(resource, McpToken)
+    if resource.spec.revoked:
+        return "revoked"
+    expiry = token_expiry(resource.spec.expires, token.created_at)
+    if expiry is not None and expiry <= _aware(now):
+        return "expired"
+    return "active"
+
+
+def _aware(moment: datetime) -> datetime:
+    # SQLite hands back naive datetimes; the store writes UTC.
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled table of related resources in `describe`."""
+
+    title: str
+    columns: tuple[str, ...]
+    rows: list[tuple[str, ...]] = field(default_factory=list)
+
+
+def rule_row(rule: EffectiveRule) -> tuple[str, ...]:
+    """A rule as a table row: PROJECT ROLE RESOURCE NAMES SOURCE."""
+    names = ",".join(rule.rule.names) or "*"
+    return (rule.project or "*", rule.rule.role, rule.rule.resource, names, rule.source)
+
+
+RULE_COLUMNS = ("PROJECT", "ROLE", "RESOURCE", "NAMES", "FROM")
+
+
+def _present(flag: bool) -> str:
+    return "present" if flag else "missing"
+
+
+def relations(inventory: Inventory, live: LiveResource, now: datetime) -> list[Section]:
+    """The related resources `describe` shows for one resource."""
+    builder = _RELATIONS.get(live.identity.kind)
+    return builder(inventory, live, now) if builder else []
+
+
+def _project_relations(inventory: Inventory, live: LiveResource, now: datetime) -> list[Section]:
+    resource = live.resource
+    assert isinstance(resource, Project)
+    name = live.identity.name
+    servers = Section("Servers", ("NAME", "STATUS"))
+    servers.rows.extend((s, _present(inventory.exists("Server", s))) for s in resource.spec.servers)
+    prompts = Section("Prompts", ("NAME", "PRIORITY", "TAGS"))
+    for prompt in inventory.of_kind("Prompt", name):
+        assert isinstance(prompt.resource, Prompt)
+        spec = prompt.resource.spec
+        prompts.rows.append((prompt.identity.name, str(spec.priority), ",".join(spec.tags)))
+    tokens = Section("Tokens", ("NAME", "STATUS", "RBAC", "EXPIRES"))
+    for token in inventory.of_kind("McpToken", name):
+        assert isinstance(token.resource, McpToken)
+        tokens.rows.append(
+            (
+                token.identity.name,
+                token_status(token, now),
+                token.resource.spec.rbac,
+                token.resource.spec.expires,
+            )
+        )
+    bindings = Section("Role bindings", ("NAME", "SUBJECTS"))
+    bindings.rows.extend((rb.identity.name, _subjects(rb)) for rb in inventory.of_kind("RoleBinding", name))
+    sections = [servers, prompts, tokens, bindings]
+    if resource.spec.proxy_model not in BUILTIN_PROXY_MODELS:
+        model = resource.spec.proxy_model
+        row = (model, _present(inventory.exists("ProxyModel", model)))
+        sections.append(Section("Proxy model", ("NAME", "STATUS"), [row]))
+    return sections
+
+
+def _subjects(live: LiveResource) -> str:
+    assert isinstance(live.resource, RoleBinding)
+    return ", ".join(f"{s.kind}/{s.name}" for s in live.resource.spec.subjects)
+
+
+def _server_relations(inventory: Inventory, live: LiveResource, now: datetime) -> list[Section]:
+    resource = live.resource
+    assert isinstance(resource, Server)
+    projects = Section("Projects", ("NAME", "PROXY-MODEL"))
+    for ref in dependents(inventory, live.identity):
+        if ref.source.kind == "Project":
+            project = inventory.get("Project", ref.source.name)
+            if project is not None and isinstance(project.resource, Project):
+                projects.rows.append((ref.source.name, project.resource.spec.proxy_model))
+    sections = [projects]
+    if resource.spec.from_template is not None:
+        template = resource.spec.from_template.name
+        row = (template, _present(inventory.exists("Template", template)))
+        sections.append(Section("Template", ("NAME", "STATUS"), [row]))
+    return sections
+
+
+def _user_relations(inventory: Inventory, live: LiveResource, now: datetime) -> list[Section]:
+    user = live.identity.name
+    groups = Section("Groups", ("NAME",))
+    groups.rows.extend((g.identity.name,) for g in inventory.of_kind("Group") if user in _members(g.resource))
+    bindings = Section("Role bindings", ("NAME", "PROJECT", "VIA"))
+    bindings.rows.extend(
+        (rb.identity.name, rb.identity.project or "*", via) for rb, via in user_bindings(inventory, user)
+    )
+    rules = Section("Effective rules", RULE_COLUMNS, [rule_row(r) for r in user_rules(inventory, user)])
+    tokens = Section("Owned tokens", ("PROJECT", "NAME", "RBAC"))
+    for token in inventory.of_kind("McpToken"):
+        assert isinstance(token.resource, McpToken)
+        if token.resource.spec.owner == user:
+            tokens.rows.append((token.identity.project or "", token.identity.name, token.resource.spec.rbac))
+    return [groups, bindings, rules, tokens]
+
+
+def _token_relations(inventory: Inventory, live: LiveResource, now: datetime) -> list[Section]:
+    resource = live.resource
+    assert isinstance(resource, McpToken)
+    own = Section("Bindings", ("ROLE", "RESOURCE", "NAMES"))
+    own.rows.extend((r.role, r.resource, ",".join(r.names) or "*") for r in resource.spec.bindings)
+    bound = Section("Role bindings", ("NAME", "SUBJECTS"))
+    bound.rows.extend((rb.identity.name, _subjects(rb)) for rb in token_bindings(inventory, live))
+    rules = Section("Effective rules", RULE_COLUMNS, [rule_row(r) for r in token_rules(inventory, live)])
+    return [own, bound, rules]
+
+
+def _group_relations(inventory: Inventory, live: LiveResource, now: datetime) -> list[Section]:
+    members = Section("Members", ("NAME", "STATUS"))
+    members.rows.extend((m, _present(inventory.exists("User", m))) for m in _members(live.resource))
+    bindings = Section("Role bindings", ("NAME", "PROJECT"))
+    for ref in dependents(inventory, live.identity):
+        if ref.source.kind == "RoleBinding":
+            bindings.rows.append((ref.source.name, ref.source.project or "*"))
+    return [members, bindings]
+
+
+def _template_relations(inventory: Inventory, live: LiveResource, now: datetime) -> list[Section]:
+    servers = Section("Servers", ("NAME",))
+    servers.rows.extend((ref.source.name,) for ref in dependents(inventory, live.identity))
+    return [servers]
+
+
+def _proxymodel_relations(inventory: Inventory, live: LiveResource, now: datetime) -> list[Section]:
+    projects = Section("Projects", ("NAME",))
+    projects.rows.extend((ref.source.name,) for ref in dependents(inventory, live.identity))
+    return [projects]
+
+
+def _rolebinding_relations(inventory: Inventory, live: LiveResource, now: datetime) -> list[Section]:
+    subjects = Section("Subjects", ("KIND", "NAME", "STATUS"))
+    for ref in references(live.resource):
+        if ref.field == "spec.subjects":
+            subjects.rows.append(
+                (ref.target.kind, ref.target.name, _present(inventory.lookup(ref.target) is not None))
+            )
+    assert isinstance(live.resource, RoleBinding)
+    for subject in live.resource.spec.subjects:
+        if subject.kind == "ServiceAccount" or (subject.kind == "McpToken" and not live.identity.project):
+            subjects.rows.append((subject.kind, subject.name, "-"))
+    return [subjects]
+
+
+_RELATIONS: dict[str, Callable[[Inventory, LiveResource, datetime], list[Section]]] = {
+    "Project": _project_relations,
+    "Server": _server_relations,
+    "User": _user_relations,
+    "McpToken": _token_relations,
+    "Group": _group_relations,
+    "Template": _template_relations,
+    "ProxyModel": _proxymodel_relations,
+    "RoleBinding": _rolebinding_relations,
+}
+
+
+@dataclass
+class DeletePlan:
+    """What deleting some resources takes: updates to referrers, then deletes in dependency order."""
+
+    deletes: list[LiveResource] = field(default_factory=list)
+    updates: dict[Identity, tuple[LiveResource, ResourceModel, list[str]]] = field(default_factory=dict)
+    """Referrer identity → (as stored, as it will be, what was removed)."""
+    blockers: list[str] = field(default_factory=list)
+    """Why the delete cannot go ahead without `--cascade`."""
+
+    @property
+    def touched(self) -> list[LiveResource]:
+        """Every stored resource this plan deletes or changes."""
+        return [*self.deletes, *(old for old, _, _ in self.updates.values())]
+
+
+def plan_delete(inventory: Inventory, targets: list[LiveResource], *, cascade: bool) -> DeletePlan:
+    """Work out a delete: without cascade, every dependent is a blocker; with it, dependents that cannot
+    live without a deleted resource are deleted too and other referrers drop the reference."""
+    plan = DeletePlan()
+    doomed: dict[Identity, LiveResource] = {}
+    queue = list(targets)
+    while queue:
+        live = queue.pop(0)
+        if live.identity in doomed:
+            continue
+        doomed[live.identity] = live
+        for ref in dependents(inventory, live.identity):
+            if ref.source in doomed:
+                continue
+            referrer = inventory.lookup(ref.source)
+            if referrer is None:
+                continue
+            if not cascade:
+                used_by = describe_identity(ref.source)
+                plan.blockers.append(f"{describe_identity(live.identity)} is used by {used_by} ({ref.field})")
+                continue
+            current = plan.updates[ref.source][1] if ref.source in plan.updates else referrer.resource
+            edited = None if ref.owned else _drop_reference(current, ref)
+            if edited is None:
+                plan.updates.pop(ref.source, None)
+                queue.append(referrer)
+            else:
+                removed = plan.updates[ref.source][2] if ref.source in plan.updates else []
+                plan.updates[ref.source] = (referrer, edited, [*removed, f"{ref.field}: {ref.target.name}"])
+    if cascade:
+        for identity in doomed:
+            plan.updates.pop(identity, None)
+    if not plan.blockers:
+        plan.deletes = sorted(
+            doomed.values(),
+            key=lambda r: (-KINDS_ORDER[r.identity.kind], r.identity.project or "", r.identity.name),
+        )
+    return plan
+
+
+def _drop_reference(resource: ResourceModel, ref: Reference) -> ResourceModel | None:
+    """`resource` without its reference to `ref.target`, or None when it cannot stand without it."""
+    doc: dict[str, Any] = resource.to_document()
+    spec = doc.setdefault("spec", {})
+    name = ref.target.name
+    if ref.field == "spec.servers":
+        spec["servers"] = [s for s in spec.get("servers", []) if s != name]
+    elif ref.field == "spec.proxyModel":
+        spec.pop("proxyModel", None)
+    elif ref.field == "spec.members":
+        spec["members"] = [m for m in spec.get("members", []) if m != name]
+    elif ref.field == "spec.subjects":
+        spec["subjects"] = [
+            s for s in spec.get("subjects", []) if (s["kind"], s["name"]) != (ref.target.kind, name)
+        ]
+        if not spec["subjects"]:
+            return None
+    elif ref.field == "spec.owner":
+        spec.pop("owner", None)
+    else:
+        return None
+    return parse_resource(doc)
