@@ -56,6 +56,9 @@ class _Handler(FileSystemEventHandler):
     def on_any_event(self, event: FileSystemEvent) -> None:
         if event.event_type in ("opened", "closed_no_write"):
             return
+        # A folder is "modified" whenever a child changes; the child's own event is the one that counts.
+        if event.is_directory and event.event_type in ("modified", "created", "closed"):
+            return
         paths = [event.src_path, getattr(event, "dest_path", "")]
         if any(p and self._watcher.accept(str(p)) for p in paths):
             self._watcher.poke()

@@ -1,0 +1,120 @@
+"""The reconcile webhook over real HTTP: GitHub HMAC signatures, GitLab tokens, 401 on anything else."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import threading
+import time
+from collections.abc import Iterator
+
+import httpx
+import pytest
+import uvicorn
+
+from mcpctl.errors import UsageError
+from mcpctl.gateway._webhook import WebhookConfig, sign, verify_signature, webhook_app
+
+SECRET = "It's a Secret to Everybody"
+
+
+class Served:
+    def __init__(self) -> None:
+        self.calls = 0
+        self.lock = threading.Lock()
+
+    def trigger(self) -> None:
+        with self.lock:
+            self.calls += 1
+
+
+@pytest.fixture
+def served() -> Iterator[tuple[str, Served]]:
+    target = Served()
+    app = webhook_app(WebhookConfig(secret=SECRET, trigger=target.trigger))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        assert time.monotonic() < deadline, "webhook server did not start"
+        time.sleep(0.02)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    yield f"http://127.0.0.1:{port}", target
+    server.should_exit = True
+    thread.join(timeout=10)
+
+
+def test_github_documented_example_signature() -> None:
+    # The example from GitHub's "Validating webhook deliveries" documentation.
+    expected = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
+    assert sign(SECRET, b"Hello, World!") == expected
+    assert verify_signature(SECRET, b"Hello, World!", expected)
+    assert not verify_signature(SECRET, b"Hello, World?", expected)
+    assert not verify_signature(SECRET, b"Hello, World!", expected.replace("sha256=", "sha1="))
+    assert not verify_signature(SECRET, b"Hello, World!", None)
+
+
+def test_signed_push_triggers_a_run(served: tuple[str, Served]) -> None:
+    url, target = served
+    body = b'{"ref": "refs/heads/main", "after": "abc"}'
+    response = httpx.post(
+        f"{url}/api/v1/reconcile",
+        content=body,
+        headers={"X-Hub-Signature-256": sign(SECRET, body), "X-GitHub-Event": "push"},
+    )
+    assert response.status_code == 202
+    assert response.json() == {"triggered": True, "event": "push"}
+    assert target.calls == 1
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"X-Hub-Signature-256": "sha256=" + "0" * 64},
+        {"X-Hub-Signature-256": sign("wrong secret", b"{}")},
+        {"X-Hub-Signature-256": "sha1=" + hmac.new(SECRET.encode(), b"{}", hashlib.sha1).hexdigest()},
+        {"X-Gitlab-Token": "wrong"},
+    ],
+)
+def test_bad_or_missing_signature_is_401_and_triggers_nothing(
+    served: tuple[str, Served], headers: dict[str, str]
+) -> None:
+    url, target = served
+    response = httpx.post(f"{url}/api/v1/reconcile", content=b"{}", headers=headers)
+    assert response.status_code == 401
+    assert SECRET not in response.text
+    assert target.calls == 0
+
+
+def test_signature_covers_the_exact_body(served: tuple[str, Served]) -> None:
+    url, target = served
+    response = httpx.post(
+        f"{url}/api/v1/reconcile", content=b'{"a": 2}', headers={"X-Hub-Signature-256": sign(SECRET, b'{"a": 1}')}
+    )
+    assert response.status_code == 401
+    assert target.calls == 0
+
+
+def test_gitlab_token_and_github_ping(served: tuple[str, Served]) -> None:
+    url, target = served
+    response = httpx.post(
+        f"{url}/api/v1/reconcile", content=b"{}", headers={"X-Gitlab-Token": SECRET, "X-Gitlab-Event": "Push Hook"}
+    )
+    assert response.status_code == 202 and target.calls == 1
+    body = b'{"zen": "Keep it logically awesome."}'
+    ping = httpx.post(
+        f"{url}/api/v1/reconcile",
+        content=body,
+        headers={"X-Hub-Signature-256": sign(SECRET, body), "X-GitHub-Event": "ping"},
+    )
+    assert ping.status_code == 202 and ping.json()["triggered"] is False
+    assert target.calls == 1
+    assert httpx.get(f"{url}/healthz").status_code == 200
+
+
+def test_secret_is_required_and_never_in_repr() -> None:
+    with pytest.raises(UsageError, match="needs a secret"):
+        WebhookConfig(secret="", trigger=lambda: None)
+    assert SECRET not in repr(WebhookConfig(secret=SECRET, trigger=lambda: None))
