@@ -90,18 +90,16 @@ def test_bad_or_missing_signature_is_401_and_triggers_nothing(
 
 def test_signature_covers_the_exact_body(served: tuple[str, Served]) -> None:
     url, target = served
-    response = httpx.post(
-        f"{url}/api/v1/reconcile", content=b'{"a": 2}', headers={"X-Hub-Signature-256": sign(SECRET, b'{"a": 1}')}
-    )
+    headers = {"X-Hub-Signature-256": sign(SECRET, b'{"a": 1}')}
+    response = httpx.post(f"{url}/api/v1/reconcile", content=b'{"a": 2}', headers=headers)
     assert response.status_code == 401
     assert target.calls == 0
 
 
 def test_gitlab_token_and_github_ping(served: tuple[str, Served]) -> None:
     url, target = served
-    response = httpx.post(
-        f"{url}/api/v1/reconcile", content=b"{}", headers={"X-Gitlab-Token": SECRET, "X-Gitlab-Event": "Push Hook"}
-    )
+    headers = {"X-Gitlab-Token": SECRET, "X-Gitlab-Event": "Push Hook"}
+    response = httpx.post(f"{url}/api/v1/reconcile", content=b"{}", headers=headers)
     assert response.status_code == 202 and target.calls == 1
     body = b'{"zen": "Keep it logically awesome."}'
     ping = httpx.post(
