@@ -6,9 +6,11 @@ from . import (
     _apply,  # noqa: F401
     _completion,  # noqa: F401
     _create,  # noqa: F401
+    _db,  # noqa: F401
     _delete,  # noqa: F401
     _describe,  # noqa: F401
     _get,  # noqa: F401
+    _history,  # noqa: F401
     _plan,  # noqa: F401
 )
 from ._main import cli  # noqa: F401  (command modules below import it too)
