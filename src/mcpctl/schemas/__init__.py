@@ -5,8 +5,19 @@ This package imports nothing else of mcpctl but `mcpctl.errors`.
 
 from __future__ import annotations
 
-from ._base import API_VERSION, PREVENT_DESTROY_ANNOTATION, FromEnv, Identity, Metadata, ResourceModel, SecretKeyRef, SecretRef
+from ._base import (
+    API_VERSION,
+    PREVENT_DESTROY_ANNOTATION,
+    FromEnv,
+    Identity,
+    Metadata,
+    ResourceModel,
+    SecretKeyRef,
+    SecretRef,
+)
 from ._live import CLI_MANAGER, LiveResource, gitops_manager
+from ._loader import STDIN, Document, FieldPath, LoadResult, load_documents, load_text
+from ._problems import Problem, Severity, format_field
 from ._project import (
     BUILTIN_PROXY_MODELS,
     LINK_TARGET,
@@ -19,7 +30,19 @@ from ._project import (
     ProxyModel,
     ProxyModelSpec,
 )
-from ._rbac import Group, GroupSpec, McpToken, McpTokenSpec, Operation, RoleBinding, RoleBindingSpec, Rule, Subject, User, UserSpec
+from ._rbac import (
+    Group,
+    GroupSpec,
+    McpToken,
+    McpTokenSpec,
+    Operation,
+    RoleBinding,
+    RoleBindingSpec,
+    Rule,
+    Subject,
+    User,
+    UserSpec,
+)
 from ._resource import KIND_ALIASES, KINDS, RESOURCE_ADAPTER, Resource, parse_resource, resolve_kind
 from ._server import (
     HealthCheck,
@@ -34,6 +57,7 @@ from ._server import (
     instantiate_template,
     template_placeholders,
 )
+from ._validate import SourcedResource, ValidationResult, load_and_validate, validate_documents
 
 __all__ = [
     "API_VERSION",
@@ -44,17 +68,22 @@ __all__ = [
     "LINK_TARGET",
     "PREVENT_DESTROY_ANNOTATION",
     "RESOURCE_ADAPTER",
+    "STDIN",
+    "Document",
+    "FieldPath",
     "FromEnv",
     "Group",
     "GroupSpec",
     "HealthCheck",
     "Identity",
     "LiveResource",
+    "LoadResult",
     "McpToken",
     "McpTokenSpec",
     "Metadata",
     "Operation",
     "Pagination",
+    "Problem",
     "Project",
     "ProjectLLM",
     "ProjectSpec",
@@ -71,6 +100,8 @@ __all__ = [
     "SecretRef",
     "Server",
     "ServerSpec",
+    "Severity",
+    "SourcedResource",
     "Subject",
     "Template",
     "TemplateParameter",
@@ -80,9 +111,15 @@ __all__ = [
     "ToolFilter",
     "User",
     "UserSpec",
+    "ValidationResult",
+    "format_field",
     "gitops_manager",
     "instantiate_template",
+    "load_and_validate",
+    "load_documents",
+    "load_text",
     "parse_resource",
     "resolve_kind",
     "template_placeholders",
+    "validate_documents",
 ]

@@ -146,7 +146,8 @@ class ResourceModel(Model):
         doc["apiVersion"] = API_VERSION
         doc["kind"] = self.kind_name()
         doc.setdefault("spec", {})
-        ordered = {key: doc[key] for key in ("apiVersion", "kind", "metadata", "spec") if key in doc}
+        keys = ("apiVersion", "kind", "metadata", "spec")
+        ordered: dict[str, Any] = {key: doc[key] for key in keys if key in doc}
         return ordered
 
     def content_hash(self) -> str:

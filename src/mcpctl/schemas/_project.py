@@ -12,7 +12,9 @@ from ._base import Model, Name, ResourceModel, SortedNames, SortedStrings
 BUILTIN_PROXY_MODELS = ("default", "gate", "content-pipeline")
 """Proxy models every gateway knows; any other value must name a ProxyModel resource."""
 
-LINK_TARGET = re.compile(r"^(?P<project>[a-z0-9]([a-z0-9._-]*[a-z0-9])?)/(?P<server>[a-z0-9]([a-z0-9._-]*[a-z0-9])?):(?P<uri>\S+)$")
+LINK_TARGET = re.compile(
+    r"^(?P<project>[a-z0-9]([a-z0-9._-]*[a-z0-9])?)/(?P<server>[a-z0-9]([a-z0-9._-]*[a-z0-9])?):(?P<uri>\S+)$"
+)
 """Syntax of `Prompt.spec.linkTarget`: `<project>/<server>:<uri>`."""
 
 

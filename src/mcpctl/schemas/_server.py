@@ -90,7 +90,9 @@ class ServerSpec(Model):
                 raise ValueError(f"fromTemplate cannot be combined with {', '.join(clash)}")
             return self
         if self.transport is None:
-            raise ValueError("transport is required (stdio, sse or streamable-http) unless fromTemplate is set")
+            raise ValueError(
+                "transport is required (stdio, sse or streamable-http) unless fromTemplate is set"
+            )
         if self.transport == "stdio":
             if not self.command:
                 raise ValueError("transport stdio needs a command")
@@ -176,7 +178,9 @@ def template_placeholders(spec: ServerSpec) -> set[str]:
     return found
 
 
-def instantiate_template(template: TemplateSpec, ref: TemplateRef, overrides: ServerSpec | None = None) -> ServerSpec:
+def instantiate_template(
+    template: TemplateSpec, ref: TemplateRef, overrides: ServerSpec | None = None
+) -> ServerSpec:
     """The concrete server spec a `fromTemplate` reference stands for.
 
     A placeholder that is a whole env/header value may take a `secretRef`/`fromEnv`; elsewhere values
@@ -227,7 +231,8 @@ def instantiate_template(template: TemplateSpec, ref: TemplateRef, overrides: Se
         rendered.setdefault("env", {}).update(overrides.model_dump(by_alias=True)["env"])
         rendered.setdefault("headers", {}).update(overrides.model_dump(by_alias=True)["headers"])
         for key in ("healthCheck", "timeouts", "toolFilter"):
-            if key in overrides.model_fields_set or overrides.model_fields[_snake(key)].alias in overrides.model_fields_set:
+            field_name = _snake(key)
+            if key in overrides.model_fields_set or field_name in overrides.model_fields_set:
                 rendered[key] = overrides.model_dump(by_alias=True, mode="json")[key]
     return ServerSpec.model_validate(rendered)
 

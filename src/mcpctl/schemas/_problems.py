@@ -1,0 +1,85 @@
+"""Problems found while loading or validating desired state, with the place they were found.
+
+A problem prints as `path:line:col: Kind/name: field.path: message`, leaving out what is unknown.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    """One thing wrong with (or worth a warning about) a document; positions are 1-based."""
+
+    path: str
+    """File the problem is in (`<stdin>` for standard input)."""
+    line: int | None = None
+    """Line of the offending node, 1-based; None when the problem is about the whole file."""
+    col: int | None = None
+    """Column of the offending node, 1-based."""
+    kind: str | None = None
+    """`kind` of the document, when it has one."""
+    name: str | None = None
+    """`metadata.name` of the document, when it has one."""
+    field: str | None = None
+    """Dotted path of the offending field inside the document, like `spec.servers[2]`."""
+    message: str = ""
+    """What is wrong, in one line."""
+    severity: Severity = "error"
+    """`error` makes validation fail; `warning` does not."""
+
+    def __str__(self) -> str:
+        place = self.path
+        if self.line is not None:
+            place += f":{self.line}"
+            if self.col is not None:
+                place += f":{self.col}"
+        parts = [place]
+        if self.kind and self.name:
+            parts.append(f"{self.kind}/{self.name}")
+        elif self.kind:
+            parts.append(self.kind)
+        if self.field:
+            parts.append(self.field)
+        text = ": ".join(parts)
+        prefix = "warning: " if self.severity == "warning" else ""
+        return f"{text}: {prefix}{self.message}"
+
+    @property
+    def is_error(self) -> bool:
+        """True for errors, False for warnings."""
+        return self.severity == "error"
+
+    def sort_key(self) -> tuple[str, int, int, str]:
+        """Order of problems in reports: by file, then line, then column."""
+        return (self.path, self.line or 0, self.col or 0, self.message)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The problem as a JSON object (every key present, unknown parts null)."""
+        return {
+            "path": self.path,
+            "line": self.line,
+            "col": self.col,
+            "kind": self.kind,
+            "name": self.name,
+            "field": self.field,
+            "message": self.message,
+            "severity": self.severity,
+        }
+
+
+def format_field(path: tuple[str | int, ...]) -> str:
+    """`("spec", "servers", 2)` → `spec.servers[2]`."""
+    text = ""
+    for part in path:
+        if isinstance(part, int):
+            text += f"[{part}]"
+        elif text:
+            text += f".{part}"
+        else:
+            text = str(part)
+    return text
