@@ -36,7 +36,7 @@ _DOC_SKIP = frozenset({"apiVersion", "kind"})
 
 
 def flatten(document: Mapping[str, Any], prefix: Path = ()) -> dict[Path, Any]:
-    """Leaves of a document by path: scalars, lists of scalars (whole), empty mappings and lists."""
+    """Leaves of a document by path: scalars and lists of scalars (whole); empty containers are skipped."""
     leaves: dict[Path, Any] = {}
     for key, value in document.items():
         if not prefix and key in _DOC_SKIP:
@@ -52,7 +52,9 @@ def _flatten_into(leaves: dict[Path, Any], path: Path, value: Any) -> None:
     elif isinstance(value, list) and any(isinstance(item, Mapping | list) for item in value):
         for index, item in enumerate(value):
             _flatten_into(leaves, (*path, index), item)
-    else:
+    elif value != {} and value != []:
+        # An empty mapping or list means the same as an absent one (the models' defaults), so it is
+        # not a leaf: `spec: {}` never shows as a change.
         leaves[path] = value
 
 
@@ -129,7 +131,7 @@ def _replace_reason(identity: Identity, changes: Sequence[FieldChange]) -> str:
     for field in IMMUTABLE_FIELDS.get(identity.kind, ()):
         for change in changes:
             if change.path[: len(field)] == field:
-                return f"{change.dotted} is immutable ({change.before} → {change.after}): recreated"
+                return f"{change.dotted} changed ({change.before} → {change.after}): the resource is recreated"
     return ""
 
 

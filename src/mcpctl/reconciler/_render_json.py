@@ -14,6 +14,7 @@ from typing import Any
 from mcpctl.errors import UsageError
 from mcpctl.schemas import Identity, parse_resource
 
+from ._diff import field_changes
 from ._plan import SENSITIVE, Action, Change, FieldChange, Plan
 from ._sensitive import extract, masked, restore
 
@@ -145,9 +146,11 @@ def load_plan(path: FilePath) -> Plan:
                     raise UsageError(
                         f"{path}: sensitive values are missing (use a file written by plan -out)"
                     )
-            fields = tuple(
-                FieldChange(tuple(f["path"]), f["before"], f["after"], bool(f["sensitive"]))
-                for f in item["field_changes"]
+            # Recomputed from the restored documents (the JSON's field values are masked).
+            fields = field_changes(
+                before.to_document() if before is not None else None,
+                after.to_document() if after is not None else None,
+                paths,
             )
             identity = Identity(item["kind"], item["project"], item["name"])
             changes.append(

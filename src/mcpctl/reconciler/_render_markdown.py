@@ -44,14 +44,22 @@ def render_markdown(plan: Plan) -> str:
     """The plan as a PR comment: a headline with counts, errors and warnings, then details per resource."""
     counts = plan.counts
     icon = "❌" if plan.errored else ("📝" if plan.has_changes else "✅")
-    out = [f"### {icon} mcpctl plan: {summary_line(plan)}", ""]
+    if plan.has_changes:
+        headline = f"{counts['add']} to add, {counts['change']} to change, {counts['destroy']} to destroy"
+    else:
+        headline = "no changes"
+    if plan.errored:
+        headline += f", {len(plan.errors)} error(s)"
+    out = [f"### {icon} mcpctl plan: {headline}", ""]
     origin = f"Source `{plan.source}`"
     if plan.revision:
         origin += f" at `{plan.revision}`"
     if plan.base_generation is not None:
         origin += f", store generation {plan.base_generation}"
     out += [origin + ".", ""]
-    if plan.has_changes:
+    if not plan.has_changes:
+        out += [summary_line(plan), ""]
+    else:
         out += [
             "| add | change | destroy | unchanged |",
             "|---:|---:|---:|---:|",

@@ -28,6 +28,8 @@ def _block(change: Change, color: bool) -> list[str]:
     for field in change.field_changes:
         field_symbol, text = field_line(field, change.action, width)
         lines.append("      " + _paint(field_symbol, f"{field_symbol} {text}", color))
+    if not change.field_changes:
+        lines.append("      # (no field changes)")
     lines.append("    }")
     return lines
 

@@ -1,0 +1,82 @@
+"""Plan JSON against golden files, and the saved plan file: round trip, secrets, mode 0600."""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from mcpctl.errors import UsageError
+from mcpctl.reconciler import (
+    FORMAT_VERSION,
+    Action,
+    diff,
+    load_plan,
+    plan_digest,
+    render_json,
+    render_text,
+    save_plan,
+)
+
+from ._samples import MANAGER, check_golden, scenario
+
+SECRETS = ("old-secret", "new-secret", "literal-ghp")
+
+
+def _plan():  # type: ignore[no-untyped-def]
+    desired, live_state = scenario()
+    return diff(desired, live_state, manager=MANAGER, source="/repo", revision="abc123", base_generation=7)
+
+
+def test_json_matches_golden_and_hides_secrets() -> None:
+    text = render_json(_plan())
+    check_golden("plan.json", text)
+    data = json.loads(text)
+    assert data["format_version"] == FORMAT_VERSION
+    assert data["summary"] == {"add": 4, "change": 3, "destroy": 3, "unchanged": 2}
+    assert data["base_generation"] == 7 and data["revision"] == "abc123"
+    assert [c["action"] for c in data["changes"]][0] == "delete"
+    for secret in SECRETS:
+        assert secret not in text
+    time = next(c for c in data["changes"] if c["address"] == "Server/time")
+    assert time["after"]["spec"]["env"]["API_TOKEN"] == "(sensitive)"
+
+
+def test_saved_plan_round_trips_exactly(tmp_path: Path) -> None:
+    plan = _plan()
+    path = tmp_path / "plan.json"
+    save_plan(plan, path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    loaded = load_plan(path)
+    assert loaded == plan
+    assert plan_digest(loaded) == plan_digest(plan)
+    assert render_text(loaded) == render_text(plan)
+    time = next(c for c in loaded.changes if str(c.identity) == "Server/time")
+    assert time.after is not None and time.after.spec.env["API_TOKEN"] == "new-secret"  # type: ignore[attr-defined]
+
+
+def test_masked_json_cannot_be_applied_as_a_plan(tmp_path: Path) -> None:
+    path = tmp_path / "shown.json"
+    path.write_text(render_json(_plan()))
+    with pytest.raises(UsageError, match="sensitive values are missing"):
+        load_plan(path)
+
+
+def test_plan_without_secrets_loads_from_plain_json(tmp_path: Path) -> None:
+    plan = _plan()
+    path = tmp_path / "plain.json"
+    data = json.loads(render_json(plan))
+    data["changes"] = [c for c in data["changes"] if not c["sensitive_paths"]]
+    path.write_text(json.dumps(data))
+    loaded = load_plan(path)
+    assert {c.action for c in loaded.changes} >= {Action.CREATE, Action.DELETE, Action.REPLACE}
+
+
+@pytest.mark.parametrize("content", ["not json", "[]", '{"format_version": "0"}', '{"format_version": "1"}'])
+def test_bad_plan_files_are_usage_errors(tmp_path: Path, content: str) -> None:
+    path = tmp_path / "bad.json"
+    path.write_text(content)
+    with pytest.raises(UsageError):
+        load_plan(path)
