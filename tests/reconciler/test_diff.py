@@ -20,7 +20,8 @@ def test_pure_core_imports_no_sql_git_or_http() -> None:
     code = (
         "import sys, json\n"
         "import mcpctl.reconciler._diff, mcpctl.reconciler._plan, mcpctl.reconciler._order\n"
-        "import mcpctl.reconciler._render_text, mcpctl.reconciler._render_json, mcpctl.reconciler._render_markdown\n"
+        "import mcpctl.reconciler._render_text, mcpctl.reconciler._render_json\n"
+        "import mcpctl.reconciler._render_markdown\n"
         "print(json.dumps(sorted(sys.modules)))\n"
     )
     loaded = json.loads(
@@ -87,7 +88,7 @@ def test_every_action_of_the_scenario() -> None:
     assert [str(i) for i in plan.unmanaged] == ["Server/manual"]
     assert plan.unchanged == 2  # the template and user ada
     assert plan.counts == {"add": 4, "change": 3, "destroy": 3}
-    assert list(plan.changes)[0].action is Action.DELETE  # destroys are listed first
+    assert next(iter(plan.changes)).action is Action.DELETE  # destroys are listed first
     ordered = plan.apply_order()
     assert ordered[-1].action is Action.DELETE  # ... and executed last
 

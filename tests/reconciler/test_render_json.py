@@ -37,7 +37,7 @@ def test_json_matches_golden_and_hides_secrets() -> None:
     assert data["format_version"] == FORMAT_VERSION
     assert data["summary"] == {"add": 4, "change": 3, "destroy": 3, "unchanged": 2}
     assert data["base_generation"] == 7 and data["revision"] == "abc123"
-    assert [c["action"] for c in data["changes"]][0] == "delete"
+    assert next(c["action"] for c in data["changes"]) == "delete"
     for secret in SECRETS:
         assert secret not in text
     time = next(c for c in data["changes"] if c["address"] == "Server/time")

@@ -131,7 +131,7 @@ def _replace_reason(identity: Identity, changes: Sequence[FieldChange]) -> str:
     for field in IMMUTABLE_FIELDS.get(identity.kind, ()):
         for change in changes:
             if change.path[: len(field)] == field:
-                return f"{change.dotted} changed ({change.before} → {change.after}): the resource is recreated"
+                return f"{change.dotted} changed ({change.before} → {change.after}): it is recreated"
     return ""
 
 
