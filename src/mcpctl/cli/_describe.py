@@ -15,7 +15,7 @@ from mcpctl.schemas import LiveResource, McpToken
 from ._completion import KIND, complete_names, complete_projects
 from ._main import cli
 from ._options import database_option, open_store
-from ._output import age, table
+from ._output import age, document, table, yaml_text
 
 _LABEL_WIDTH = 18
 
@@ -40,10 +40,8 @@ def _indent(text: str, by: str = "  ") -> str:
 
 
 def _spec_yaml(live: LiveResource) -> str:
-    from mcpctl.reconciler._yamlio import dump_documents, to_yaml_value
-
-    spec = live.resource.to_document().get("spec") or {}
-    return dump_documents([to_yaml_value(spec)]).rstrip("\n") if spec else "{}"
+    spec = document(live.resource).get("spec") or {}
+    return yaml_text(spec) if spec else "{}"
 
 
 def render_section(section: Section) -> str:

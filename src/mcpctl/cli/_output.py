@@ -229,35 +229,35 @@ def render_names(rows: Sequence[LiveResource]) -> str:
     return "\n".join(f"{kind_word(live.identity.kind)}/{live.identity.name}" for live in rows)
 
 
+def document(resource: ResourceModel) -> dict[str, Any]:
+    """The resource's document as `apply -f` reads it back (stage `type`s kept)."""
+    from mcpctl.reconciler._yamlio import resource_document
+
+    return resource_document(resource)
+
+
 def list_document(resources: Sequence[ResourceModel]) -> dict[str, Any]:
     """Several resources in one document, like kubectl's `kind: List`."""
     return {
         "apiVersion": "mcpctl.dev/v1",
         "kind": LIST_KIND,
-        "items": [resource.to_document() for resource in resources],
+        "items": [document(resource) for resource in resources],
     }
 
 
 def render_documents(resources: Sequence[ResourceModel], fmt: str, *, single: bool) -> str:
     """YAML or JSON: the one resource's document when `single`, else a List of them."""
-    document = resources[0].to_document() if single else list_document(resources)
+    data = document(resources[0]) if single else list_document(resources)
     if fmt == "json":
-        return json.dumps(document, indent=2)
-    if single:
-        return _yaml_of_resource(resources[0])
-    return _yaml(document)
+        return json.dumps(data, indent=2)
+    return yaml_text(data)
 
 
-def _yaml_of_resource(resource: ResourceModel) -> str:
-    from mcpctl.reconciler._yamlio import dump_resource_yaml
-
-    return dump_resource_yaml(resource).rstrip("\n")
-
-
-def _yaml(document: dict[str, Any]) -> str:
+def yaml_text(data: Any) -> str:
+    """Plain data as block YAML in the house style (multi-line strings as `|` blocks)."""
     from mcpctl.reconciler._yamlio import dump_documents, to_yaml_value
 
-    return dump_documents([to_yaml_value(document)]).rstrip("\n")
+    return dump_documents([to_yaml_value(data)]).rstrip("\n")
 
 
 def render(

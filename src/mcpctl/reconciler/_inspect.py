@@ -281,9 +281,9 @@ def token_rules(inventory: Inventory, token: LiveResource) -> list[EffectiveRule
 
 
 def _unique(rules: Iterable[EffectiveRule]) -> list[EffectiveRule]:
-    seen: dict[tuple[str | None, Rule], EffectiveRule] = {}
+    seen: dict[tuple[str | None, str, str, tuple[str, ...]], EffectiveRule] = {}
     for rule in rules:
-        seen.setdefault((rule.project, rule.rule), rule)
+        seen.setdefault((rule.project, rule.rule.role, rule.rule.resource, tuple(rule.rule.names)), rule)
     return list(seen.values())
 
 

@@ -1,0 +1,378 @@
+"""Relation queries: references, dependents, effective RBAC, token status, delete plans, describe."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from mcpctl.errors import UsageError
+from mcpctl.reconciler._inspect import (
+    Inventory,
+    ResourceNotFound,
+    dependents,
+    missing_references,
+    narrow,
+    plan_delete,
+    references,
+    relations,
+    token_expiry,
+    token_rules,
+    token_status,
+    user_rules,
+)
+from mcpctl.schemas import CLI_MANAGER, Identity, LiveResource, McpToken, ResourceModel, Rule
+from mcpctl.store import Store
+
+from ._samples import live, res, stdio
+
+NOW = datetime(2026, 6, 1, tzinfo=UTC)
+
+
+class MemoryReader:
+    """The two Store reading methods over a list, counting queries."""
+
+    def __init__(self, rows: list[LiveResource]) -> None:
+        self.rows = rows
+        self.queries = 0
+
+    def list_resources(self, kind: str | None = None, project: str | None = None) -> list[LiveResource]:
+        self.queries += 1
+        return [
+            r
+            for r in self.rows
+            if (kind is None or r.identity.kind == kind)
+            and (project is None or r.identity.project == project)
+        ]
+
+    def get_resource(self, identity: Identity) -> LiveResource | None:
+        return next((r for r in self.rows if r.identity == identity), None)
+
+
+def estate() -> list[ResourceModel]:
+    """A small estate touching every relation."""
+    return [
+        res(
+            "Template",
+            "git",
+            {
+                "parameters": [{"name": "repo", "required": True}],
+                "server": {
+                    "transport": "stdio",
+                    "command": "mcp-server-git",
+                    "args": ["--repository", "{{ repo }}"],
+                },
+            },
+        ),
+        res("Server", "time", stdio("mcp-server-time")),
+        res("Server", "git", {"fromTemplate": {"name": "git", "values": {"repo": "."}}}),
+        res("Project", "alpha", {"servers": ["time", "git", "ghost"]}),
+        res("Project", "beta", {"servers": ["time"]}),
+        res("Prompt", "intro", {"content": "hi", "tags": ["x"]}, project="alpha"),
+        res("Prompt", "intro", {"content": "hello"}, project="beta"),
+        res("Prompt", "linked", {"linkTarget": "beta/time:file:///x"}, project="beta"),
+        res("User", "ada", {"email": "ada@example.com"}),
+        res("User", "bob", {"email": "bob@example.com"}),
+        res("Group", "devs", {"members": ["ada", "bob"]}),
+        res(
+            "RoleBinding",
+            "devs-run",
+            {
+                "subjects": [{"kind": "Group", "name": "devs"}],
+                "rules": [{"role": "run", "resource": "servers"}, {"role": "view", "resource": "*"}],
+            },
+        ),
+        res(
+            "RoleBinding",
+            "ada-alpha",
+            {
+                "subjects": [{"kind": "User", "name": "ada"}],
+                "rules": [{"role": "edit", "resource": "prompts"}],
+            },
+            project="alpha",
+        ),
+        res(
+            "RoleBinding",
+            "ada-beta",
+            {
+                "subjects": [{"kind": "User", "name": "ada"}],
+                "rules": [{"role": "delete", "resource": "prompts"}],
+            },
+            project="beta",
+        ),
+        res(
+            "McpToken",
+            "ci",
+            {"bindings": [{"role": "run", "resource": "servers", "names": ["time"]}]},
+            project="alpha",
+        ),
+        res(
+            "McpToken",
+            "laptop",
+            {
+                "rbac": "clone",
+                "owner": "ada",
+                "bindings": [
+                    {"role": "run", "resource": "*", "names": ["git", "time"]},
+                    {"role": "edit", "resource": "*"},
+                ],
+            },
+            project="alpha",
+        ),
+        res("McpToken", "agent", {"expires": "30d"}, project="beta"),
+        res(
+            "RoleBinding",
+            "agent-view",
+            {
+                "subjects": [{"kind": "McpToken", "name": "agent"}],
+                "rules": [{"role": "view", "resource": "prompts"}],
+            },
+            project="beta",
+        ),
+    ]
+
+
+@pytest.fixture
+def inventory() -> Inventory:
+    created = NOW - timedelta(days=10)
+    rows = [LiveResource(r, "gitops:/repo", created_at=created) for r in estate()]
+    return Inventory(MemoryReader(rows))
+
+
+def test_inventory_reads_each_kind_once() -> None:
+    reader = MemoryReader([live(r) for r in estate()])
+    inventory = Inventory(reader)
+    for _ in range(3):
+        inventory.get("Server", "time")
+        inventory.of_kind("Prompt", "alpha")
+    assert reader.queries == 2
+
+
+def test_find_needs_project_only_when_ambiguous(inventory: Inventory) -> None:
+    assert inventory.find("Prompt", "linked").identity == Identity("Prompt", "beta", "linked")
+    assert inventory.find("Prompt", "intro", "alpha").identity.project == "alpha"
+    with pytest.raises(UsageError, match=r"several projects \(alpha, beta\)"):
+        inventory.find("Prompt", "intro")
+    with pytest.raises(ResourceNotFound, match='Server "nope" not found'):
+        inventory.find("Server", "nope")
+    with pytest.raises(ResourceNotFound, match='Prompt "gamma/intro" not found'):
+        inventory.find("Prompt", "intro", "gamma")
+
+
+def test_references_name_fields_and_ownership() -> None:
+    prompt = res("Prompt", "p", {"linkTarget": "beta/time:file:///x"}, project="alpha")
+    found = {(r.target, r.field, r.owned) for r in references(prompt)}
+    assert found == {
+        (Identity("Project", None, "alpha"), "metadata.project", True),
+        (Identity("Project", None, "beta"), "spec.linkTarget", True),
+        (Identity("Server", None, "time"), "spec.linkTarget", True),
+    }
+    binding = res(
+        "RoleBinding",
+        "rb",
+        {
+            "subjects": [{"kind": "McpToken", "name": "t"}, {"kind": "ServiceAccount", "name": "ci"}],
+            "rules": [{"role": "view", "resource": "*"}],
+        },
+        project="p",
+    )
+    assert [r.target for r in references(binding)] == [
+        Identity("Project", None, "p"),
+        Identity("McpToken", "p", "t"),
+    ]
+
+
+def test_missing_references(inventory: Inventory) -> None:
+    project = res("Project", "gamma", {"servers": ["time", "ghost"], "proxyModel": "fancy"})
+    assert missing_references(inventory, project) == [
+        'spec.servers: Server "ghost" not found',
+        'spec.proxyModel: ProxyModel "fancy" not found',
+    ]
+    assert missing_references(inventory, res("Prompt", "x", {"content": "c"}, project="alpha")) == []
+
+
+def test_dependents_of_a_server_and_a_project(inventory: Inventory) -> None:
+    used_by = [(r.source, r.field) for r in dependents(inventory, Identity("Server", None, "time"))]
+    assert used_by == [
+        (Identity("Project", None, "alpha"), "spec.servers"),
+        (Identity("Project", None, "beta"), "spec.servers"),
+        (Identity("Prompt", "beta", "linked"), "spec.linkTarget"),
+    ]
+    children = {r.source for r in dependents(inventory, Identity("Project", None, "alpha"))}
+    assert children == {
+        Identity("Prompt", "alpha", "intro"),
+        Identity("McpToken", "alpha", "ci"),
+        Identity("McpToken", "alpha", "laptop"),
+        Identity("RoleBinding", "alpha", "ada-alpha"),
+    }
+
+
+@pytest.mark.parametrize(
+    ("rule", "limit", "expected"),
+    [
+        (("run", "servers", []), ("run", "servers", ["a"]), ("run", "servers", ["a"])),
+        (("run", "*", ["a", "b"]), ("run", "servers", ["b", "c"]), ("run", "servers", ["b"])),
+        (("run", "servers", ["a"]), ("run", "servers", ["b"]), None),
+        (("run", "servers", []), ("view", "servers", []), None),
+        (("edit", "prompts", []), ("edit", "servers", []), None),
+        (("edit", "prompts", []), ("edit", "*", []), ("edit", "prompts", [])),
+    ],
+)
+def test_narrow(
+    rule: tuple[str, str, list[str]],
+    limit: tuple[str, str, list[str]],
+    expected: tuple[str, str, list[str]] | None,
+) -> None:
+    def make(t: tuple[str, str, list[str]]) -> Rule:
+        return Rule.model_validate({"role": t[0], "resource": t[1], "names": t[2]})
+
+    assert narrow(make(rule), make(limit)) == (make(expected) if expected else None)
+
+
+def test_user_rules_come_directly_and_through_groups(inventory: Inventory) -> None:
+    rows = {(r.project, r.rule.role, r.rule.resource, r.source) for r in user_rules(inventory, "ada")}
+    assert rows == {
+        (None, "run", "servers", "devs-run (via group devs)"),
+        (None, "view", "*", "devs-run (via group devs)"),
+        ("alpha", "edit", "prompts", "ada-alpha"),
+        ("beta", "delete", "prompts", "ada-beta"),
+    }
+    assert {r.rule.role for r in user_rules(inventory, "bob")} == {"run", "view"}
+
+
+def test_clone_token_is_owner_rules_narrowed_in_its_project(inventory: Inventory) -> None:
+    laptop = inventory.find("McpToken", "laptop", "alpha")
+    rules = {
+        (r.project, r.rule.role, r.rule.resource, tuple(r.rule.names)) for r in token_rules(inventory, laptop)
+    }
+    # Owner: run servers, view *, edit prompts (alpha), delete prompts (beta, not this project).
+    # Limits: run * [git, time], edit *. View and the beta rule fall away.
+    assert rules == {("alpha", "run", "servers", ("git", "time")), ("alpha", "edit", "prompts", ())}
+
+
+def test_empty_token_has_its_bindings_and_role_bindings(inventory: Inventory) -> None:
+    ci = inventory.find("McpToken", "ci", "alpha")
+    assert [(r.rule.role, r.rule.names, r.source) for r in token_rules(inventory, ci)] == [
+        ("run", ["time"], "token bindings")
+    ]
+    agent = inventory.find("McpToken", "agent", "beta")
+    assert [(r.rule.role, r.source) for r in token_rules(inventory, agent)] == [("view", "agent-view")]
+
+
+def test_clone_without_bindings_copies_owner_rules() -> None:
+    rows = [live(r) for r in estate()]
+    rows.append(live(res("McpToken", "all", {"rbac": "clone", "owner": "bob"}, project="beta")))
+    inventory = Inventory(MemoryReader(rows))
+    rules = token_rules(inventory, inventory.find("McpToken", "all", "beta"))
+    assert {(r.rule.role, r.rule.resource) for r in rules} == {("run", "servers"), ("view", "*")}
+
+
+def test_token_expiry_and_status() -> None:
+    created = datetime(2026, 1, 1, tzinfo=UTC)
+    assert token_expiry("never", created) is None
+    assert token_expiry("30d", created) == created + timedelta(days=30)
+    assert token_expiry("12h", created.replace(tzinfo=None)) == created + timedelta(hours=12)
+    assert token_expiry("2027-02-03", created) == datetime(2027, 2, 3, tzinfo=UTC)
+    assert token_expiry("2027-02-03T04:05:06Z", created) == datetime(2027, 2, 3, 4, 5, 6, tzinfo=UTC)
+
+    def token(spec: dict[str, object]) -> LiveResource:
+        return LiveResource(res("McpToken", "t", spec, project="p"), CLI_MANAGER, created_at=created)
+
+    assert token_status(token({"expires": "30d"}), created + timedelta(days=29)) == "active"
+    assert token_status(token({"expires": "30d"}), created + timedelta(days=31)) == "expired"
+    assert token_status(token({"revoked": True}), created) == "revoked"
+    assert token_status(token({}), created + timedelta(days=9999)) == "active"
+
+
+def test_delete_without_cascade_names_every_blocker(inventory: Inventory) -> None:
+    plan = plan_delete(inventory, [inventory.find("Server", "time")], cascade=False)
+    assert plan.blockers == [
+        'Server "time" is used by Project "alpha" (spec.servers)',
+        'Server "time" is used by Project "beta" (spec.servers)',
+        'Server "time" is used by Prompt "beta/linked" (spec.linkTarget)',
+    ]
+    assert plan.deletes == []
+    free = plan_delete(inventory, [inventory.find("Prompt", "intro", "alpha")], cascade=False)
+    assert free.blockers == [] and [d.identity.name for d in free.deletes] == ["intro"]
+
+
+def test_cascade_drops_references_and_deletes_owned_dependents(inventory: Inventory) -> None:
+    plan = plan_delete(inventory, [inventory.find("Server", "time")], cascade=True)
+    assert plan.blockers == []
+    assert [str(d.identity) for d in plan.deletes] == ["Prompt/beta/linked", "Server/time"]
+    updated = {identity.name: new for identity, (_, new, _) in plan.updates.items()}
+    assert set(updated) == {"alpha", "beta"}
+    assert updated["alpha"].spec.servers == ["ghost", "git"]  # type: ignore[attr-defined]
+    assert updated["beta"].spec.servers == []  # type: ignore[attr-defined]
+
+
+def test_cascade_of_a_project_deletes_children_in_reverse_dependency_order(inventory: Inventory) -> None:
+    plan = plan_delete(inventory, [inventory.find("Project", "alpha")], cascade=True)
+    assert [str(d.identity) for d in plan.deletes] == [
+        "McpToken/alpha/ci",
+        "McpToken/alpha/laptop",
+        "RoleBinding/alpha/ada-alpha",
+        "Prompt/alpha/intro",
+        "Project/alpha",
+    ]
+    assert plan.updates == {}
+
+
+def test_cascade_of_a_user_edits_groups_and_deletes_lone_bindings_and_clone_tokens(
+    inventory: Inventory,
+) -> None:
+    plan = plan_delete(inventory, [inventory.find("User", "ada")], cascade=True)
+    assert {str(d.identity) for d in plan.deletes} == {
+        "User/ada",
+        "RoleBinding/alpha/ada-alpha",
+        "RoleBinding/beta/ada-beta",
+        "McpToken/alpha/laptop",
+    }
+    ((old, new, removed),) = plan.updates.values()
+    assert old.identity.name == "devs" and new.spec.members == ["bob"]  # type: ignore[attr-defined]
+    assert removed == ["spec.members: ada"]
+
+
+def test_relations_of_a_project(inventory: Inventory) -> None:
+    sections = {s.title: s.rows for s in relations(inventory, inventory.find("Project", "alpha"), NOW)}
+    assert sections["Servers"] == [("ghost", "missing"), ("git", "present"), ("time", "present")]
+    assert sections["Prompts"] == [("intro", "5", "x")]
+    assert sections["Tokens"] == [("ci", "active", "empty", "never"), ("laptop", "active", "clone", "never")]
+    assert sections["Role bindings"] == [("ada-alpha", "User/ada")]
+
+
+def test_relations_of_server_template_group_and_token(inventory: Inventory) -> None:
+    server = {s.title: s.rows for s in relations(inventory, inventory.find("Server", "git"), NOW)}
+    assert server == {"Projects": [("alpha", "default")], "Template": [("git", "present")]}
+    template = relations(inventory, inventory.find("Template", "git"), NOW)
+    assert [(s.title, s.rows) for s in template] == [("Servers", [("git",)])]
+    group = {s.title: s.rows for s in relations(inventory, inventory.find("Group", "devs"), NOW)}
+    assert group == {
+        "Members": [("ada", "present"), ("bob", "present")],
+        "Role bindings": [("devs-run", "*")],
+    }
+    agent = {s.title: s.rows for s in relations(inventory, inventory.find("McpToken", "agent"), NOW)}
+    assert agent["Role bindings"] == [("agent-view", "McpToken/agent")]
+    assert agent["Effective rules"] == [("beta", "view", "prompts", "*", "agent-view")]
+
+
+def test_inventory_over_the_real_store(store: Store) -> None:
+    with store.transaction() as tx:
+        for resource in estate():
+            if isinstance(resource, McpToken):
+                tx.create_token(resource, managed_by=CLI_MANAGER)
+            else:
+                tx.put(resource, managed_by="gitops:/repo")
+    inventory = Inventory(store)
+    plan = plan_delete(inventory, [inventory.find("Project", "beta")], cascade=False)
+    assert sorted(plan.blockers) == [
+        'Project "beta" is used by McpToken "beta/agent" (metadata.project)',
+        'Project "beta" is used by Prompt "beta/intro" (metadata.project)',
+        'Project "beta" is used by Prompt "beta/linked" (metadata.project)',
+        'Project "beta" is used by Prompt "beta/linked" (spec.linkTarget)',
+        'Project "beta" is used by RoleBinding "beta/ada-beta" (metadata.project)',
+        'Project "beta" is used by RoleBinding "beta/agent-view" (metadata.project)',
+    ]
+    laptop = inventory.find("McpToken", "laptop")
+    assert laptop.managed_by == CLI_MANAGER and token_status(laptop, datetime.now(UTC)) == "active"
+    assert {r.rule.role for r in token_rules(inventory, laptop)} == {"run", "edit"}
