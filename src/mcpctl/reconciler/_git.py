@@ -5,6 +5,7 @@ Each run checks out one exact commit into its own directory, so concurrent runs 
 
 from __future__ import annotations
 
+import dataclasses
 import fcntl
 import hashlib
 import os
@@ -16,10 +17,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import git
 
 from mcpctl.errors import SourceError
+
+from ._sources import DesiredState, source_name_for_repo
 
 _USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
@@ -222,7 +226,56 @@ def subpath(checkout: Checkout, path: str | None) -> Path:
 
 def source_name(url: str, path: str | None = None) -> str:
     """The source name of a repository (masked URL, `//subpath` appended), as in `gitops:<source>`."""
-    name = mask_url(canonical_url(url))
-    if path and path.strip("/"):
-        name = f"{name}//{path.strip('/')}"
-    return name
+    return source_name_for_repo(mask_url(canonical_url(url)), path)
+
+
+def _relative_problem(problem: Any, root: Path) -> Any:
+    # Problems name files inside the checkout; show them as paths inside the repository instead.
+    where = getattr(problem, "path", None)
+    if not dataclasses.is_dataclass(problem) or not isinstance(where, str):
+        return problem
+    try:
+        relative = Path(where).relative_to(root).as_posix()
+    except ValueError:
+        return problem
+    return dataclasses.replace(problem, path=relative)  # type: ignore[type-var]
+
+
+@dataclass(frozen=True, slots=True)
+class GitSource:
+    """Desired state from one commit of a git repository: `--repo URL|PATH [--ref REF] [--path SUBDIR]`.
+
+    Every `load()` fetches, resolves `ref` (the remote's default branch when None) to a commit, and
+    validates that commit's tree (or its `path` folder); the commit SHA is the revision.
+    """
+
+    url: str
+    ref: str | None = None
+    path: str | None = None
+    cache_dir: Path | None = None
+
+    @property
+    def name(self) -> str:
+        """The masked repository URL plus `//subpath` (see `source_name`)."""
+        return source_name(self.url, self.path)
+
+    @property
+    def repository(self) -> GitRepository:
+        """The cached clone this source reads."""
+        return GitRepository(self.url, cache_dir=self.cache_dir)
+
+    def load(self) -> DesiredState:
+        """Fetch, check out the commit `ref` names, and load and validate it like `mcpctl validate`."""
+        repository = self.repository
+        repository.fetch()
+        checkout = repository.checkout(repository.resolve(self.ref))
+        return self.load_checkout(checkout)
+
+    def load_checkout(self, checkout: Checkout) -> DesiredState:
+        """Load and validate an already checked-out commit (the loop uses this to skip unchanged ones)."""
+        from mcpctl.schemas import load_and_validate
+
+        root = subpath(checkout, self.path)
+        result = load_and_validate([str(root)])
+        problems = tuple(_relative_problem(p, checkout.directory) for p in result.problems)
+        return DesiredState(tuple(result.resources), self.name, checkout.revision, problems)
