@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from collections.abc import Hashable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -66,69 +66,89 @@ def _core_schema_resolvers() -> dict[Any, list[tuple[str, re.Pattern[str]]]]:
 _RESOLVERS = _core_schema_resolvers()
 
 
+STR = "tag:yaml.org,2002:str"
+INT = "tag:yaml.org,2002:int"
+FLOAT = "tag:yaml.org,2002:float"
+BOOL = "tag:yaml.org,2002:bool"
+NULL = "tag:yaml.org,2002:null"
+SEQ = "tag:yaml.org,2002:seq"
+MAP = "tag:yaml.org,2002:map"
+MAX_DEPTH = 100
+"""Deeper nesting is refused; no resource is nested more than a few levels."""
+
+
 class _Loader(_BaseLoader):
-    """libyaml parser + a constructor that refuses aliases and duplicate keys + 1.2 core scalars."""
+    """libyaml's parser and composer with a YAML 1.2 core-schema resolver (no path resolvers)."""
 
     yaml_implicit_resolvers = _RESOLVERS
-    yaml_constructors = dict(_BaseLoader.yaml_constructors)
 
-    def construct_object(self, node: Node, deep: bool = False) -> Any:
-        # A node met twice is an alias; refusing them all makes "billion laughs" impossible.
-        if node in self.constructed_objects or node in self.recursive_objects:
-            raise _DocumentProblem(
-                problem="YAML aliases (*name) are not supported; write the anchored value out again",
-                problem_mark=node.start_mark,
-            )
-        return super().construct_object(node, deep=deep)
+    def resolve(self, kind: type[Node], value: Any, implicit: tuple[bool, bool]) -> str:
+        # Called by the C composer for every node; the generic version walks path resolvers we never use.
+        if kind is ScalarNode:
+            if implicit[0]:
+                for tag, regexp in self.yaml_implicit_resolvers.get(value[:1], ()):
+                    if regexp.match(value):
+                        return tag
+            return STR
+        return SEQ if kind is SequenceNode else MAP
 
-    def construct_mapping(self, node: MappingNode, deep: bool = False) -> dict[Any, Any]:
-        if not isinstance(node, MappingNode):
-            raise _DocumentProblem(
-                problem=f"expected a mapping, found {node.id}", problem_mark=node.start_mark
-            )
+    def descend_resolver(self, current_node: Any, current_index: Any) -> None:
+        return None
+
+    def ascend_resolver(self) -> None:
+        return None
+
+
+def _build(node: Node, seen: set[int], depth: int) -> Any:
+    """Python data for a composed node; refuses aliases, duplicate keys, unknown tags, deep nesting."""
+    # A node met twice is an alias; refusing them all makes "billion laughs" impossible.
+    if id(node) in seen:
+        raise _DocumentProblem(
+            problem="this anchored value is reused by an alias; YAML aliases (*name) are not supported",
+            problem_mark=node.start_mark,
+        )
+    seen.add(id(node))
+    tag = node.tag
+    if tag == STR:
+        return node.value
+    if tag == MAP:
+        if depth > MAX_DEPTH:
+            raise _DocumentProblem(problem="YAML nested too deeply", problem_mark=node.start_mark)
         mapping: dict[Any, Any] = {}
-        first_seen: dict[Any, Node] = {}
         for key_node, value_node in node.value:
-            key = self.construct_object(key_node, deep=deep)
-            if not isinstance(key, Hashable):
+            if not isinstance(key_node, ScalarNode):
                 raise _DocumentProblem(
                     problem="a mapping key must be a scalar", problem_mark=key_node.start_mark
                 )
-            if key in first_seen:
-                first = first_seen[key].start_mark
+            key = _build(key_node, seen, depth + 1)
+            if key in mapping:
+                first = next(k for k, _ in node.value if getattr(k, "value", None) == key_node.value)
                 raise _DocumentProblem(
-                    problem=f"duplicate key {key!r} (first at line {first.line + 1})",
+                    problem=f"duplicate key {key!r} (first at line {first.start_mark.line + 1})",
                     problem_mark=key_node.start_mark,
                 )
-            first_seen[key] = key_node
-            mapping[key] = self.construct_object(value_node, deep=deep)
+            mapping[key] = _build(value_node, seen, depth + 1)
         return mapping
-
-    def construct_yaml_int(self, node: ScalarNode) -> int:
-        text = str(self.construct_scalar(node))
-        if text.startswith("0o"):
-            return int(text[2:], 8)
-        if text.startswith("0x"):
-            return int(text[2:], 16)
-        return int(text, 10)
-
-    def construct_yaml_float(self, node: ScalarNode) -> float:
-        text = str(self.construct_scalar(node)).lower()
-        if text.endswith(".inf"):
-            return float("-inf") if text.startswith("-") else float("inf")
-        if text == ".nan":
-            return float("nan")
-        return float(text)
-
-    def reset_construction(self) -> None:
-        """Forget a document whose construction failed, so the next one starts clean."""
-        self.constructed_objects = {}
-        self.recursive_objects = {}
-        self.state_generators = []
-
-
-_Loader.yaml_constructors["tag:yaml.org,2002:int"] = _Loader.construct_yaml_int
-_Loader.yaml_constructors["tag:yaml.org,2002:float"] = _Loader.construct_yaml_float
+    if tag == SEQ:
+        if depth > MAX_DEPTH:
+            raise _DocumentProblem(problem="YAML nested too deeply", problem_mark=node.start_mark)
+        return [_build(item, seen, depth + 1) for item in node.value]
+    if isinstance(node, ScalarNode):
+        text = node.value
+        if tag == INT:
+            if text.startswith("0o"):
+                return int(text[2:], 8)
+            return int(text[2:], 16) if text.startswith("0x") else int(text, 10)
+        if tag == FLOAT:
+            lowered = text.lower()
+            if lowered.endswith(".inf"):
+                return float("-inf") if lowered.startswith("-") else float("inf")
+            return float("nan") if lowered == ".nan" else float(text)
+        if tag == BOOL:
+            return text.lower() == "true"
+        if tag == NULL:
+            return None
+    raise _DocumentProblem(problem=f"unsupported YAML tag {tag!r}", problem_mark=node.start_mark)
 
 
 @dataclass(eq=False)
@@ -266,13 +286,11 @@ def load_text(text: str, path: str, into: LoadResult | None = None) -> LoadResul
             if node is None:
                 break
             try:
-                data = loader.construct_document(node)
+                data = _build(node, set(), 0)
             except yaml.MarkedYAMLError as error:
-                loader.reset_construction()
                 result.problems.append(_yaml_problem(path, text, error))
                 continue
             except (ValueError, TypeError, OverflowError) as error:
-                loader.reset_construction()
                 line, col = _mark(node)
                 result.problems.append(Problem(path, line, col, message=f"cannot read value: {error}"))
                 continue
@@ -293,8 +311,6 @@ def load_text(text: str, path: str, into: LoadResult | None = None) -> LoadResul
             result.documents.append(Document(path, index, line, col, data, source))
     except yaml.YAMLError as error:
         result.problems.append(_yaml_problem(path, text, error))
-    except RecursionError:
-        result.problems.append(Problem(path, message="YAML nested too deeply"))
     finally:
         loader.dispose()
     return result

@@ -418,7 +418,7 @@ class _CrossReferences:
             if first is not item:
                 self._duplicate(first, item)
         for item in self.resources:
-            check = getattr(self, f"_check_{item.identity.kind.lower()}", None)
+            check = getattr(self, f"_check_{item.resource.kind_name().lower()}", None)
             if check is not None:
                 check(item.resource, item.document)
         return self.problems
