@@ -1,0 +1,91 @@
+"""`mcpctl serve`: run the gateway (one MCP endpoint per project, probes, metrics, admin API) on uvicorn.
+
+Parses flags into a `GatewayConfig`, builds the app with `create_app`, and hands it to uvicorn.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import click
+
+from ._main import cli
+from ._options import database_option
+
+
+@cli.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to bind.")
+@database_option
+@click.option("--no-auth", is_flag=True, help="Serve without token checks (refused unless HOST is loopback).")
+@click.option(
+    "--secrets-dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    envvar="MCPCTL_SECRETS_DIR",
+    show_envvar=True,
+    help="Directory of secrets (NAME/KEY files) that secretRef values are read from.",
+)
+@click.option(
+    "--poll-interval",
+    type=click.FloatRange(min=0.05),
+    default=1.0,
+    show_default=True,
+    help="Seconds between checks of the store for changes.",
+)
+@click.option(
+    "--token-cache-ttl",
+    type=click.FloatRange(min=0.0),
+    default=1.0,
+    show_default=True,
+    help="Seconds a token lookup is reused (bounds how late a revocation takes effect).",
+)
+@click.option(
+    "--allowed-host",
+    "allowed_hosts",
+    multiple=True,
+    metavar="HOST[:PORT]",
+    help="Extra Host header value to accept (a public name behind a proxy); repeatable.",
+)
+@click.option(
+    "--log-level",
+    type=click.Choice(["debug", "info", "warning", "error"]),
+    default="info",
+    show_default=True,
+    help="Log verbosity.",
+)
+def serve(
+    host: str,
+    port: int,
+    database_url: str | None,
+    no_auth: bool,
+    secrets_dir: Path | None,
+    poll_interval: float,
+    token_cache_ttl: float,
+    allowed_hosts: tuple[str, ...],
+    log_level: str,
+) -> None:
+    """Serve every project's MCP endpoint at http://HOST:PORT/projects/<project>/mcp."""
+    import uvicorn
+
+    from mcpctl.gateway import AuthConfig, GatewayConfig, LiveConfig, UpstreamConfig, create_app
+
+    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    config = GatewayConfig(
+        database_url=database_url,
+        host=host,
+        port=port,
+        auth=AuthConfig(enabled=not no_auth, cache_ttl_seconds=token_cache_ttl),
+        live=LiveConfig(poll_interval_seconds=poll_interval),
+        upstream=UpstreamConfig(secrets_dir=secrets_dir),
+        extra_hosts=allowed_hosts,
+    )
+    app = create_app(config)
+    if no_auth:
+        click.echo(
+            f"warning: serving without auth on {host}; anyone on this machine can use every project", err=True
+        )
+    click.echo(
+        f"mcpctl gateway on http://{host}:{port} (MCP: /projects/<project>/mcp, API docs: /schema)", err=True
+    )
+    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on")
