@@ -116,4 +116,5 @@ class FileSource:
         from mcpctl.schemas import load_and_validate
 
         result = load_and_validate(list(self.paths))
-        return DesiredState(tuple(result.resources), self.name, None, tuple(result.problems))
+        resources = tuple(item.resource for item in result.resources)
+        return DesiredState(resources, self.name, None, tuple(result.problems))
