@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from . import (
     _apply,  # noqa: F401
+    _bridge,  # noqa: F401
     _completion,  # noqa: F401
+    _config_claude,  # noqa: F401
     _create,  # noqa: F401
     _db,  # noqa: F401
     _delete,  # noqa: F401
@@ -12,5 +14,7 @@ from . import (
     _get,  # noqa: F401
     _history,  # noqa: F401
     _plan,  # noqa: F401
+    _serve,  # noqa: F401
+    _test_mcp,  # noqa: F401
 )
 from ._main import cli  # noqa: F401  (command modules below import it too)
