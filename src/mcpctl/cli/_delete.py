@@ -36,7 +36,7 @@ def check_plan(plan: DeletePlan, *, force: bool) -> list[str]:
     managed = [live for live in plan.touched if live.managed_by != CLI_MANAGER]
     warnings = [
         f"{describe_identity(live.identity)} is managed by {live.managed_by}; "
-        "it will come back on the next apply/reconcile of that source"
+        "the next apply/reconcile of that source will undo this"
         for live in managed
     ]
     if managed and not force:
