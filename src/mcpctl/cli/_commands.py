@@ -11,9 +11,11 @@ from . import (
     _db,  # noqa: F401
     _delete,  # noqa: F401
     _describe,  # noqa: F401
+    _export,  # noqa: F401
     _get,  # noqa: F401
     _history,  # noqa: F401
     _plan,  # noqa: F401
+    _reconcile,  # noqa: F401
     _serve,  # noqa: F401
     _test_mcp,  # noqa: F401
 )

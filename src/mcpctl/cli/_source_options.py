@@ -1,0 +1,59 @@
+"""`--repo URL|PATH [--ref REF] [--path SUBDIR]` for every command that reads desired state.
+
+`@source_options` adds the flags; `source_from_options(...)` turns them (or `-f` paths) into a `Source`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import click
+
+from mcpctl.errors import UsageError
+from mcpctl.reconciler._git import GitSource
+from mcpctl.reconciler._sources import FileSource, Source
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def source_options(command: F) -> F:
+    """Add `--repo`, `--ref` and `--path` (passed as `repo`, `ref`, `path`)."""
+    command = click.option(
+        "--path",
+        "path",
+        metavar="SUBDIR",
+        default=None,
+        help="With --repo: use only this folder of the repository.",
+    )(command)
+    command = click.option(
+        "--ref",
+        "ref",
+        metavar="REF",
+        default=None,
+        help="With --repo: branch, tag or commit SHA (default: the remote's default branch).",
+    )(command)
+    command = click.option(
+        "--repo",
+        "repo",
+        metavar="URL|PATH",
+        default=None,
+        help="Git repository holding the desired state (local path, file://, https://, ssh); "
+        "credentials come from git's own configuration.",
+    )(command)
+    return command
+
+
+def source_from_options(
+    filenames: Sequence[str] = (), repo: str | None = None, ref: str | None = None, path: str | None = None
+) -> Source:
+    """The source the flags name: `GitSource` for `--repo`, `FileSource` for `-f`; else UsageError."""
+    if repo is not None:
+        if filenames:
+            raise UsageError("give either -f PATH or --repo URL, not both")
+        return GitSource(repo, ref=ref, path=path)
+    if ref is not None or path is not None:
+        raise UsageError("--ref and --path need --repo")
+    if not filenames:
+        raise UsageError("no desired state given: pass -f PATH (a file, a directory or -) or --repo URL")
+    return FileSource(tuple(filenames))
