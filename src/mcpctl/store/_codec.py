@@ -16,14 +16,19 @@ from ._tables import GLOBAL
 
 
 def resource_values(resource: ResourceModel) -> dict[str, Any]:
-    """Columns derived from the resource itself: key, spec, metadata, hash, prevent-destroy."""
-    document = resource.to_document()
-    canonical = json.dumps(document, sort_keys=True, separators=(",", ":"))
+    """Columns derived from the resource itself: key, spec, metadata, hash, prevent-destroy.
+
+    The stored JSON is the full dump, defaults included: `to_document()` leaves defaults out, which drops
+    discriminators such as a ProxyModel stage's `type` and would not validate back. The hash is taken
+    over the canonical `to_document()`, so it equals `resource.content_hash()`.
+    """
+    full = resource.model_dump(mode="json", by_alias=True, include={"metadata", "spec"})
+    canonical = json.dumps(resource.to_document(), sort_keys=True, separators=(",", ":"))
     return {
         "project": resource.metadata.project or GLOBAL,
         "name": resource.metadata.name,
-        "spec": document["spec"],
-        "metadata": document["metadata"],
+        "spec": full["spec"],
+        "metadata": full["metadata"],
         "spec_hash": hashlib.sha256(canonical.encode()).hexdigest(),
         "prevent_destroy": resource.prevent_destroy,
     }

@@ -135,7 +135,7 @@ class Store:
             transaction = StoreTransaction(connection, generation, actor)
             yield transaction
             with self._errors("write"):
-                transaction._flush()
+                transaction._finish()
                 connection.commit()
         except BaseException:
             connection.rollback()

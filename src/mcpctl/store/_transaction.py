@@ -66,6 +66,7 @@ class StoreTransaction:
         self._existing: dict[str, dict[tuple[str, str], _Existing]] = {}
         self._pending: dict[Identity, _Put | _Delete] = {}
         self._revision_ids: list[int] = []
+        self._changed = False
 
     def put(self, resource: ResourceModel, *, managed_by: str, source_revision: str | None = None) -> None:
         """Create or update a resource (created_at and a token's hash are kept on update)."""
@@ -116,6 +117,9 @@ class StoreTransaction:
             "token_hash": hash_token(value),
             "token_prefix": display_prefix(value),
             "expires_at": expiry(resource.spec.expires, created_at),
+            # The row's created_at is the moment the value was made, which the expiry counts from.
+            "created_at": created_at,
+            "updated_at": created_at,
         }
         values = resource_values(resource) | {"managed_by": managed_by, "source_revision": source_revision}
         self._pending[identity] = _Put(resource, values, replace=existing is not None, token=token)
@@ -169,8 +173,24 @@ class StoreTransaction:
             self._existing[identity.kind] = rows
         return rows.get((identity.project or GLOBAL, identity.name))
 
+    def _finish(self) -> None:
+        """Write everything pending and, when anything changed, bump the generation (once)."""
+        self._flush()
+        if not self._changed:
+            return
+        new_generation = self.generation + 1
+        state = table_of(StoreStateRow)
+        self._connection.execute(update(state).where(state.c.id == 1).values(generation=new_generation))
+        if self._revision_ids:
+            revisions = table_of(RevisionRow)
+            self._connection.execute(
+                update(revisions)
+                .where(revisions.c.id.in_(self._revision_ids))
+                .values(generation=new_generation)
+            )
+
     def _flush(self) -> None:
-        """Write everything pending; bump the generation once when anything changed."""
+        """Write the pending puts and deletes to the database (still uncommitted)."""
         if not self._pending:
             return
         new_generation = self.generation + 1
@@ -187,9 +207,7 @@ class StoreTransaction:
             row = operation.values | {"generation": new_generation, "updated_at": now}
             if existing is None or operation.replace:
                 row["created_at"] = now
-                if operation.token is not None:
-                    row |= operation.token
-            elif operation.token is not None:
+            if operation.token is not None:
                 row |= operation.token
             if isinstance(operation.resource, McpToken):
                 row["revoked"] = operation.resource.spec.revoked
@@ -206,15 +224,9 @@ class StoreTransaction:
         for kind, rows in inserts.items():
             self._connection.execute(insert(_table(kind)), rows)
         self._write_relations()
-        state = table_of(StoreStateRow)
-        self._connection.execute(update(state).where(state.c.id == 1).values(generation=new_generation))
-        if self._revision_ids:
-            revisions = table_of(RevisionRow)
-            self._connection.execute(
-                update(revisions)
-                .where(revisions.c.id.in_(self._revision_ids))
-                .values(generation=new_generation)
-            )
+        self._changed = True
+        self._pending.clear()
+        self._existing.clear()
 
     def _update_rows(self, table: Table, rows: list[dict[str, Any]]) -> None:
         # Rows of one kind may differ in which columns they set (tokens with a new value); group by keys.
