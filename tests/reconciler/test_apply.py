@@ -211,3 +211,24 @@ def test_no_change_apply_records_nothing(store: Store) -> None:
     generation = store.generation()
     result = apply_plan(store, plan_against(store, state(*BASE)))
     assert result.revision_id is None and store.generation() == generation and len(store.history()) == 1
+
+
+def test_moved_store_is_replanned_under_the_lock_when_the_changes_are_the_same(store: Store) -> None:
+    mine = state(*BASE)
+    plan = plan_against(store, mine)
+    apply(store, state(res("User", "other", {"email": "o@x.io"}), source="/elsewhere"))
+    with pytest.raises(StalePlan):
+        apply_plan(store, plan)
+    result = apply_plan(store, plan, refresh=mine)
+    assert result.plan is not None and result.plan.base_generation == plan.base_generation + 1  # type: ignore[operator]
+    assert not plan_against(store, mine).has_changes
+
+
+def test_moved_store_with_different_changes_is_refused_unless_accepted(store: Store) -> None:
+    mine = state(*BASE)
+    plan = plan_against(store, mine)
+    apply(store, state(BASE[0]))  # the same source applied something else meanwhile
+    with pytest.raises(StalePlan, match="differ"):
+        apply_plan(store, plan, refresh=mine)
+    result = apply_plan(store, plan, refresh=mine, accept_different=True)
+    assert result.counts["add"] == len(BASE) - 1

@@ -9,7 +9,7 @@ from pathlib import Path
 import click
 
 from mcpctl.errors import PlanRefused, UsageError
-from mcpctl.reconciler import ApplyResult, Plan, apply_plan, load_plan, render_text
+from mcpctl.reconciler import ApplyResult, DesiredState, Plan, apply_plan, load_plan, render_text
 
 from ._main import cli
 from ._options import database_option, open_store
@@ -75,12 +75,14 @@ def apply_command(
     if planfile is not None and filenames:
         raise UsageError("give either a saved plan file or -f PATH, not both")
     plan: Plan
+    state: DesiredState | None = None
     if planfile is not None:
         if prune_all:
             raise UsageError("--prune-all is decided when the plan is made, not when a saved plan is applied")
         plan = load_plan(planfile)
     else:
-        plan = make_plan(database_url, source_from(filenames), prune_all=prune_all)
+        state = source_from(filenames).load().require_valid()
+        plan = make_plan(database_url, state, prune_all=prune_all)
     click.echo(render_text(plan, color=use_color()), nl=False)
     refuse_if_errored(plan)
     if not plan.has_changes:
@@ -90,7 +92,19 @@ def apply_command(
         _confirm(yes)
     store = open_store(database_url)
     try:
-        result = apply_plan(store, plan, lock_timeout=lock_timeout, actor=_actor(), token_output=token_output)
+        # -f input is planned again under the lock if another apply got in first; a saved plan never is.
+        result = apply_plan(
+            store,
+            plan,
+            lock_timeout=lock_timeout,
+            actor=_actor(),
+            token_output=token_output,
+            refresh=state,
+            accept_different=yes,
+        )
     finally:
         store.close()
+    if result.plan is not None and result.plan.changes != plan.changes:
+        click.echo("The store changed while waiting for the lock; applied this plan instead:")
+        click.echo(render_text(result.plan, color=use_color()), nl=False)
     _report(result)

@@ -15,6 +15,7 @@ import click
 
 from mcpctl.errors import McpctlError, PlanRefused, UsageError
 from mcpctl.reconciler import (
+    DesiredState,
     FileSource,
     Plan,
     Source,
@@ -62,9 +63,10 @@ def source_from(filenames: Sequence[str]) -> Source:
     return FileSource(tuple(filenames))
 
 
-def make_plan(database_url: str | None, source: Source, *, prune_all: bool) -> Plan:
+def make_plan(database_url: str | None, source: Source | DesiredState, *, prune_all: bool) -> Plan:
     """Load the source (failing with its problems if invalid) and plan against the store."""
-    state = source.load().require_valid()
+    state = source if isinstance(source, DesiredState) else source.load()
+    state.require_valid()
     store = open_store(database_url)
     try:
         return plan_against(store, state, prune_all=prune_all)

@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING
 from mcpctl.errors import PlanRefused, StalePlan
 from mcpctl.schemas import Identity, McpToken
 
+from ._diff import diff
 from ._plan import Action, Change, Plan
-from ._render_json import plan_digest
+from ._render_json import changes_digest, plan_digest
+from ._sources import DesiredState
 
 if TYPE_CHECKING:
     from mcpctl.store import Store, StoreTransaction
@@ -43,6 +45,8 @@ class ApplyResult:
     revision_id: int | None
     counts: dict[str, int]
     tokens: tuple[CreatedToken, ...] = ()
+    plan: Plan | None = None
+    """The plan actually applied (re-made under the lock when the store had moved)."""
 
 
 def token_file(directory: Path, identity: Identity) -> Path:
@@ -76,6 +80,36 @@ def _step(tx: StoreTransaction, change: Change, plan: Plan) -> str | None:
     return None
 
 
+def _refreshed(
+    store: Store, plan: Plan, generation: int, refresh: DesiredState | None, accept_different: bool
+) -> Plan:
+    stale = (
+        f"the plan was made at store generation {plan.base_generation}, but the store is now at "
+        f"generation {generation}"
+    )
+    if refresh is None:
+        raise StalePlan(f"{stale}: it changed since; run plan again")
+    # Under the lock every writer is excluded, so this read is exactly the state the transaction sees.
+    fresh = diff(
+        refresh.resources,
+        store.list_resources(),
+        manager=plan.manager,
+        prune=plan.prune,
+        prune_all=plan.prune_all,
+        source=plan.source,
+        revision=plan.revision,
+        base_generation=generation,
+        warnings=plan.warnings,
+    )
+    if fresh.errored:
+        raise PlanRefused(
+            f"{stale}, and the plan made again has {len(fresh.errors)} error(s): {fresh.errors[0]}"
+        )
+    if not accept_different and changes_digest(fresh) != changes_digest(plan):
+        raise StalePlan(f"{stale}, and the changes would now differ from those shown; run apply again")
+    return fresh
+
+
 @contextmanager
 def _cleanup_on_failure(paths: list[Path]) -> Iterator[None]:
     # Token files written before a failed commit name tokens that never existed: remove them.
@@ -94,10 +128,15 @@ def apply_plan(
     lock_timeout: float = 30.0,
     actor: str | None = None,
     token_output: Path | None = None,
+    refresh: DesiredState | None = None,
+    accept_different: bool = False,
 ) -> ApplyResult:
     """Make the store match `plan` in one transaction under the store lock, or change nothing.
 
-    Refuses an errored plan (`PlanRefused`) and a plan made at another store generation (`StalePlan`).
+    Refuses an errored plan (`PlanRefused`) and a plan made at another store generation (`StalePlan`),
+    unless `refresh` (the desired state the plan was made from) is given: then the plan is made again
+    under the lock and applied if its changes are the same as those shown (or whatever they now are,
+    with `accept_different`), which is how two `apply -f` runs serialize instead of failing.
     Creates, updates and replaces run in dependency order, then deletes in reverse order. Token values
     are returned once (and written to `token_output/<project>.<name>.token`, mode 0600, if given).
     """
@@ -109,12 +148,9 @@ def apply_plan(
     revision_id: int | None = None
     with _cleanup_on_failure(written), store.transaction(lock_timeout=lock_timeout, actor=actor) as tx:
         if plan.base_generation is not None and tx.generation != plan.base_generation:
-            raise StalePlan(
-                f"the plan was made at store generation {plan.base_generation}, but the store is now at "
-                f"generation {tx.generation}: it changed since; run plan again"
-            )
+            plan = _refreshed(store, plan, tx.generation, refresh, accept_different)
         if not plan.has_changes:
-            return ApplyResult(None, plan.counts)
+            return ApplyResult(None, plan.counts, (), plan)
         for change in plan.apply_order():
             value = _step(tx, change, plan)
             if value is not None:
@@ -132,4 +168,4 @@ def apply_plan(
             counts=plan.counts,
             actor=actor,
         )
-    return ApplyResult(revision_id, plan.counts, tuple(tokens))
+    return ApplyResult(revision_id, plan.counts, tuple(tokens), plan)

@@ -107,6 +107,13 @@ def plan_digest(plan: Plan) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def changes_digest(plan: Plan) -> str:
+    """SHA-256 of the plan's changes alone: equal when two plans would do exactly the same."""
+    changes = plan_document(plan)["changes"]
+    canonical = json.dumps(changes, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def save_plan(plan: Plan, path: FilePath) -> None:
     """Write a plan file: the plan JSON plus the sensitive values apply needs, readable by the owner only."""
     text = json.dumps(plan_document(plan, with_secrets=True), indent=2, ensure_ascii=False) + "\n"
