@@ -16,7 +16,9 @@ from . import (
     _history,  # noqa: F401
     _plan,  # noqa: F401
     _reconcile,  # noqa: F401
+    _schema,  # noqa: F401
     _serve,  # noqa: F401
     _test_mcp,  # noqa: F401
+    _validate,  # noqa: F401
 )
 from ._main import cli  # noqa: F401  (command modules below import it too)

@@ -15,6 +15,7 @@ from ._base import (
     SecretKeyRef,
     SecretRef,
 )
+from ._jsonschema import export_schemas, schema_files
 from ._live import CLI_MANAGER, LiveResource, gitops_manager
 from ._loader import STDIN, Document, FieldPath, LoadResult, load_documents, load_text
 from ._problems import Problem, Severity, format_field
@@ -43,6 +44,7 @@ from ._rbac import (
     User,
     UserSpec,
 )
+from ._reference import render_reference
 from ._resource import KIND_ALIASES, KINDS, RESOURCE_ADAPTER, Resource, parse_resource, resolve_kind
 from ._server import (
     HealthCheck,
@@ -112,6 +114,7 @@ __all__ = [
     "User",
     "UserSpec",
     "ValidationResult",
+    "export_schemas",
     "format_field",
     "gitops_manager",
     "instantiate_template",
@@ -119,7 +122,9 @@ __all__ = [
     "load_documents",
     "load_text",
     "parse_resource",
+    "render_reference",
     "resolve_kind",
+    "schema_files",
     "template_placeholders",
     "validate_documents",
 ]

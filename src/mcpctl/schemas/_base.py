@@ -79,7 +79,12 @@ class FromEnv(Model):
     """Name of the environment variable."""
 
 
-ValueSource = Annotated[str, BeforeValidator(_scalar_to_str)] | SecretRef | FromEnv
+ValueSource = (
+    # The JSON Schema admits what YAML gives for `PORT: 8080`, so generic validators agree with mcpctl.
+    Annotated[str, BeforeValidator(_scalar_to_str, json_schema_input_type=str | int | float | bool)]
+    | SecretRef
+    | FromEnv
+)
 """An env or header value: a literal string, a `{secretRef: {name, key}}` or a `{fromEnv: VAR}`."""
 
 

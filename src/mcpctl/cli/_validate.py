@@ -1,0 +1,54 @@
+"""`mcpctl validate PATH...`: syntax, schema and cross-reference checks of desired state, for CI.
+
+Exit 0 when valid (warnings allowed), 1 when there is any error, 2 for bad usage.
+"""
+
+from __future__ import annotations
+
+import json
+
+import click
+
+from mcpctl.schemas import ValidationResult, load_and_validate
+
+from ._main import cli
+
+
+@cli.command("validate")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, allow_dash=True))
+@click.option(
+    "-o", "--output", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
+)
+@click.pass_context
+def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str) -> None:
+    """Check YAML files and directories (recursively; `-` for stdin) and print every problem.
+
+    Problems print as `file:line:col: Kind/name: field: message`.
+    """
+    result = load_and_validate(paths)
+    if fmt == "json":
+        click.echo(render_json(result))
+    else:
+        for problem in result.problems:
+            click.echo(str(problem), err=True)
+        click.echo(summary(result))
+    ctx.exit(0 if result.valid else 1)
+
+
+def summary(result: ValidationResult) -> str:
+    """`N documents, N errors, N warnings`."""
+    errors = len(result.errors)
+    warnings = len(result.problems) - errors
+    return f"{result.documents} documents, {errors} errors, {warnings} warnings"
+
+
+def render_json(result: ValidationResult) -> str:
+    """The result as JSON: `{"valid", "documents", "errors", "warnings", "problems": [...]}`."""
+    document = {
+        "valid": result.valid,
+        "documents": result.documents,
+        "errors": len(result.errors),
+        "warnings": len(result.warnings),
+        "problems": [problem.to_dict() for problem in result.problems],
+    }
+    return json.dumps(document, indent=2)
