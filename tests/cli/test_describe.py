@@ -1,0 +1,129 @@
+"""`mcpctl describe`: header fields, spec and the relation sections of each kind."""
+
+from __future__ import annotations
+
+import pytest
+
+from .test_get import res, run, seed
+
+
+@pytest.fixture
+def url(database_url: str) -> str:
+    seed(
+        database_url,
+        res(
+            "Template",
+            "git",
+            {
+                "parameters": [{"name": "repo", "required": True}],
+                "server": {
+                    "transport": "stdio",
+                    "command": "mcp-server-git",
+                    "args": ["--repository", "{{ repo }}"],
+                },
+            },
+        ),
+        res("Server", "time", {"transport": "stdio", "command": "mcp-server-time"}),
+        res("Server", "git", {"fromTemplate": {"name": "git", "values": {"repo": "."}}}),
+        res(
+            "Project",
+            "alpha",
+            {"servers": ["git", "time", "gone"], "instructions": "Line one.\nLine two."},
+            labels={"team": "a"},
+            annotations={"mcpctl.dev/prevent-destroy": "true"},
+        ),
+        res("Prompt", "intro", {"content": "hi", "priority": 8, "tags": ["x"]}, project="alpha"),
+        res("User", "ada", {"email": "ada@example.com"}),
+        res("Group", "devs", {"members": ["ada"]}),
+        res(
+            "RoleBinding",
+            "devs-run",
+            {
+                "subjects": [{"kind": "Group", "name": "devs"}],
+                "rules": [{"role": "run", "resource": "servers", "names": ["time"]}],
+            },
+        ),
+        res(
+            "McpToken", "laptop", {"rbac": "clone", "owner": "ada", "expires": "2020-01-01"}, project="alpha"
+        ),
+        res(
+            "McpToken",
+            "ci",
+            {"revoked": True, "bindings": [{"role": "run", "resource": "servers"}]},
+            project="alpha",
+        ),
+    )
+    return database_url
+
+
+def section(text: str, title: str) -> list[list[str]]:
+    """The rows (split on whitespace) under `title:` up to the next unindented line."""
+    lines = text.splitlines()
+    start = lines.index(f"{title}:") + 1
+    rows = []
+    for line in lines[start:]:
+        if not line.startswith("  "):
+            break
+        rows.append(line.split())
+    return rows
+
+
+def test_project_shows_fields_spec_and_relations(url: str) -> None:
+    result = run(url, "describe", "project", "alpha")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "Name:             alpha\n" in out and "Kind:             Project\n" in out
+    assert "Labels:           team=a\n" in out and "Prevent-Destroy:  true\n" in out
+    assert "Managed-By:       gitops:/repo\n" in out and "Source-Revision:  c0ffee\n" in out
+    assert "  instructions: |-\n    Line one.\n    Line two.\n" in out
+    assert section(out, "Servers") == [
+        ["NAME", "STATUS"],
+        ["git", "present"],
+        ["gone", "missing"],
+        ["time", "present"],
+    ]
+    assert section(out, "Prompts") == [["NAME", "PRIORITY", "TAGS"], ["intro", "8", "x"]]
+    assert section(out, "Tokens")[1:] == [
+        ["ci", "revoked", "empty", "never"],
+        ["laptop", "expired", "clone", "2020-01-01"],
+    ]
+    assert section(out, "Role bindings") == [["<none>"]]
+
+
+def test_server_shows_projects_and_template(url: str) -> None:
+    out = run(url, "describe", "srv", "git").stdout
+    assert section(out, "Projects") == [["NAME", "PROXY-MODEL"], ["alpha", "default"]]
+    assert section(out, "Template") == [["NAME", "STATUS"], ["git", "present"]]
+    assert section(run(url, "describe", "template", "git").stdout, "Servers") == [["NAME"], ["git"]]
+
+
+def test_user_shows_groups_and_effective_rules(url: str) -> None:
+    out = run(url, "describe", "user", "ada").stdout
+    assert section(out, "Groups") == [["NAME"], ["devs"]]
+    assert section(out, "Effective rules") == [
+        ["PROJECT", "ROLE", "RESOURCE", "NAMES", "FROM"],
+        ["*", "run", "servers", "time", "devs-run", "(via", "group", "devs)"],
+    ]
+    assert section(out, "Owned tokens")[1:] == [["alpha", "laptop", "clone"]]
+    assert section(run(url, "describe", "group", "devs").stdout, "Members") == [
+        ["NAME", "STATUS"],
+        ["ada", "present"],
+    ]
+
+
+def test_token_shows_status_expiry_and_rules(url: str) -> None:
+    laptop = run(url, "describe", "token", "laptop").stdout
+    assert "Status:           expired\n" in laptop
+    assert "Expires-At:       2020-01-01T00:00:00+00:00\n" in laptop
+    assert section(laptop, "Effective rules")[1][:5] == ["alpha", "run", "servers", "time", "owner"]
+    assert "mcpctl_pat_" not in laptop
+    ci = run(url, "describe", "mcptoken", "ci", "-p", "alpha").stdout
+    assert "Status:           revoked\n" in ci and "Expires-At:       never\n" in ci
+    assert section(ci, "Bindings") == [["ROLE", "RESOURCE", "NAMES"], ["run", "servers", "*"]]
+
+
+def test_missing_resource_and_unknown_kind(url: str) -> None:
+    missing = run(url, "describe", "user", "nobody")
+    assert missing.exit_code == 1 and missing.stderr.strip() == 'error: User "nobody" not found'
+    assert run(url, "describe", "usr", "nobody", "-p", "x").exit_code == 1
+    assert run(url, "describe", "things", "x").exit_code == 2
