@@ -1,0 +1,141 @@
+"""Apply as real processes on both stores: concurrent applies serialize, lock timeouts, kill -9 mid-apply."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from mcpctl.reconciler import STEP_DELAY_ENV
+from mcpctl.store import Store
+
+MCPCTL = str(Path(sys.executable).with_name("mcpctl"))
+
+
+def write_users(directory: Path, prefix: str, count: int) -> Path:
+    directory.mkdir(parents=True)
+    docs = [
+        {
+            "apiVersion": "mcpctl.dev/v1",
+            "kind": "User",
+            "metadata": {"name": f"{prefix}-{i}"},
+            "spec": {"email": f"{prefix}{i}@example.com"},
+        }
+        for i in range(count)
+    ]
+    (directory / "users.yaml").write_text(yaml.safe_dump_all(docs))
+    return directory
+
+
+def start_apply(url: str, path: Path, *extra: str, delay: float = 0.0) -> subprocess.Popen[str]:
+    env = {**os.environ, STEP_DELAY_ENV: str(delay)}
+    return subprocess.Popen(
+        [MCPCTL, "apply", "-f", str(path), "--yes", "--database-url", url, *extra],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_for_line(process: subprocess.Popen[str], needle: str) -> None:
+    assert process.stdout is not None
+    for line in process.stdout:
+        if needle in line:
+            return
+    raise AssertionError(
+        f"{needle!r} never printed; stderr: {process.stderr.read() if process.stderr else ''}"
+    )
+
+
+def names(url: str) -> set[str]:
+    store = Store.open(url)
+    try:
+        return {item.identity.name for item in store.list_resources()}
+    finally:
+        store.close()
+
+
+def test_two_concurrent_applies_serialize_and_lose_nothing(database_url: str, tmp_path: Path) -> None:
+    Store.open(database_url).close()  # migrate once, so the two processes do not race on it
+    a = start_apply(database_url, write_users(tmp_path / "a", "a", 20), delay=0.03)
+    b = start_apply(database_url, write_users(tmp_path / "b", "b", 20), delay=0.03)
+    _out_a, err_a = a.communicate(timeout=120)
+    _out_b, err_b = b.communicate(timeout=120)
+    assert a.returncode == 0, err_a
+    assert b.returncode == 0, err_b
+    assert names(database_url) == {f"a-{i}" for i in range(20)} | {f"b-{i}" for i in range(20)}
+    store = Store.open(database_url)
+    try:
+        history = store.history()
+    finally:
+        store.close()
+    assert len(history) == 2 and history[0].generation != history[1].generation
+
+
+def test_second_apply_waits_then_fails_clearly_on_lock_timeout(database_url: str, tmp_path: Path) -> None:
+    Store.open(database_url).close()
+    slow = start_apply(database_url, write_users(tmp_path / "a", "a", 20), delay=0.2)
+    wait_for_line(slow, "Plan:")
+    time.sleep(1.0)  # the slow apply now holds the lock for a few seconds
+    started = time.monotonic()
+    quick = subprocess.run(
+        [
+            MCPCTL,
+            "apply",
+            "-f",
+            str(write_users(tmp_path / "b", "b", 1)),
+            "--yes",
+            "--database-url",
+            database_url,
+            "--lock-timeout",
+            "0.5",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    waited = time.monotonic() - started
+    assert quick.returncode == 1
+    assert "lock" in quick.stderr.lower() and "Traceback" not in quick.stderr
+    assert waited < 30
+    slow.communicate(timeout=120)
+    assert slow.returncode == 0
+    assert names(database_url) == {f"a-{i}" for i in range(20)}
+
+
+def test_kill_9_mid_apply_leaves_store_fully_before(database_url: str, tmp_path: Path) -> None:
+    first = write_users(tmp_path / "v1", "u", 5)
+    done = subprocess.run(
+        [MCPCTL, "apply", "-f", str(first), "--yes", "--database-url", database_url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    before = names(database_url)
+    second = tmp_path / "v2"
+    second.mkdir()
+    # Same source path (so u-* would be pruned) with 40 other users: deletes and creates in one apply.
+    (first / "users.yaml").rename(second / "old.yaml")
+    write_users(first / "more", "v", 40)
+    victim = start_apply(database_url, first, delay=0.1)
+    wait_for_line(victim, "Plan:")
+    time.sleep(1.5)  # well inside the 4 s transaction
+    victim.send_signal(signal.SIGKILL)
+    victim.wait(timeout=30)
+    assert names(database_url) == before
+    # The lock died with the process: the next apply goes through and reaches the full "after".
+    redo = subprocess.run(
+        [MCPCTL, "apply", "-f", str(first), "--yes", "--database-url", database_url, "--lock-timeout", "10"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert redo.returncode == 0, redo.stderr
+    assert names(database_url) == {f"v-{i}" for i in range(40)}
