@@ -13,7 +13,8 @@ from mcpctl.reconciler import ApplyResult, DesiredState, Plan, apply_plan, load_
 
 from ._main import cli
 from ._options import database_option, open_store
-from ._plan import filename_option, make_plan, prune_all_option, refuse_if_errored, source_from, use_color
+from ._plan import filename_option, make_plan, prune_all_option, refuse_if_errored, use_color
+from ._source_options import source_from_options, source_options
 
 
 def _actor() -> str | None:
@@ -51,6 +52,7 @@ def _report(result: ApplyResult) -> None:
 @cli.command("apply")
 @click.argument("planfile", required=False, type=click.Path(dir_okay=False, path_type=Path))
 @filename_option
+@source_options
 @click.option("-y", "--yes", is_flag=True, help="Apply without asking.")
 @click.option(
     "--lock-timeout", type=float, default=30.0, show_default=True, help="Seconds to wait for the lock."
@@ -65,6 +67,9 @@ def _report(result: ApplyResult) -> None:
 def apply_command(
     planfile: Path | None,
     filenames: tuple[str, ...],
+    repo: str | None,
+    ref: str | None,
+    path: str | None,
     yes: bool,
     lock_timeout: float,
     token_output: Path | None,
@@ -72,8 +77,8 @@ def apply_command(
     database_url: str | None,
 ) -> None:
     """Make the live store match the desired state (-f PATH...), or apply a saved PLANFILE exactly."""
-    if planfile is not None and filenames:
-        raise UsageError("give either a saved plan file or -f PATH, not both")
+    if planfile is not None and (filenames or repo):
+        raise UsageError("give either a saved plan file or -f PATH / --repo URL, not both")
     plan: Plan
     state: DesiredState | None = None
     if planfile is not None:
@@ -81,7 +86,7 @@ def apply_command(
             raise UsageError("--prune-all is decided when the plan is made, not when a saved plan is applied")
         plan = load_plan(planfile)
     else:
-        state = source_from(filenames).load().require_valid()
+        state = source_from_options(filenames, repo, ref, path).load().require_valid()
         plan = make_plan(database_url, state, prune_all=prune_all)
     click.echo(render_text(plan, color=use_color()), nl=False)
     refuse_if_errored(plan)

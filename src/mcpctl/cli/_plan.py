@@ -28,6 +28,7 @@ from mcpctl.reconciler import (
 
 from ._main import cli
 from ._options import database_option, open_store
+from ._source_options import source_from_options, source_options
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -98,6 +99,7 @@ def refuse_if_errored(plan: Plan, exit_code: int = 1) -> None:
 
 @cli.command("plan")
 @filename_option
+@source_options
 @click.option(
     "-out", "--out", "out", type=click.Path(dir_okay=False, path_type=Path), help="Save the plan to FILE."
 )
@@ -107,6 +109,9 @@ def refuse_if_errored(plan: Plan, exit_code: int = 1) -> None:
 @database_option
 def plan_command(
     filenames: tuple[str, ...],
+    repo: str | None,
+    ref: str | None,
+    path: str | None,
     out: Path | None,
     output: str,
     detailed_exitcode: bool,
@@ -114,7 +119,7 @@ def plan_command(
     database_url: str | None,
 ) -> None:
     """Show what apply would change in the live store to match the desired state."""
-    plan = make_plan(database_url, source_from(filenames), prune_all=prune_all)
+    plan = make_plan(database_url, source_from_options(filenames, repo, ref, path), prune_all=prune_all)
     click.echo(render(plan, output), nl=False)
     refuse_if_errored(plan)
     if out is not None:
@@ -126,13 +131,22 @@ def plan_command(
 
 @cli.command("diff")
 @filename_option
+@source_options
 @click.option("-o", "--output", type=click.Choice(PLAN_FORMATS), default="text", show_default=True)
 @prune_all_option
 @database_option
-def diff_command(filenames: tuple[str, ...], output: str, prune_all: bool, database_url: str | None) -> None:
+def diff_command(
+    filenames: tuple[str, ...],
+    repo: str | None,
+    ref: str | None,
+    path: str | None,
+    output: str,
+    prune_all: bool,
+    database_url: str | None,
+) -> None:
     """Show the differences between the desired state and the live store (exit 0 none, 1 some, >1 error)."""
     try:
-        plan = make_plan(database_url, source_from(filenames), prune_all=prune_all)
+        plan = make_plan(database_url, source_from_options(filenames, repo, ref, path), prune_all=prune_all)
     except McpctlError as error:
         # Like `kubectl diff`: 1 means "differences", so failures use 2.
         error.exit_code = max(error.exit_code, 2)

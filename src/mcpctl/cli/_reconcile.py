@@ -163,8 +163,9 @@ def reconcile_group(
     loop = ReconcileLoop(source, opener, config, status_file=status_file, ref=ref)
     _configure_logging()
     if once:
+        # One pass leaves no process behind: its status must not read as a dead loop.
+        loop.status.pid = None
         result = loop.run_once()
-        loop.status.state = "stopped" if result.ok else loop.status.state
         sys.exit(0 if result.ok else 1)
     server = _serve_webhook(webhook_listen, loop.trigger) if webhook_listen else None
     watcher = None if no_watch else _watcher(source, loop.trigger)
@@ -199,7 +200,7 @@ def _alive(pid: int | None) -> bool:
 
 def _row(status: ReconcileStatus) -> dict[str, Any]:
     state = status.state
-    if state not in ("stopped",) and not _alive(status.pid):
+    if state != "stopped" and status.pid is not None and not _alive(status.pid):
         state = "dead"
     return {**status.__dict__, "state": state}
 
