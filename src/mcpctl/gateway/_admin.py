@@ -13,6 +13,7 @@ from litestar import Request, Response, Router, get, post
 from litestar.connection import ASGIConnection
 from litestar.exceptions import NotAuthorizedException, NotFoundException, ValidationException
 from litestar.handlers.base import BaseRouteHandler
+from litestar.params import FromPath, FromQuery
 
 from mcpctl.schemas import LiveResource, resolve_kind
 
@@ -70,7 +71,7 @@ async def list_projects(request: Request[Any, Any, Any]) -> list[dict[str, Any]]
 
 
 @get("/projects/{name:str}", summary="One project.")
-async def get_project(request: Request[Any, Any, Any], name: str) -> dict[str, Any]:
+async def get_project(request: Request[Any, Any, Any], name: FromPath[str]) -> dict[str, Any]:
     if name not in runtime_of(request).state.snapshot.projects:
         raise NotFoundException(detail=f"project {name} not found")
     return _project_view(request, name)
@@ -96,7 +97,9 @@ async def list_servers(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
 
 
 @get("/resources/{kind:str}", summary="Stored resources of one kind (any CLI spelling: servers, srv, ...).")
-async def list_resources(request: Request[Any, Any, Any], kind: str, project: str | None = None) -> list[Any]:
+async def list_resources(
+    request: Request[Any, Any, Any], kind: FromPath[str], project: FromQuery[str | None] = None
+) -> list[Any]:
     resolved = resolve_kind(kind)
     if resolved is None:
         raise ValidationException(detail=f"unknown kind {kind!r}")

@@ -1,0 +1,144 @@
+"""Helpers for the gateway tests: fill a real store, run the real app on uvicorn, connect a real MCP client.
+
+The app runs in a thread of this process (its own event loop) on a free 127.0.0.1 port.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager, contextmanager
+from dataclasses import dataclass, replace
+from typing import Any
+
+import httpx2
+import uvicorn
+from mcp.client.session import ClientSession
+from mcp.client.streamable_http import streamable_http_client
+
+from mcpctl.gateway import AuthConfig, GatewayConfig, LiveConfig, create_app
+from mcpctl.schemas import McpToken, ServerSpec, parse_resource
+from mcpctl.store import Store
+
+API = "mcpctl.dev/v1"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def server_doc(name: str, spec: ServerSpec | dict[str, Any]) -> dict[str, Any]:
+    body = (
+        spec.model_dump(mode="json", by_alias=True, exclude_defaults=True)
+        if isinstance(spec, ServerSpec)
+        else spec
+    )
+    return {"apiVersion": API, "kind": "Server", "metadata": {"name": name}, "spec": body}
+
+
+def project_doc(name: str, servers: list[str], instructions: str = "", **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": API,
+        "kind": "Project",
+        "metadata": {"name": name},
+        "spec": {"servers": servers, "instructions": instructions, **spec},
+    }
+
+
+def prompt_doc(project: str, name: str, **spec: Any) -> dict[str, Any]:
+    return {"apiVersion": API, "kind": "Prompt", "metadata": {"name": name, "project": project}, "spec": spec}
+
+
+def token_doc(project: str, name: str, **spec: Any) -> dict[str, Any]:
+    return {
+        "apiVersion": API,
+        "kind": "McpToken",
+        "metadata": {"name": name, "project": project},
+        "spec": spec,
+    }
+
+
+def put(store: Store, *docs: dict[str, Any]) -> None:
+    """Create or update resources in one store transaction, as `mcpctl apply` would."""
+    with store.transaction(actor="test") as tx:
+        for doc in docs:
+            tx.put(parse_resource(doc), managed_by="gitops:test")
+
+
+def delete(store: Store, kind: str, name: str, project: str | None = None) -> None:
+    from mcpctl.schemas import Identity
+
+    with store.transaction(actor="test") as tx:
+        tx.delete(Identity(kind, project, name))
+
+
+def create_token(store: Store, project: str, name: str, **spec: Any) -> str:
+    """A new token of `project`; its value (shown once)."""
+    resource = parse_resource(token_doc(project, name, **spec))
+    assert isinstance(resource, McpToken)
+    with store.transaction(actor="test") as tx:
+        return tx.create_token(resource, managed_by="gitops:test")
+
+
+@dataclass
+class RunningGateway:
+    """A gateway app served by uvicorn in a background thread."""
+
+    base: str
+    config: GatewayConfig
+    app: Any
+
+    def url(self, project: str) -> str:
+        return f"{self.base}/projects/{project}/mcp"
+
+    @property
+    def runtime(self) -> Any:
+        return self.app.state.runtime
+
+
+FAST = GatewayConfig(live=LiveConfig(poll_interval_seconds=0.2), auth=AuthConfig(cache_ttl_seconds=0.5))
+"""Short poll and cache so live-config and revocation tests run quickly."""
+
+
+@contextmanager
+def serve_gateway(store: Store, config: GatewayConfig = FAST, **overrides: Any) -> Iterator[RunningGateway]:
+    """Run `create_app` on uvicorn at 127.0.0.1:<free port>; the real upstream pool is built by the app."""
+    port = free_port()
+    config = replace(config, host="127.0.0.1", port=port, **overrides)
+    app = create_app(config, store=store)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", access_log=False)
+    )
+    thread = threading.Thread(target=server.run, name=f"gateway-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            raise RuntimeError("the gateway did not start")
+        time.sleep(0.02)
+    try:
+        yield RunningGateway(f"http://127.0.0.1:{port}", config, app)
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        assert not thread.is_alive(), "the gateway did not shut down"
+
+
+@asynccontextmanager
+async def mcp_session(
+    url: str, token: str | None = None, **session_options: Any
+) -> AsyncIterator[ClientSession]:
+    """An initialized SDK client session over Streamable HTTP."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=30) as http,
+        streamable_http_client(url, http_client=http) as (read, write),
+        ClientSession(read, write, **session_options) as session,
+    ):
+        await session.initialize()
+        yield session
