@@ -1,0 +1,138 @@
+"""`mcpctl apply`: confirmation rules, tokens shown once or written 0600, saved plans, prune ownership."""
+
+from __future__ import annotations
+
+import stat
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from mcpctl.cli import cli
+from mcpctl.schemas import CLI_MANAGER, parse_resource
+from mcpctl.store import Store, hash_token
+
+MCPCTL = str(Path(sys.executable).with_name("mcpctl"))
+
+
+def run(*args: str, stdin: str | None = None) -> Result:
+    return CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
+
+
+def doc(kind: str, name: str, spec: dict[str, object], project: str | None = None) -> dict[str, object]:
+    metadata: dict[str, object] = {"name": name}
+    if project:
+        metadata["project"] = project
+    return {"apiVersion": "mcpctl.dev/v1", "kind": kind, "metadata": metadata, "spec": spec}
+
+
+def repo(tmp_path: Path, *docs: dict[str, object]) -> str:
+    path = tmp_path / "repo"
+    path.mkdir(exist_ok=True)
+    (path / "all.yaml").write_text(yaml.safe_dump_all(list(docs)))
+    return str(path)
+
+
+PROJECT = doc("Project", "team", {})
+TOKEN = doc("McpToken", "ci", {"expires": "30d"}, project="team")
+
+
+@pytest.fixture
+def url(sqlite_database_url: str) -> str:
+    return sqlite_database_url
+
+
+def test_refuses_without_tty_and_without_yes(url: str, tmp_path: Path) -> None:
+    result = run("apply", "-f", repo(tmp_path, PROJECT), "--database-url", url)
+    assert result.exit_code == 1
+    assert "pass --yes" in result.stderr and 'Project "team"' in result.stdout
+    store = Store.open(url)
+    try:
+        assert store.list_resources() == []
+    finally:
+        store.close()
+
+
+def test_token_value_printed_once_and_never_regenerated(url: str, tmp_path: Path) -> None:
+    source = repo(tmp_path, PROJECT, TOKEN)
+    first = run("apply", "-f", source, "--database-url", url, "--yes")
+    assert first.exit_code == 0, first.output
+    (line,) = [line for line in first.stdout.splitlines() if line.startswith("McpToken/team/ci: ")]
+    value = line.split(": ", 1)[1]
+    assert value.startswith("mcpctl_pat_") and len(value) >= len("mcpctl_pat_") + 43
+    second = run("apply", "-f", source, "--database-url", url, "--yes")
+    assert "mcpctl_pat_" not in second.stdout and "No changes." in second.stdout
+    store = Store.open(url)
+    try:
+        assert store.find_token(hash_token(value)) is not None
+    finally:
+        store.close()
+
+
+def test_token_output_dir_gets_0600_files_and_stdout_no_value(url: str, tmp_path: Path) -> None:
+    out = tmp_path / "tokens"
+    result = run(
+        "apply",
+        "-f",
+        repo(tmp_path, PROJECT, TOKEN),
+        "--database-url",
+        url,
+        "--yes",
+        "--token-output",
+        str(out),
+    )
+    assert result.exit_code == 0, result.output
+    path = out / "team.ci.token"
+    value = path.read_text().strip()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert value not in result.output and str(path) in result.stdout
+
+
+def test_token_spec_change_is_a_replace_with_a_new_value(url: str, tmp_path: Path) -> None:
+    first = run("apply", "-f", repo(tmp_path, PROJECT, TOKEN), "--database-url", url, "--yes")
+    old = first.stdout.split("McpToken/team/ci: ", 1)[1].split()[0]
+    changed = doc("McpToken", "ci", {"expires": "never"}, project="team")
+    second = run("apply", "-f", repo(tmp_path, PROJECT, changed), "--database-url", url, "--yes")
+    assert "-/+ McpToken" in second.stdout and "immutable" in second.stdout
+    new = second.stdout.split("McpToken/team/ci: ", 1)[1].split()[0]
+    assert new != old
+    store = Store.open(url)
+    try:
+        assert store.find_token(hash_token(old)) is None and store.find_token(hash_token(new)) is not None
+    finally:
+        store.close()
+
+
+def test_prune_leaves_cli_created_resources_unless_prune_all(url: str, tmp_path: Path) -> None:
+    store = Store.open(url)
+    try:
+        with store.transaction() as tx:
+            tx.put(parse_resource(doc("User", "manual", {"email": "m@x.io"})), managed_by=CLI_MANAGER)
+    finally:
+        store.close()
+    source = repo(tmp_path, PROJECT)
+    kept = run("apply", "-f", source, "--database-url", url, "--yes")
+    assert "User/manual" in kept.stdout and "0 destroyed" in kept.stdout
+    pruned = run("apply", "-f", source, "--database-url", url, "--yes", "--prune-all")
+    assert pruned.exit_code == 0 and "1 destroyed" in pruned.stdout
+
+
+def test_plan_file_and_filenames_together_is_a_usage_error(url: str, tmp_path: Path) -> None:
+    result = run("apply", str(tmp_path / "plan.json"), "-f", repo(tmp_path, PROJECT), "--database-url", url)
+    assert result.exit_code == 2 and "not both" in result.stderr
+
+
+def test_real_process_apply_from_stdin(url: str) -> None:
+    text = yaml.safe_dump(doc("User", "ada", {"email": "ada@example.com"}))
+    done = subprocess.run(
+        [MCPCTL, "apply", "-f", "-", "--yes", "--database-url", url],
+        input=text,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "Plan: 1 to add, 0 to change, 0 to destroy." in done.stdout and "Apply complete!" in done.stdout

@@ -1,0 +1,123 @@
+"""`mcpctl plan` and `mcpctl diff`: formats, exit codes, saved plans, invalid input, errored plans."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from click.testing import CliRunner, Result
+
+from mcpctl.cli import cli
+from mcpctl.store import Store
+
+EXAMPLES = str(Path(__file__).resolve().parents[2] / "examples" / "config-repo")
+
+
+def run(*args: str) -> Result:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+def user(name: str, **metadata: object) -> dict[str, object]:
+    return {
+        "apiVersion": "mcpctl.dev/v1",
+        "kind": "User",
+        "metadata": {"name": name, **metadata},
+        "spec": {"email": f"{name}@example.com"},
+    }
+
+
+def write(path: Path, *docs: dict[str, object]) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(yaml.safe_dump_all(list(docs)))
+    return str(path)
+
+
+@pytest.fixture
+def url(sqlite_database_url: str) -> str:
+    return sqlite_database_url
+
+
+def test_plan_of_examples_then_no_changes_after_apply(database_url: str) -> None:
+    planned = run("plan", "-f", EXAMPLES, "--database-url", database_url)
+    assert planned.exit_code == 0, planned.output
+    assert planned.stdout.rstrip().splitlines()[-1].startswith("Plan: 27 to add, 0 to change, 0 to destroy")
+    detailed = run("plan", "-f", EXAMPLES, "--database-url", database_url, "--detailed-exitcode")
+    assert detailed.exit_code == 2
+    applied = run("apply", "-f", EXAMPLES, "--database-url", database_url, "--yes")
+    assert applied.exit_code == 0, applied.output
+    again = run("plan", "-f", EXAMPLES, "--database-url", database_url, "--detailed-exitcode")
+    assert again.exit_code == 0
+    assert again.stdout.rstrip().endswith("No changes. The live store matches the desired state.")
+
+
+def test_output_formats(url: str, tmp_path: Path) -> None:
+    source = write(tmp_path / "repo" / "users.yaml", user("ada"))
+    data = json.loads(run("plan", "-f", source, "--database-url", url, "-o", "json").stdout)
+    assert data["format_version"] == "1" and data["summary"]["add"] == 1
+    assert data["changes"][0]["address"] == "User/ada"
+    markdown = run("plan", "-f", source, "--database-url", url, "-o", "markdown").stdout
+    assert markdown.startswith("### ") and "<details>" in markdown
+    text = run("plan", "-f", source, "--database-url", url).stdout
+    assert '+ User "ada" {' in text and "\x1b[" not in text  # no colour off a TTY
+
+
+def test_saved_plan_then_apply_it(url: str, tmp_path: Path) -> None:
+    source = write(tmp_path / "repo" / "users.yaml", user("ada"), user("bob"))
+    plan_file = tmp_path / "plan.json"
+    saved = run("plan", "-f", source, "--database-url", url, "-out", str(plan_file))
+    assert saved.exit_code == 0 and plan_file.exists()
+    applied = run("apply", str(plan_file), "--database-url", url)
+    assert applied.exit_code == 0, applied.output
+    assert "Apply complete! Resources: 2 added, 0 changed, 0 destroyed." in applied.stdout
+    again = run("apply", str(plan_file), "--database-url", url)
+    assert again.exit_code == 1
+    assert "stale" in again.stderr.lower() or "generation" in again.stderr
+
+
+def test_invalid_input_prints_the_same_problems_as_validate_and_plans_nothing(
+    url: str, tmp_path: Path
+) -> None:
+    bad = tmp_path / "repo" / "bad.yaml"
+    bad.parent.mkdir()
+    bad.write_text(
+        "apiVersion: mcpctl.dev/v1\nkind: Project\nmetadata:\n  name: p\nspec:\n  servers: [missing]\n"
+        "---\napiVersion: mcpctl.dev/v1\nkind: Usr\nmetadata:\n  name: x\n"
+    )
+    validated = run("validate", str(bad.parent))
+    problems = [line for line in validated.stderr.splitlines() if line.startswith(str(bad))]
+    assert validated.exit_code == 1 and len(problems) >= 2
+    for command in ("plan", "diff", "apply"):
+        extra = ["--yes"] if command == "apply" else []
+        result = run(command, "-f", str(bad.parent), "--database-url", url, *extra)
+        assert result.exit_code != 0
+        got = [line for line in result.stderr.splitlines() if line.startswith(str(bad))]
+        assert got == problems, command
+    store = Store.open(url)
+    try:
+        assert store.list_resources() == [] and store.history() == []
+    finally:
+        store.close()
+
+
+def test_errored_plan_exits_1_and_names_the_resource(url: str, tmp_path: Path) -> None:
+    guarded = user("ada", annotations={"mcpctl.dev/prevent-destroy": "true"})
+    repo = tmp_path / "repo"
+    write(repo / "users.yaml", guarded, user("bob"))
+    assert run("apply", "-f", str(repo), "--database-url", url, "--yes").exit_code == 0
+    write(repo / "users.yaml", user("bob"))
+    result = run("plan", "-f", str(repo), "--database-url", url, "--detailed-exitcode")
+    assert result.exit_code == 1
+    assert "Error: User/ada has mcpctl.dev/prevent-destroy" in result.stdout
+    assert "nothing will be applied" in result.stderr
+
+
+def test_diff_exit_codes(url: str, tmp_path: Path) -> None:
+    source = write(tmp_path / "repo" / "users.yaml", user("ada"))
+    changed = run("diff", "-f", source, "--database-url", url)
+    assert changed.exit_code == 1 and '+ User "ada"' in changed.stdout
+    assert run("apply", "-f", source, "--database-url", url, "--yes").exit_code == 0
+    assert run("diff", "-f", source, "--database-url", url).exit_code == 0
+    missing = run("diff", "--database-url", url)
+    assert missing.exit_code == 2 and "-f PATH" in missing.stderr
