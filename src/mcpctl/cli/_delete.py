@@ -48,12 +48,20 @@ def _slug(live: LiveResource) -> str:
     return f"{kind_word(live.identity.kind)}/{live.identity.name}"
 
 
+def _removals(removed: list[str]) -> str:
+    # Entries are `field: name`; group them as `removed a, b from field`.
+    by_field: dict[str, list[str]] = {}
+    for entry in removed:
+        where, _, name = entry.partition(": ")
+        by_field.setdefault(where, []).append(name)
+    return "; ".join(f"removed {', '.join(sorted(names))} from {where}" for where, names in by_field.items())
+
+
 def plan_lines(plan: DeletePlan, dry_run: bool) -> list[str]:
     """What the plan did (or, with --dry-run, would do), one line per resource."""
     suffix = " (dry run)" if dry_run else ""
     lines = [
-        f"{_slug(old)} updated ({', '.join(removed)} removed){suffix}"
-        for old, _, removed in plan.updates.values()
+        f"{_slug(old)} updated ({_removals(removed)}){suffix}" for old, _, removed in plan.updates.values()
     ]
     lines.extend(f"{_slug(live)} deleted{suffix}" for live in plan.deletes)
     return lines

@@ -526,11 +526,29 @@ def plan_delete(inventory: Inventory, targets: list[LiveResource], *, cascade: b
         for identity in doomed:
             plan.updates.pop(identity, None)
     if not plan.blockers:
-        plan.deletes = sorted(
-            doomed.values(),
-            key=lambda r: (-KINDS_ORDER[r.identity.kind], r.identity.project or "", r.identity.name),
-        )
+        plan.deletes = _dependents_first(doomed)
     return plan
+
+
+def _dependents_first(doomed: dict[Identity, LiveResource]) -> list[LiveResource]:
+    """Deletion order: a resource only after everything that refers to it (ties: reverse kind order)."""
+    remaining = dict(doomed)
+    ordered: list[LiveResource] = []
+    while remaining:
+        referenced = {
+            ref.target
+            for live in remaining.values()
+            for ref in references(live.resource)
+            if ref.target in remaining and ref.target != live.identity
+        }
+        ready = [live for identity, live in remaining.items() if identity not in referenced]
+        # References among stored resources form no cycles, but never loop forever if one appears.
+        ready = ready or list(remaining.values())
+        ready.sort(key=lambda r: (-KINDS_ORDER[r.identity.kind], r.identity.project or "", r.identity.name))
+        ordered.extend(ready)
+        for live in ready:
+            del remaining[live.identity]
+    return ordered
 
 
 def _drop_reference(resource: ResourceModel, ref: Reference) -> ResourceModel | None:
