@@ -211,6 +211,8 @@ def everything_http() -> Iterator[ServerSpec]:
     )
     try:
         wait_for_port(port, process)
-        yield ServerSpec.model_validate({"transport": "streamable-http", "url": f"http://127.0.0.1:{port}/mcp"})
+        yield ServerSpec.model_validate(
+            {"transport": "streamable-http", "url": f"http://127.0.0.1:{port}/mcp"}
+        )
     finally:
         stop(process)

@@ -53,7 +53,9 @@ def test_secrets_dir_defaults_to_mcpctl_secrets_dir(tmp_path: Path) -> None:
     assert resolver.resolve("s", "env.PW", ref("db", "password")) == "pw"
 
 
-def test_secrets_dir_default_reads_the_process_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_secrets_dir_default_reads_the_process_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     write_secret(tmp_path, "db", "password", "pw")
     monkeypatch.setenv("MCPCTL_SECRETS_DIR", str(tmp_path))
     monkeypatch.setenv("H6_FROM_ENV", "value")

@@ -108,7 +108,11 @@ async def test_http_transports_list_call_and_send_secret_headers(
 
 async def test_missing_header_secret_fails_before_connecting() -> None:
     spec = ServerSpec.model_validate(
-        {"transport": "streamable-http", "url": "http://127.0.0.1:9/mcp", "headers": {"A": {"fromEnv": "NOPE"}}}
+        {
+            "transport": "streamable-http",
+            "url": "http://127.0.0.1:9/mcp",
+            "headers": {"A": {"fromEnv": "NOPE"}},
+        }
     )
     upstream = Upstream("remote", spec, SecretResolver(environ={}))
     with pytest.raises(MissingSecret, match=r"'remote': headers\.A: environment variable NOPE is not set"):
@@ -279,3 +283,27 @@ async def test_requests_after_close_are_refused(toy_stdio: Callable[..., ServerS
 
     with pytest.raises(UpstreamUnavailable, match="stopped"):
         await upstream.request("ping", ping)
+
+
+async def test_close_while_starting_abandons_the_start(children: Callable[[], set[int]]) -> None:
+    before = children()
+    spec = ServerSpec(transport="stdio", command=sys.executable, args=["-c", "import time; time.sleep(60)"])
+    upstream = Upstream("mute", spec, SecretResolver(environ={}))
+    failures: list[BaseException] = []
+
+    async def first_call() -> None:
+        try:
+            await tool_names(upstream)
+        except UpstreamUnavailable as error:
+            failures.append(error)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(first_call)
+        await anyio.sleep(0.3)
+        assert upstream.state == "starting"
+        started = time.monotonic()
+        await upstream.aclose()
+    assert time.monotonic() - started < 5
+    assert len(failures) == 1 and "stopped before it started" in str(failures[0])
+    assert upstream.state == "stopped"
+    assert not children() - before

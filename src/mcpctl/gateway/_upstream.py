@@ -122,12 +122,9 @@ class _Connection:
     init: types.InitializeResult | None = None
     error: GatewayError | None = None
     dead: bool = False
+    ended: bool = False
     stopping: bool = False
     scope: anyio.CancelScope | None = None
-
-    def mark_dead(self) -> None:
-        self.dead = True
-        self.closing.set()
 
     def stop(self) -> None:
         self.stopping = True
@@ -333,7 +330,9 @@ class Upstream:
                 scope.deadline = anyio.current_time() + connect
                 async with AsyncExitStack() as stack:
                     read, write = await stack.enter_async_context(launch.open())
-                    watched = await stack.enter_async_context(_watch_eof(read, conn.mark_dead))
+                    watched = await stack.enter_async_context(
+                        _watch_eof(read, lambda: self._transport_ended(conn))
+                    )
                     session = await stack.enter_async_context(
                         ClientSession(
                             watched, write, message_handler=self._on_message, client_info=CLIENT_INFO
@@ -354,15 +353,29 @@ class Upstream:
             stage = "connection failed" if conn.session is not None else "start failed"
             error = UpstreamUnavailable(f"upstream {self.name!r}: {stage}: {describe(failure)}")
         finally:
-            conn.dead = True
+            self._ended(conn, error)
             if not conn.ready.is_set():
                 conn.error = error or UpstreamUnavailable(
                     f"upstream {self.name!r}: stopped before it started"
                 )
                 conn.ready.set()
-            self._ended(conn, error)
+
+    def _transport_ended(self, conn: _Connection) -> None:
+        # Runs before the session fails its pending requests, so callers see the connection is gone.
+        conn.dead = True
+        conn.closing.set()
+        # A session that never came up is reported by the session task, with the reason it failed.
+        if conn.session is not None:
+            self._ended(conn, None)
 
     def _ended(self, conn: _Connection, error: GatewayError | None) -> None:
+        # Called when the transport of a live session ends and again when its task finishes; the
+        # first call counts.
+        conn.dead = True
+        conn.closing.set()
+        if conn.ended:
+            return
+        conn.ended = True
         if conn is not self._conn:
             return
         if conn.stopping or self._closed:

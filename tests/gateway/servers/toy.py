@@ -1,7 +1,7 @@
 """A small MCP server of our own for gateway tests, on stdio, SSE or Streamable HTTP (`--transport`).
 
 Tools: echo, add, slow(seconds), crash (exits mid-call), big(n), fail, env(name), header(name), pid,
-grow (adds a tool and sends tools/list_changed); prompt `greet`; resources, a template, subscribe, completion.
+grow(notify) (adds a tool), stats; prompt `greet`; resources (two pages), a template, subscribe, completion.
 """
 
 from __future__ import annotations
@@ -45,13 +45,17 @@ TOOLS = [
         description="Sleep for the given seconds, then answer.",
         input_schema={"type": "object", "properties": {"seconds": {"type": "number"}}},
     ),
-    types.Tool(name="crash", description="Exit the server process mid-call.", input_schema={"type": "object"}),
+    types.Tool(
+        name="crash", description="Exit the server process mid-call.", input_schema={"type": "object"}
+    ),
     types.Tool(
         name="big",
         description="Answer with n characters.",
         input_schema={"type": "object", "properties": {"n": {"type": "integer"}}},
     ),
-    types.Tool(name="fail", description="A tool that reports an error result.", input_schema={"type": "object"}),
+    types.Tool(
+        name="fail", description="A tool that reports an error result.", input_schema={"type": "object"}
+    ),
     types.Tool(
         name="env",
         description="The value of an environment variable of the server process.",
@@ -63,10 +67,18 @@ TOOLS = [
         input_schema={"type": "object", "properties": {"name": {"type": "string"}}},
     ),
     types.Tool(name="pid", description="The server's process id.", input_schema={"type": "object"}),
-    types.Tool(name="grow", description="Add a tool and announce it.", input_schema={"type": "object"}),
+    types.Tool(
+        name="grow",
+        description="Add a tool; announce it with tools/list_changed unless notify is false.",
+        input_schema={"type": "object", "properties": {"notify": {"type": "boolean"}}},
+    ),
+    types.Tool(
+        name="stats", description="How many tools/list requests were served.", input_schema={"type": "object"}
+    ),
 ]
 extra_tools: list[types.Tool] = []
 subscriptions: set[str] = set()
+served = {"tools/list": 0}
 
 
 def text(value: str, *, error: bool = False) -> types.CallToolResult:
@@ -74,6 +86,7 @@ def text(value: str, *, error: bool = False) -> types.CallToolResult:
 
 
 async def list_tools(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
+    served["tools/list"] += 1
     return types.ListToolsResult(tools=TOOLS + extra_tools)
 
 
@@ -103,10 +116,15 @@ async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.Call
             return text(str(os.getpid()))
         case "grow":
             extra_tools.append(
-                types.Tool(name=f"extra{len(extra_tools)}", description="Added.", input_schema={"type": "object"})
+                types.Tool(
+                    name=f"extra{len(extra_tools)}", description="Added.", input_schema={"type": "object"}
+                )
             )
-            await ctx.session.send_tool_list_changed()
+            if args.get("notify", True):
+                await ctx.session.send_tool_list_changed()
             return text(f"{len(TOOLS) + len(extra_tools)} tools")
+        case "stats":
+            return text(str(served["tools/list"]))
         case name if any(tool.name == name for tool in extra_tools):
             return text(name)
     raise MCPError(code=types.INVALID_PARAMS, message=f"unknown tool {params.name!r}")
@@ -135,7 +153,9 @@ async def list_resources(ctx: Any, params: types.PaginatedRequestParams | None) 
     return types.ListResourcesResult(resources=[types.Resource(uri="toy://data", name="data")])
 
 
-async def list_templates(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListResourceTemplatesResult:
+async def list_templates(
+    ctx: Any, params: types.PaginatedRequestParams | None
+) -> types.ListResourceTemplatesResult:
     template = types.ResourceTemplate(uri_template="toy://items/{id}", name="item")
     return types.ListResourceTemplatesResult(resource_templates=[template])
 
@@ -150,7 +170,9 @@ async def read_resource(ctx: Any, params: types.ReadResourceRequestParams) -> ty
         body = f"item {uri.rsplit('/', 1)[1]}"
     else:
         raise MCPError(code=types.INVALID_PARAMS, message=f"unknown resource {uri}")
-    return types.ReadResourceResult(contents=[types.TextResourceContents(uri=uri, text=body, mime_type="text/plain")])
+    return types.ReadResourceResult(
+        contents=[types.TextResourceContents(uri=uri, text=body, mime_type="text/plain")]
+    )
 
 
 async def subscribe(ctx: Any, params: types.SubscribeRequestParams) -> types.EmptyResult:
@@ -195,7 +217,9 @@ def sse_app(server: Server[Any]) -> Starlette:
             await server.run(read, write, server.create_initialization_options())
         return Response()
 
-    return Starlette(routes=[Route("/sse", handle_sse, methods=["GET"]), Mount("/messages/", app=sse.handle_post_message)])
+    return Starlette(
+        routes=[Route("/sse", handle_sse, methods=["GET"]), Mount("/messages/", app=sse.handle_post_message)]
+    )
 
 
 def main() -> None:
