@@ -22,11 +22,21 @@ from ._base import API_VERSION, Identity, ResourceModel
 from ._loader import Document, FieldPath, load_documents
 from ._problems import Problem, Severity, format_field
 from ._project import BUILTIN_PROXY_MODELS, LINK_TARGET, Project, Prompt
-from ._rbac import Group, McpToken, RoleBinding, Rule
+from ._rbac import EXPIRES, Group, McpToken, RoleBinding, Rule
 from ._resource import KINDS, resolve_kind
 from ._server import PLACEHOLDER, Server, ServerSpec, Template, instantiate_template, template_placeholders
 
-NAME_PATTERN = r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$"
+PATTERN_MESSAGES = {
+    r"^[a-z0-9]([a-z0-9._-]*[a-z0-9])?$": (
+        "must be lowercase letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
+    ),
+    EXPIRES.pattern: "must be 'never', a duration such as 30d, 12h or 4w, or an ISO date such as 2027-01-31",
+    LINK_TARGET.pattern: "must look like <project>/<server>:<uri>",
+    r"^[^@\s]+@[^@\s]+\.[^@\s]+$": "must be an email address",
+    r"^[A-Za-z_][A-Za-z0-9_]*$": "must be a name of letters, digits and '_', not starting with a digit",
+    r"^(https?://|\{\{)": "must be an http:// or https:// URL",
+}
+"""Readable messages for the regular expressions of the models (the pattern itself helps nobody)."""
 SECRET_LOOKING = re.compile(r"TOKEN|SECRET|PASSW|API_?KEY|AUTH|CREDENTIAL|PRIVATE_?KEY", re.IGNORECASE)
 """Env/header keys whose literal values are probably secrets that belong in a secretRef."""
 
@@ -314,10 +324,8 @@ def _one_error(
             path = (
                 ("metadata", "project") if "project" in document.data.get("metadata", {}) else ("metadata",)
             )
-    elif kind == "string_pattern_mismatch" and item.get("ctx", {}).get("pattern") == NAME_PATTERN:
-        message = (
-            "must be lowercase letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
-        )
+    elif kind == "string_pattern_mismatch" and item.get("ctx", {}).get("pattern") in PATTERN_MESSAGES:
+        message = PATTERN_MESSAGES[item["ctx"]["pattern"]]
     return _problem(document, path, message)
 
 
@@ -559,9 +567,9 @@ class _CrossReferences:
         path = _raw_path(document, "spec", "linkTarget")
         project, server = match.group("project"), match.group("server")
         if not self._exists("Project", None, project):
-            self._error(document, path, f"linkTarget: {self._unknown('Project', project)}")
+            self._error(document, path, self._unknown("Project", project))
         elif not self._exists("Server", None, server):
-            self._error(document, path, f"linkTarget: {self._unknown('Server', server)}")
+            self._error(document, path, self._unknown("Server", server))
         else:
             owner = self.by_identity.get(Identity("Project", None, project))
             if (
@@ -569,7 +577,7 @@ class _CrossReferences:
                 and isinstance(owner.resource, Project)
                 and server not in owner.resource.spec.servers
             ):
-                self._error(document, path, f"linkTarget: Server {server!r} is not in project {project!r}")
+                self._error(document, path, f"Server {server!r} is not in project {project!r}")
 
     def _check_group(self, group: Group, document: Document) -> None:
         for name in group.spec.members:
