@@ -1,0 +1,205 @@
+"""Aggregation of a project's upstreams: every MCP request routed or answered, failures isolated."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import anyio
+import httpx
+import mcp_types as types
+import pytest
+from gateway_harness import create_token, mcp_session, project_doc, prompt_doc, put, serve_gateway, server_doc
+from mcp.shared.exceptions import MCPError
+
+from mcpctl.gateway._aggregate import (
+    collision_uri,
+    parse_collision_uri,
+    split_name,
+    template_prefix,
+    tool_visible,
+)
+from mcpctl.schemas import ServerSpec, ToolFilter
+from mcpctl.store import Store
+
+pytestmark = pytest.mark.anyio
+
+
+@pytest.fixture
+def sqlite_store(sqlite_database_url: str) -> Iterator[Store]:
+    opened = Store.open(sqlite_database_url)
+    yield opened
+    opened.close()
+
+
+def test_split_name_prefers_the_longest_server() -> None:
+    servers = ["git", "git__hub", "time"]
+    assert split_name("git__status", servers) == ("git", "status")
+    assert split_name("git__hub__issues", servers) == ("git__hub", "issues")
+    assert split_name("time__", servers) is None
+    assert split_name("fetch__get", servers) is None
+
+
+def test_tool_filter_include_then_exclude() -> None:
+    assert tool_visible("anything", ToolFilter())
+    only = ToolFilter(include=["get_*", "list"], exclude=["get_secret*"])
+    assert tool_visible("get_time", only) and tool_visible("list", only)
+    assert not tool_visible("get_secret_key", only) and not tool_visible("delete", only)
+
+
+def test_collision_uris_round_trip() -> None:
+    uri = "file:///tmp/a b?x=1#y"
+    made = collision_uri("srv", uri)
+    assert made.startswith("mcpctl://srv/") and " " not in made
+    assert parse_collision_uri(made) == ("srv", uri)
+    assert parse_collision_uri("toy://readme") is None
+    assert template_prefix("toy://items/{id}") == "toy://items/"
+
+
+def two_toys(store: Store, toy_stdio: Callable[..., ServerSpec], **extra: ServerSpec) -> str:
+    put(
+        store,
+        server_doc("alpha", toy_stdio(env={"TOY_NAME": "alpha"})),
+        server_doc("beta", toy_stdio(env={"TOY_NAME": "beta"})),
+        *(server_doc(name, spec) for name, spec in extra.items()),
+        project_doc("demo", ["alpha", "beta", *extra]),
+        prompt_doc("demo", "style", content="Be brief.", summary="House style", tags=["writing"]),
+        prompt_doc("demo", "linked", linkTarget="demo/alpha:toy://readme", summary="The readme"),
+    )
+    return create_token(store, "demo", "t")
+
+
+async def test_prompts_from_store_and_upstreams(
+    sqlite_store: Store, toy_stdio: Callable[..., ServerSpec]
+) -> None:
+    token = two_toys(sqlite_store, toy_stdio)
+    with serve_gateway(sqlite_store) as gateway:
+        async with mcp_session(gateway.url("demo"), token) as session:
+            prompts = {p.name: p for p in (await session.list_prompts()).prompts}
+            assert set(prompts) == {"style", "linked", "alpha__greet", "beta__greet"}
+            assert prompts["style"].description == "House style"
+            assert prompts["alpha__greet"].description == "[alpha] Greet someone."
+            assert prompts["alpha__greet"].arguments is not None
+            assert prompts["alpha__greet"].arguments[0].name == "name"
+
+            style = await session.get_prompt("style")
+            assert style.messages[0].content.text == "Be brief."  # type: ignore[union-attr]
+            linked = await session.get_prompt("linked")
+            assert linked.messages[0].content.text == "alpha readme"  # type: ignore[union-attr]
+            greet = await session.get_prompt("beta__greet", {"name": "Ada"})
+            assert greet.messages[0].content.text == "Hello, Ada!"  # type: ignore[union-attr]
+            with pytest.raises(MCPError) as raised:
+                await session.get_prompt("beta__nope")
+            assert raised.value.code == -32602
+
+
+async def test_resources_federated_with_collisions_templates_subscribe_and_completion(
+    sqlite_store: Store, toy_stdio: Callable[..., ServerSpec]
+) -> None:
+    token = two_toys(sqlite_store, toy_stdio)
+    with serve_gateway(sqlite_store) as gateway:
+        async with mcp_session(gateway.url("demo"), token) as session:
+            uris = [r.uri for r in (await session.list_resources()).resources]
+            # Both toys list the same two URIs (over two pages each), so every one is namespaced.
+            assert sorted(uris) == sorted(
+                collision_uri(s, u) for s in ("alpha", "beta") for u in ("toy://readme", "toy://data")
+            )
+            read = await session.read_resource(collision_uri("beta", "toy://readme"))
+            assert read.contents[0].text == "beta readme"  # type: ignore[union-attr]
+            assert read.contents[0].uri == collision_uri("beta", "toy://readme")
+
+            templates = (await session.list_resource_templates()).resource_templates
+            assert [t.uri_template for t in templates] == ["toy://items/{id}", "toy://items/{id}"]
+            item = await session.read_resource("toy://items/42")
+            assert item.contents[0].text == "item 42"  # type: ignore[union-attr]
+            with pytest.raises(MCPError) as raised:
+                await session.read_resource("nowhere://x")
+            assert raised.value.code == -32602
+
+            await session.subscribe_resource(collision_uri("alpha", "toy://data"))
+
+            prompt_ref = types.PromptReference(type="ref/prompt", name="alpha__greet")
+            done = await session.complete(prompt_ref, {"name": "name", "value": "al"})
+            assert done.completion.values == ["alice", "albert"]
+            template_ref = types.ResourceTemplateReference(type="ref/resource", uri="toy://items/{id}")
+            done = await session.complete(template_ref, {"name": "id", "value": "b"})
+            assert done.completion.values == ["bob"]
+            with pytest.raises(MCPError):
+                await session.complete(
+                    types.PromptReference(type="ref/prompt", name="zzz"), {"name": "a", "value": ""}
+                )
+
+            await session.set_logging_level("debug")
+            await session.send_ping()
+
+
+async def test_a_failing_upstream_is_skipped_and_counted(
+    sqlite_store: Store, toy_stdio: Callable[..., ServerSpec]
+) -> None:
+    broken = ServerSpec.model_validate(
+        {"transport": "stdio", "command": "/nonexistent/mcp-server", "timeouts": {"connectSeconds": 5}}
+    )
+    token = two_toys(sqlite_store, toy_stdio, broken=broken)
+    with serve_gateway(sqlite_store) as gateway:
+        async with mcp_session(gateway.url("demo"), token) as session:
+            names = [t.name for t in (await session.list_tools()).tools]
+            assert "alpha__echo" in names and "beta__echo" in names
+            assert not any(n.startswith("broken__") for n in names)
+            result = await session.call_tool("broken__echo", {"text": "x"})
+            assert result.is_error
+            assert "broken" in result.content[0].text  # type: ignore[union-attr]
+        metrics = httpx.get(f"{gateway.base}/metrics").text
+        assert (
+            'mcpctl_upstream_list_failures_total{project="demo",server="broken",method="tools/list"} 1'
+            in metrics
+        )
+        assert 'mcpctl_upstream_up{server="broken"} 0' in metrics
+
+
+async def test_upstream_crash_mid_call_then_recovers(
+    sqlite_store: Store, toy_stdio: Callable[..., ServerSpec]
+) -> None:
+    token = two_toys(sqlite_store, toy_stdio)
+    with serve_gateway(sqlite_store) as gateway:
+        async with mcp_session(gateway.url("demo"), token) as session:
+            first_pid = (await session.call_tool("alpha__pid", {})).content[0].text  # type: ignore[union-attr]
+            crashed = await session.call_tool("alpha__crash", {})
+            assert crashed.is_error
+            deadline = time.monotonic() + 15
+            while True:
+                again = await session.call_tool("alpha__pid", {})
+                if not again.is_error or time.monotonic() > deadline:
+                    break
+                await anyio.sleep(0.2)
+            assert not again.is_error
+            assert again.content[0].text != first_pid  # type: ignore[union-attr]
+            assert (await session.call_tool("beta__echo", {"text": "fine"})).is_error is False
+
+
+async def test_a_hung_upstream_times_out_without_stalling_others(
+    sqlite_store: Store, toy_stdio: Callable[..., ServerSpec]
+) -> None:
+    token = two_toys(sqlite_store, toy_stdio, sleepy=toy_stdio(call_seconds=1.0))
+    with serve_gateway(sqlite_store) as gateway:
+        async with mcp_session(gateway.url("demo"), token) as session:
+            await session.list_tools()
+            timings: dict[str, float] = {}
+
+            async def hang() -> None:
+                started = time.monotonic()
+                result = await session.call_tool("sleepy__slow", {"seconds": 30})
+                timings["hang"] = time.monotonic() - started
+                assert result.is_error
+
+            async def quick() -> None:
+                await anyio.sleep(0.2)
+                started = time.monotonic()
+                result = await session.call_tool("alpha__echo", {"text": "fast"})
+                timings["quick"] = time.monotonic() - started
+                assert not result.is_error
+
+            async with anyio.create_task_group() as group:
+                group.start_soon(hang)
+                group.start_soon(quick)
+            assert timings["quick"] < 0.5
+            assert 0.9 < timings["hang"] < 5
