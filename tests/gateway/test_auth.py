@@ -1,0 +1,171 @@
+"""Token auth: the 401/403 matrix over HTTP, the bounded revocation lag, and no token value in logs."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import httpx
+import pytest
+from gateway_harness import create_token, mcp_session, project_doc, put, serve_gateway, server_doc, token_doc
+from mcp.shared.exceptions import MCPError
+
+from mcpctl.gateway import AuthFailure, TokenAuthenticator
+from mcpctl.gateway._auth import bearer_value, token_hash
+from mcpctl.schemas import ServerSpec
+from mcpctl.store import Store
+
+pytestmark = pytest.mark.anyio
+
+INIT = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    },
+}
+
+
+@pytest.fixture
+def sqlite_store(sqlite_database_url: str) -> Iterator[Store]:
+    opened = Store.open(sqlite_database_url)
+    yield opened
+    opened.close()
+
+
+def _initialize(url: str, authorization: str | None) -> httpx.Response:
+    headers = {"Accept": "application/json, text/event-stream"}
+    if authorization is not None:
+        headers["Authorization"] = authorization
+    return httpx.post(url, headers=headers, json=INIT, timeout=10)
+
+
+def test_bearer_value_parsing() -> None:
+    assert bearer_value("Bearer mcpctl_pat_abc") == "mcpctl_pat_abc"
+    assert bearer_value("bearer   mcpctl_pat_abc  ") == "mcpctl_pat_abc"
+    for bad, reason in [
+        (None, "missing"),
+        ("", "missing"),
+        ("Basic dXNlcjpwdw==", "malformed"),
+        ("Bearer", "malformed"),
+        ("Bearer other_token", "malformed"),
+        ("Bearer mcpctl_pat_", "malformed"),
+        ("Bearer mcpctl_pat_a b", "malformed"),
+    ]:
+        with pytest.raises(AuthFailure) as raised:
+            bearer_value(bad)
+        assert raised.value.status_code == 401 and raised.value.reason == reason
+
+
+class _CountingStore:
+    """A token source over a real store that counts lookups (to observe the cache)."""
+
+    def __init__(self, store: Store) -> None:
+        self.store, self.calls = store, 0
+
+    def find_token(self, digest: str) -> Any:
+        self.calls += 1
+        return self.store.find_token(digest)
+
+
+async def test_cache_reuses_lookups_for_ttl_then_asks_again(sqlite_store: Store) -> None:
+    put(sqlite_store, project_doc("demo", []))
+    token = create_token(sqlite_store, "demo", "t")
+    source = _CountingStore(sqlite_store)
+    now = [100.0]
+    auth = TokenAuthenticator(source, ttl=1.0, max_entries=2, clock=lambda: now[0])
+    principal = await auth.authenticate(f"Bearer {token}", "demo")
+    assert principal.label == "token demo/t" and principal.token_hash_prefix == token_hash(token)[:12]
+    await auth.authenticate(f"Bearer {token}", "demo")
+    assert source.calls == 1
+    now[0] += 1.01
+    await auth.authenticate(f"Bearer {token}", None)
+    assert source.calls == 2
+    for n in range(3):  # unknown tokens are cached too, and the cache stays bounded
+        with pytest.raises(AuthFailure):
+            await auth.authenticate(f"Bearer mcpctl_pat_unknown{n}", "demo")
+    assert len(auth._cache) == 2
+
+
+async def test_auth_matrix(sqlite_store: Store, toy_stdio: Callable[..., ServerSpec]) -> None:
+    put(
+        sqlite_store,
+        server_doc("toy", toy_stdio()),
+        project_doc("demo", ["toy"]),
+        project_doc("other", ["toy"]),
+    )
+    good = create_token(sqlite_store, "demo", "good")
+    other = create_token(sqlite_store, "other", "theirs")
+    expired = create_token(
+        sqlite_store, "demo", "old", expires=(datetime.now(UTC) - timedelta(days=1)).date().isoformat()
+    )
+    revoked = create_token(sqlite_store, "demo", "gone")
+    put(sqlite_store, token_doc("demo", "gone", revoked=True))
+    with serve_gateway(sqlite_store) as gateway:
+        url = gateway.url("demo")
+        cases = [
+            (None, 401, 'error="invalid_request"'),
+            ("Basic abc", 401, 'error="invalid_request"'),
+            ("Bearer not-a-pat", 401, 'error="invalid_request"'),
+            ("Bearer mcpctl_pat_doesnotexist", 401, 'error="invalid_token"'),
+            (f"Bearer {revoked}", 401, 'error="invalid_token"'),
+            (f"Bearer {expired}", 401, 'error="invalid_token"'),
+            (f"Bearer {other}", 403, 'error="insufficient_scope"'),
+        ]
+        for authorization, status, challenge in cases:
+            response = _initialize(url, authorization)
+            assert response.status_code == status, authorization
+            assert response.headers["www-authenticate"] == f'Bearer realm="mcpctl", {challenge}'
+            assert response.json()["error"]["message"]
+        ok = _initialize(url, f"Bearer {good}")
+        assert ok.status_code == 200 and ok.headers["mcp-session-id"]
+        assert _initialize(gateway.url("other"), f"Bearer {other}").status_code == 200
+
+        # A session belongs to the token that opened it: another valid token of the project cannot use it.
+        second = create_token(sqlite_store, "demo", "second")
+        hijack = httpx.post(
+            url,
+            headers={
+                "Authorization": f"Bearer {second}",
+                "Mcp-Session-Id": ok.headers["mcp-session-id"],
+                "Accept": "application/json, text/event-stream",
+            },
+            json={"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+            timeout=10,
+        )
+        assert hijack.status_code == 404
+
+        metrics = httpx.get(f"{gateway.base}/metrics").text
+        assert 'mcpctl_auth_failures_total{status="403",reason="wrong-project"} 1' in metrics
+        assert 'mcpctl_auth_failures_total{status="401",reason="revoked"} 1' in metrics
+
+
+async def test_revocation_takes_effect_within_two_seconds(
+    store: Store, toy_stdio: Callable[..., ServerSpec], caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    put(store, server_doc("toy", toy_stdio()), project_doc("demo", ["toy"]))
+    token = create_token(store, "demo", "ci")
+    with serve_gateway(store) as gateway:  # token cache TTL 0.5 s
+        url = gateway.url("demo")
+        async with mcp_session(url, token) as session:
+            assert (await session.call_tool("toy__echo", {"text": "before"})).is_error is False
+            put(store, token_doc("demo", "ci", revoked=True))
+            revoked_at = time.monotonic()
+            while _initialize(url, f"Bearer {token}").status_code != 401:
+                assert time.monotonic() - revoked_at < 2.0, "revocation not seen within 2 s"
+                time.sleep(0.02)
+            lag = time.monotonic() - revoked_at
+            ttl = gateway.config.auth.cache_ttl_seconds
+            print(f"revocation lag: {lag * 1000:.0f} ms (token cache TTL {ttl} s)")
+            # The open session is refused too: every request is authenticated, not just the first.
+            with pytest.raises(MCPError):
+                await session.call_tool("toy__echo", {"text": "after"})
+    assert token not in caplog.text
+    assert token[len("mcpctl_pat_") :] not in caplog.text
