@@ -156,7 +156,7 @@ class Store:
                 source=row.source,
                 revision=row.revision,
                 plan_digest=row.plan_digest,
-                counts=dict(row.counts),
+                counts=_ordered_counts(row.counts),
                 actor=row.actor,
                 applied_at=row.applied_at,
             )
@@ -297,6 +297,14 @@ def _live(kind: str, row: Any) -> LiveResource:
         updated_at=row.updated_at,
         prevent_destroy=row.prevent_destroy,
     )
+
+
+_ACTION_ORDER = {"create": 0, "add": 0, "update": 1, "change": 1, "replace": 2, "delete": 3, "destroy": 3}
+
+
+def _ordered_counts(counts: dict[str, int]) -> dict[str, int]:
+    # PostgreSQL's jsonb does not keep key order; give both databases the same, plan-like order.
+    return dict(sorted(counts.items(), key=lambda item: (_ACTION_ORDER.get(item[0], 9), item[0])))
 
 
 def _generation(connection: Connection) -> int:
