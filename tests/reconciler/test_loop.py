@@ -1,0 +1,420 @@
+"""The continuous reconciler: in-process passes on both stores, and `mcpctl reconcile` as a real subprocess.
+
+The subprocess test takes a PostgreSQL database of its own "down" with `ALLOW_CONNECTIONS false` (and
+its sessions terminated), which keeps the data, like a real outage; SQLite cannot be taken away from an
+open connection (a moved file stays usable through its inode, and the suite runs as root, so chmod does
+not lock anyone out).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import git
+import httpx
+import pytest
+
+from mcpctl.errors import StoreError
+from mcpctl.gateway._webhook import sign
+from mcpctl.reconciler._git import GitSource
+from mcpctl.reconciler._loop import LoopConfig, ReconcileLoop
+from mcpctl.reconciler._status import ReconcileStatus
+from mcpctl.schemas import CLI_MANAGER, Identity, parse_resource
+from mcpctl.store import Store
+
+POSTGRES = os.environ.get("MCPCTL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+MCPCTL = [str(Path(sys.executable).parent / "mcpctl")]
+
+
+def user_doc(name: str, email: str | None = None) -> str:
+    return (
+        "apiVersion: mcpctl.dev/v1\nkind: User\n"
+        f"metadata:\n  name: {name}\nspec:\n  email: {email or name + '@example.com'}\n"
+    )
+
+
+class Remote:
+    """A bare origin and a working clone that commits and pushes, as a developer would."""
+
+    def __init__(self, root: Path) -> None:
+        self.bare = root / "origin.git"
+        git.Repo.init(self.bare, bare=True, initial_branch="main")
+        self.work = git.Repo.clone_from(str(self.bare), root / "work")
+        with self.work.config_writer() as config:
+            config.set_value("user", "name", "Test")
+            config.set_value("user", "email", "test@example.com")
+        self.work.git.checkout("-b", "main")
+
+    def push(self, files: dict[str, str | None], message: str = "change") -> str:
+        for name, text in files.items():
+            path = Path(self.work.working_dir) / name
+            if text is None:
+                self.work.index.remove([name], working_tree=True)
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text)
+            self.work.index.add([name])
+        sha = self.work.index.commit(message).hexsha
+        self.work.git.push("origin", "main")
+        return sha
+
+
+def wait_until(check: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if check():
+                return
+        except StoreError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+def emails(store: Store) -> dict[str, str]:
+    return {item.identity.name: item.resource.spec.email for item in store.list_resources("User")}  # type: ignore[attr-defined]
+
+
+@pytest.fixture
+def remote(tmp_path: Path) -> Remote:
+    return Remote(tmp_path / "remote")
+
+
+@pytest.fixture(autouse=True)
+def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MCPCTL_CACHE_DIR", str(tmp_path / "cache"))
+
+
+def make_loop(remote: Remote, store: Store, tmp_path: Path, **config: object) -> ReconcileLoop:
+    return ReconcileLoop(
+        GitSource(str(remote.bare), ref="main"),
+        lambda: store,
+        LoopConfig(interval=0.2, **config),  # type: ignore[arg-type]
+        status_file=tmp_path / "status.json",
+        ref="main",
+    )
+
+
+def test_pass_applies_new_commits_and_reverts_drift(remote: Remote, store: Store, tmp_path: Path) -> None:
+    first = remote.push({"users.yaml": user_doc("alice") + "---\n" + user_doc("bob")})
+    loop = make_loop(remote, store, tmp_path)
+    result = loop.run_once()
+    assert result.ok and result.applied and result.revision == first
+    assert emails(store) == {"alice": "alice@example.com", "bob": "bob@example.com"}
+    assert store.history(limit=1)[0].revision == first
+    assert {item.source_revision for item in store.list_resources("User")} == {first}
+
+    # Nothing moved: a pass does nothing (and does not even plan).
+    generation = store.generation()
+    assert loop.run_once() == type(result)(ok=True, revision=first)
+    assert store.generation() == generation
+
+    second = remote.push({"users.yaml": user_doc("alice", "a@new.example") + "---\n" + user_doc("carol")})
+    result = loop.run_once()
+    assert result.applied and result.drift == 0 and result.revision == second
+    assert emails(store) == {"alice": "a@new.example", "carol": "carol@example.com"}
+
+    # Drift: a managed resource changed and another deleted outside git; a CLI-made one added.
+    with store.transaction() as tx:
+        tx.put(parse_resource(yaml_user("alice", "hijacked@example.com")), managed_by=CLI_MANAGER)
+        tx.delete(Identity("User", None, "carol"))
+        tx.put(parse_resource(yaml_user("dave", "dave@example.com")), managed_by=CLI_MANAGER)
+    result = loop.run_once()
+    assert result.applied and result.drift == 2
+    assert emails(store) == {
+        "alice": "a@new.example",
+        "carol": "carol@example.com",
+        "dave": "dave@example.com",
+    }
+    status = ReconcileStatus.from_json((tmp_path / "status.json").read_text())
+    assert status.drift_count == 2 and status.last_revision == second and status.last_error is None
+
+
+def yaml_user(name: str, email: str) -> dict[str, object]:
+    return {
+        "apiVersion": "mcpctl.dev/v1",
+        "kind": "User",
+        "metadata": {"name": name},
+        "spec": {"email": email},
+    }
+
+
+def test_invalid_commit_keeps_the_last_good_state(remote: Remote, store: Store, tmp_path: Path) -> None:
+    good = remote.push({"users.yaml": user_doc("alice")})
+    loop = make_loop(remote, store, tmp_path)
+    assert loop.run_once().applied
+    bad = remote.push({"users.yaml": user_doc("alice", "not-an-email") + "---\n" + user_doc("bob")})
+    result = loop.run_once()
+    assert not result.ok
+    assert emails(store) == {"alice": "alice@example.com"}
+    status = ReconcileStatus.from_json((tmp_path / "status.json").read_text())
+    assert status.last_revision == good and status.state == "failing"
+    assert (
+        status.last_error is not None and f"invalid desired state at commit {bad[:12]}" in status.last_error
+    )
+    assert "users.yaml:" in status.last_error  # the problem names the file inside the repository
+
+    # Drift is still repaired from the last good commit while the branch is broken.
+    with store.transaction() as tx:
+        tx.delete(Identity("User", None, "alice"))
+    assert loop.run_once().drift == 1
+    assert emails(store) == {"alice": "alice@example.com"}
+
+    fixed = remote.push({"users.yaml": user_doc("alice") + "---\n" + user_doc("bob")})
+    result = loop.run_once()
+    assert result.ok and result.revision == fixed
+    assert emails(store) == {"alice": "alice@example.com", "bob": "bob@example.com"}
+
+
+def test_dry_run_reports_and_applies_nothing(remote: Remote, store: Store, tmp_path: Path) -> None:
+    remote.push({"users.yaml": user_doc("alice")})
+    loop = make_loop(remote, store, tmp_path, dry_run=True)
+    result = loop.run_once()
+    assert result.ok and not result.applied
+    assert store.list_resources() == []
+    assert loop.status.state == "pending"
+
+
+def test_unreachable_repository_fails_the_pass_and_backs_off(store: Store, tmp_path: Path) -> None:
+    loop = ReconcileLoop(
+        GitSource(str(tmp_path / "missing.git")),
+        lambda: store,
+        LoopConfig(interval=8, backoff_initial=1),
+        status_file=tmp_path / "status.json",
+    )
+    delays = []
+    for _ in range(5):
+        assert not loop.run_once().ok
+        delays.append(loop._backoff())
+    assert delays == [1, 2, 4, 8, 8]
+    assert loop.status.consecutive_failures == 5
+    assert "cannot fetch" in (loop.status.last_error or "")
+
+
+# --- the loop as a real process -------------------------------------------------------------
+
+
+@pytest.fixture
+def outage_database() -> Iterator[str]:
+    """A PostgreSQL database of the test's own, so it can be made unreachable and back again."""
+    psycopg = pytest.importorskip("psycopg")
+    try:
+        admin = psycopg.connect(POSTGRES, autocommit=True, connect_timeout=3)
+    except psycopg.Error as error:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip(f"PostgreSQL unreachable: {error}")
+    name = f"mcpctl_loop_{secrets.token_hex(4)}"
+    admin.execute(f"CREATE DATABASE {name}")
+    base, _, _ = POSTGRES.rpartition("/")
+    try:
+        yield f"{base}/{name}"
+    finally:
+        admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS true")
+        admin.execute(f"DROP DATABASE {name} WITH (FORCE)")
+        admin.close()
+
+
+def set_database_up(url: str, up: bool) -> None:
+    import psycopg
+
+    name = url.rpartition("/")[2]
+    with psycopg.connect(POSTGRES, autocommit=True) as admin:
+        admin.execute(f"ALTER DATABASE {name} ALLOW_CONNECTIONS {'true' if up else 'false'}")
+        if not up:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = %s AND pid <> pg_backend_pid()",
+                (name,),
+            )
+
+
+def start_loop(args: list[str], tmp_path: Path, **env: str) -> subprocess.Popen[str]:
+    log = (tmp_path / "reconcile.log").open("w")
+    return subprocess.Popen(
+        [*MCPCTL, "reconcile", *args, "--status-file", str(tmp_path / "status.json")],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "MCPCTL_CACHE_DIR": str(tmp_path / "cache"), **env},
+    )
+
+
+def stop_loop(process: subprocess.Popen[str]) -> int:
+    process.send_signal(signal.SIGTERM)
+    return process.wait(timeout=20)
+
+
+def read_status(tmp_path: Path) -> dict[str, object]:
+    path = tmp_path / "status.json"
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
+def test_reconcile_process_converges_repairs_drift_and_survives_bad_commits_and_outages(
+    remote: Remote, outage_database: str, tmp_path: Path
+) -> None:
+    first = remote.push({"users.yaml": user_doc("alice") + "---\n" + user_doc("bob")})
+    process = start_loop(
+        [
+            "--repo",
+            str(remote.bare),
+            "--ref",
+            "main",
+            "--interval",
+            "300ms",
+            "--database-url",
+            outage_database,
+        ],
+        tmp_path,
+    )
+    store = Store.open(outage_database)
+    try:
+        wait_until(lambda: set(emails(store)) == {"alice", "bob"}, what="first convergence")
+        assert store.history(limit=1)[0].revision == first
+
+        # A new commit is picked up by polling.
+        remote.push({"users.yaml": user_doc("alice", "alice@new.example") + "---\n" + user_doc("carol")})
+        wait_until(
+            lambda: emails(store) == {"alice": "alice@new.example", "carol": "carol@example.com"},
+            what="commit",
+        )
+
+        # Drift made with the CLI is reverted; a CLI-created resource not in git is left alone.
+        cli_env = {**os.environ, "MCPCTL_DATABASE_URL": outage_database}
+        subprocess.run(
+            [*MCPCTL, "delete", "user", "carol", "--force"], env=cli_env, check=True, capture_output=True
+        )
+        subprocess.run(
+            [*MCPCTL, "create", "user", "dave", "--email", "dave@example.com"],
+            env=cli_env,
+            check=True,
+            capture_output=True,
+        )
+        wait_until(lambda: "carol" in emails(store), what="drift repair")
+        time.sleep(1.0)
+        assert "dave" in emails(store)
+        wait_until(lambda: int(read_status(tmp_path).get("drift_count", 0)) >= 1, what="drift in status")
+
+        # An invalid commit: logged, the store keeps the last good state, a fix converges again.
+        bad = remote.push({"users.yaml": user_doc("alice", "broken") + "---\n" + user_doc("erin")})
+        wait_until(lambda: bad[:12] in str(read_status(tmp_path).get("last_error")), what="invalid commit")
+        assert "erin" not in emails(store)
+        remote.push({"users.yaml": user_doc("alice", "alice@new.example") + "---\n" + user_doc("erin")})
+        wait_until(lambda: "erin" in emails(store), what="fixed commit")
+
+        # The database goes away; a commit lands meanwhile; the loop reports, backs off, then catches up.
+        store.close()
+        set_database_up(outage_database, False)
+        later = remote.push({"users.yaml": user_doc("frank")})
+        wait_until(lambda: "store" in str(read_status(tmp_path).get("last_error")), what="outage noticed")
+        time.sleep(1.0)
+        set_database_up(outage_database, True)
+        store = Store.open(outage_database)
+        wait_until(lambda: set(emails(store)) == {"frank", "dave"}, timeout=20, what="recovery")
+        assert store.history(limit=1)[0].revision == later
+        wait_until(lambda: read_status(tmp_path).get("last_error") is None, what="error cleared")
+    finally:
+        store.close()
+        code = stop_loop(process)
+    log = (tmp_path / "reconcile.log").read_text()
+    assert code == 0, log
+    assert "drift:" in log and "User/carol" in log
+    assert "invalid desired state at commit" in log
+    assert "store read failed" in log or "store write failed" in log or "store" in log
+    assert read_status(tmp_path)["state"] == "stopped"
+    assert "Traceback" not in log
+
+
+def test_webhook_and_watcher_wake_the_loop_at_once(remote: Remote, tmp_path: Path) -> None:
+    database = f"sqlite:///{tmp_path / 'store.db'}"
+    remote.push({"users.yaml": user_doc("alice")})
+    port = _free_port()
+    process = start_loop(
+        [
+            "--repo",
+            str(remote.bare),
+            "--interval",
+            "1h",
+            "--database-url",
+            database,
+            "--no-watch",
+            "--webhook-listen",
+            f"127.0.0.1:{port}",
+        ],
+        tmp_path,
+        MCPCTL_WEBHOOK_SECRET="hook-secret",
+    )
+    store = Store.open(database)
+    try:
+        wait_until(lambda: set(emails(store)) == {"alice"}, what="first pass")
+        wait_until(lambda: _healthy(port), what="webhook server")
+        remote.push({"users.yaml": user_doc("bob")})
+        body = b'{"ref": "refs/heads/main"}'
+        bad = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/reconcile",
+            content=body,
+            headers={"X-Hub-Signature-256": sign("wrong", body)},
+        )
+        assert bad.status_code == 401
+        time.sleep(0.5)
+        assert set(emails(store)) == {"alice"}
+        started = time.monotonic()
+        good = httpx.post(
+            f"http://127.0.0.1:{port}/api/v1/reconcile",
+            content=body,
+            headers={"X-Hub-Signature-256": sign("hook-secret", body)},
+        )
+        assert good.status_code == 202
+        wait_until(lambda: set(emails(store)) == {"bob"}, timeout=5, what="webhook-triggered pass")
+        assert time.monotonic() - started < 3
+    finally:
+        store.close()
+        assert stop_loop(process) == 0
+    assert "hook-secret" not in (tmp_path / "reconcile.log").read_text()
+
+
+def test_local_repository_is_watched(tmp_path: Path) -> None:
+    repo = git.Repo.init(tmp_path / "local", initial_branch="main")
+    with repo.config_writer() as config:
+        config.set_value("user", "name", "Test")
+        config.set_value("user", "email", "test@example.com")
+    (tmp_path / "local" / "users.yaml").write_text(user_doc("alice"))
+    repo.index.add(["users.yaml"])
+    repo.index.commit("first")
+    database = f"sqlite:///{tmp_path / 'store.db'}"
+    process = start_loop(
+        ["--repo", str(tmp_path / "local"), "--interval", "1h", "--database-url", database], tmp_path
+    )
+    store = Store.open(database)
+    try:
+        wait_until(lambda: set(emails(store)) == {"alice"}, what="first pass")
+        (tmp_path / "local" / "users.yaml").write_text(user_doc("bob"))
+        repo.index.add(["users.yaml"])
+        repo.index.commit("second")
+        wait_until(lambda: set(emails(store)) == {"bob"}, timeout=5, what="watch-triggered pass")
+    finally:
+        store.close()
+        assert stop_loop(process) == 0
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _healthy(port: int) -> bool:
+    try:
+        return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
+    except httpx.HTTPError:
+        return False
