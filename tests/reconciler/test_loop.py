@@ -328,7 +328,8 @@ def test_reconcile_process_converges_repairs_drift_and_survives_bad_commits_and_
     assert code == 0, log
     assert "drift:" in log and "User/carol" in log
     assert "invalid desired state at commit" in log
-    assert "store read failed" in log or "store write failed" in log or "store" in log
+    assert "reverted drift back to commit" in log
+    assert "reconcile failed: store " in log and "not currently accepting connections" in log
     assert read_status(tmp_path)["state"] == "stopped"
     assert "Traceback" not in log
 

@@ -152,7 +152,7 @@ class ReconcileLoop:
 
     def _failed(self, reason: str, *, log: bool = True) -> None:
         if log:
-            _log.error("reconcile failed: %s (retrying in %.0fs)", reason, self._backoff_after_this())
+            _log.error("reconcile failed: %s (retrying in %.3gs)", reason, self._backoff_after_this())
         self.status.consecutive_failures += 1
         self.status.state = "failing"
         self.status.last_error = reason
@@ -250,6 +250,7 @@ class ReconcileLoop:
         drift = revision == self._applied_revision
         count = len(plan.changes)
         if drift:
+            # Counted whether or not it gets reverted: it is what changed outside the source.
             self.status.drift_count += count
             what = "found (dry run, not reverted)" if self.config.dry_run else "found; reverting"
             _log.warning("drift: %d resource(s) changed outside %s %s:", count, state.source, what)
@@ -275,7 +276,8 @@ class ReconcileLoop:
             _log.warning("token %s created; its value was %s", token.identity, where)
         counts = result.counts
         _log.info(
-            "applied %s: %d added, %d changed, %d destroyed",
+            "%s %s: %d added, %d changed, %d destroyed",
+            "reverted drift back to" if drift else "applied",
             self._describe(state), counts["add"], counts["change"], counts["destroy"],
         )
         base = plan.base_generation
