@@ -129,7 +129,7 @@ def test_project_scoped_kinds_show_project_and_filter_by_it(url: str) -> None:
 
 def test_token_table(url: str) -> None:
     result = run(url, "get", "tokens")
-    assert result.stdout.splitlines()[1].split()[:6] == ["ci", "alpha", "empty", "30d", "false", MANAGER]
+    assert result.stdout.splitlines()[1].split()[:6] == ["ci", "alpha", "empty", "30d", "active", MANAGER]
     assert "mcpctl_pat_" not in result.stdout
 
 

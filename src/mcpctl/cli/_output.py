@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from mcpctl.reconciler._inspect import token_status
 from mcpctl.schemas import (
     KINDS,
     Group,
@@ -70,7 +71,7 @@ class Column:
     """One table column: header, how to read its cell, and whether only `-o wide` shows it."""
 
     header: str
-    cell: Callable[[ResourceModel], str]
+    cell: Callable[[LiveResource], str]
     wide: bool = False
 
 
@@ -87,49 +88,49 @@ def _keys(mapping: dict[str, Any]) -> str:
     return ",".join(sorted(mapping))
 
 
-def _server(resource: ResourceModel) -> Server:
-    assert isinstance(resource, Server)
-    return resource
+def _server(live: LiveResource) -> Server:
+    assert isinstance(live.resource, Server)
+    return live.resource
 
 
-def _template(resource: ResourceModel) -> Template:
-    assert isinstance(resource, Template)
-    return resource
+def _template(live: LiveResource) -> Template:
+    assert isinstance(live.resource, Template)
+    return live.resource
 
 
-def _project(resource: ResourceModel) -> Project:
-    assert isinstance(resource, Project)
-    return resource
+def _project(live: LiveResource) -> Project:
+    assert isinstance(live.resource, Project)
+    return live.resource
 
 
-def _prompt(resource: ResourceModel) -> Prompt:
-    assert isinstance(resource, Prompt)
-    return resource
+def _prompt(live: LiveResource) -> Prompt:
+    assert isinstance(live.resource, Prompt)
+    return live.resource
 
 
-def _user(resource: ResourceModel) -> User:
-    assert isinstance(resource, User)
-    return resource
+def _user(live: LiveResource) -> User:
+    assert isinstance(live.resource, User)
+    return live.resource
 
 
-def _group(resource: ResourceModel) -> Group:
-    assert isinstance(resource, Group)
-    return resource
+def _group(live: LiveResource) -> Group:
+    assert isinstance(live.resource, Group)
+    return live.resource
 
 
-def _binding(resource: ResourceModel) -> RoleBinding:
-    assert isinstance(resource, RoleBinding)
-    return resource
+def _binding(live: LiveResource) -> RoleBinding:
+    assert isinstance(live.resource, RoleBinding)
+    return live.resource
 
 
-def _token(resource: ResourceModel) -> McpToken:
-    assert isinstance(resource, McpToken)
-    return resource
+def _token(live: LiveResource) -> McpToken:
+    assert isinstance(live.resource, McpToken)
+    return live.resource
 
 
-def _proxy_model(resource: ResourceModel) -> ProxyModel:
-    assert isinstance(resource, ProxyModel)
-    return resource
+def _proxy_model(live: LiveResource) -> ProxyModel:
+    assert isinstance(live.resource, ProxyModel)
+    return live.resource
 
 
 def _rules(binding: RoleBinding | McpToken) -> str:
@@ -189,7 +190,7 @@ COLUMNS: dict[str, list[Column]] = {
     "McpToken": [
         Column("RBAC", lambda r: _token(r).spec.rbac),
         Column("EXPIRES", lambda r: _token(r).spec.expires),
-        Column("REVOKED", lambda r: str(_token(r).spec.revoked).lower()),
+        Column("STATUS", lambda r: token_status(r, datetime.now(UTC))),
         Column("OWNER", lambda r: _token(r).spec.owner or "", wide=True),
         Column("BINDINGS", lambda r: _rules(_token(r)), wide=True),
         Column("DESCRIPTION", lambda r: _token(r).spec.description, wide=True),
@@ -211,7 +212,7 @@ def render_table(kind: str, rows: Sequence[LiveResource], *, wide: bool, now: da
     body = []
     for live in rows:
         line = [live.identity.name, *([live.identity.project or "*"] if scoped else [])]
-        line.extend(c.cell(live.resource) for c in columns)
+        line.extend(c.cell(live) for c in columns)
         line.extend([live.managed_by, age(live.created_at, now)])
         if wide:
             line.append(",".join(f"{k}={v}" for k, v in sorted(live.resource.metadata.labels.items())))
