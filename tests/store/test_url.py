@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -45,3 +46,5 @@ def test_printing_masks_the_password_but_the_value_is_real() -> None:
     assert "s3cret" not in f"{url!r} {url!s} {url}"
     assert url == "postgresql://admin:s3cret@db.example/mcpctl"
     assert sqlalchemy_url(url).password == "s3cret"
+    assert DatabaseUrl(url) == url and str(DatabaseUrl(url)) == str(url)
+    assert subprocess.run(["echo", url], capture_output=True, text=True).stdout.strip() == url

@@ -261,6 +261,9 @@ class Store:
     @contextmanager
     def _reading(self) -> Iterator[Connection]:
         with self._errors("read"), self._engine.connect() as connection:
+            if connection.dialect.name == "postgresql":
+                # One snapshot for all statements of a read (SQLite's read transaction already is one).
+                connection = connection.execution_options(isolation_level="REPEATABLE READ")
             yield connection
 
     @contextmanager

@@ -30,6 +30,10 @@ class DatabaseUrl(str):
 
     __slots__ = ()
 
+    def __new__(cls, value: str) -> DatabaseUrl:
+        # str(other DatabaseUrl) would give the masked text; copy the real value instead.
+        return super().__new__(cls, str.__str__(value))
+
     @property
     def masked(self) -> str:
         """The URL with any password replaced by `***`."""
