@@ -1,0 +1,81 @@
+"""Tests of mcpctl.schemas._jsonschema: published schemas are current, valid, and agree with mcpctl."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from mcpctl.schemas import KINDS, load_documents, schema_files
+from mcpctl.schemas._jsonschema import SCHEMA_BASE_URL
+
+ROOT = Path(__file__).resolve().parents[2]
+PUBLISHED = ROOT / "schemas"
+FIXTURES = Path(__file__).parent / "fixtures"
+
+
+def validator(name: str) -> jsonschema.Draft202012Validator:
+    schema = json.loads((PUBLISHED / name).read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return jsonschema.Draft202012Validator(schema)
+
+
+def test_committed_schemas_are_current() -> None:
+    # Regenerate with: mcpctl schema export schemas
+    generated = schema_files()
+    committed = {p.name: p.read_text() for p in PUBLISHED.glob("*.json")}
+    assert sorted(committed) == sorted(generated)
+    stale = [name for name in generated if committed[name] != generated[name]]
+    assert stale == [], f"stale schemas (run `mcpctl schema export schemas`): {stale}"
+
+
+def test_every_kind_has_a_schema_with_id_and_descriptions() -> None:
+    for kind in KINDS:
+        schema = json.loads((PUBLISHED / f"{kind.lower()}.json").read_text())
+        assert schema["$id"] == f"{SCHEMA_BASE_URL}{kind.lower()}.json"
+        assert schema["$schema"] == "https://json-schema.org/draft/2020-12/schema"
+        assert {"apiVersion", "kind", "metadata"} <= set(schema["required"])
+        assert schema["properties"]["kind"]["const"] == kind
+        assert schema["description"]
+        assert schema["$defs"]["Metadata"]["properties"]["name"]["description"]
+
+
+def fixture_documents(folder: str) -> list[dict[str, Any]]:
+    return [d.data for d in load_documents([str(FIXTURES / folder)]).documents]
+
+
+@pytest.mark.parametrize("name", ["all.json", "per-kind"])
+def test_valid_fixtures_pass_the_published_schemas(name: str) -> None:
+    for document in fixture_documents("valid"):
+        chosen = validator(name if name == "all.json" else f"{document['kind'].lower()}.json")
+        assert list(chosen.iter_errors(document)) == [], document["metadata"]["name"]
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        {"kind": "Server", "metadata": {"name": "s"}, "spec": {"transport": "stdio", "command": "x"}},
+        {"apiVersion": "mcpctl.dev/v1", "kind": "Srever", "metadata": {"name": "s"}, "spec": {}},
+        {"apiVersion": "mcpctl.dev/v1", "kind": "User", "metadata": {"name": "Bad_Name"}, "spec": {"email": "a@b.co"}},
+        {"apiVersion": "mcpctl.dev/v1", "kind": "User", "metadata": {"name": "u"}, "spec": {"emial": "a@b.co"}},
+        {"apiVersion": "mcpctl.dev/v1", "kind": "Prompt", "metadata": {"name": "p", "project": "x"},
+         "spec": {"content": "c", "priority": 11}},
+        {"apiVersion": "mcpctl.dev/v1", "kind": "Server", "metadata": {"name": "s"},
+         "spec": {"transport": "stdio", "command": "x", "env": {"A": {"fromEnvv": "B"}}}},
+    ],
+)
+def test_schema_level_errors_are_rejected_by_a_generic_validator_too(broken: dict[str, Any]) -> None:
+    assert list(validator("all.json").iter_errors(broken))
+
+
+def test_numbers_in_env_values_are_accepted_as_mcpctl_accepts_them() -> None:
+    document = {
+        "apiVersion": "mcpctl.dev/v1",
+        "kind": "Server",
+        "metadata": {"name": "s"},
+        "spec": {"transport": "stdio", "command": "x", "env": {"PORT": 8080, "DEBUG": True}},
+    }
+    assert list(validator("server.json").iter_errors(document)) == []
