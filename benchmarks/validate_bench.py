@@ -81,7 +81,9 @@ def _documents(total: int) -> dict[str, list[str]]:
         )
     for i in range(counts["groups"]):
         members = ", ".join(f"user-{(i * 10 + k) % users}" for k in range(10))
-        docs["groups"].append(f"{HEADER}kind: Group\nmetadata:\n  name: group-{i}\nspec:\n  members: [{members}]\n")
+        docs["groups"].append(
+            f"{HEADER}kind: Group\nmetadata:\n  name: group-{i}\nspec:\n  members: [{members}]\n"
+        )
     for i in range(counts["prompts"]):
         project = i % projects
         if i % 5 == 0:

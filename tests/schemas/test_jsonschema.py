@@ -59,8 +59,10 @@ def test_valid_fixtures_pass_the_published_schemas(name: str) -> None:
     [
         {"kind": "Server", "metadata": {"name": "s"}, "spec": {"transport": "stdio", "command": "x"}},
         {"apiVersion": "mcpctl.dev/v1", "kind": "Srever", "metadata": {"name": "s"}, "spec": {}},
-        {"apiVersion": "mcpctl.dev/v1", "kind": "User", "metadata": {"name": "Bad_Name"}, "spec": {"email": "a@b.co"}},
-        {"apiVersion": "mcpctl.dev/v1", "kind": "User", "metadata": {"name": "u"}, "spec": {"emial": "a@b.co"}},
+        {"apiVersion": "mcpctl.dev/v1", "kind": "User", "metadata": {"name": "Bad_Name"},
+         "spec": {"email": "a@b.co"}},
+        {"apiVersion": "mcpctl.dev/v1", "kind": "User", "metadata": {"name": "u"},
+         "spec": {"emial": "a@b.co"}},
         {"apiVersion": "mcpctl.dev/v1", "kind": "Prompt", "metadata": {"name": "p", "project": "x"},
          "spec": {"content": "c", "priority": 11}},
         {"apiVersion": "mcpctl.dev/v1", "kind": "Server", "metadata": {"name": "s"},

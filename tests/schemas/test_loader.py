@@ -15,7 +15,10 @@ def problems_of(text: str) -> list[str]:
 
 
 def test_multi_document_file_keeps_positions_of_documents_and_fields() -> None:
-    text = "# comment\na: 1\n---\nkind: Project\nspec:\n  servers:\n    - one\n    - two\n  nested:\n    deep: x\n"
+    text = (
+        "# comment\na: 1\n---\nkind: Project\nspec:\n"
+        "  servers:\n    - one\n    - two\n  nested:\n    deep: x\n"
+    )
     result = load_text(text, "f.yaml")
     assert result.problems == []
     first, second = result.documents
@@ -47,7 +50,9 @@ def test_duplicate_keys_are_problems_and_later_documents_still_load() -> None:
 
 
 def test_tabs_in_indentation_are_reported_with_their_position() -> None:
-    assert problems_of("a:\n\tb: 1\n") == ["f.yaml:2:1: tab characters are not allowed in YAML indentation; use spaces"]
+    assert problems_of("a:\n\tb: 1\n") == [
+        "f.yaml:2:1: tab characters are not allowed in YAML indentation; use spaces"
+    ]
 
 
 def test_aliases_are_refused_so_billion_laughs_cannot_expand() -> None:
@@ -65,8 +70,9 @@ def test_aliases_are_refused_so_billion_laughs_cannot_expand() -> None:
 
 
 def test_non_mapping_documents_are_problems() -> None:
-    assert problems_of("- a\n- b\n") == ["f.yaml:1:1: a document must be a mapping (apiVersion, kind, ...), found a list"]
-    assert problems_of("just text\n") == ["f.yaml:1:1: a document must be a mapping (apiVersion, kind, ...), found str"]
+    prefix = "f.yaml:1:1: a document must be a mapping (apiVersion, kind, ...), found"
+    assert problems_of("- a\n- b\n") == [f"{prefix} a list"]
+    assert problems_of("just text\n") == [f"{prefix} str"]
 
 
 def test_syntax_errors_unsupported_tags_and_bad_keys_are_problems() -> None:
@@ -82,7 +88,8 @@ def test_syntax_errors_unsupported_tags_and_bad_keys_are_problems() -> None:
 
 
 def test_scalars_follow_yaml_1_2_core_schema() -> None:
-    text = "a: yes\nb: 2027-01-01\nc: 0o17\nd: 0x1F\ne: 010\nf: -1.5e3\ng: ~\nh:\ni: True\nj: '1'\nk: .inf\nl: NO\n"
+    text = "a: yes\nb: 2027-01-01\nc: 0o17\nd: 0x1F\ne: 010\nf: -1.5e3\ng: ~\nh:\ni: True\nj: '1'\n"
+    text += "k: .inf\nl: NO\n"
     (document,) = load_text(text, "f.yaml").documents
     assert document.data == {
         "a": "yes",
@@ -129,7 +136,10 @@ def test_unreadable_inputs_are_problems(tmp_path: Path) -> None:
 
 def test_stdin_is_read_for_dash() -> None:
     result = load_documents(["-"], stdin=io.BytesIO(b"a: 1\n---\nb: 2\n"))
-    assert [(d.path, d.line, d.data) for d in result.documents] == [("<stdin>", 1, {"a": 1}), ("<stdin>", 3, {"b": 2})]
+    assert [(d.path, d.line, d.data) for d in result.documents] == [
+        ("<stdin>", 1, {"a": 1}),
+        ("<stdin>", 3, {"b": 2}),
+    ]
 
 
 @pytest.mark.parametrize("text", ["", "\n", "# nothing\n"])
