@@ -37,7 +37,7 @@ PATTERN_MESSAGES = {
     r"^(https?://|\{\{)": "must be an http:// or https:// URL",
 }
 """Readable messages for the regular expressions of the models (the pattern itself helps nobody)."""
-SECRET_LOOKING = re.compile(r"TOKEN|SECRET|PASSW|API_?KEY|AUTH|CREDENTIAL|PRIVATE_?KEY", re.IGNORECASE)
+SECRET_LOOKING = re.compile(r"TOKEN|SECRET|PASSW|API[_-]?KEY|AUTH|CREDENTIAL|PRIVATE[_-]?KEY", re.IGNORECASE)
 """Env/header keys whose literal values are probably secrets that belong in a secretRef."""
 
 RULE_KINDS = {

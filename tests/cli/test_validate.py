@@ -1,0 +1,96 @@
+"""Tests of `mcpctl validate`: text and JSON output, exit codes, stdin, and a real subprocess."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from mcpctl.cli import cli
+
+FIXTURES = Path(__file__).resolve().parents[1] / "schemas" / "fixtures"
+VALID = str(FIXTURES / "valid")
+INVALID_PROJECT = str(FIXTURES / "invalid" / "project.yaml")
+MCPCTL = Path(sys.executable).with_name("mcpctl")
+
+
+def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
+    result = CliRunner().invoke(cli, list(args), input=stdin)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_valid_repo_exits_zero_with_a_summary() -> None:
+    code, out, err = run("validate", VALID)
+    assert (code, out, err) == (0, "15 documents, 0 errors, 0 warnings\n", "")
+
+
+def test_invalid_repo_prints_every_problem_on_stderr_and_exits_one() -> None:
+    code, out, err = run("validate", VALID, INVALID_PROJECT)
+    assert code == 1
+    expected = (FIXTURES / "invalid" / "project.expected").read_text().splitlines()
+    assert [line.split(": ", 1)[1] for line in err.splitlines()] == [
+        line.split(": ", 1)[1] for line in expected
+    ]
+    assert err.splitlines()[0].startswith(f"{INVALID_PROJECT}:8:7: ")
+    assert out == "19 documents, 7 errors, 0 warnings\n"
+
+
+def test_json_output_lists_problems_on_stdout() -> None:
+    code, out, err = run("validate", "-o", "json", VALID, INVALID_PROJECT)
+    assert code == 1
+    assert err == ""
+    document = json.loads(out)
+    assert document["valid"] is False
+    assert (document["documents"], document["errors"], document["warnings"]) == (19, 7, 0)
+    first = document["problems"][0]
+    assert first == {
+        "path": INVALID_PROJECT,
+        "line": 8,
+        "col": 7,
+        "kind": "Project",
+        "name": "team-c",
+        "field": "spec.servers[1]",
+        "message": "unknown Server 'tiem'; did you mean 'time'?",
+        "severity": "error",
+    }
+
+
+def test_warnings_alone_exit_zero() -> None:
+    text = (
+        "apiVersion: mcpctl.dev/v1\nkind: Server\nmetadata:\n  name: s\nspec:\n"
+        "  transport: streamable-http\n  url: https://x.example.com/mcp\n  headers:\n    X-Api-Key: abc\n"
+    )
+    code, out, err = run("validate", "-", stdin=text)
+    assert code == 0
+    assert out == "1 documents, 0 errors, 1 warnings\n"
+    assert err == (
+        "<stdin>:9:16: Server/s: spec.headers.X-Api-Key: warning: literal value for secret-looking"
+        " 'X-Api-Key'; use secretRef or fromEnv\n"
+    )
+    assert "abc" not in err
+
+
+def test_usage_errors_exit_two() -> None:
+    assert run("validate")[0] == 2
+    code, _, err = run("validate", "does/not/exist.yaml")
+    assert code == 2
+    assert "does not exist" in err
+    assert run("validate", "-o", "xml", VALID)[0] == 2
+
+
+def test_real_subprocess_reads_stdin_and_reports_syntax_errors(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("apiVersion: mcpctl.dev/v1\nkind: User\nmetadata:\n  name: u\n  name: v\n")
+    completed = subprocess.run(
+        [str(MCPCTL), "validate", str(bad), "-"],
+        input=b"apiVersion: mcpctl.dev/v1\nkind: User\nmetadata: {name: ann}\nspec: {email: a@example.com}\n",
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    assert completed.returncode == 1
+    assert completed.stderr.decode() == f"{bad}:5:3: duplicate key 'name' (first at line 4)\n"
+    assert completed.stdout.decode() == "1 documents, 1 errors, 0 warnings\n"
