@@ -127,3 +127,36 @@ def test_missing_resource_and_unknown_kind(url: str) -> None:
     assert missing.exit_code == 1 and missing.stderr.strip() == 'error: User "nobody" not found'
     assert run(url, "describe", "usr", "nobody", "-p", "x").exit_code == 1
     assert run(url, "describe", "things", "x").exit_code == 2
+
+
+def test_secret_looking_literals_are_masked(database_url: str) -> None:
+    seed(
+        database_url,
+        res(
+            "Template",
+            "gh",
+            {
+                "parameters": [{"name": "pat", "secret": True}, {"name": "org"}],
+                "server": {
+                    "transport": "stdio",
+                    "command": "gh",
+                    "args": ["{{ org }}"],
+                    "env": {"GH": "{{ pat }}"},
+                },
+            },
+        ),
+        res(
+            "Server",
+            "gh1",
+            {"fromTemplate": {"name": "gh", "values": {"pat": "ghp_literal123", "org": "acme"}}},
+        ),
+        res(
+            "Server",
+            "api",
+            {"transport": "stdio", "command": "api", "env": {"API_TOKEN": "tok-literal-9", "REGION": "eu"}},
+        ),
+    )
+    api = run(database_url, "describe", "server", "api").stdout
+    assert "API_TOKEN: (sensitive)" in api and "REGION: eu" in api and "tok-literal-9" not in api
+    gh1 = run(database_url, "describe", "server", "gh1").stdout
+    assert "pat: (sensitive)" in gh1 and "org: acme" in gh1 and "ghp_literal123" not in gh1

@@ -59,7 +59,8 @@ SAMPLES = [
         (0, "0s"),
         (119, "119s"),
         (120, "2m"),
-        (3 * 3600, "3h"), (7199, "119m"),
+        (3 * 3600, "3h"),
+        (7199, "119m"),
         (7200 * 2, "4h"),
         (86400 * 3, "3d"),
         (86400 * 800, "2y"),
@@ -139,3 +140,9 @@ def test_names() -> None:
         "server/s",
         "project/p",
     ]
+
+
+def test_credentials_in_urls_are_hidden() -> None:
+    server = live("Server", "s", {"transport": "sse", "url": "https://bob:hunter2@s.example/sse"})
+    row = render_table("Server", [server], wide=True, now=NOW).splitlines()[1]
+    assert "https://(sensitive)@s.example/sse" in row and "hunter2" not in row

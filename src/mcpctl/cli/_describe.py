@@ -5,12 +5,14 @@ The relations come from `mcpctl.reconciler._inspect`; this module only lays them
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import click
 
 from mcpctl.reconciler._inspect import Inventory, Section, relations, token_expiry, token_status
-from mcpctl.schemas import LiveResource, McpToken
+from mcpctl.reconciler._sensitive import masked, sensitive_paths
+from mcpctl.schemas import LiveResource, McpToken, Template, TemplateSpec
 
 from ._completion import KIND, complete_names, complete_projects
 from ._main import cli
@@ -39,9 +41,20 @@ def _indent(text: str, by: str = "  ") -> str:
     return "\n".join(by + line if line else line for line in text.splitlines())
 
 
-def _spec_yaml(live: LiveResource) -> str:
-    spec = document(live.resource).get("spec") or {}
+def _spec_yaml(live: LiveResource, templates: Mapping[str, TemplateSpec]) -> str:
+    # Literal env/header values that look secret are shown as `(sensitive)`, as plans show them.
+    full = document(live.resource)
+    spec = masked(full, sensitive_paths(full, templates)).get("spec") or {}
     return yaml_text(spec) if spec else "{}"
+
+
+def templates_of(inventory: Inventory) -> dict[str, TemplateSpec]:
+    """Stored templates by name: they say which template values are secret."""
+    found = {}
+    for live in inventory.of_kind("Template"):
+        assert isinstance(live.resource, Template)
+        found[live.identity.name] = live.resource.spec
+    return found
 
 
 def render_section(section: Section) -> str:
@@ -50,7 +63,12 @@ def render_section(section: Section) -> str:
     return f"{section.title}:\n{_indent(body)}"
 
 
-def render_describe(live: LiveResource, sections: list[Section], now: datetime) -> str:
+def render_describe(
+    live: LiveResource,
+    sections: list[Section],
+    now: datetime,
+    templates: Mapping[str, TemplateSpec] | None = None,
+) -> str:
     """The `describe` text: header fields, token status, the spec as YAML, then each relation section."""
     meta = live.resource.metadata
     lines = [_field("Name", live.identity.name), _field("Kind", live.identity.kind)]
@@ -71,7 +89,7 @@ def render_describe(live: LiveResource, sections: list[Section], now: datetime) 
         lines.append(_field("Status", token_status(live, now)))
         lines.append(_field("Expires-At", expiry.isoformat(timespec="seconds") if expiry else "never"))
     lines.append("Spec:")
-    lines.append(_indent(_spec_yaml(live)))
+    lines.append(_indent(_spec_yaml(live, templates or {})))
     lines.extend(render_section(section) for section in sections)
     return "\n".join(lines)
 
@@ -100,6 +118,7 @@ def describe(kind: str, name: str, project: str | None, database_url: str | None
         inventory = Inventory(store)
         live = inventory.find(kind, name, project)
         sections = relations(inventory, live, now)
+        templates = templates_of(inventory) if live.identity.kind in ("Server", "Template") else {}
     finally:
         store.close()
-    click.echo(render_describe(live, sections, now))
+    click.echo(render_describe(live, sections, now, templates))

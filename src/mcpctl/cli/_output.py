@@ -6,6 +6,7 @@ Pure functions from live resources to text; the commands only pick one and echo 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -35,6 +36,7 @@ DOCUMENT_FORMATS = ("yaml", "json")
 LIST_KIND = "List"
 """`kind` of the wrapper document around several resources, as kubectl's `kind: List`."""
 _MAX_CELL = 60
+_URL_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
 
 
 def age(moment: datetime | None, now: datetime) -> str:
@@ -80,7 +82,7 @@ def _server_target(spec: ServerSpec) -> str:
         return f"template:{spec.from_template.name}"
     if spec.transport == "stdio":
         return " ".join([spec.command or "", *spec.args])
-    return spec.url or ""
+    return _URL_USERINFO.sub(r"\1(sensitive)@", spec.url or "")
 
 
 def _keys(mapping: dict[str, Any]) -> str:
