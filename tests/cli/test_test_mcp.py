@@ -1,0 +1,81 @@
+"""`mcpctl test mcp URL`: exit 0 on pass, 1 on transport/auth failure, 2 on contract failure."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from gateway.gateway_harness import (
+    RunningGateway,
+    create_token,
+    free_port,
+    project_doc,
+    put,
+    serve_gateway,
+    server_doc,
+)
+from mcpctl.cli import cli
+from mcpctl.schemas import ServerSpec
+from mcpctl.store import Store
+
+TOY = Path(__file__).parents[1] / "gateway" / "servers" / "toy.py"
+
+
+@pytest.fixture
+def running(sqlite_database_url: str) -> Iterator[tuple[RunningGateway, str]]:
+    with Store.open(sqlite_database_url) as store:
+        toy = ServerSpec.model_validate({"transport": "stdio", "command": sys.executable, "args": [str(TOY)]})
+        put(store, server_doc("toy", toy), project_doc("demo", ["toy"]), project_doc("other", ["toy"]))
+        token = create_token(store, "demo", "t")
+        with serve_gateway(store) as gateway:
+            yield gateway, token
+
+
+def run(*args: str, token: str | None = None) -> tuple[int, str]:
+    env = {"MCPCTL_TOKEN": token} if token else {}
+    result = CliRunner().invoke(cli, ["test", "mcp", *args], env=env, catch_exceptions=False)
+    return result.exit_code, result.output
+
+
+def test_exit_codes(running: tuple[RunningGateway, str]) -> None:
+    gateway, token = running
+    url = gateway.url("demo")
+
+    code, output = run(url, "--tool", "toy__add", "--args", '{"a": 20, "b": 22}', token=token)
+    assert code == 0, output
+    assert "PASS  tools/call toy__add" in output and " 42" in output and output.rstrip().endswith(url)
+
+    assert run(url, "--expect-tools", "toy__echo,toy__missing", token=token)[0] == 2
+    assert run(url, "--tool", "toy__fail", token=token)[0] == 2
+    code, output = run(url, "--tool", "toy__nope", token=token)
+    assert code == 2 and "-32602" in output
+
+    code, output = run(url, token="mcpctl_pat_unknown")
+    assert code == 1 and "HTTP 401" in output
+    code, output = run(gateway.url("other"), token=token)
+    assert code == 1 and "HTTP 403" in output
+    assert run(url)[0] == 1
+    assert run(f"http://127.0.0.1:{free_port()}/mcp", "--timeout", "5")[0] == 1
+    assert token not in output
+
+
+def test_json_output(running: tuple[RunningGateway, str]) -> None:
+    gateway, token = running
+    code, output = run(gateway.url("demo"), "--expect-tools", "toy__echo", "-o", "json", token=token)
+    assert code == 0
+    report = json.loads(output)
+    assert report["ok"] is True and report["exitCode"] == 0
+    assert [s["name"] for s in report["steps"]] == ["initialize", "tools/list", "expect-tools"]
+    assert report["steps"][0]["detail"].startswith("server mcpctl/demo")
+
+
+def test_usage_errors() -> None:
+    result = CliRunner().invoke(cli, ["test", "mcp", "http://x/mcp", "--args", "{}"])
+    assert result.exit_code == 2 and "--args needs --tool" in result.output
+    result = CliRunner().invoke(cli, ["test", "mcp", "http://x/mcp", "--tool", "t", "--args", "[1]"])
+    assert result.exit_code == 2 and "JSON object" in result.output
