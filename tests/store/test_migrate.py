@@ -8,11 +8,12 @@ import sys
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import create_engine, inspect
 
 from mcpctl.errors import StoreError
 from mcpctl.store import Store
-from mcpctl.store._migrate import head_revision
+from mcpctl.store._migrate import alembic_config, head_revision
 from mcpctl.store._tables import KIND_TABLES, Base
 from mcpctl.store._url import sqlalchemy_url
 
@@ -29,6 +30,10 @@ def test_models_and_migrations_agree(store: Store, database_url: str) -> None:
     expected = {table.__tablename__ for table in KIND_TABLES.values()}  # type: ignore[attr-defined]
     expected |= {"project_servers", "group_members", "audit_events", "revisions", "locks", "store_state"}
     assert tables == expected | {"alembic_version"}
+
+
+def test_head_revision_agrees_with_alembic() -> None:
+    assert head_revision() == ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
 def test_upgrade_is_idempotent_and_reports_the_head(store: Store) -> None:
