@@ -131,7 +131,7 @@ class ReconcileLoop:
             state, invalid = self._desired()
             result = self._reconcile(state)
         except McpctlError as error:
-            self._failed(error.detail)
+            self._failed(error.detail, log=not isinstance(error, ValidationFailed))
             if isinstance(error, StoreError):
                 self._close_store()
             return PassResult(ok=False)
@@ -190,7 +190,9 @@ class ReconcileLoop:
                 _log.error("  %s", problem)
         self._bad_key, self._bad_reason = key, reason
         if self._good is None:
-            raise ValidationFailed(state.problems)
+            error = ValidationFailed(state.problems)
+            error.detail = reason
+            raise error
         return self._good, reason
 
     def _warn_if_rewritten(self, revision: str) -> None:

@@ -1,0 +1,150 @@
+"""`mcpctl reconcile --once`, `reconcile status`, and `--repo/--ref/--path` on plan, diff and apply."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import git
+import pytest
+from click.testing import CliRunner
+
+from mcpctl.cli import cli
+from mcpctl.cli._reconcile import parse_duration
+from mcpctl.errors import UsageError
+
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "config-repo"
+
+
+def run(*args: str) -> Any:
+    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+
+
+@pytest.fixture(autouse=True)
+def _dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MCPCTL_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("MCPCTL_RECONCILE_STATUS_DIR", str(tmp_path / "status"))
+
+
+@pytest.fixture
+def repo(tmp_path: Path) -> git.Repo:
+    """A local repository whose `config/` folder holds the example config repo, plus a `v1` tag."""
+    repository = git.Repo.init(tmp_path / "repo", initial_branch="main")
+    with repository.config_writer() as config:
+        config.set_value("user", "name", "Test")
+        config.set_value("user", "email", "test@example.com")
+    import shutil
+
+    shutil.copytree(EXAMPLES, tmp_path / "repo" / "config")
+    (tmp_path / "repo" / "README.md").write_text("not desired state\n")
+    repository.git.add("-A")
+    repository.index.commit("example estate")
+    repository.create_tag("v1")
+    return repository
+
+
+def test_parse_duration() -> None:
+    assert parse_duration("60s") == 60
+    assert parse_duration("5m") == 300
+    assert parse_duration("1h") == 3600
+    assert parse_duration("250ms") == 0.25
+    assert parse_duration("2.5") == 2.5
+    for bad in ("soon", "0s", "-1", "5d"):
+        with pytest.raises(UsageError):
+            parse_duration(bad)
+
+
+def test_source_flag_combinations_are_checked(sqlite_database_url: str, repo: git.Repo) -> None:
+    both = run("plan", "-f", str(EXAMPLES), "--repo", repo.working_dir, "--database-url", sqlite_database_url)
+    assert both.exit_code == 2 and "not both" in both.output
+    ref_alone = run("plan", "--ref", "main", "--database-url", sqlite_database_url)
+    assert ref_alone.exit_code == 2 and "--ref and --path need --repo" in ref_alone.output
+    nothing = run("reconcile", "--once", "--database-url", sqlite_database_url)
+    assert nothing.exit_code == 2 and "--repo URL" in nothing.output
+
+
+def test_plan_apply_diff_from_a_repository(database_url: str, repo: git.Repo, tmp_path: Path) -> None:
+    sha = repo.head.commit.hexsha
+    planned = run("plan", "--repo", repo.working_dir, "--path", "config", "--database-url", database_url)
+    assert planned.exit_code == 0, planned.output
+    assert "Plan: 27 to add, 0 to change, 0 to destroy." in planned.output
+    applied = run(
+        "apply",
+        "--repo",
+        repo.working_dir,
+        "--ref",
+        "v1",
+        "--path",
+        "config",
+        "--yes",
+        "--database-url",
+        database_url,
+        "--token-output",
+        str(tmp_path / "tokens"),
+    )
+    assert applied.exit_code == 0, applied.output
+    history = run("history", "--database-url", database_url)
+    assert sha[:12] in history.output
+    same = run(
+        "diff", "--repo", repo.working_dir, "--ref", sha, "--path", "config", "--database-url", database_url
+    )
+    assert same.exit_code == 0, same.output
+    missing = run("plan", "--repo", repo.working_dir, "--ref", "gone", "--database-url", database_url)
+    assert missing.exit_code == 1 and "branch or tag 'gone' not found" in missing.output
+    whole = run("plan", "--repo", repo.working_dir, "--database-url", database_url)
+    # Another source (no --path) holding the same resources would take every one of them over.
+    assert whole.exit_code == 0 and "Plan: 0 to add, 27 to change, 0 to destroy." in whole.output
+
+
+def test_once_and_status(sqlite_database_url: str, repo: git.Repo, tmp_path: Path) -> None:
+    assert "No reconciler has run yet." in run("reconcile", "status").output
+    once = run(
+        "reconcile",
+        "--once",
+        "--repo",
+        repo.working_dir,
+        "--path",
+        "config",
+        "--database-url",
+        sqlite_database_url,
+        "--token-output",
+        str(tmp_path / "tokens"),
+    )
+    assert once.exit_code == 0, once.output
+    text = run("reconcile", "status").output
+    assert f"{repo.working_dir}//config" in text
+    assert f"last commit:  {repo.head.commit.hexsha}" in text
+    assert "drift count:  0" in text and "last error:   -" in text
+    rows = json.loads(run("reconcile", "status", "-o", "json").output)
+    assert [row["state"] for row in rows] == ["applied"] and rows[0]["applies"] == 1
+
+    broken = Path(repo.working_dir) / "config" / "servers" / "time.yaml"
+    broken.write_text(broken.read_text().replace("transport:", "transprot:"))
+    repo.git.commit("-am", "typo")
+    failed = run(
+        "reconcile",
+        "--once",
+        "--repo",
+        repo.working_dir,
+        "--path",
+        "config",
+        "--database-url",
+        sqlite_database_url,
+    )
+    assert failed.exit_code == 1
+    status = run("reconcile", "--repo", repo.working_dir, "--path", "config", "status", "-o", "json")
+    (row,) = json.loads(status.output)
+    assert row["state"] == "failing" and row["consecutive_failures"] == 1
+    assert row["last_revision"] != repo.head.commit.hexsha
+    assert "servers/time.yaml" in row["last_error"]
+
+
+def test_status_marks_a_loop_that_died(tmp_path: Path) -> None:
+    from mcpctl.reconciler._status import ReconcileStatus, status_path, write_status
+
+    status = ReconcileStatus(source="https://***@git.example/r.git", state="in-sync", pid=2**22 + 12345)
+    write_status(status, status_path(status.source))
+    rows = json.loads(run("reconcile", "status", "-o", "json").output)
+    assert rows[0]["state"] == "dead"
+    assert rows[0]["source"] == "https://***@git.example/r.git"
