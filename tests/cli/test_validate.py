@@ -94,3 +94,20 @@ def test_real_subprocess_reads_stdin_and_reports_syntax_errors(tmp_path: Path) -
     assert completed.returncode == 1
     assert completed.stderr.decode() == f"{bad}:5:3: duplicate key 'name' (first at line 4)\n"
     assert completed.stdout.decode() == "1 documents, 1 errors, 0 warnings\n"
+
+
+def test_commands_shown_in_docs_validation_md_run() -> None:
+    # Every `$ mcpctl ...` line of docs/validation.md, run from the repository root.
+    root = FIXTURES.parents[2]
+    lines = [
+        line[2:]
+        for line in (root / "docs" / "validation.md").read_text().splitlines()
+        if line.startswith("$ ") and "mcpctl " in line
+    ]
+    assert len(lines) >= 5
+    for line in lines:
+        completed = subprocess.run(
+            line, shell=True, cwd=root, capture_output=True, timeout=60, check=False,
+            env={"PATH": f"{MCPCTL.parent}:/usr/bin:/bin"},
+        )
+        assert completed.returncode == 0, (line, completed.stderr.decode())
