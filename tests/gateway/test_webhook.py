@@ -7,6 +7,7 @@ import hmac
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -16,6 +17,7 @@ from mcpctl.errors import UsageError
 from mcpctl.gateway._webhook import WebhookConfig, sign, verify_signature, webhook_app
 
 SECRET = "It's a Secret to Everybody"
+SIGNATURE = "X-Hub-Signature-256"
 
 
 class Served:
@@ -116,3 +118,66 @@ def test_secret_is_required_and_never_in_repr() -> None:
     with pytest.raises(UsageError, match="needs a secret"):
         WebhookConfig(secret="", trigger=lambda: None)
     assert SECRET not in repr(WebhookConfig(secret=SECRET, trigger=lambda: None))
+
+
+def _serve(app: object) -> tuple[uvicorn.Server, threading.Thread, str]:
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))  # type: ignore[arg-type]
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not server.started:
+        assert time.monotonic() < deadline, "server did not start"
+        time.sleep(0.02)
+    return server, thread, f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+
+
+def test_router_mounts_in_the_gateway_beside_the_admin_api(sqlite_database_url: str, tmp_path: Path) -> None:
+    from mcpctl.gateway import GatewayConfig, create_app
+    from mcpctl.gateway._metrics import Gauge
+    from mcpctl.gateway._webhook import webhook_router
+    from mcpctl.reconciler._status import (
+        ReconcileStatus,
+        reconcile_metric_families,
+        status_path,
+        write_status,
+    )
+
+    target = Served()
+    config = GatewayConfig(
+        database_url=sqlite_database_url,
+        extra_routers=[webhook_router(WebhookConfig(secret=SECRET, trigger=target.trigger))],
+    )
+    server, thread, url = _serve(create_app(config))
+    try:
+        body = b'{"ref": "refs/heads/main"}'
+        assert httpx.post(f"{url}/api/v1/reconcile", content=body).status_code == 401
+        signed = httpx.post(f"{url}/api/v1/reconcile", content=body, headers={SIGNATURE: sign(SECRET, body)})
+        assert signed.status_code == 202 and target.calls == 1
+        assert "/api/v1/reconcile" in httpx.get(f"{url}/schema/openapi.json").text
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+
+    # The reconciler's status, as the gateway's /metrics renders it.
+    status = ReconcileStatus(
+        source="https://***@git.example/r.git",
+        state="in-sync",
+        last_revision="abc",
+        drift_count=3,
+        last_pass_at="2026-01-01T00:00:00+00:00",
+    )
+    write_status(status, status_path(status.source, tmp_path))
+    text = "\n".join(
+        line
+        for name, help_text, collect in reconcile_metric_families(tmp_path)
+        for line in Gauge(name, help_text, collect).render()
+    )
+    assert 'mcpctl_reconcile_drift_resources{source="https://***@git.example/r.git"} 3' in text
+    assert (
+        'mcpctl_reconcile_info{revision="abc",source="https://***@git.example/r.git",state="in-sync"} 1'
+        in text
+    )
+    assert (
+        'mcpctl_reconcile_last_pass_timestamp_seconds{source="https://***@git.example/r.git"} 1767225600'
+        in text
+    )
