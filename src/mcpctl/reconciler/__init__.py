@@ -29,7 +29,19 @@ from ._sources import (
 
 # Names whose modules import git, SQLAlchemy or other heavy edges are loaded on first use, so that
 # importing the pure core (`mcpctl.reconciler._diff`) never drags them in: name -> private module.
-_LAZY: dict[str, str] = {}
+_LAZY: dict[str, str] = {
+    "DebouncedWatcher": "._watch",
+    "GitRepository": "._git",
+    "GitSource": "._git",
+    "LoopConfig": "._loop",
+    "ReconcileLoop": "._loop",
+    "ReconcileStatus": "._status",
+    "dump_resource_yaml": "._yamlio",
+    "export_resources": "._export",
+    "mask_url": "._git",
+    "read_statuses": "._status",
+    "reconcile_metric_families": "._status",
+}
 
 
 def __getattr__(name: str) -> Any:
@@ -50,15 +62,23 @@ __all__ = [
     "ApplyResult",
     "Change",
     "CreatedToken",
+    "DebouncedWatcher",
     "DesiredState",
     "FieldChange",
     "FileSource",
+    "GitRepository",
+    "GitSource",
+    "LoopConfig",
     "Plan",
+    "ReconcileLoop",
+    "ReconcileStatus",
     "Source",
     "StaticSource",
     "apply_plan",
     "dependency_key",
     "diff",
+    "dump_resource_yaml",
+    "export_resources",
     "field_changes",
     "flatten",
     "format_path",
@@ -66,9 +86,12 @@ __all__ = [
     "load_plan",
     "looks_secret",
     "manager_for",
+    "mask_url",
     "plan_against",
     "plan_digest",
     "plan_document",
+    "read_statuses",
+    "reconcile_metric_families",
     "render_json",
     "render_markdown",
     "render_text",
