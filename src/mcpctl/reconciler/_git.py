@@ -278,6 +278,4 @@ class GitSource:
         root = subpath(checkout, self.path)
         result = load_and_validate([str(root)])
         problems = tuple(_relative_problem(p, checkout.directory) for p in result.problems)
-        # Validation keeps each model with the document it came from; the plan needs only the model.
-        resources = tuple(getattr(item, "resource", item) for item in result.resources)
-        return DesiredState(resources, self.name, checkout.revision, problems)
+        return DesiredState(tuple(result.models()), self.name, checkout.revision, problems)
