@@ -132,11 +132,11 @@ def toy_stdio() -> Callable[..., ServerSpec]:
 
 @pytest.fixture
 def toy_http() -> Iterator[Callable[..., str]]:
-    """Factory: `toy_http("sse"|"streamable-http", env={...})` starts a toy server, returns its MCP URL."""
+    """Factory: `toy_http("sse"|"streamable-http", env={...}, port=N)` starts a toy server, gives its URL."""
     started: list[subprocess.Popen[bytes]] = []
 
-    def start(transport: str, env: dict[str, str] | None = None) -> str:
-        port = free_port()
+    def start(transport: str, env: dict[str, str] | None = None, port: int | None = None) -> str:
+        port = port or free_port()
         process = subprocess.Popen(
             [sys.executable, str(TOY), "--transport", transport, "--port", str(port)],
             env={**os.environ, **(env or {})},

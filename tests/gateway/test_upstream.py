@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import sys
 import time
 from collections.abc import Callable
@@ -10,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import anyio
+import anyio.to_thread
 import pytest
 from mcp import ClientSession
 from mcp.shared.exceptions import MCPError
@@ -307,3 +309,34 @@ async def test_close_while_starting_abandons_the_start(children: Callable[[], se
     assert len(failures) == 1 and "stopped before it started" in str(failures[0])
     assert upstream.state == "stopped"
     assert not children() - before
+
+
+@pytest.mark.parametrize("transport", ["sse", "streamable-http"])
+async def test_http_upstream_crash_and_server_restart(
+    transport: str, toy_http: Callable[..., str], alive: Callable[[int], bool]
+) -> None:
+    url = toy_http(transport)
+    port = int(url.rsplit(":", 1)[1].split("/")[0])
+    spec = ServerSpec.model_validate({"transport": transport, "url": url})
+    upstream = Upstream("toy", spec, SecretResolver(environ={}))
+    try:
+        assert await call(upstream, "echo", text="one") == "one"
+        with pytest.raises(UpstreamUnavailable, match="connection lost during tools/call crash"):
+            await call(upstream, "crash")
+        assert upstream.state == "down"
+        # Restarted from a thread: the event loop keeps running meanwhile, as a gateway's would.
+        await anyio.to_thread.run_sync(lambda: toy_http(transport, port=port))
+        assert await call(upstream, "echo", text="two") == "two"
+        assert upstream.state == "up" and upstream.restarts == 1
+
+        # The server dies and comes back while the gateway is idle: the next call still works,
+        # on a new session (for Streamable HTTP, after the server said it no longer knows ours).
+        pid = int(await call(upstream, "pid"))
+        os.kill(pid, signal.SIGKILL)
+        while alive(pid):
+            await anyio.sleep(0.02)
+        await anyio.to_thread.run_sync(lambda: toy_http(transport, port=port))
+        assert await call(upstream, "echo", text="three") == "three"
+        assert upstream.restarts == 2
+    finally:
+        await upstream.aclose()

@@ -63,6 +63,8 @@ FIRST_BACKOFF = 0.5
 STOP_GRACE = 10.0
 """Seconds to let a session shut down politely (stdio: close stdin, SIGTERM, SIGKILL) before cancelling it."""
 _CONNECTION_CLOSED = -32000
+_TRANSPORT_MESSAGES = ("Connection closed", "SSE stream ")
+"""How the SDK words the errors it makes up for requests whose answer can never arrive."""
 
 
 def resolve_command(command: str, cwd: str | None = None, path: str | None = None) -> str | None:
@@ -110,6 +112,18 @@ def describe(error: BaseException) -> str:
         return error.message
     text = str(error).splitlines()[0] if str(error) else ""
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _transport_failure(error: MCPError) -> bool:
+    # -32000 is also free for servers' own errors, so the SDK's wording is checked too.
+    return error.code == _CONNECTION_CLOSED and error.message.startswith(_TRANSPORT_MESSAGES)
+
+
+def _session_gone(error: MCPError) -> bool:
+    # Streamable HTTP answers 404 for an unknown session id; the SDK surfaces it only as an error
+    # message ("Session terminated", or the server's own such as "Session not found").
+    message = error.message.lower()
+    return "session" in message and any(word in message for word in ("not found", "terminated", "expired"))
 
 
 @dataclass
@@ -192,30 +206,46 @@ class Upstream:
         """Run `operation` on a live session (starting one if needed) within the call timeout.
 
         JSON-RPC errors the server answers with propagate as `mcp.MCPError`; a dropped connection is
-        `UpstreamUnavailable`, an exceeded timeout `UpstreamTimeout`.
+        `UpstreamUnavailable`, an exceeded timeout `UpstreamTimeout`. When an HTTP server no longer
+        knows the session (it restarted), the request is sent once more on a new session.
         """
-        conn = await self._connected()
-        session = conn.session
-        assert session is not None
-        limit = self.spec.timeouts.call_seconds if timeout is None else timeout
-        try:
-            with anyio.fail_after(limit):
-                result = await operation(session)
-        except TimeoutError:
-            raise UpstreamTimeout(f"upstream {self.name!r}: {what} timed out after {limit:g}s") from None
-        except MCPError as error:
-            if error.code == _CONNECTION_CLOSED and (conn.dead or error.message == "Connection closed"):
-                raise UpstreamUnavailable(f"upstream {self.name!r}: connection lost during {what}") from None
+        for attempt in (1, 2):
+            conn = await self._connected()
+            session = conn.session
+            assert session is not None
+            limit = self.spec.timeouts.call_seconds if timeout is None else timeout
+            try:
+                with anyio.fail_after(limit):
+                    result = await operation(session)
+            except TimeoutError:
+                raise UpstreamTimeout(f"upstream {self.name!r}: {what} timed out after {limit:g}s") from None
+            except MCPError as error:
+                if conn.dead or _transport_failure(error):
+                    self._ended(conn, UpstreamUnavailable(f"upstream {self.name!r}: {error.message}"))
+                    raise UpstreamUnavailable(
+                        f"upstream {self.name!r}: connection lost during {what}"
+                    ) from None
+                if attempt == 1 and self.spec.transport != "stdio" and _session_gone(error):
+                    # The server refused the request for its session id, so it never ran: retrying is safe.
+                    self._ended(
+                        conn, UpstreamUnavailable(f"upstream {self.name!r}: session ended on the server")
+                    )
+                    continue
+                self._succeeded()
+                raise
+            except GatewayError:
+                raise
+            except Exception as error:
+                if conn.dead:
+                    raise UpstreamUnavailable(
+                        f"upstream {self.name!r}: connection lost during {what}"
+                    ) from None
+                raise UpstreamUnavailable(
+                    f"upstream {self.name!r}: {what} failed: {describe(error)}"
+                ) from None
             self._succeeded()
-            raise
-        except GatewayError:
-            raise
-        except Exception as error:
-            if conn.dead:
-                raise UpstreamUnavailable(f"upstream {self.name!r}: connection lost during {what}") from None
-            raise UpstreamUnavailable(f"upstream {self.name!r}: {what} failed: {describe(error)}") from None
-        self._succeeded()
-        return result
+            return result
+        raise AssertionError("unreachable: the second attempt returns or raises")
 
     async def aclose(self) -> None:
         """Stop the session (and its process) and wait until every task of this upstream has ended."""
