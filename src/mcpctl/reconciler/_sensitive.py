@@ -5,13 +5,12 @@ Pure helpers shared by the diff (to flag field changes) and the renderers (to ma
 
 from __future__ import annotations
 
-import copy
 import json
 import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from mcpctl.schemas import ResourceModel, TemplateSpec
+from mcpctl.schemas import ResourceModel, Server, Template, TemplateSpec
 
 from ._plan import SENSITIVE, Path
 
@@ -88,8 +87,8 @@ def sensitive_paths(document: Mapping[str, Any], templates: Mapping[str, Templat
 def resource_sensitive_paths(
     resource: ResourceModel | None, templates: Mapping[str, TemplateSpec]
 ) -> set[Path]:
-    """`sensitive_paths` of a resource (empty for None)."""
-    if resource is None:
+    """`sensitive_paths` of a resource (empty for None and for kinds that never hold secrets)."""
+    if not isinstance(resource, Server | Template):
         return set()
     return sensitive_paths(resource.to_document(), templates)
 
@@ -100,23 +99,33 @@ def is_sensitive(path: Path, paths: Iterable[Path]) -> bool:
 
 
 def masked(document: Mapping[str, Any], paths: Iterable[Path]) -> dict[str, Any]:
-    """A copy of `document` with the value at each of `paths` (where present) replaced by `(sensitive)`."""
-    out: dict[str, Any] = copy.deepcopy(dict(document))
+    """A copy of `document` with the value at each of `paths` (where present) replaced by `(sensitive)`.
+
+    Only the containers along each path are copied; the rest is shared with `document`, which is
+    never modified (callers only serialise the result).
+    """
+    out: dict[str, Any] = dict(document)
     for path in paths:
         node: Any = out
-        for part in path[:-1]:
-            try:
-                node = node[part]
-            except (KeyError, IndexError, TypeError):
-                node = None
+        for depth, part in enumerate(path):
+            last = depth == len(path) - 1
+            in_dict = isinstance(node, dict) and part in node
+            in_list = isinstance(node, list) and isinstance(part, int) and part < len(node)
+            if not (in_dict or in_list):
                 break
-        if node is None:
-            continue
-        last = path[-1]
-        in_dict = isinstance(node, dict) and last in node
-        in_list = isinstance(node, list) and isinstance(last, int) and last < len(node)
-        if in_dict or in_list:
-            node[last] = SENSITIVE
+            child = node[part]
+            if last:
+                node[part] = SENSITIVE
+            else:
+                copied = (
+                    dict(child)
+                    if isinstance(child, dict)
+                    else list(child)
+                    if isinstance(child, list)
+                    else child
+                )
+                node[part] = copied
+                node = copied
     return out
 
 
