@@ -426,7 +426,8 @@ def create_mcptoken(
     for key, value in (("expires", expires), ("rbac", rbac), ("owner", owner)):
         if value is not None:
             spec[key] = value
-    finish(build("McpToken", name, spec, options, project), options)
+    # A token's description belongs in its spec (shown with its bindings), not twice.
+    finish(build("McpToken", name, spec, {**options, "description": ""}, project), options)
 
 
 @create.command("rolebinding")
