@@ -148,3 +148,17 @@ def test_status_marks_a_loop_that_died(tmp_path: Path) -> None:
     rows = json.loads(run("reconcile", "status", "-o", "json").output)
     assert rows[0]["state"] == "dead"
     assert rows[0]["source"] == "https://***@git.example/r.git"
+
+
+def test_validate_a_repository(repo: git.Repo) -> None:
+    valid = run("validate", "--repo", repo.working_dir, "--path", "config")
+    assert valid.exit_code == 0, valid.output
+    broken = Path(repo.working_dir) / "config" / "servers" / "time.yaml"
+    broken.write_text(broken.read_text().replace("transport:", "transprot:"))
+    repo.git.commit("-am", "typo")
+    invalid = run("validate", "--repo", repo.working_dir, "--ref", "main", "--path", "config")
+    assert invalid.exit_code == 1
+    assert "config/servers/time.yaml:" in invalid.output and "/cache/" not in invalid.output
+    assert run("validate", "--repo", repo.working_dir, "--ref", "v1", "--path", "config").exit_code == 0
+    assert run("validate").exit_code == 2
+    assert run("validate", str(EXAMPLES), "--repo", repo.working_dir).exit_code == 2

@@ -6,13 +6,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 from mcpctl.errors import UsageError
-from mcpctl.reconciler._git import GitSource
+from mcpctl.reconciler._git import GitSource, relative_problem, subpath
 from mcpctl.reconciler._sources import FileSource, Source
+
+if TYPE_CHECKING:
+    from mcpctl.schemas import ValidationResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -57,3 +60,16 @@ def source_from_options(
     if not filenames:
         raise UsageError("no desired state given: pass -f PATH (a file, a directory or -) or --repo URL")
     return FileSource(tuple(filenames))
+
+
+def validate_repository(repo: str, ref: str | None = None, path: str | None = None) -> ValidationResult:
+    """`load_and_validate` of one commit of a repository; problems name files inside the repository."""
+    from mcpctl.schemas import load_and_validate
+
+    source = GitSource(repo, ref=ref, path=path)
+    repository = source.repository
+    repository.fetch()
+    checkout = repository.checkout(repository.resolve(ref))
+    result = load_and_validate([str(subpath(checkout, path))])
+    result.problems = [relative_problem(p, checkout.directory) for p in result.problems]
+    return result

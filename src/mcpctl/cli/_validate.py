@@ -9,23 +9,30 @@ import json
 
 import click
 
+from mcpctl.errors import UsageError
 from mcpctl.schemas import ValidationResult, load_and_validate
 
 from ._main import cli
+from ._source_options import source_options, validate_repository
 
 
 @cli.command("validate")
-@click.argument("paths", nargs=-1, required=True, type=click.Path(exists=True, allow_dash=True))
+@click.argument("paths", nargs=-1, type=click.Path(exists=True, allow_dash=True))
+@source_options
 @click.option(
     "-o", "--output", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
 )
 @click.pass_context
-def validate(ctx: click.Context, paths: tuple[str, ...], fmt: str) -> None:
+def validate(
+    ctx: click.Context, paths: tuple[str, ...], repo: str | None, ref: str | None, path: str | None, fmt: str
+) -> None:
     """Check YAML files and directories (recursively; `-` for stdin) and print every problem.
 
     Problems print as `file:line:col: Kind/name: field: message`.
     """
-    result = load_and_validate(paths)
+    if (repo is None) == (not paths) or (repo is None and (ref or path)):
+        raise UsageError("give PATH... or --repo URL [--ref REF] [--path SUBDIR]")
+    result = validate_repository(repo, ref, path) if repo is not None else load_and_validate(paths)
     if fmt == "json":
         click.echo(render_json(result))
     else:

@@ -229,8 +229,8 @@ def source_name(url: str, path: str | None = None) -> str:
     return source_name_for_repo(mask_url(canonical_url(url)), path)
 
 
-def _relative_problem(problem: Any, root: Path) -> Any:
-    # Problems name files inside the checkout; show them as paths inside the repository instead.
+def relative_problem(problem: Any, root: Path) -> Any:
+    """`problem` naming its file relative to `root` (a checkout), as a path inside the repository."""
     where = getattr(problem, "path", None)
     if not dataclasses.is_dataclass(problem) or not isinstance(where, str):
         return problem
@@ -277,5 +277,5 @@ class GitSource:
 
         root = subpath(checkout, self.path)
         result = load_and_validate([str(root)])
-        problems = tuple(_relative_problem(p, checkout.directory) for p in result.problems)
+        problems = tuple(relative_problem(p, checkout.directory) for p in result.problems)
         return DesiredState(tuple(result.models()), self.name, checkout.revision, problems)
