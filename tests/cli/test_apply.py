@@ -136,3 +136,47 @@ def test_real_process_apply_from_stdin(url: str) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert "Plan: 1 to add, 0 to change, 0 to destroy." in done.stdout and "Apply complete!" in done.stdout
+
+
+def test_on_a_tty_it_asks_and_colours(url: str, tmp_path: Path) -> None:
+    import os
+    import pty
+    import select
+
+    source = repo(tmp_path, PROJECT)
+    env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"}
+
+    def session(answer: bytes) -> tuple[int, str]:
+        controller, terminal = pty.openpty()
+        process = subprocess.Popen(
+            [MCPCTL, "apply", "-f", source, "--database-url", url],
+            stdin=terminal,
+            stdout=terminal,
+            stderr=terminal,
+            env=env,
+        )
+        os.close(terminal)
+        output, answered = b"", False
+        while True:
+            ready, _, _ = select.select([controller], [], [], 60)
+            if not ready:
+                process.kill()
+                raise AssertionError(f"no output; so far: {output!r}")
+            try:
+                chunk = os.read(controller, 4096)
+            except OSError:  # the child closed the terminal
+                break
+            if not chunk:
+                break
+            output += chunk
+            if not answered and b"Apply these changes?" in output:
+                os.write(controller, answer + b"\n")
+                answered = True
+        os.close(controller)
+        return process.wait(timeout=60), output.decode(errors="replace")
+
+    code, text = session(b"n")
+    assert code == 1 and "\x1b[32m" in text and "cancelled" in text
+    code, text = session(b"y")
+    assert code == 0, text
+    assert "Apply complete! Resources: 1 added" in text
