@@ -376,3 +376,11 @@ def test_inventory_over_the_real_store(store: Store) -> None:
     laptop = inventory.find("McpToken", "laptop")
     assert laptop.managed_by == CLI_MANAGER and token_status(laptop, datetime.now(UTC)) == "active"
     assert {r.rule.role for r in token_rules(inventory, laptop)} == {"run", "edit"}
+
+
+def test_find_prefers_the_global_role_binding_without_a_project() -> None:
+    rule = {"subjects": [{"kind": "User", "name": "ada"}], "rules": [{"role": "view", "resource": "*"}]}
+    rows = [live(res("RoleBinding", "rb", rule, project="alpha")), live(res("RoleBinding", "rb", rule))]
+    inventory = Inventory(MemoryReader(rows))
+    assert inventory.find("RoleBinding", "rb").identity == Identity("RoleBinding", None, "rb")
+    assert inventory.find("RoleBinding", "rb", "alpha").identity == Identity("RoleBinding", "alpha", "rb")

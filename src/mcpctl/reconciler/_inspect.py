@@ -92,6 +92,10 @@ class Inventory:
                 raise ResourceNotFound(f"{describe_identity(Identity(kind, project, name))} not found")
             return found
         matches = [live for live in self.of_kind(kind) if live.identity.name == name]
+        # A RoleBinding may be global or in a project: without -p its name means the global one first.
+        unscoped = [live for live in matches if live.identity.project is None]
+        if unscoped:
+            return unscoped[0]
         if not matches:
             raise ResourceNotFound(f'{kind} "{name}" not found')
         if len(matches) > 1:
