@@ -37,6 +37,13 @@ PATTERN_MESSAGES = {
     r"^(https?://|\{\{)": "must be an http:// or https:// URL",
 }
 """Readable messages for the regular expressions of the models (the pattern itself helps nobody)."""
+TYPE_MESSAGES = {
+    "model_type": "expected a mapping",
+    "model_attributes_type": "expected a mapping",
+    "dict_type": "expected a mapping",
+    "list_type": "expected a list",
+    "string_type": "expected a string (quote numbers and booleans meant as text)",
+}
 SECRET_LOOKING = re.compile(r"TOKEN|SECRET|PASSW|API[_-]?KEY|AUTH|CREDENTIAL|PRIVATE[_-]?KEY", re.IGNORECASE)
 """Env/header keys whose literal values are probably secrets that belong in a secretRef."""
 
@@ -326,6 +333,10 @@ def _one_error(
             )
     elif kind == "string_pattern_mismatch" and item.get("ctx", {}).get("pattern") in PATTERN_MESSAGES:
         message = PATTERN_MESSAGES[item["ctx"]["pattern"]]
+    elif kind == "union_tag_not_found":
+        message = f"{item.get('ctx', {}).get('discriminator', 'type')} is required"
+    elif kind in TYPE_MESSAGES:
+        message = TYPE_MESSAGES[kind]
     return _problem(document, path, message)
 
 
