@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -304,3 +307,22 @@ def test_create_after_yaml_output_without_dry_run(url: str) -> None:
     result = run(url, "create", "user", "eve", "--email", "eve@example.com", "-o", "json")
     assert json.loads(result.stdout)["metadata"]["name"] == "eve"
     assert stored(url, "User", "eve") is not None
+
+
+def test_concurrent_creates_of_one_name_store_exactly_one(url: str) -> None:
+    executable = str(Path(sys.executable).parent / "mcpctl")
+    env = {**os.environ, "MCPCTL_DATABASE_URL": url}
+    procs = [
+        subprocess.Popen(
+            [executable, "create", "server", "race", "--command", f"cmd-{i}"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(3)
+    ]
+    results = [(proc.wait(timeout=60), proc.stderr.read() if proc.stderr else "") for proc in procs]
+    assert sorted(code for code, _ in results) == [0, 1, 1]
+    assert all('Server "race" already exists' in err for code, err in results if code == 1)
+    assert stored(url, "Server", "race").resource.spec.command.startswith("cmd-")
