@@ -162,3 +162,68 @@ def test_validate_a_repository(repo: git.Repo) -> None:
     assert run("validate", "--repo", repo.working_dir, "--ref", "v1", "--path", "config").exit_code == 0
     assert run("validate").exit_code == 2
     assert run("validate", str(EXAMPLES), "--repo", repo.working_dir).exit_code == 2
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_pre_commit_hook_runs_validate(tmp_path: Path) -> None:
+    import os
+    import shlex
+    import shutil
+    import subprocess
+    import sys
+
+    from ruamel.yaml import YAML
+
+    (hook,) = YAML(typ="safe").load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert hook["id"] == "mcpctl-validate" and hook["pass_filenames"] is False
+    command = [*shlex.split(hook["entry"]), *hook["args"]]
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    shutil.copytree(EXAMPLES, tmp_path / "repo")
+    ok = subprocess.run(command, cwd=tmp_path / "repo", env=env, capture_output=True, text=True)
+    assert ok.returncode == 0, ok.stderr
+    (tmp_path / "repo" / "servers" / "bad.yaml").write_text("apiVersion: mcpctl.dev/v1\nkind: Server\n")
+    bad = subprocess.run(command, cwd=tmp_path / "repo", env=env, capture_output=True, text=True)
+    assert bad.returncode == 1 and "servers/bad.yaml" in bad.stderr
+
+
+def _doc_commands(text: str) -> list[list[str]]:
+    import re
+    import shlex
+
+    joined = re.sub(r"\\\n\s*", " ", text)
+    found = []
+    for line in joined.splitlines():
+        match = re.search(r"(?:^|[\s;:(|])mcpctl\s+([a-z].*)", line)
+        if match is None or line.lstrip().startswith(("#", "pip ", "$ ")) or "mcpctl[" in line:
+            continue
+        command = re.split(r"\s(?:>|;|&&|\|\||#)\s?", match.group(1))[0]
+        words = shlex.split(re.sub(r"\"?\$\{?\{?[^\s\"]*\"?", "X", command))
+        found.append([w for w in words if w != "..."])
+    return found
+
+
+@pytest.mark.parametrize("page", ["ci.md", "gitops.md"])
+def test_commands_and_yaml_in_the_docs_parse(page: str) -> None:
+    import re
+
+    import click
+    from ruamel.yaml import YAML
+
+    text = (ROOT / "docs" / page).read_text()
+    for block in re.findall(r"```yaml\n(.*?)```", text, flags=re.S):
+        YAML(typ="safe").load(block)
+    code = "\n".join(re.findall(r"```[a-z]*\n(.*?)```", text, flags=re.S))
+    commands = _doc_commands(code)
+    assert len(commands) >= 5
+    for words in commands:
+        group: click.Command = cli
+        context = None
+        while isinstance(group, click.Group) and words and not words[0].startswith("-"):
+            name, words = words[0], words[1:]
+            found = group.get_command(click.Context(group), name)
+            assert found is not None, f"{page}: unknown command {name!r}"
+            group = found
+        context = group.make_context(group.name or "mcpctl", list(words), resilient_parsing=False)
+        assert context is not None, words
