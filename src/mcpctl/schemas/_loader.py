@@ -18,7 +18,7 @@ from typing import IO, Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from ._problems import Problem
+from ._problems import Problem, Severity, format_field
 
 try:
     from yaml import CSafeLoader as _BaseLoader
@@ -225,6 +225,22 @@ class Document:
         if holder is not None and (key or not isinstance(node, ScalarNode)):
             return _mark(holder)
         return _mark(node)
+
+    def problem(
+        self, path: FieldPath, message: str, *, key: bool = False, severity: Severity = "error"
+    ) -> Problem:
+        """A problem about the field at `path` of this document, placed as `locate` places it."""
+        line, col = self.locate(path, key=key)
+        return Problem(
+            self.path,
+            line,
+            col,
+            kind=self.kind,
+            name=self.name,
+            field=format_field(path) or None,
+            message=message,
+            severity=severity,
+        )
 
 
 def _child(node: Node, step: str | int) -> tuple[Node | None, Node] | None:

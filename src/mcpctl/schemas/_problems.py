@@ -5,6 +5,8 @@ A problem prints as `path:line:col: Kind/name: field.path: message`, leaving out
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -83,3 +85,13 @@ def format_field(path: tuple[str | int, ...]) -> str:
         else:
             text = str(part)
     return text
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """`; did you mean 'X'?` for the closest candidate, or an empty string."""
+    pool = list(candidates)
+    lowered = {c.lower(): c for c in pool}
+    if word.lower() in lowered:
+        return f"; did you mean {lowered[word.lower()]!r}?"
+    close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
+    return f"; did you mean {lowered[close[0]]!r}?" if close else ""

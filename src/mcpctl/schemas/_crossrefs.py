@@ -1,0 +1,307 @@
+"""Cross-reference checks between validated resources: every name a resource uses must exist.
+
+Also the advice that is not an error: literal values under secret-looking keys, unused parameters.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from pydantic import ValidationError
+from pydantic.alias_generators import to_snake
+
+from ._base import Identity
+from ._loader import Document, FieldPath
+from ._problems import Problem, did_you_mean, format_field
+from ._project import BUILTIN_PROXY_MODELS, LINK_TARGET, Project, Prompt
+from ._rbac import Group, McpToken, RoleBinding, Rule
+from ._server import PLACEHOLDER, Server, ServerSpec, Template, instantiate_template, template_placeholders
+
+if TYPE_CHECKING:
+    from ._validate import SourcedResource
+
+SECRET_LOOKING = re.compile(r"TOKEN|SECRET|PASSW|API[_-]?KEY|AUTH|CREDENTIAL|PRIVATE[_-]?KEY", re.IGNORECASE)
+"""Env/header keys whose literal values are probably secrets that belong in a secretRef."""
+
+RULE_KINDS = {
+    "servers": "Server",
+    "templates": "Template",
+    "projects": "Project",
+    "prompts": "Prompt",
+    "users": "User",
+    "groups": "Group",
+    "rolebindings": "RoleBinding",
+    "mcptokens": "McpToken",
+}
+"""The kind each `resource` value of a rule names."""
+
+
+def check_references(resources: Sequence[SourcedResource], known: set[Identity]) -> list[Problem]:
+    """Problems with references between `resources`; `known` also holds identities of invalid documents."""
+    return _CrossReferences(resources, known).check()
+
+
+def _raw_path(document: Document, *path: str | int) -> FieldPath:
+    """`path` as written in the document: a key may be given in camelCase or snake_case."""
+    current: Any = document.data
+    written: list[str | int] = []
+    for step in path:
+        snake = to_snake(step) if isinstance(step, str) else step
+        if isinstance(current, dict) and step not in current and snake in current:
+            step = snake
+        written.append(step)
+        if isinstance(current, dict):
+            current = current.get(step)
+        elif isinstance(current, list) and isinstance(step, int) and step < len(current):
+            current = current[step]
+        else:
+            current = None
+    return tuple(written)
+
+
+def _item_path(document: Document, value: str, *path: str) -> FieldPath:
+    """Path of `value` inside the list at `path` as written (models sort lists, YAML does not)."""
+    written = _raw_path(document, *path)
+    current: Any = document.data
+    for step in written:
+        current = current.get(step) if isinstance(current, dict) else None
+    if isinstance(current, list) and value in current:
+        return (*written, current.index(value))
+    return written
+
+
+class _CrossReferences:
+    """Checks between resources: every name a resource uses must exist, with the right shape."""
+
+    def __init__(self, resources: Sequence[SourcedResource], known: set[Identity]) -> None:
+        self.resources = resources
+        self.known = known
+        self.by_identity: dict[Identity, SourcedResource] = {}
+        self.problems: list[Problem] = []
+
+    def check(self) -> list[Problem]:
+        for item in self.resources:
+            first = self.by_identity.setdefault(item.identity, item)
+            if first is not item:
+                self._duplicate(first, item)
+        for item in self.resources:
+            check = getattr(self, f"_check_{item.resource.kind_name().lower()}", None)
+            if check is not None:
+                check(item.resource, item.document)
+        return self.problems
+
+    def _error(self, document: Document, path: FieldPath, message: str, *, key: bool = False) -> None:
+        self.problems.append(document.problem(path, message, key=key))
+
+    def _warn(self, document: Document, path: FieldPath, message: str) -> None:
+        self.problems.append(document.problem(path, message, severity="warning"))
+
+    def _duplicate(self, first: SourcedResource, again: SourcedResource) -> None:
+        a, b = first.document, again.document
+        self._error(
+            b, ("metadata", "name"), f"duplicate {first.identity}; first defined at {a.path}:{a.line}:{a.col}"
+        )
+        self._error(
+            a, ("metadata", "name"), f"duplicate {first.identity}; also defined at {b.path}:{b.line}:{b.col}"
+        )
+
+    def _exists(self, kind: str, project: str | None, name: str) -> bool:
+        return Identity(kind, project, name) in self.known
+
+    def _names(self, kind: str, project: str | None = None) -> list[str]:
+        return sorted(
+            {i.name for i in self.known if i.kind == kind and (project is None or i.project == project)}
+        )
+
+    def _unknown(self, kind: str, name: str, project: str | None = None) -> str:
+        where = f" in project {project!r}" if project else ""
+        return f"unknown {kind} {name!r}{where}{did_you_mean(name, self._names(kind, project))}"
+
+    def _require_project(self, document: Document, project: str | None) -> None:
+        if project is not None and not self._exists("Project", None, project):
+            self._error(document, ("metadata", "project"), self._unknown("Project", project))
+
+    def _check_template(self, template: Template, document: Document) -> None:
+        declared = [p.name for p in template.spec.parameters]
+        used = template_placeholders(template.spec.server)
+        for name in sorted(used - set(declared)):
+            self._error(
+                document, ("spec", "server"), f"placeholder '{{{{ {name} }}}}' is not a declared parameter"
+            )
+        for index, name in enumerate(declared):
+            if name not in used:
+                self._warn(
+                    document, ("spec", "parameters", index), f"parameter {name!r} is not used by the server"
+                )
+        self._secret_literals(template.spec.server, document, ("spec", "server"))
+
+    def _check_server(self, server: Server, document: Document) -> None:
+        self._secret_literals(server.spec, document, ("spec",))
+        ref = server.spec.from_template
+        if ref is None:
+            return
+        ref_path = _raw_path(document, "spec", "fromTemplate")
+        key = Identity("Template", None, ref.name)
+        target = self.by_identity.get(key)
+        if target is None:
+            if not self._exists(*key):
+                self._error(document, (*ref_path, "name"), self._unknown("Template", ref.name))
+            return
+        assert isinstance(target.resource, Template)
+        template = target.resource.spec
+        parameters = {p.name: p for p in template.parameters}
+        before = len(self.problems)
+        for name, value in ref.values.items():
+            parameter = parameters.get(name)
+            if parameter is None:
+                self._error(
+                    document,
+                    (*ref_path, "values", name),
+                    f"unknown parameter {name!r} of Template {ref.name!r}{did_you_mean(name, parameters)}",
+                    key=True,
+                )
+            elif parameter.secret and isinstance(value, str):
+                self._error(
+                    document,
+                    (*ref_path, "values", name),
+                    f"parameter {name!r} is secret: give a secretRef or fromEnv, not a literal",
+                )
+        for parameter in template.parameters:
+            if parameter.required and parameter.default is None and parameter.name not in ref.values:
+                self._error(
+                    document,
+                    ref_path,
+                    f"missing required parameter {parameter.name!r} of Template {ref.name!r}",
+                )
+        if len(self.problems) > before:
+            return
+        try:
+            instantiate_template(template, ref, server.spec)
+        except ValidationError as error:
+            first = error.errors(include_url=False, include_input=False)[0]
+            where = format_field(tuple(first["loc"]))
+            self._error(
+                document, ref_path, f"Template {ref.name!r} gives an invalid server: {where}: {first['msg']}"
+            )
+        except ValueError as error:
+            self._error(document, ref_path, str(error))
+
+    def _secret_literals(self, spec: ServerSpec, document: Document, at: FieldPath) -> None:
+        for section, values in (("env", spec.env), ("headers", spec.headers)):
+            for name, value in values.items():
+                if (
+                    isinstance(value, str)
+                    and value
+                    and SECRET_LOOKING.search(name)
+                    and not PLACEHOLDER.search(value)
+                ):
+                    self._warn(
+                        document,
+                        (*at, section, name),
+                        f"literal value for secret-looking {name!r}; use secretRef or fromEnv",
+                    )
+
+    def _check_project(self, project: Project, document: Document) -> None:
+        for name in project.spec.servers:
+            if not self._exists("Server", None, name):
+                self._error(
+                    document, _item_path(document, name, "spec", "servers"), self._unknown("Server", name)
+                )
+        proxy = project.spec.proxy_model
+        if proxy not in BUILTIN_PROXY_MODELS and not self._exists("ProxyModel", None, proxy):
+            choices = [*BUILTIN_PROXY_MODELS, *self._names("ProxyModel")]
+            self._error(
+                document,
+                _raw_path(document, "spec", "proxyModel"),
+                f"unknown proxyModel {proxy!r}: neither built in nor a ProxyModel"
+                + did_you_mean(proxy, choices),
+            )
+
+    def _check_prompt(self, prompt: Prompt, document: Document) -> None:
+        self._require_project(document, prompt.metadata.project)
+        target = prompt.spec.link_target
+        match = LINK_TARGET.match(target) if target else None
+        if match is None:
+            return
+        path = _raw_path(document, "spec", "linkTarget")
+        project, server = match.group("project"), match.group("server")
+        if not self._exists("Project", None, project):
+            self._error(document, path, self._unknown("Project", project))
+        elif not self._exists("Server", None, server):
+            self._error(document, path, self._unknown("Server", server))
+        else:
+            owner = self.by_identity.get(Identity("Project", None, project))
+            if (
+                owner is not None
+                and isinstance(owner.resource, Project)
+                and server not in owner.resource.spec.servers
+            ):
+                self._error(document, path, f"Server {server!r} is not in project {project!r}")
+
+    def _check_group(self, group: Group, document: Document) -> None:
+        for name in group.spec.members:
+            if not self._exists("User", None, name):
+                self._error(
+                    document, _item_path(document, name, "spec", "members"), self._unknown("User", name)
+                )
+
+    def _check_rolebinding(self, binding: RoleBinding, document: Document) -> None:
+        project = binding.metadata.project
+        self._require_project(document, project)
+        raw_subjects = document.data.get("spec", {}).get("subjects", [])
+        for subject in binding.spec.subjects:
+            index = next(
+                (
+                    i
+                    for i, s in enumerate(raw_subjects)
+                    if isinstance(s, dict) and s.get("kind") == subject.kind and s.get("name") == subject.name
+                ),
+                0,
+            )
+            path = ("spec", "subjects", index, "name")
+            if subject.kind in ("User", "Group") and not self._exists(subject.kind, None, subject.name):
+                self._error(document, path, self._unknown(subject.kind, subject.name))
+            elif subject.kind == "McpToken":
+                if project is None:
+                    self._error(document, path, "an McpToken subject needs the binding's metadata.project")
+                elif not self._exists("McpToken", project, subject.name):
+                    self._error(document, path, self._unknown("McpToken", subject.name, project))
+        self._check_rules(binding.spec.rules, project, document, "rules")
+
+    def _check_mcptoken(self, token: McpToken, document: Document) -> None:
+        project = token.metadata.project
+        self._require_project(document, project)
+        owner = token.spec.owner
+        if owner is not None and not self._exists("User", None, owner):
+            self._error(document, ("spec", "owner"), self._unknown("User", owner))
+        self._check_rules(token.spec.bindings, project, document, "bindings")
+
+    def _check_rules(
+        self, rules: Sequence[Rule], project: str | None, document: Document, section: str
+    ) -> None:
+        raw_rules = document.data.get("spec", {}).get(section, [])
+        for index, rule in enumerate(rules):
+            kind = RULE_KINDS.get(rule.resource)
+            if kind is None:
+                continue
+            raw = raw_rules[index] if index < len(raw_rules) and isinstance(raw_rules[index], dict) else {}
+            for name in rule.names:
+                if self._rule_target_exists(kind, project, name):
+                    continue
+                names = raw.get("names", [])
+                where: FieldPath = ("spec", section, index, "names")
+                if isinstance(names, list) and name in names:
+                    where = (*where, names.index(name))
+                scoped = project if kind in ("Prompt", "McpToken") else None
+                self._error(document, where, self._unknown(kind, name, scoped))
+
+    def _rule_target_exists(self, kind: str, project: str | None, name: str) -> bool:
+        if kind in ("Prompt", "McpToken"):
+            if project is not None:
+                return self._exists(kind, project, name)
+            return any(i.kind == kind and i.name == name for i in self.known)
+        if kind == "RoleBinding":
+            return any(i.kind == kind and i.name == name for i in self.known)
+        return self._exists(kind, None, name)
