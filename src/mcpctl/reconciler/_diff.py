@@ -186,6 +186,7 @@ def diff(
     live_by_id = {identity_of(item.resource): item for item in live}
     errors: list[str] = []
     notes: list[str] = list(warnings)
+    taken: dict[str, list[Identity]] = {}
     changes: list[Change] = []
     unchanged = 0
     seen: set[Identity] = set()
@@ -216,7 +217,7 @@ def diff(
         if adopting:
             reason = "; ".join(filter(None, (reason, f"taking over from {current.managed_by}")))
             if current.managed_by.startswith("gitops:"):
-                notes.append(f"{identity} is managed by {current.managed_by}; this apply takes it over")
+                taken.setdefault(current.managed_by, []).append(identity)
         if action is Action.REPLACE and _protected(current, resource):
             errors.append(_refusal(identity, "replace"))
         changes.append(
@@ -262,6 +263,10 @@ def diff(
         else:
             unmanaged.append(identity)
 
+    for owner, identities in sorted(taken.items()):
+        shown = ", ".join(str(i) for i in sorted(identities, key=dependency_key)[:3])
+        more = f" and {len(identities) - 3} more" if len(identities) > 3 else ""
+        notes.append(f"this apply takes over {len(identities)} resource(s) managed by {owner}: {shown}{more}")
     deletes = sorted(
         (c for c in changes if c.action is Action.DELETE),
         key=lambda c: dependency_key(c.identity),
