@@ -140,3 +140,28 @@ def test_apply_then_plan_is_empty_on_a_real_store(
             assert stored == {str(r.identity): r.content_hash() for r in resources}
     finally:
         store.close()
+
+
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(resources=resource_sets())
+def test_generated_yaml_repo_validates_applies_and_converges(
+    database_url: str, tmp_path_factory: pytest.TempPathFactory, resources: list[ResourceModel]
+) -> None:
+    import yaml
+
+    from mcpctl.reconciler import FileSource
+
+    repo = tmp_path_factory.mktemp("repo")
+    for index, resource in enumerate(resources):
+        kind = resource.kind_name().lower()
+        (repo / f"{index:03d}-{kind}.yaml").write_text(
+            yaml.safe_dump(resource.to_document(), sort_keys=False)
+        )
+    desired = FileSource((str(repo),)).load().require_valid()
+    assert len(desired.resources) == len(resources)
+    store = Store.open(database_url)
+    try:
+        apply_plan(store, plan_against(store, desired))
+        assert not plan_against(store, desired).has_changes
+    finally:
+        store.close()
