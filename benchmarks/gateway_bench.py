@@ -1,0 +1,259 @@
+"""Gateway overhead: one upstream called directly and through `mcpctl serve`, in one run.
+
+Prints p50/p99 latency and calls/s of tools/call at 1, 16 and 64 concurrent sessions, and the ratios.
+Usage: python benchmarks/gateway_bench.py [--duration 5] [--concurrency 1,16,64] [--upstream toy|everything]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+TOY = ROOT / "tests" / "gateway" / "servers" / "toy.py"
+EVERYTHING = ROOT / "node_modules" / ".bin" / "mcp-server-everything"
+MCPCTL = str(Path(sys.executable).parent / "mcpctl")
+GOALS = {"added_p50_ms": 2.0, "calls_per_s_at_64": 500.0}
+"""Goals of the gateway issue: ≤ 2 ms added at p50; ≥ 500 tools/call/s with 64 sessions, no errors."""
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"process exited with {process.returncode} before listening on {port}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise SystemExit(f"nothing listens on {port}")
+
+
+@contextmanager
+def running(command: list[str], port: int, env: dict[str, str] | None = None) -> Any:
+    process = subprocess.Popen(
+        command,
+        env={**os.environ, **(env or {})},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_listening(port, process)
+        yield process
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+def upstream_command(kind: str, port: int) -> tuple[list[str], dict[str, str], str, dict[str, Any]]:
+    """Command, env, MCP URL and the echo call's (tool, arguments) for the chosen upstream."""
+    if kind == "everything":
+        if not EVERYTHING.exists():
+            raise SystemExit(f"{EVERYTHING} is missing; npm install the dev tools or use --upstream toy")
+        return (
+            [str(EVERYTHING), "streamableHttp"],
+            {"PORT": str(port)},
+            f"http://127.0.0.1:{port}/mcp",
+            {"tool": "echo", "arguments": {"message": "ping"}},
+        )
+    command = [sys.executable, str(TOY), "--transport", "streamable-http", "--port", str(port)]
+    return command, {}, f"http://127.0.0.1:{port}/mcp", {"tool": "echo", "arguments": {"text": "ping"}}
+
+
+async def load(
+    url: str, token: str | None, tool: str, arguments: dict[str, Any], sessions: int, duration: float
+) -> dict[str, Any]:
+    """`sessions` concurrent MCP sessions calling `tool` back to back for `duration` seconds."""
+    import httpx2
+    from mcp.client.session import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    latencies: list[float] = []
+    errors = 0
+    ready = asyncio.Event()
+    start_barrier = asyncio.Barrier(sessions + 1)
+    stop_at = [0.0]
+
+    async def one() -> None:
+        nonlocal errors
+        headers = {"Authorization": f"Bearer {token}"} if token else {}
+        async with (
+            httpx2.AsyncClient(headers=headers, timeout=60) as http,
+            streamable_http_client(url, http_client=http) as (read, write),
+            ClientSession(read, write) as session,
+        ):
+            await session.initialize()
+            await session.call_tool(tool, arguments)  # warm-up: lazy upstream start, caches
+            await start_barrier.wait()
+            await ready.wait()
+            while time.perf_counter() < stop_at[0]:
+                started = time.perf_counter()
+                try:
+                    result = await session.call_tool(tool, arguments)
+                    if result.is_error:
+                        errors += 1
+                except Exception:
+                    errors += 1
+                latencies.append(time.perf_counter() - started)
+
+    tasks = [asyncio.create_task(one()) for _ in range(sessions)]
+    await start_barrier.wait()
+    began = time.perf_counter()
+    stop_at[0] = began + duration
+    ready.set()
+    await asyncio.gather(*tasks)
+    elapsed = time.perf_counter() - began
+    ordered = sorted(latencies)
+    return {
+        "sessions": sessions,
+        "calls": len(latencies),
+        "errors": errors,
+        "calls_per_s": round(len(latencies) / elapsed, 1),
+        "p50_ms": round(statistics.median(ordered) * 1000, 2) if ordered else None,
+        "p99_ms": round(ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000, 2)
+        if ordered
+        else None,
+    }
+
+
+def prepare_store(directory: Path, upstream_url: str) -> tuple[str, str]:
+    """A SQLite store with one server, one project and a token; returns (database URL, token)."""
+    from mcpctl.schemas import McpToken, parse_resource
+    from mcpctl.store import Store
+
+    url = f"sqlite:///{directory / 'bench.db'}"
+    with Store.open(url) as store, store.transaction(actor="bench") as tx:
+        for doc in (
+            {
+                "kind": "Server",
+                "metadata": {"name": "up"},
+                "spec": {"transport": "streamable-http", "url": upstream_url},
+            },
+            {"kind": "Project", "metadata": {"name": "bench"}, "spec": {"servers": ["up"]}},
+        ):
+            tx.put(parse_resource({"apiVersion": "mcpctl.dev/v1", **doc}), managed_by="cli")
+        token_resource = parse_resource(
+            {
+                "apiVersion": "mcpctl.dev/v1",
+                "kind": "McpToken",
+                "metadata": {"name": "bench", "project": "bench"},
+            }
+        )
+        assert isinstance(token_resource, McpToken)
+        token = tx.create_token(token_resource, managed_by="cli")
+    return url, token
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=float, default=5.0, help="Seconds of load per level (default 5).")
+    parser.add_argument("--concurrency", default="1,16,64", help="Concurrent sessions per level.")
+    parser.add_argument("--upstream", choices=["toy", "everything"], default="toy")
+    parser.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    options = parser.parse_args()
+    levels = [int(n) for n in options.concurrency.split(",")]
+
+    upstream_port, gateway_port = free_port(), free_port()
+    command, env, upstream_url, call = upstream_command(options.upstream, upstream_port)
+    results: dict[str, list[dict[str, Any]]] = {"direct": [], "gateway": []}
+    with tempfile.TemporaryDirectory() as tmp, running(command, upstream_port, env):
+        database_url, token = prepare_store(Path(tmp), upstream_url)
+        serve = [MCPCTL, "serve", "--port", str(gateway_port), "--log-level", "warning"]
+        with running(serve, gateway_port, {"MCPCTL_DATABASE_URL": database_url}):
+            gateway_url = f"http://127.0.0.1:{gateway_port}/projects/bench/mcp"
+            httpx.get(f"http://127.0.0.1:{gateway_port}/healthz", timeout=10).raise_for_status()
+            for sessions in levels:
+                # Interleaved per level, so both sides see the same machine state.
+                results["direct"].append(
+                    asyncio.run(
+                        load(upstream_url, None, call["tool"], call["arguments"], sessions, options.duration)
+                    )
+                )
+                results["gateway"].append(
+                    asyncio.run(
+                        load(
+                            gateway_url,
+                            token,
+                            f"up__{call['tool']}",
+                            call["arguments"],
+                            sessions,
+                            options.duration,
+                        )
+                    )
+                )
+
+    rows = []
+    for direct, gateway in zip(results["direct"], results["gateway"], strict=True):
+        rows.append(
+            {
+                "sessions": direct["sessions"],
+                "direct": direct,
+                "gateway": gateway,
+                "added_p50_ms": round(gateway["p50_ms"] - direct["p50_ms"], 2),
+                "throughput_ratio": round(gateway["calls_per_s"] / direct["calls_per_s"], 2),
+            }
+        )
+    report = {
+        "upstream": options.upstream,
+        "duration_s": options.duration,
+        "cpus": os.cpu_count(),
+        "goals": GOALS,
+        "levels": rows,
+    }
+    if options.output == "json":
+        print(json.dumps(report, indent=2))
+        return
+    print(
+        f"upstream: {options.upstream} (streamable HTTP), {options.duration:g} s per level, "
+        f"{os.cpu_count()} CPUs shared by client, gateway and upstream"
+    )
+    header = (
+        f"{'sessions':>8} | {'direct p50':>10} {'p99':>8} {'calls/s':>8} | {'gateway p50':>11} {'p99':>8} "
+        f"{'calls/s':>8} {'errors':>6} | {'added p50':>9} {'gw/direct':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    for row in rows:
+        d, g = row["direct"], row["gateway"]
+        print(
+            f"{row['sessions']:>8} | {d['p50_ms']:>8.2f}ms {d['p99_ms']:>6.2f}ms {d['calls_per_s']:>8.0f} | "
+            f"{g['p50_ms']:>9.2f}ms {g['p99_ms']:>6.2f}ms {g['calls_per_s']:>8.0f} {g['errors']:>6} | "
+            f"{row['added_p50_ms']:>7.2f}ms {row['throughput_ratio']:>9.2f}"
+        )
+    print(
+        f"goals: added p50 <= {GOALS['added_p50_ms']} ms; "
+        f">= {GOALS['calls_per_s_at_64']:.0f} calls/s at 64 sessions, no errors"
+    )
+
+
+if __name__ == "__main__":
+    main()
