@@ -99,7 +99,6 @@ def _refreshed(
         source=plan.source,
         revision=plan.revision,
         base_generation=generation,
-        warnings=plan.warnings,
     )
     if fresh.errored:
         raise PlanRefused(
