@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -254,3 +255,35 @@ async def test_no_auth_on_loopback_serves_without_a_token(
     with serve_gateway(sqlite_store, auth=AuthConfig(enabled=False)) as gateway:
         async with mcp_session(gateway.url("other")) as session:
             assert any(t.name == "alpha__echo" for t in (await session.list_tools()).tools)
+
+
+async def test_health_probes_feed_readyz_and_metrics(
+    sqlite_store: Store, toy_stdio: Callable[..., ServerSpec]
+) -> None:
+    healthy = toy_stdio(healthCheck={"tool": "echo", "arguments": {"text": "ok"}, "intervalSeconds": 1})
+    failing = toy_stdio(healthCheck={"tool": "fail", "intervalSeconds": 1})
+    hung = toy_stdio(healthCheck={"tool": "slow", "arguments": {"seconds": 30}, "timeoutSeconds": 0.5})
+    unused = toy_stdio()  # no healthCheck and never started: never probed
+    put(
+        sqlite_store,
+        *(
+            server_doc(n, s)
+            for n, s in [("healthy", healthy), ("failing", failing), ("hung", hung), ("lazy", unused)]
+        ),
+        project_doc("demo", ["healthy", "failing", "hung", "lazy"]),
+    )
+    with serve_gateway(sqlite_store) as gateway:
+        deadline = time.monotonic() + 15
+        while True:
+            upstreams = httpx.get(f"{gateway.base}/readyz").json()["upstreams"]
+            probes = {name: u.get("probe") for name, u in upstreams.items()}
+            if all(probes.get(n) for n in ("healthy", "failing", "hung")) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert probes["healthy"]["ok"] is True
+        assert probes["failing"]["ok"] is False
+        assert probes["hung"]["ok"] is False and probes["hung"]["seconds"] < 2
+        assert probes["lazy"] is None and upstreams["lazy"]["state"] == "idle"
+        metrics = httpx.get(f"{gateway.base}/metrics").text
+        assert 'mcpctl_upstream_probe_ok{server="healthy"} 1' in metrics
+        assert 'mcpctl_upstream_probe_ok{server="failing"} 0' in metrics

@@ -26,7 +26,7 @@ from mcpctl.errors import UsageError
 from ._admin import admin_router
 from ._auth import AuthFailure, TokenAuthenticator
 from ._config import GatewayConfig, is_loopback
-from ._health import health_router
+from ._health import HealthProber, health_router
 from ._metrics import GatewayMetrics, Gauge
 from ._runtime import GatewayPool, GatewayRuntime, GatewayStore
 from ._sessions import ProjectSessions
@@ -132,7 +132,13 @@ def _gauges(runtime: GatewayRuntime) -> Iterable[Gauge]:
     yield Gauge("mcpctl_upstream_up", "1 when the upstream's session is up, else 0.", upstream_up)
     yield Gauge("mcpctl_upstream_restarts", "Times the pool restarted the upstream.", upstream_restarts)
     yield Gauge("mcpctl_open_sessions", "Open MCP sessions by project.", open_sessions)
+
+    def probe_ok() -> Iterable[tuple[dict[str, str], float]]:
+        for name, result in sorted(runtime.prober.results.items()):
+            yield {"server": name}, 1.0 if result.ok else 0.0
+
     yield Gauge("mcpctl_store_generation", "Store generation the gateway serves.", generation)
+    yield Gauge("mcpctl_upstream_probe_ok", "1 when the last health probe of the upstream passed.", probe_ok)
 
 
 def create_app(
@@ -171,7 +177,12 @@ def create_app(
     auth = TokenAuthenticator(
         the_store, ttl=config.auth.cache_ttl_seconds, max_entries=config.auth.cache_size
     )
-    runtime = GatewayRuntime(config, the_store, state, the_pool, sessions, auth, metrics)
+    prober = HealthProber(
+        lambda: state.snapshot.servers,
+        the_pool.probe,
+        lambda name: getattr(the_pool.status().get(name), "state", None),
+    )
+    runtime = GatewayRuntime(config, the_store, state, the_pool, sessions, auth, metrics, prober)
     runtime_box.append(runtime)
     for gauge in _gauges(runtime):
         metrics.add_gauge(gauge)
@@ -194,6 +205,7 @@ def create_app(
         try:
             async with sessions.run(), anyio.create_task_group() as group:
                 group.start_soon(state.run, on_change)
+                group.start_soon(prober.run)
                 try:
                     yield
                 finally:

@@ -5,17 +5,93 @@ Readiness means the store answers; upstream states are reported but a down upstr
 
 from __future__ import annotations
 
-from dataclasses import asdict, is_dataclass
-from datetime import datetime
+import logging
+import time
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import asdict, dataclass, is_dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 import anyio
 import anyio.to_thread
 from litestar import MediaType, Request, Response, Router, get
 
+from mcpctl.schemas import ServerSpec
+
 from ._runtime import runtime_of
 
+logger = logging.getLogger("mcpctl.gateway.health")
+
 STORE_PROBE_TIMEOUT = 5.0
+DEFAULT_PROBE_INTERVAL = 30.0
+
+
+@dataclass(frozen=True)
+class ProbeResult:
+    """The last health probe of one upstream."""
+
+    ok: bool
+    at: datetime
+    seconds: float
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "at": self.at.isoformat(), "seconds": round(self.seconds, 4)}
+
+
+class HealthProber:
+    """Probes upstreams on their `healthCheck.intervalSeconds` (the pool calls the tool or tools/list).
+
+    Servers with an explicit `healthCheck` are probed from the start (which starts them); the others only
+    once something has started them, every 30 s, so an unused upstream is never started just to be probed.
+    """
+
+    def __init__(
+        self,
+        servers: Callable[[], Mapping[str, ServerSpec]],
+        probe: Callable[[str], Awaitable[bool]],
+        state_of: Callable[[str], str | None],
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._servers = servers
+        self._probe = probe
+        self._state_of = state_of
+        self._clock = clock
+        self._due: dict[str, float] = {}
+        self.results: dict[str, ProbeResult] = {}
+
+    def due(self) -> list[str]:
+        """Servers whose next probe is due now."""
+        now = self._clock()
+        servers = self._servers()
+        for gone in set(self._due) - set(servers):
+            self._due.pop(gone, None)
+            self.results.pop(gone, None)
+        ready: list[str] = []
+        for name, spec in sorted(servers.items()):
+            if spec.health_check is None and self._state_of(name) in (None, "idle", "stopped"):
+                continue
+            if self._due.get(name, 0.0) <= now:
+                interval = spec.health_check.interval_seconds if spec.health_check else DEFAULT_PROBE_INTERVAL
+                self._due[name] = now + interval
+                ready.append(name)
+        return ready
+
+    async def probe(self, name: str) -> None:
+        started = self._clock()
+        try:
+            ok = await self._probe(name)
+        except Exception as error:  # the pool reports failures as False; anything else is a failure too
+            logger.warning("health probe of %s failed: %s", name, error)
+            ok = False
+        self.results[name] = ProbeResult(ok, datetime.now(UTC), self._clock() - started)
+
+    async def run(self, tick: float = 1.0) -> None:
+        """Probe due servers (each in its own task, so a hung one delays no other) until cancelled."""
+        async with anyio.create_task_group() as group:
+            while True:
+                for name in self.due():
+                    group.start_soon(self.probe, name)
+                await anyio.sleep(tick)
 
 
 def upstream_status(raw: Any) -> dict[str, Any]:
@@ -48,6 +124,9 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
     except Exception as error:
         store = {"reachable": False, "error": f"{type(error).__name__}: {error}".splitlines()[0]}
     upstreams = {name: upstream_status(status) for name, status in runtime.pool.status().items()}
+    for name, result in runtime.prober.results.items():
+        if name in upstreams:
+            upstreams[name]["probe"] = result.to_json()
     ready = bool(store["reachable"])
     body = {
         "status": "ready" if ready else "not ready",

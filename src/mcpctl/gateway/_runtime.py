@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from litestar import Request
 
@@ -19,6 +19,9 @@ from ._config import GatewayConfig
 from ._metrics import GatewayMetrics
 from ._sessions import ProjectSessions
 from ._state import LiveState
+
+if TYPE_CHECKING:  # _health imports this module for its route handlers
+    from ._health import HealthProber
 
 
 class GatewayStore(Protocol):
@@ -42,6 +45,8 @@ class GatewayPool(Upstreams, Protocol):
 
     async def aclose(self) -> None: ...
 
+    async def probe(self, server: str) -> bool: ...
+
 
 @dataclass
 class GatewayRuntime:
@@ -54,6 +59,7 @@ class GatewayRuntime:
     sessions: ProjectSessions
     auth: TokenAuthenticator
     metrics: GatewayMetrics
+    prober: HealthProber
 
 
 def runtime_of(request: Request[Any, Any, Any]) -> GatewayRuntime:
