@@ -35,6 +35,7 @@ class MemoryReader:
     def __init__(self, rows: list[LiveResource]) -> None:
         self.rows = rows
         self.queries = 0
+        self.point_reads = 0
 
     def list_resources(self, kind: str | None = None, project: str | None = None) -> list[LiveResource]:
         self.queries += 1
@@ -46,6 +47,7 @@ class MemoryReader:
         ]
 
     def get_resource(self, identity: Identity) -> LiveResource | None:
+        self.point_reads += 1
         return next((r for r in self.rows if r.identity == identity), None)
 
 
@@ -139,13 +141,17 @@ def inventory() -> Inventory:
     return Inventory(MemoryReader(rows))
 
 
-def test_inventory_reads_each_kind_once() -> None:
+def test_inventory_reads_each_kind_once_and_single_rows_by_point_reads() -> None:
     reader = MemoryReader([live(r) for r in estate()])
     inventory = Inventory(reader)
+    assert inventory.get("Server", "time") is not None
+    assert (reader.queries, reader.point_reads) == (0, 1)
     for _ in range(3):
-        inventory.get("Server", "time")
         inventory.of_kind("Prompt", "alpha")
-    assert reader.queries == 2
+        inventory.of_kind("Server")
+        assert inventory.get("Server", "time") is not None
+        assert inventory.get("Server", "nope") is None
+    assert (reader.queries, reader.point_reads) == (2, 1)
 
 
 def test_find_needs_project_only_when_ambiguous(inventory: Inventory) -> None:

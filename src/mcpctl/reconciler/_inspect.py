@@ -57,12 +57,14 @@ class Inventory:
     def __init__(self, reader: ResourceReader) -> None:
         self._reader = reader
         self._by_kind: dict[str, list[LiveResource]] = {}
+        self._index: dict[str, dict[Identity, LiveResource]] = {}
 
     def of_kind(self, kind: str, project: str | None = None) -> list[LiveResource]:
         """Live resources of one kind (optionally of one project), sorted by project then name."""
         if kind not in self._by_kind:
             found = self._reader.list_resources(kind)
             self._by_kind[kind] = sorted(found, key=lambda r: (r.identity.project or "", r.identity.name))
+            self._index[kind] = {live.identity: live for live in found}
         rows = self._by_kind[kind]
         if project is None:
             return list(rows)
@@ -70,10 +72,11 @@ class Inventory:
 
     def get(self, kind: str, name: str, project: str | None = None) -> LiveResource | None:
         """The resource with this identity, or None."""
-        for live in self.of_kind(kind):
-            if live.identity.name == name and live.identity.project == project:
-                return live
-        return None
+        identity = Identity(kind, project, name)
+        if kind in self._index:
+            return self._index[kind].get(identity)
+        # One row does not justify reading the whole kind; relation queries will read it if they need to.
+        return self._reader.get_resource(identity)
 
     def exists(self, kind: str, name: str, project: str | None = None) -> bool:
         """Whether the resource with this identity is stored."""
