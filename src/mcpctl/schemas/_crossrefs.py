@@ -80,6 +80,12 @@ class _CrossReferences:
         self.known = known
         self.by_identity: dict[Identity, SourcedResource] = {}
         self.problems: list[Problem] = []
+        self.kind_names = {(i.kind, i.name) for i in known}
+        self._pools: dict[tuple[str, str | None], list[str]] = {}
+        self._hints: dict[tuple[str, str, str | None], str] = {}
+        # Fuzzy matching costs time per candidate; when a large repo breaks en masse, stop hinting
+        # after this many comparisons rather than take minutes to say "did you mean".
+        self._hint_budget = 20_000
 
     def check(self) -> list[Problem]:
         for item in self.resources:
@@ -111,13 +117,25 @@ class _CrossReferences:
         return Identity(kind, project, name) in self.known
 
     def _names(self, kind: str, project: str | None = None) -> list[str]:
-        return sorted(
-            {i.name for i in self.known if i.kind == kind and (project is None or i.project == project)}
-        )
+        pool = self._pools.get((kind, project))
+        if pool is None:
+            pool = sorted(
+                {i.name for i in self.known if i.kind == kind and (project is None or i.project == project)}
+            )
+            self._pools[(kind, project)] = pool
+        return pool
+
+    def _hint(self, kind: str, name: str, project: str | None = None) -> str:
+        key = (kind, name, project)
+        if key not in self._hints:
+            pool = self._names(kind, project)
+            self._hint_budget -= len(pool)
+            self._hints[key] = did_you_mean(name, pool) if self._hint_budget >= 0 else ""
+        return self._hints[key]
 
     def _unknown(self, kind: str, name: str, project: str | None = None) -> str:
         where = f" in project {project!r}" if project else ""
-        return f"unknown {kind} {name!r}{where}{did_you_mean(name, self._names(kind, project))}"
+        return f"unknown {kind} {name!r}{where}{self._hint(kind, name, project)}"
 
     def _require_project(self, document: Document, project: str | None) -> None:
         if project is not None and not self._exists("Project", None, project):
@@ -301,7 +319,7 @@ class _CrossReferences:
         if kind in ("Prompt", "McpToken"):
             if project is not None:
                 return self._exists(kind, project, name)
-            return any(i.kind == kind and i.name == name for i in self.known)
+            return (kind, name) in self.kind_names
         if kind == "RoleBinding":
-            return any(i.kind == kind and i.name == name for i in self.known)
+            return (kind, name) in self.kind_names
         return self._exists(kind, None, name)

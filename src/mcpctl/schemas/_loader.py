@@ -159,21 +159,28 @@ class SourceText:
     """Display path, as problems show it."""
     text: str
     """The decoded file content."""
-    _roots: list[Node | None] | None = field(default=None, repr=False)
 
     def root(self, index: int) -> Node | None:
         """Root node of document `index` (0-based, counting every document), with line/column marks."""
-        if self._roots is None:
-            self._roots = []
+        # Only the last file's node trees are kept: problems come file by file, and keeping every
+        # file's trees makes the garbage collector crawl when a large repository is broken everywhere.
+        global _composed
+        composed = _composed  # one read: another thread may replace it meanwhile
+        if composed is None or composed[0] is not self:
+            roots: list[Node | None] = []
             loader = _Loader(self.text)
             try:
                 while loader.check_node():
-                    self._roots.append(loader.get_node())
+                    roots.append(loader.get_node())
             except yaml.YAMLError:
                 pass  # the syntax error was reported by the first pass; earlier documents are kept
             finally:
                 loader.dispose()
-        return self._roots[index] if index < len(self._roots) else None
+            composed = _composed = (self, roots)
+        return composed[1][index] if index < len(composed[1]) else None
+
+
+_composed: tuple[SourceText, list[Node | None]] | None = None
 
 
 @dataclass(eq=False)
