@@ -97,8 +97,13 @@ async def test_resources_federated_with_collisions_templates_subscribe_and_compl
     sqlite_store: Store, toy_stdio: Callable[..., ServerSpec]
 ) -> None:
     token = two_toys(sqlite_store, toy_stdio)
+    received: list[object] = []
+
+    async def on_message(message: object) -> None:
+        received.append(message)
+
     with serve_gateway(sqlite_store) as gateway:
-        async with mcp_session(gateway.url("demo"), token) as session:
+        async with mcp_session(gateway.url("demo"), token, message_handler=on_message) as session:
             uris = [r.uri for r in (await session.list_resources()).resources]
             # Both toys list the same two URIs (over two pages each), so every one is namespaced.
             assert sorted(uris) == sorted(
@@ -117,6 +122,13 @@ async def test_resources_federated_with_collisions_templates_subscribe_and_compl
             assert raised.value.code == -32602
 
             await session.subscribe_resource(collision_uri("alpha", "toy://data"))
+            deadline = time.monotonic() + 5
+            while not any(isinstance(m, types.ResourceUpdatedNotification) for m in received):
+                assert time.monotonic() < deadline, "the upstream's resources/updated was not forwarded"
+                await anyio.sleep(0.05)
+            updated = next(m for m in received if isinstance(m, types.ResourceUpdatedNotification))
+            assert updated.params.uri == collision_uri("alpha", "toy://data")
+            await session.unsubscribe_resource(collision_uri("alpha", "toy://data"))
 
             prompt_ref = types.PromptReference(type="ref/prompt", name="alpha__greet")
             done = await session.complete(prompt_ref, {"name": "name", "value": "al"})

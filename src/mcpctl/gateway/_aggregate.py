@@ -133,6 +133,8 @@ class ProjectAggregator:
         self.pool = pool
         self.metrics = metrics
         self._resource_owner: dict[str, tuple[str, str]] = {}
+        self.subscriptions: dict[tuple[str, str], set[tuple[str, str]]] = {}
+        """(server, upstream uri) → {(session id, gateway uri)} of `resources/subscribe` calls."""
         self.log_level: str = "info"
 
     def build_server(self) -> GatewayServer:
@@ -365,15 +367,29 @@ class ProjectAggregator:
         self, ctx: Ctx, params: types.SubscribeRequestParams
     ) -> types.EmptyResult:
         server, uri = await self._resource_target(params.uri)
-        await self._upstream(server, self.pool.subscribe_resource(server, uri))
+        # Recorded first: an upstream may announce an update while still answering the subscribe.
+        subscriber = (_session_id(ctx) or "", params.uri)
+        subscribers = self.subscriptions.setdefault((server, uri), set())
+        subscribers.add(subscriber)
+        try:
+            await self._upstream(server, self.pool.subscribe_resource(server, uri))
+        except BaseException:
+            subscribers.discard(subscriber)
+            raise
         return types.EmptyResult()
 
     async def on_unsubscribe_resource(
         self, ctx: Ctx, params: types.UnsubscribeRequestParams
     ) -> types.EmptyResult:
-        # The upstream subscription is shared by every session of the gateway, so it is kept.
-        await self._resource_target(params.uri)
+        # The upstream subscription is shared by every session of the gateway, so it is kept;
+        # this session just stops hearing about it.
+        server, uri = await self._resource_target(params.uri)
+        self.subscriptions.get((server, uri), set()).discard((_session_id(ctx) or "", params.uri))
         return types.EmptyResult()
+
+    def subscribers(self, server: str, uri: str) -> list[tuple[str, str]]:
+        """(session id, URI as that session knows it) of sessions subscribed to `server`'s `uri`."""
+        return sorted(self.subscriptions.get((server, uri), set()))
 
     async def on_completion(self, ctx: Ctx, params: types.CompleteRequestParams) -> types.CompleteResult:
         snapshot, servers = self._servers()
@@ -417,6 +433,12 @@ class ProjectAggregator:
             raise
         except GatewayError as error:
             raise MCPError(INTERNAL_ERROR, f"upstream {server} failed: {error.detail}") from error
+
+
+def _session_id(ctx: Ctx) -> str | None:
+    headers = getattr(ctx.request, "headers", None)
+    value = headers.get("mcp-session-id") if headers is not None else None
+    return str(value) if value else None
 
 
 def _describe(error: BaseException) -> str:

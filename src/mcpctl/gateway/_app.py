@@ -44,7 +44,11 @@ def _open_store(config: GatewayConfig) -> GatewayStore:
     return store
 
 
-def _make_pool(config: GatewayConfig, on_tools_changed: Callable[[str], Any]) -> GatewayPool:
+def _make_pool(
+    config: GatewayConfig,
+    on_tools_changed: Callable[[str], Any],
+    on_resource_updated: Callable[[str, str], Any],
+) -> GatewayPool:
     from ._pool import UpstreamPool
     from ._secrets import SecretResolver
 
@@ -55,6 +59,7 @@ def _make_pool(config: GatewayConfig, on_tools_changed: Callable[[str], Any]) ->
         negative_ttl=settings.negative_ttl_seconds,
         max_backoff=settings.max_backoff_seconds,
         on_tools_changed=on_tools_changed,
+        on_resource_updated=on_resource_updated,
     )
     return pool
 
@@ -167,7 +172,11 @@ def create_app(
             if server in spec.servers and runtime_box:
                 await runtime_box[0].sessions.notify(project)
 
-    the_pool = pool if pool is not None else _make_pool(config, tools_changed)
+    async def resource_updated(server: str, uri: str) -> None:
+        if runtime_box:
+            await runtime_box[0].sessions.resource_updated(server, uri)
+
+    the_pool = pool if pool is not None else _make_pool(config, tools_changed, resource_updated)
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
         allowed_hosts=config.allowed_hosts(),

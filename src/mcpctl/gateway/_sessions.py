@@ -154,6 +154,27 @@ class ProjectSessions:
             entry.server.instructions = spec.instructions or None
             await self.notify(project)
 
+    async def resource_updated(self, server: str, uri: str) -> int:
+        """Forward an upstream's `notifications/resources/updated` to the sessions subscribed to it."""
+        sent = 0
+        for project, entry in list(self._projects.items()):
+            for session_id, gateway_uri in entry.aggregator.subscribers(server, uri):
+                session = entry.sessions.get(session_id)
+                if session is None:
+                    entry.aggregator.subscriptions.get((server, uri), set()).discard(
+                        (session_id, gateway_uri)
+                    )
+                    continue
+                try:
+                    with anyio.fail_after(5):
+                        await session.send_resource_updated(gateway_uri)
+                    sent += 1
+                except Exception as error:  # a session that went away must not stop the others
+                    logger.info(
+                        "project %s: resource update not delivered (%s)", project, type(error).__name__
+                    )
+        return sent
+
     async def notify(self, project: str) -> int:
         """Tell every open session of `project` that its tools, prompts and resources may have changed."""
         entry = self._projects.get(project)
