@@ -1,9 +1,6 @@
 """Loading YAML documents from files, directories and stdin, keeping where each one came from.
 
-Parsing is done once with libyaml (PyYAML's C binding, ~10x faster than ruamel.yaml's round-trip
-loader); positions of keys and values are recovered only on demand, by re-composing the one file
-that has a problem, so valid repositories never pay for them. YAML 1.2 core scalars (no `yes`/`no`
-booleans, no implicit dates), no aliases, no duplicate keys.
+Fast path in libyaml; positions of fields are recovered only for files that have a problem.
 """
 
 from __future__ import annotations
@@ -20,6 +17,9 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ._problems import Problem, Severity, format_field
 
+# libyaml (PyYAML's C binding) parses over 10x faster than ruamel.yaml's round-trip loader, and
+# ruamel's own C parser is an optional extra that is often missing. Positions of keys and values come
+# from re-composing the one file with a problem (`SourceText.root`), so valid files never pay for them.
 try:
     from yaml import CSafeLoader as _BaseLoader
 except ImportError:  # pragma: no cover - PyYAML built without libyaml: same results, slower

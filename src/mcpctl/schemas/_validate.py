@@ -19,7 +19,7 @@ from ._resource import KINDS
 from ._schema_errors import check_schema
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, eq=False)
 class SourcedResource:
     """A validated resource together with the document it came from (for pointing at it later)."""
 
