@@ -81,13 +81,19 @@ def email_of(store: Store, name: str) -> str | None:
     return None if found is None else str(found.resource.spec.email)  # type: ignore[attr-defined]
 
 
-def commit_to_live(database_url: str, root: Path, *, webhook: bool, interval: float, rounds: int) -> list[float]:
+def commit_to_live(
+    database_url: str, root: Path, *, webhook: bool, interval: float, rounds: int
+) -> list[float]:
     """Seconds from `git commit` (then push, then the webhook call when used) to the store showing it."""
     remote = Remote(root / ("hook" if webhook else "poll"))
     remote.push({"users.yaml": user_doc("alice", "v0@example.com")})
     port = free_port()
     args = ["--repo", str(remote.bare), "--database-url", database_url, "--no-watch"]
-    args += ["--interval", "1h", "--webhook-listen", f"127.0.0.1:{port}"] if webhook else ["--interval", f"{interval}s"]
+    args += (
+        ["--interval", "1h", "--webhook-listen", f"127.0.0.1:{port}"]
+        if webhook
+        else ["--interval", f"{interval}s"]
+    )
     log = (root / f"reconcile-{'hook' if webhook else 'poll'}.log").open("w")
     process = subprocess.Popen(
         [MCPCTL, "reconcile", *args, "--status-file", str(root / f"status-{port}.json")],
@@ -141,7 +147,8 @@ def big_repo(remote: Remote, count: int) -> None:
     users = count - projects - projects * prompts_per_project - servers
     for start in range(0, servers, 20):
         files[f"servers/s{start:05d}.yaml"] = "---\n".join(
-            f"apiVersion: mcpctl.dev/v1\nkind: Server\nmetadata:\n  name: srv-{i}\n  labels: {{team: t{i % 7}}}\n"
+            f"apiVersion: mcpctl.dev/v1\nkind: Server\nmetadata:\n  name: srv-{i}\n"
+            f"  labels: {{team: t{i % 7}}}\n"
             f"spec:\n  transport: stdio\n  command: mcp-server-time\n  args: [--local-timezone, UTC]\n"
             f"  env:\n    LEVEL: info\n    TOKEN: {{secretRef: {{name: s{i % 5}, key: token}}}}\n"
             for i in range(start, min(start + 20, servers))
@@ -157,7 +164,8 @@ def big_repo(remote: Remote, count: int) -> None:
         )
         for start in range(0, prompts_per_project, 25):
             files[f"projects/p{p}/prompts/{start}.yaml"] = "---\n".join(
-                f"apiVersion: mcpctl.dev/v1\nkind: Prompt\nmetadata:\n  name: prompt-{i}\n  project: proj-{p}\n"
+                f"apiVersion: mcpctl.dev/v1\nkind: Prompt\nmetadata:\n"
+                f"  name: prompt-{i}\n  project: proj-{p}\n"
                 f"spec:\n  content: |\n    Step one.\n    Step two for {i}.\n  tags: [a, b]\n  priority: 3\n"
                 for i in range(start, min(start + 25, prompts_per_project))
             )
@@ -181,14 +189,18 @@ def no_change_pass(database_url: str, root: Path, count: int) -> dict[str, float
     source = GitSource(str(remote.bare), ref="main")
 
     def loop() -> ReconcileLoop:
-        return ReconcileLoop(source, lambda: store, LoopConfig(interval=60), status_file=root / "big-status.json")
+        return ReconcileLoop(
+            source, lambda: store, LoopConfig(interval=60), status_file=root / "big-status.json"
+        )
 
     first = loop()
     figures = {}
     try:
         figures["apply"] = timed(f"first pass: apply {count} creates", lambda: first.run_once())
         assert len(store.list_resources()) == count, "not everything was applied"
-        figures["warm"] = timed("next pass, nothing moved (fetch + generation check)", lambda: first.run_once())
+        figures["warm"] = timed(
+            "next pass, nothing moved (fetch + generation check)", lambda: first.run_once()
+        )
         with store.transaction() as tx:
             tx.put(parse_resource(_user("outsider")), managed_by=CLI_MANAGER)
         figures["drift_check"] = timed(
@@ -203,13 +215,23 @@ def no_change_pass(database_url: str, root: Path, count: int) -> dict[str, float
 
 
 def _user(name: str) -> dict[str, object]:
-    return {"apiVersion": "mcpctl.dev/v1", "kind": "User", "metadata": {"name": name},
-            "spec": {"email": f"{name}@example.com"}}
+    return {
+        "apiVersion": "mcpctl.dev/v1",
+        "kind": "User",
+        "metadata": {"name": name},
+        "spec": {"email": f"{name}@example.com"},
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--database-url", default=None, help="store URL (default: a SQLite file in a temp dir)")
+    parser.add_argument(
+        "--postgres",
+        metavar="URL",
+        default=None,
+        help="run on PostgreSQL: a server URL (e.g. postgresql://postgres@127.0.0.1:5432/test); the bench "
+        "creates and drops databases of its own there (default: SQLite files in a temp dir)",
+    )
     parser.add_argument("--resources", type=int, default=10_000)
     parser.add_argument("--interval", type=float, default=2.0, help="polling interval for the polling figure")
     parser.add_argument("--rounds", type=int, default=5)
@@ -217,29 +239,42 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="mcpctl-gitops-bench-") as temp:
         root = Path(temp)
 
-        def url(name: str) -> str:
-            return options.database_url or f"sqlite:///{root / name}"
+        made: list[str] = []
 
-        print(f"store: {url('x.db').split('://')[0]}; {os.cpu_count()} CPUs")
+        def url(name: str) -> str:
+            if options.postgres is None:
+                return f"sqlite:///{root / name}"
+            database = f"mcpctl_bench_{name.split('.')[0]}_{os.getpid()}"
+            with psycopg.connect(options.postgres, autocommit=True) as admin:
+                admin.execute(f"CREATE DATABASE {database}")
+            made.append(database)
+            return f"{options.postgres.rpartition('/')[0]}/{database}"
+
+        if options.postgres is not None:
+            import psycopg
+        print(f"store: {'postgresql' if options.postgres else 'sqlite'}; {os.cpu_count()} CPUs")
         hook = commit_to_live(url("hook.db"), root, webhook=True, interval=0, rounds=options.rounds)
         print(
             f"commit → live via webhook: median {statistics.median(hook):.3f} s, max {max(hook):.3f} s "
             f"over {len(hook)} commits (goal ≤ 1 s)"
         )
-        poll = commit_to_live(url("poll.db"), root, webhook=False, interval=options.interval, rounds=options.rounds)
+        poll = commit_to_live(
+            url("poll.db"), root, webhook=False, interval=options.interval, rounds=options.rounds
+        )
         print(
-            f"commit → live via polling every {options.interval:g} s: median {statistics.median(poll):.3f} s, "
+            f"commit → live via polling every {options.interval:g} s: "
+            f"median {statistics.median(poll):.3f} s, "
             f"max {max(poll):.3f} s (goal ≤ interval + 1 = {options.interval + 1:g} s)"
         )
-        if options.database_url:
-            # The same database for the big repo: start from an empty store.
-            print("  (--database-url given: the 10k figures run in it after the latency ones)")
         print(f"reconcile passes over a {options.resources}-resource repo:")
         figures = no_change_pass(url("big.db"), root, options.resources)
         print(
             f"one reconcile pass over {options.resources} resources with no changes: {figures['cold']:.3f} s "
             f"(full), {figures['warm']:.3f} s (nothing moved) (goal ≤ 3 s)"
         )
+        for database in made:
+            with psycopg.connect(options.postgres, autocommit=True) as admin:
+                admin.execute(f"DROP DATABASE {database} WITH (FORCE)")
 
 
 if __name__ == "__main__":
