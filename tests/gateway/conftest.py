@@ -133,15 +133,20 @@ def toy_stdio() -> Callable[..., ServerSpec]:
 @pytest.fixture
 def toy_http() -> Iterator[Callable[..., str]]:
     """Factory: `toy_http("sse"|"streamable-http", env={...}, port=N)` starts a toy server, gives its URL."""
-    started: list[subprocess.Popen[bytes]] = []
+    started: dict[subprocess.Popen[bytes], int] = {}
 
     def start(transport: str, env: dict[str, str] | None = None, port: int | None = None) -> str:
-        port = port or free_port()
+        if port is None:
+            port = free_port()
+        # A server on this port that is still dying could answer the readiness probe for the new one.
+        for earlier, used in started.items():
+            if used == port:
+                earlier.wait(10)
         process = subprocess.Popen(
             [sys.executable, str(TOY), "--transport", transport, "--port", str(port)],
             env={**os.environ, **(env or {})},
         )
-        started.append(process)
+        started[process] = port
         wait_for_port(port, process)
         path = "/sse" if transport == "sse" else "/mcp"
         return f"http://127.0.0.1:{port}{path}"
