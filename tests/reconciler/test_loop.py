@@ -177,10 +177,20 @@ def test_invalid_commit_keeps_the_last_good_state(remote: Remote, store: Store, 
 def test_dry_run_reports_and_applies_nothing(remote: Remote, store: Store, tmp_path: Path) -> None:
     remote.push({"users.yaml": user_doc("alice")})
     loop = make_loop(remote, store, tmp_path, dry_run=True)
-    result = loop.run_once()
-    assert result.ok and not result.applied
+    for _ in range(3):
+        result = loop.run_once()
+        assert result.ok and not result.applied and result.drift == 0
     assert store.list_resources() == []
-    assert loop.status.state == "pending"
+    assert loop.status.state == "pending" and loop.status.drift_count == 0
+
+    assert make_loop(remote, store, tmp_path).run_once().applied
+    assert loop.run_once().ok and loop.status.state == "in-sync"
+    with store.transaction() as tx:
+        tx.delete(Identity("User", None, "alice"))
+    for _ in range(3):
+        assert loop.run_once().drift == 1
+    assert loop.status.state == "drift-found" and loop.status.drift_count == 1  # counted once
+    assert store.list_resources() == []
 
 
 def test_unreachable_repository_fails_the_pass_and_backs_off(store: Store, tmp_path: Path) -> None:

@@ -251,23 +251,13 @@ class ReconcileLoop:
             return PassResult(ok=True, revision=state.revision)
         drift = revision == self._applied_revision
         count = len(plan.changes)
-        if drift:
-            # Counted whether or not it gets reverted: it is what changed outside the source.
-            self.status.drift_count += count
-            what = "found (dry run, not reverted)" if self.config.dry_run else "found; reverting"
-            _log.warning("drift: %d resource(s) changed outside %s %s:", count, state.source, what)
-        elif not self.config.dry_run:
-            _log.info("applying %s (%d change(s)):", self._describe(state), count)
         if self.config.dry_run:
-            digest = repr([(c.action, c.identity, c.field_changes) for c in plan.changes])
-            if digest != self._reported_digest or drift:
-                if not drift:
-                    _log.info("dry run: %s would change %d resource(s):", self._describe(state), count)
-                self._log_plan(plan)
-                self._reported_digest = digest
-            self.status.state = "drift-found" if drift else "pending"
-            self._applied_revision = revision
-            return PassResult(ok=True, drift=count if drift else 0, revision=state.revision)
+            return self._report_only(state, plan, drift)
+        if drift:
+            self.status.drift_count += count
+            _log.warning("drift: %d resource(s) changed outside %s found; reverting:", count, state.source)
+        else:
+            _log.info("applying %s (%d change(s)):", self._describe(state), count)
         self._log_plan(plan)
         result = apply_plan(
             store, plan, lock_timeout=self.config.lock_timeout, actor=self.config.actor,
@@ -290,6 +280,25 @@ class ReconcileLoop:
         self.status.last_revision = state.revision
         self.status.last_applied_at = now_iso()
         return PassResult(ok=True, applied=True, drift=count if drift else 0, revision=state.revision)
+
+    def _report_only(self, state: DesiredState, plan: Plan, drift: bool) -> PassResult:
+        """Dry run: log the plan once per distinct plan (and count drift once), apply nothing."""
+        count = len(plan.changes)
+        digest = repr([(c.action, c.identity, c.field_changes) for c in plan.changes])
+        if digest != self._reported_digest:
+            self._reported_digest = digest
+            if drift:
+                self.status.drift_count += count
+                _log.warning(
+                    "drift: %d resource(s) changed outside %s found (dry run, not reverted):",
+                    count,
+                    state.source,
+                )
+            else:
+                _log.info("dry run: %s would change %d resource(s):", self._describe(state), count)
+            self._log_plan(plan)
+        self.status.state = "drift-found" if drift else "pending"
+        return PassResult(ok=True, drift=count if drift else 0, revision=state.revision)
 
     def _in_sync(self, state: DesiredState, plan: Plan, revision: str) -> None:
         if revision != self._applied_revision:
