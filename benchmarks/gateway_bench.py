@@ -72,6 +72,12 @@ def running(command: list[str], port: int, env: dict[str, str] | None = None) ->
             process.wait(5)
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def upstream_command(kind: str, port: int) -> tuple[list[str], dict[str, str], str, dict[str, Any]]:
     """Command, env, MCP URL and the echo call's (tool, arguments) for the chosen upstream."""
     if kind == "everything":
@@ -188,28 +194,22 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp, running(command, upstream_port, env):
         database_url, token = prepare_store(Path(tmp), upstream_url)
         serve = [MCPCTL, "serve", "--port", str(gateway_port), "--log-level", "warning"]
-        with running(serve, gateway_port, {"MCPCTL_DATABASE_URL": database_url}):
+        with running(serve, gateway_port, {"MCPCTL_DATABASE_URL": database_url}) as gateway_process:
             gateway_url = f"http://127.0.0.1:{gateway_port}/projects/bench/mcp"
             httpx.get(f"http://127.0.0.1:{gateway_port}/healthz", timeout=10).raise_for_status()
+            tool, arguments = call["tool"], call["arguments"]
             for sessions in levels:
                 # Interleaved per level, so both sides see the same machine state.
-                results["direct"].append(
-                    asyncio.run(
-                        load(upstream_url, None, call["tool"], call["arguments"], sessions, options.duration)
-                    )
+                direct = asyncio.run(load(upstream_url, None, tool, arguments, sessions, options.duration))
+                cpu_before = cpu_seconds(gateway_process.pid)
+                through = asyncio.run(
+                    load(gateway_url, token, f"up__{tool}", arguments, sessions, options.duration)
                 )
-                results["gateway"].append(
-                    asyncio.run(
-                        load(
-                            gateway_url,
-                            token,
-                            f"up__{call['tool']}",
-                            call["arguments"],
-                            sessions,
-                            options.duration,
-                        )
-                    )
-                )
+                # Includes session setup and warm-up calls, so it slightly overstates the per-call cost.
+                spent = cpu_seconds(gateway_process.pid) - cpu_before
+                through["gateway_cpu_ms_per_call"] = round(spent * 1000 / max(1, through["calls"]), 2)
+                results["direct"].append(direct)
+                results["gateway"].append(through)
 
     rows = []
     for direct, gateway in zip(results["direct"], results["gateway"], strict=True):
@@ -232,13 +232,14 @@ def main() -> None:
     if options.output == "json":
         print(json.dumps(report, indent=2))
         return
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} (other work on the machine skews every figure)")
     print(
         f"upstream: {options.upstream} (streamable HTTP), {options.duration:g} s per level, "
         f"{os.cpu_count()} CPUs shared by client, gateway and upstream"
     )
     header = (
         f"{'sessions':>8} | {'direct p50':>10} {'p99':>8} {'calls/s':>8} | {'gateway p50':>11} {'p99':>8} "
-        f"{'calls/s':>8} {'errors':>6} | {'added p50':>9} {'gw/direct':>9}"
+        f"{'calls/s':>8} {'errors':>6} {'gw cpu/call':>11} | {'added p50':>9} {'gw/direct':>9}"
     )
     print(header)
     print("-" * len(header))
@@ -246,7 +247,8 @@ def main() -> None:
         d, g = row["direct"], row["gateway"]
         print(
             f"{row['sessions']:>8} | {d['p50_ms']:>8.2f}ms {d['p99_ms']:>6.2f}ms {d['calls_per_s']:>8.0f} | "
-            f"{g['p50_ms']:>9.2f}ms {g['p99_ms']:>6.2f}ms {g['calls_per_s']:>8.0f} {g['errors']:>6} | "
+            f"{g['p50_ms']:>9.2f}ms {g['p99_ms']:>6.2f}ms {g['calls_per_s']:>8.0f} {g['errors']:>6} "
+            f"{g['gateway_cpu_ms_per_call']:>9.2f}ms | "
             f"{row['added_p50_ms']:>7.2f}ms {row['throughput_ratio']:>9.2f}"
         )
     print(
