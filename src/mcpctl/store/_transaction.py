@@ -56,7 +56,13 @@ class _Delete:
 
 
 class StoreTransaction:
-    """Writes to the store under its lock; see `Store.transaction`. Nothing is visible before commit."""
+    """Writes to the store under its lock; get one from `Store.transaction()`, never construct it.
+
+    Puts and deletes are buffered and written when the block ends, so `Store` reads made inside the
+    block see the store as it was when the transaction began (which is what a plan is made against).
+    Within one transaction: delete then put/create_token of the same identity replaces the row (new
+    created_at); put then delete stores nothing; a put identical to the stored row is not a change.
+    """
 
     def __init__(self, connection: Connection, generation: int, actor: str | None) -> None:
         self.generation = generation
