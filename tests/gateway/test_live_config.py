@@ -171,3 +171,25 @@ async def test_removed_servers_are_stopped_and_removed_projects_unserved(
             return httpx.post(gateway.url("demo"), headers=headers, json={}, timeout=5).status_code == 404
 
         await _wait(unserved, 2.0)
+
+
+async def test_an_upstream_announcing_new_tools_reaches_open_sessions(
+    sqlite_store: Store, toy_stdio: Callable[..., ServerSpec]
+) -> None:
+    put(sqlite_store, server_doc("alpha", toy_stdio()), project_doc("demo", ["alpha"]))
+    token = create_token(sqlite_store, "demo", "t")
+    with serve_gateway(sqlite_store) as gateway:
+        received: list[Any] = []
+
+        async def on_message(message: Any) -> None:
+            received.append(message)
+
+        async with mcp_session(gateway.url("demo"), token, message_handler=on_message) as session:
+            assert "alpha__extra0" not in {t.name for t in (await session.list_tools()).tools}
+            await session.call_tool("alpha__grow", {})
+
+            async def told() -> bool:
+                return any(isinstance(m, types.ToolListChangedNotification) for m in received)
+
+            await _wait(told, 5.0)
+            assert "alpha__extra0" in {t.name for t in (await session.list_tools()).tools}
