@@ -216,7 +216,7 @@ async def test_sync_stops_removed_and_restarts_changed(
         assert not alive(pids["b"]), "a removed server's process must be stopped by sync()"
         assert not alive(pids["a"]), "a changed server's old process must be stopped by sync()"
         assert alive(pids["c"]), "an unchanged server keeps its session"
-        assert set(pool.status()) == {"a", "c"} and pool.status()["a"].state == "idle"
+        assert pool.servers() == ["a", "c"] and pool.status()["a"].state == "idle"
         with pytest.raises(UnknownUpstream) as caught:
             await pool.call_tool("b", "echo", {"text": "x"})
         assert caught.value.status_code == 404
@@ -372,7 +372,11 @@ async def test_probe(toy_stdio: Callable[..., ServerSpec]) -> None:
         assert await pool.probe("tool-slow") is False
         assert time.monotonic() - started < 2.5
         assert await pool.probe("broken") is False
-        assert pool.status()["broken"].state == "down"
+        assert await pool.probe("broken") is False
+        assert await pool.probe("broken") is False  # now within the backoff: not even started
+        broken_status = pool.status()["broken"]
+        assert broken_status.state == "down" and broken_status.restarts == 1
+        assert broken_status.last_error == "upstream 'broken': start failed: Connection closed"
         with pytest.raises(UnknownUpstream):
             await pool.probe("nobody")
     finally:

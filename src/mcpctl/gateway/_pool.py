@@ -20,7 +20,7 @@ from mcp.shared.exceptions import MCPError
 from mcpctl.errors import GatewayError
 from mcpctl.schemas import ServerSpec, TemplateSpec, instantiate_template
 
-from ._errors import InvalidUpstreamSpec, UnknownUpstream, UpstreamUnavailable
+from ._errors import InvalidUpstreamSpec, UnknownUpstream, UpstreamTimeout, UpstreamUnavailable
 from ._secrets import SecretResolver
 from ._upstream import Upstream, UpstreamState
 
@@ -248,8 +248,11 @@ class UpstreamPool:
         except TimeoutError:
             upstream.last_error = f"upstream {server!r}: health check timed out after {timeout:g}s"
             return False
-        except GatewayError as error:
+        except UpstreamTimeout as error:
             upstream.last_error = error.detail
+            return False
+        except GatewayError:
+            # Start failures and missing secrets are already the upstream's last error.
             return False
         except MCPError as error:
             upstream.last_error = f"upstream {server!r}: health check failed: {error.message}"
