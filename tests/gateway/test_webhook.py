@@ -181,3 +181,74 @@ def test_router_mounts_in_the_gateway_beside_the_admin_api(sqlite_database_url: 
         'mcpctl_reconcile_last_pass_timestamp_seconds{source="https://***@git.example/r.git"} 1767225600'
         in text
     )
+
+
+def test_serve_reconciles_and_the_webhook_triggers_it(tmp_path: Path) -> None:
+    import os
+    import signal
+    import socket
+    import subprocess
+    import sys
+
+    import git
+
+    from mcpctl.schemas import Identity
+    from mcpctl.store import Store
+
+    def user(name: str) -> str:
+        spec = f"spec: {{email: {name}@x.io}}\n"
+        return f"apiVersion: mcpctl.dev/v1\nkind: User\nmetadata: {{name: {name}}}\n{spec}"
+
+    repo = git.Repo.init(tmp_path / "repo", initial_branch="main")
+    with repo.config_writer() as config:
+        config.set_value("user", "name", "Test")
+        config.set_value("user", "email", "test@example.com")
+    users = tmp_path / "repo" / "users.yaml"
+    users.write_text(user("alice"))
+    repo.index.add(["users.yaml"])
+    repo.index.commit("first")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    database = f"sqlite:///{tmp_path / 'store.db'}"
+    env = {**os.environ, "MCPCTL_WEBHOOK_SECRET": SECRET, "MCPCTL_CACHE_DIR": str(tmp_path / "cache")}
+    command = [
+        str(Path(sys.executable).parent / "mcpctl"),
+        "serve",
+        "--port",
+        str(port),
+        "--database-url",
+        database,
+    ]
+    command += ["--reconcile-repo", str(tmp_path / "repo"), "--reconcile-interval", "1h"]
+    log = (tmp_path / "serve.log").open("w")
+    process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+    store = Store.open(database)
+    url = f"http://127.0.0.1:{port}/api/v1/reconcile"
+
+    def has(name: str) -> bool:
+        return store.get_resource(Identity("User", None, name)) is not None
+
+    try:
+        deadline = time.monotonic() + 30
+        while not has("alice"):
+            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.05)
+        users.write_text(user("bob"))
+        repo.index.add(["users.yaml"])
+        repo.index.commit("second")
+        time.sleep(1.0)
+        assert not has("bob")  # the interval is an hour and the gateway does not watch files
+        body = b"{}"
+        assert httpx.post(url, content=body, headers={SIGNATURE: sign("nope", body)}).status_code == 401
+        assert httpx.post(url, content=body, headers={SIGNATURE: sign(SECRET, body)}).status_code == 202
+        deadline = time.monotonic() + 5
+        while not has("bob"):
+            assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()
+            time.sleep(0.05)
+    finally:
+        store.close()
+        process.send_signal(signal.SIGTERM)
+        # uvicorn shuts down gracefully, then re-raises the signal it caught.
+        assert process.wait(timeout=30) in (0, -signal.SIGTERM)
+    assert SECRET not in (tmp_path / "serve.log").read_text()

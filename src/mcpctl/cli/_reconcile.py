@@ -15,7 +15,7 @@ import threading
 from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from mcpctl.store import Store
 
 WEBHOOK_SECRET_ENV = "MCPCTL_WEBHOOK_SECRET"
+F = TypeVar("F", bound=Callable[..., Any])
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
 
@@ -246,3 +247,50 @@ def _describe(row: dict[str, Any]) -> str:
     else:
         lines.append("  last error:   -")
     return "\n".join(lines)
+
+
+def serve_reconcile_options(command: F) -> F:
+    """`mcpctl serve --reconcile-repo URL [--reconcile-ref] [--reconcile-path] [--reconcile-interval]`."""
+    for option in reversed(
+        [
+            click.option(
+                "--reconcile-repo",
+                metavar="URL|PATH",
+                default=None,
+                help="Also reconcile the store from this repository in the gateway process; "
+                f"POST /api/v1/reconcile (secret in ${WEBHOOK_SECRET_ENV}) then triggers a pass at once.",
+            ),
+            click.option("--reconcile-ref", metavar="REF", help="Branch, tag or commit to follow."),
+            click.option("--reconcile-path", metavar="SUBDIR", help="Folder of the repository."),
+            click.option("--reconcile-interval", default="60s", show_default=True, help="Poll interval."),
+        ]
+    ):
+        command = option(command)
+    return command
+
+
+class GatewayReconciler:
+    """A reconcile loop in a thread of the gateway process, and the webhook router that wakes it."""
+
+    def __init__(self, repo: str, ref: str | None, path: str | None, interval: str, database_url: str | None):
+        from mcpctl.gateway._webhook import WebhookConfig, webhook_router
+
+        source = source_from_options((), repo, ref, path)
+        self.loop = ReconcileLoop(
+            source, lambda: open_store(database_url), LoopConfig(interval=parse_duration(interval)), ref=ref
+        )
+        secret = os.environ.get(WEBHOOK_SECRET_ENV, "")
+        # Without a secret there is no webhook at all: an unsigned trigger endpoint would be an open door.
+        hook = WebhookConfig(secret=secret, trigger=self.loop.trigger) if secret else None
+        self.routers = [webhook_router(hook)] if hook is not None else []
+        self._thread = threading.Thread(target=self.loop.run_forever, name="mcpctl-reconcile", daemon=True)
+
+    def start(self) -> None:
+        """Start the loop thread."""
+        _configure_logging()
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop the loop after its current pass."""
+        self.loop.stop()
+        self._thread.join(timeout=30)

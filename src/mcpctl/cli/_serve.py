@@ -5,6 +5,7 @@ Parses flags into a `GatewayConfig`, builds the app with `create_app`, and hands
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from pathlib import Path
 
@@ -12,6 +13,7 @@ import click
 
 from ._main import cli
 from ._options import database_option
+from ._reconcile import GatewayReconciler, serve_reconcile_options
 
 
 @cli.command("serve")
@@ -54,6 +56,7 @@ from ._options import database_option
     show_default=True,
     help="Log verbosity.",
 )
+@serve_reconcile_options
 def serve(
     host: str,
     port: int,
@@ -64,6 +67,10 @@ def serve(
     token_cache_ttl: float,
     allowed_hosts: tuple[str, ...],
     log_level: str,
+    reconcile_repo: str | None,
+    reconcile_ref: str | None,
+    reconcile_path: str | None,
+    reconcile_interval: str,
 ) -> None:
     """Serve every project's MCP endpoint at http://HOST:PORT/projects/<project>/mcp."""
     import uvicorn
@@ -80,6 +87,12 @@ def serve(
         upstream=UpstreamConfig(secrets_dir=secrets_dir),
         extra_hosts=allowed_hosts,
     )
+    reconciler = None
+    if reconcile_repo is not None:
+        reconciler = GatewayReconciler(
+            reconcile_repo, reconcile_ref, reconcile_path, reconcile_interval, database_url
+        )
+        config = dataclasses.replace(config, extra_routers=[*config.extra_routers, *reconciler.routers])
     app = create_app(config)
     if no_auth:
         click.echo(
@@ -88,4 +101,10 @@ def serve(
     click.echo(
         f"mcpctl gateway on http://{host}:{port} (MCP: /projects/<project>/mcp, API docs: /schema)", err=True
     )
-    uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on")
+    if reconciler is not None:
+        reconciler.start()
+    try:
+        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on")
+    finally:
+        if reconciler is not None:
+            reconciler.stop()
