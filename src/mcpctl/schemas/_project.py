@@ -92,7 +92,7 @@ class Prompt(ResourceModel):
 class PaginateStage(Model):
     """Cache results over a size and serve them in pages."""
 
-    type: Literal["paginate"] = "paginate"
+    type: Literal["paginate"]
     """Always `paginate`."""
     max_response_chars: Annotated[int, Field(ge=1000)] = 80_000
     """Results longer than this are paginated."""
@@ -103,7 +103,7 @@ class PaginateStage(Model):
 class SplitSectionsStage(Model):
     """Split long documents (prompts, results) into headed sections."""
 
-    type: Literal["split-sections"] = "split-sections"
+    type: Literal["split-sections"]
     """Always `split-sections`."""
     max_section_chars: Annotated[int, Field(ge=500)] = 20_000
     """Longest section served whole."""
@@ -112,7 +112,7 @@ class SplitSectionsStage(Model):
 class SummarizeStage(Model):
     """Summarize long results with the project's LLM."""
 
-    type: Literal["summarize"] = "summarize"
+    type: Literal["summarize"]
     """Always `summarize`."""
     max_chars: Annotated[int, Field(ge=100)] = 4_000
     """Length of the summary."""
