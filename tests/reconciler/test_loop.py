@@ -429,3 +429,36 @@ def _healthy(port: int) -> bool:
         return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
     except httpx.HTTPError:
         return False
+
+
+def test_file_source_edits_are_changes_and_store_edits_are_drift(store: Store, tmp_path: Path) -> None:
+    from mcpctl.reconciler._sources import FileSource
+
+    folder = tmp_path / "config"
+    folder.mkdir()
+    (folder / "users.yaml").write_text(user_doc("alice"))
+    loop = ReconcileLoop(
+        FileSource((str(folder),)), lambda: store, LoopConfig(interval=1), status_file=tmp_path / "s.json"
+    )
+    assert loop.run_once().applied
+    (folder / "users.yaml").write_text(user_doc("alice", "alice@new.example"))
+    result = loop.run_once()
+    assert result.applied and result.drift == 0  # the files changed: not drift
+    with store.transaction() as tx:
+        tx.put(parse_resource(yaml_user("alice", "edited@example.com")), managed_by=CLI_MANAGER)
+    result = loop.run_once()
+    assert result.applied and result.drift == 1
+    assert emails(store) == {"alice": "alice@new.example"}
+
+
+def test_watchers_follow_the_kind_of_source(tmp_path: Path, remote: Remote) -> None:
+    from mcpctl.cli._reconcile import _watcher
+    from mcpctl.reconciler._sources import FileSource
+
+    remote.push({"a.yaml": user_doc("alice")})
+    local = _watcher(GitSource(str(remote.bare)), lambda: None)
+    assert local is not None and local.paths == [remote.bare.resolve()]
+    assert _watcher(GitSource("https://git.example/r.git"), lambda: None) is None
+    files = _watcher(FileSource((str(tmp_path), str(tmp_path / "one.yaml"))), lambda: None)
+    assert files is not None and files.accept(str(tmp_path / "x" / "s.yaml"))
+    assert not files.accept(str(tmp_path / ".hidden.yaml"))
