@@ -462,3 +462,33 @@ def test_watchers_follow_the_kind_of_source(tmp_path: Path, remote: Remote) -> N
     files = _watcher(FileSource((str(tmp_path), str(tmp_path / "one.yaml"))), lambda: None)
     assert files is not None and files.accept(str(tmp_path / "x" / "s.yaml"))
     assert not files.accept(str(tmp_path / ".hidden.yaml"))
+
+
+def test_force_push_is_applied_with_a_warning_and_a_deleted_branch_fails_clearly(
+    remote: Remote, store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    base = remote.push({"users.yaml": user_doc("alice")})
+    remote.work.git.checkout("-b", "release")
+    old = remote.push({"users.yaml": user_doc("bob")})
+    remote.work.git.push("origin", "release")
+    loop = ReconcileLoop(
+        GitSource(str(remote.bare), ref="release"),
+        lambda: store,
+        LoopConfig(interval=1),
+        status_file=tmp_path / "s.json",
+    )
+    assert loop.run_once().revision == old
+    remote.work.git.reset("--hard", base)
+    (Path(remote.work.working_dir) / "users.yaml").write_text(user_doc("carol"))
+    remote.work.index.add(["users.yaml"])
+    new = remote.work.index.commit("rewritten").hexsha
+    remote.work.git.push("--force", "origin", "release")
+    with caplog.at_level("WARNING", logger="mcpctl.reconcile"):
+        assert loop.run_once().revision == new
+    assert f"history rewritten: {old[:12]} is no longer an ancestor of {new[:12]}" in caplog.text
+    assert set(emails(store)) == {"carol"}
+
+    remote.work.git.push("origin", ":release")
+    assert not loop.run_once().ok
+    assert "branch or tag 'release' not found" in (loop.status.last_error or "")
+    assert set(emails(store)) == {"carol"}
