@@ -396,7 +396,9 @@ class Upstream:
         conn.closing.set()
         # A session that never came up is reported by the session task, with the reason it failed.
         if conn.session is not None:
-            self._ended(conn, None)
+            stdio = self.spec.transport == "stdio"
+            what = "the server process exited or closed its stdout" if stdio else "the connection closed"
+            self._ended(conn, UpstreamUnavailable(f"upstream {self.name!r}: {what}"))
 
     def _ended(self, conn: _Connection, error: GatewayError | None) -> None:
         # Called when the transport of a live session ends and again when its task finishes; the
