@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 import time
 from collections.abc import Callable
@@ -227,8 +228,9 @@ async def test_sync_stops_removed_and_restarts_changed(
 
 
 async def test_missing_secret_fails_only_that_server(
-    toy_stdio: Callable[..., ServerSpec], tmp_path: Any
+    toy_stdio: Callable[..., ServerSpec], tmp_path: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
+    caplog.set_level(logging.DEBUG)
     (tmp_path / "svc").mkdir()
     (tmp_path / "svc" / "token").write_text("file-secret\n")
     secrets = SecretResolver(secrets_dir=tmp_path, environ={"ENV_SECRET": "env-secret"})
@@ -252,6 +254,13 @@ async def test_missing_secret_fails_only_that_server(
         status = pool.status()
         assert status["broken"].state == "down" and "svc/missing" in (status["broken"].last_error or "")
         assert status["ok"].state == "up"
+        with pytest.raises(UpstreamUnavailable):
+            await pool.call_tool("ok", "crash", {})
+        assert text_of(await pool.call_tool("ok", "env", {"name": "T"})) == "file-secret"
+        # Nothing the pool logs or reports carries a secret value, even around a crash and restart.
+        reported = caplog.text + repr(pool.status())
+        assert "exited or closed its stdout" in caplog.text  # the crash was logged, and captured here
+        assert "file-secret" not in reported and "env-secret" not in reported
     finally:
         await pool.aclose()
 
@@ -426,3 +435,23 @@ async def test_unknown_server_and_closed_pool() -> None:
     await pool.aclose()
     with pytest.raises(UpstreamUnavailable, match="closed"):
         await pool.sync({})
+
+
+async def test_failing_tools_changed_callback_is_contained(toy_stdio: Callable[..., ServerSpec]) -> None:
+    calls: list[str] = []
+
+    async def broken_callback(server: str) -> None:
+        calls.append(server)
+        raise RuntimeError("callback bug")
+
+    pool = new_pool(on_tools_changed=broken_callback)
+    await pool.sync({"toy": toy_stdio()})
+    try:
+        await pool.call_tool("toy", "grow", {})
+        with anyio.fail_after(5):
+            while not calls:
+                await anyio.sleep(0.01)
+        assert text_of(await pool.call_tool("toy", "echo", {"text": "fine"})) == "fine"
+        assert pool.status()["toy"].state == "up"
+    finally:
+        await pool.aclose()
