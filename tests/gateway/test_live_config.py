@@ -19,6 +19,7 @@ from gateway_harness import (
     put,
     serve_gateway,
     server_doc,
+    token_doc,
 )
 
 from mcpctl.gateway import GatewayConfig, load_snapshot
@@ -193,3 +194,30 @@ async def test_an_upstream_announcing_new_tools_reaches_open_sessions(
 
             await _wait(told, 5.0)
             assert "alpha__extra0" in {t.name for t in (await session.list_tools()).tools}
+
+
+async def test_two_gateways_on_one_postgresql_store_both_follow_changes(
+    postgres_database_url: str, toy_stdio: Callable[..., ServerSpec]
+) -> None:
+    with Store.open(postgres_database_url) as first_store, Store.open(postgres_database_url) as second_store:
+        put(first_store, server_doc("alpha", toy_stdio()), project_doc("demo", ["alpha"]))
+        token = create_token(first_store, "demo", "t")
+        with serve_gateway(first_store, DEFAULTS) as one, serve_gateway(second_store, DEFAULTS) as two:
+            for gateway in (one, two):
+                async with mcp_session(gateway.url("demo"), token) as session:
+                    assert (await session.call_tool("alpha__echo", {"text": "hi"})).is_error is False
+            put(first_store, project_doc("later", ["alpha"]))
+            put(first_store, token_doc("demo", "t", revoked=True))
+
+            async def both_follow() -> bool:
+                # Unknown projects are 404 before any token check; known ones without a token are 401.
+                later = [httpx.post(g.url("later"), json={}).status_code for g in (one, two)]
+                demo = [
+                    httpx.post(
+                        g.url("demo"), headers={"Authorization": f"Bearer {token}"}, json={}
+                    ).status_code
+                    for g in (one, two)
+                ]
+                return later == [401, 401] and demo == [401, 401]
+
+            await _wait(both_follow, 2.5)
