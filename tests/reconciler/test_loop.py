@@ -492,3 +492,37 @@ def test_force_push_is_applied_with_a_warning_and_a_deleted_branch_fails_clearly
     assert not loop.run_once().ok
     assert "branch or tag 'release' not found" in (loop.status.last_error or "")
     assert set(emails(store)) == {"carol"}
+
+
+def test_a_restarted_loop_trusts_history_until_the_store_moves(
+    remote: Remote, store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    first = remote.push({"users.yaml": user_doc("alice")})
+    assert make_loop(remote, store, tmp_path).run_once().applied
+    restarted = make_loop(remote, store, tmp_path)
+    with caplog.at_level("INFO", logger="mcpctl.reconcile"):
+        result = restarted.run_once()
+        assert result.ok and not result.applied and result.revision == first
+        assert restarted.run_once().ok
+    assert f"commit {first[:12]} is in sync with the store" in caplog.text
+    assert "applying" not in caplog.text and restarted._good is None  # nothing was loaded
+    assert restarted.status.state == "in-sync" and restarted.status.last_revision == first
+
+    # Drift after a restart is still drift.
+    with store.transaction() as tx:
+        tx.delete(Identity("User", None, "alice"))
+    assert restarted.run_once().drift == 1
+    assert set(emails(store)) == {"alice"}
+
+    # Restarted onto a broken commit: the commit it applied before is the last good state.
+    again = make_loop(remote, store, tmp_path)
+    assert again.run_once().ok
+    remote.push({"users.yaml": user_doc("alice", "broken")})
+    assert not again.run_once().ok
+    with store.transaction() as tx:
+        tx.delete(Identity("User", None, "alice"))
+    assert again.run_once().drift == 1
+    assert set(emails(store)) == {"alice"}
+
+    # --prune-all never trusts an apply that may have pruned less.
+    assert not make_loop(remote, store, tmp_path, prune_all=True)._left_by_this_source(first)

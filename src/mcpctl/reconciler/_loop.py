@@ -88,6 +88,7 @@ class ReconcileLoop:
         self._bad_key: object = None
         self._bad_reason: str | None = None
         self._synced: tuple[DesiredState, int] | None = None
+        self._unloaded: tuple[str, int] | None = None
         self._applied_revision: str | None = None
         self._reported_digest: str | None = None
         self.status = ReconcileStatus(
@@ -129,7 +130,10 @@ class ReconcileLoop:
         self.status.passes += 1
         try:
             state, invalid = self._desired()
-            result = self._reconcile(state)
+            if state is None:
+                result = PassResult(ok=True, revision=self.status.last_revision)
+            else:
+                result = self._reconcile(state)
         except McpctlError as error:
             self._failed(error.detail, log=not isinstance(error, ValidationFailed))
             if isinstance(error, StoreError):
@@ -164,8 +168,11 @@ class ReconcileLoop:
         failures = self.status.consecutive_failures + 1
         return float(min(self.config.interval, self.config.backoff_initial * 2 ** (failures - 1)))
 
-    def _desired(self) -> tuple[DesiredState, str | None]:
-        """The desired state to converge on, and the reason the newest one is unusable (if it is)."""
+    def _desired(self) -> tuple[DesiredState | None, str | None]:
+        """The desired state to converge on, and the reason the newest one is unusable (if it is).
+
+        None instead of a state when the store is untouched since this source applied the commit.
+        """
         key: object
         if self._repository is not None and isinstance(self.source, GitSource):
             self._repository.fetch()
@@ -174,6 +181,8 @@ class ReconcileLoop:
                 return self._good, None
             if key == self._bad_key and self._good is not None:
                 return self._good, self._bad_reason
+            if self._good is None and self._left_by_this_source(key):
+                return None, None
             self._warn_if_rewritten(key)
             state = self.source.load_checkout(self._repository.checkout(key))
         else:
@@ -189,11 +198,44 @@ class ReconcileLoop:
             for problem in state.problems[:_MAX_PROBLEMS_LOGGED]:
                 _log.error("  %s", problem)
         self._bad_key, self._bad_reason = key, reason
+        restarted = self._good is None and self._unloaded is not None
+        if restarted and self._repository is not None and isinstance(self.source, GitSource):
+            # Restarted onto a broken commit: the last good one is the commit this source applied.
+            assert self._unloaded is not None
+            good = self.source.load_checkout(self._repository.checkout(self._unloaded[0]))
+            self._good = None if good.errors else good
         if self._good is None:
             error = ValidationFailed(state.problems)
             error.detail = reason
             raise error
         return self._good, reason
+
+    def _left_by_this_source(self, revision: str) -> bool:
+        """True when the newest history row is this source applying `revision` and nothing wrote since.
+
+        Then the store is exactly what that apply made it, so a (re)started loop need not load, validate
+        and plan a commit it already applied. With --prune-all the earlier apply may have pruned less.
+        """
+        if self.config.prune_all:
+            return False
+        store = self._store_now()
+        generation = store.generation()
+        if self._unloaded == (revision, generation):
+            return True
+        newest = store.history(limit=1)
+        if not newest or (newest[0].source, newest[0].revision, newest[0].generation) != (
+            self.source.name,
+            revision,
+            generation,
+        ):
+            return False
+        if self._unloaded is None:
+            _log.info("commit %s is in sync with the store (generation %d)", revision[:12], generation)
+        self._unloaded = (revision, generation)
+        self._applied_revision = revision
+        self.status.state = "in-sync"
+        self.status.last_revision = revision
+        return True
 
     def _warn_if_rewritten(self, revision: str) -> None:
         previous = self._good.revision if self._good is not None else None
