@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from ._format import HEADLINES, field_line, summary_line
+from ._format import HEADLINES, field_line, show, summary_line
 from ._plan import Action, Change, Plan
 
 
@@ -20,10 +20,9 @@ def _diff_lines(change: Change) -> list[str]:
         symbol, text = field_line(field, change.action, width)
         if symbol == "~":
             # A `diff` block only colours + and -: show an in-place change as the old line and the new one.
-            old, new = text.split(" → ", 1)
-            name = text.split(" = ", 1)[0]
-            lines.append(f"- {old}")
-            lines.append(f"+ {name} = {new}")
+            name = field.dotted.ljust(width)
+            lines.append(f"- {name} = {show(field.before, field.sensitive)}")
+            lines.append(f"+ {name} = {show(field.after, field.sensitive)}")
         else:
             lines.append(f"{symbol} {text}")
     return lines
