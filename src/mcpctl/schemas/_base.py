@@ -137,8 +137,8 @@ class ResourceModel(Model):
     @classmethod
     def kind_name(cls) -> str:
         """The value of `kind` for this model."""
-        field = cls.model_fields["kind"]
-        return str(field.default)
+        # __pydantic_fields__ is a plain dict; `model_fields` rebuilds one per access (hot in diffs).
+        return str(cls.__pydantic_fields__["kind"].default)
 
     @property
     def prevent_destroy(self) -> bool:

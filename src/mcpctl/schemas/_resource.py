@@ -21,7 +21,7 @@ RESOURCE_ADAPTER: TypeAdapter[Resource] = TypeAdapter(Resource)
 
 KINDS: dict[str, type[ResourceModel]] = {
     model.kind_name(): model
-    for model in (Template, Server, Project, Prompt, User, Group, RoleBinding, McpToken, ProxyModel)
+    for model in (Template, Server, ProxyModel, Project, Prompt, User, Group, RoleBinding, McpToken)
 }
 """Every kind by its `kind` value, in dependency order (a kind only refers to kinds before it)."""
 
