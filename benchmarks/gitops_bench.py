@@ -24,6 +24,7 @@ import httpx
 from mcpctl.gateway._webhook import sign
 from mcpctl.reconciler._git import GitSource
 from mcpctl.reconciler._loop import LoopConfig, ReconcileLoop
+from mcpctl.reconciler._planning import plan_against
 from mcpctl.schemas import CLI_MANAGER, parse_resource
 from mcpctl.store import Store
 
@@ -201,14 +202,22 @@ def no_change_pass(database_url: str, root: Path, count: int) -> dict[str, float
         figures["warm"] = timed(
             "next pass, nothing moved (fetch + generation check)", lambda: first.run_once()
         )
+        figures["restart"] = timed(
+            "pass of a restarted loop (fetch + history row check)", lambda: loop().run_once()
+        )
         with store.transaction() as tx:
             tx.put(parse_resource(_user("outsider")), managed_by=CLI_MANAGER)
         figures["drift_check"] = timed(
             "pass after an unrelated CLI change (re-plan, no apply)", lambda: first.run_once()
         )
-        figures["cold"] = timed(
-            "full pass, new process state (fetch, load, validate, plan)", lambda: loop().run_once()
-        )
+
+        def full() -> str:
+            # What a pass costs when it must read everything (a new commit, or the store moved after
+            # a restart): fetch, check out, load and validate the commit, plan against the store.
+            plan = plan_against(store, source.load())
+            return f"{len(plan.changes)} change(s)"
+
+        figures["cold"] = timed("full pass (fetch, load, validate, plan)", full)
     finally:
         store.close()
     return figures
@@ -270,7 +279,8 @@ def main() -> None:
         figures = no_change_pass(url("big.db"), root, options.resources)
         print(
             f"one reconcile pass over {options.resources} resources with no changes: {figures['cold']:.3f} s "
-            f"(full), {figures['warm']:.3f} s (nothing moved) (goal ≤ 3 s)"
+            f"(full), {figures['restart']:.3f} s (restarted loop), {figures['warm']:.3f} s (nothing moved) "
+            "(goal ≤ 3 s)"
         )
         for database in made:
             with psycopg.connect(options.postgres, autocommit=True) as admin:
