@@ -18,7 +18,7 @@ from ._reconcile import GatewayReconciler, serve_reconcile_options
 
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
-@click.option("--port", default=8080, show_default=True, type=click.IntRange(0, 65535), help="Port to bind.")
+@click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Port to bind.")
 @database_option
 @click.option("--no-auth", is_flag=True, help="Serve without token checks (refused unless HOST is loopback).")
 @click.option(

@@ -181,14 +181,15 @@ class ProjectSessions:
         if entry is None:
             return 0
         self._prune(entry)
-        sent = 0
-        for session_id, session in list(entry.sessions.items()):
+        delivered: list[str] = []
+
+        async def one(session_id: str, session: ServerSession) -> None:
             try:
                 with anyio.fail_after(5):
                     await session.send_tool_list_changed()
                     await session.send_prompt_list_changed()
                     await session.send_resource_list_changed()
-                sent += 1
+                delivered.append(session_id)
             except Exception as error:  # a session that went away must not stop the others
                 logger.info(
                     "project %s: session %s not notified (%s); forgetting it",
@@ -197,5 +198,11 @@ class ProjectSessions:
                     type(error).__name__,
                 )
                 entry.sessions.pop(session_id, None)
+
+        # Concurrently, so one stalled client delays nobody else's notification.
+        async with anyio.create_task_group() as group:
+            for session_id, session in list(entry.sessions.items()):
+                group.start_soon(one, session_id, session)
+        sent = len(delivered)
         logger.info("project %s: list_changed sent to %d session(s)", project, sent)
         return sent
