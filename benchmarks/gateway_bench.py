@@ -177,23 +177,74 @@ def prepare_store(directory: Path, upstream_url: str) -> tuple[str, str]:
     return url, token
 
 
+def serve_with_memory_upstream(database_url: str, port: int) -> None:
+    """Run the gateway app over an in-memory upstream (instant echo), to weigh the gateway's own share."""
+    import mcp_types as types
+    import uvicorn
+
+    from mcpctl.gateway import GatewayConfig, create_app
+    from mcpctl.store import Store
+
+    class MemoryUpstreams:
+        """Answers like an upstream with one `echo` tool, without any I/O."""
+
+        tools = [types.Tool(name="echo", description="Echo.", input_schema={"type": "object"})]
+
+        async def sync(self, servers: Any) -> None:
+            return None
+
+        async def list_tools(self, server: str) -> list[types.Tool]:
+            return self.tools
+
+        async def call_tool(self, server: str, name: str, arguments: Any) -> types.CallToolResult:
+            return types.CallToolResult(content=[types.TextContent(type="text", text=json.dumps(arguments))])
+
+        def capabilities(self, server: str) -> None:
+            return None
+
+        def status(self) -> dict[str, Any]:
+            return {}
+
+        async def probe(self, server: str) -> bool:
+            return True
+
+        async def aclose(self) -> None:
+            return None
+
+    app = create_app(GatewayConfig(port=port), store=Store.open(database_url), pool=MemoryUpstreams())  # type: ignore[arg-type]
+    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+
+
 def main() -> None:
+    if sys.argv[1:2] == ["--serve-memory-gateway"]:
+        serve_with_memory_upstream(sys.argv[2], int(sys.argv[3]))
+        return
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--duration", type=float, default=5.0, help="Seconds of load per level (default 5).")
     parser.add_argument("--concurrency", default="1,16,64", help="Concurrent sessions per level.")
-    parser.add_argument("--upstream", choices=["toy", "everything"], default="toy")
+    parser.add_argument(
+        "--upstream",
+        choices=["toy", "everything", "memory"],
+        default="toy",
+        help="toy: our Python test server; everything: npm server-everything; memory: no upstream I/O at all "
+        "(the gateway's own cost; the direct column then repeats the toy server)",
+    )
     parser.add_argument("-o", "--output", choices=["text", "json"], default="text")
     options = parser.parse_args()
     levels = [int(n) for n in options.concurrency.split(",")]
 
     upstream_port, gateway_port = free_port(), free_port()
-    command, env, upstream_url, call = upstream_command(options.upstream, upstream_port)
+    command, env, upstream_url, call = upstream_command(
+        "toy" if options.upstream == "memory" else options.upstream, upstream_port
+    )
     results: dict[str, list[dict[str, Any]]] = {"direct": [], "gateway": []}
     with tempfile.TemporaryDirectory() as tmp, running(command, upstream_port, env):
         database_url, token = prepare_store(Path(tmp), upstream_url)
         serve = [MCPCTL, "serve", "--port", str(gateway_port), "--log-level", "warning"]
+        if options.upstream == "memory":
+            serve = [sys.executable, __file__, "--serve-memory-gateway", database_url, str(gateway_port)]
         with running(serve, gateway_port, {"MCPCTL_DATABASE_URL": database_url}) as gateway_process:
             gateway_url = f"http://127.0.0.1:{gateway_port}/projects/bench/mcp"
             httpx.get(f"http://127.0.0.1:{gateway_port}/healthz", timeout=10).raise_for_status()
