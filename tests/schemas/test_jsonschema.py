@@ -81,3 +81,20 @@ def test_numbers_in_env_values_are_accepted_as_mcpctl_accepts_them() -> None:
         "spec": {"transport": "stdio", "command": "x", "env": {"PORT": 8080, "DEBUG": True}},
     }
     assert list(validator("server.json").iter_errors(document)) == []
+
+
+def test_a_generic_validator_is_never_stricter_than_mcpctl() -> None:
+    # Over every fixture document: what the published schema rejects, mcpctl rejects too, so a CI job
+    # with a generic validator never fails a repository that `mcpctl validate` accepts.
+    from mcpctl.schemas._schema_errors import check_schema
+
+    every = validator("all.json")
+    documents = load_documents([str(FIXTURES / "valid"), str(FIXTURES / "invalid")]).documents
+    both_reject = 0
+    for document in documents:
+        generic_rejects = bool(list(every.iter_errors(document.data)))
+        resource, problems = check_schema(document)
+        mcpctl_rejects = resource is None or any(p.is_error for p in problems)
+        assert mcpctl_rejects or not generic_rejects, (document.path, document.line)
+        both_reject += generic_rejects and mcpctl_rejects
+    assert both_reject >= 15

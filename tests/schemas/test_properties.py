@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import copy
+import json
 from pathlib import Path
 from typing import Any
 
+import jsonschema
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mcpctl.schemas import Problem, load_documents, load_text, validate_documents
+from mcpctl.schemas._schema_errors import check_schema
 
 FIXTURES = Path(__file__).parent / "fixtures"
 VALID = [d.data for d in load_documents([str(FIXTURES / "valid")]).documents]
 VALID_TEXT = "\n---\n".join(p.read_text() for p in sorted((FIXTURES / "valid").iterdir()))
+ALL_KINDS = jsonschema.Draft202012Validator(
+    json.loads((Path(__file__).resolve().parents[2] / "schemas" / "all.json").read_text())
+)
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 yaml_alphabet = st.sampled_from(list("abcdefgkmnprstuv:-_ []{}&*!|>#'\"\t\n.,?%@`~0123456789"))
@@ -90,3 +96,8 @@ def test_mutated_valid_documents_only_ever_give_problems(data: st.DataObject) ->
     problems = validate_text(text)
     for problem in problems:
         assert problem.line is None or problem.line >= 1
+    # A generic JSON Schema validator is never stricter than mcpctl on the same documents.
+    for document in load_text(text, "fuzz.yaml").documents:
+        resource, found = check_schema(document)
+        if resource is not None and not any(p.is_error for p in found):
+            assert list(ALL_KINDS.iter_errors(document.data)) == [], document.data

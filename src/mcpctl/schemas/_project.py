@@ -30,7 +30,7 @@ class ProjectLLM(Model):
 class Pagination(Model):
     """Limits of the content pipeline."""
 
-    max_response_chars: Annotated[int, Field(ge=1000)] = 80_000
+    max_response_chars: Annotated[int, Field(ge=1000, strict=True)] = 80_000
     """Tool results longer than this are cached and served in pages."""
 
 
@@ -65,7 +65,7 @@ class PromptSpec(Model):
     """Inline prompt text."""
     link_target: Annotated[str, StringConstraints(pattern=LINK_TARGET.pattern)] | None = None
     """`<project>/<server>:<uri>`: the prompt's text is that server's resource."""
-    priority: Annotated[int, Field(ge=1, le=10)] = 5
+    priority: Annotated[int, Field(ge=1, le=10, strict=True)] = 5
     """1 (low) to 10 (high); the gate prefers higher priorities."""
     tags: SortedStrings = Field(default_factory=list)
     """Tags matched against a session's task."""
@@ -94,9 +94,9 @@ class PaginateStage(Model):
 
     type: Literal["paginate"]
     """Always `paginate`."""
-    max_response_chars: Annotated[int, Field(ge=1000)] = 80_000
+    max_response_chars: Annotated[int, Field(ge=1000, strict=True)] = 80_000
     """Results longer than this are paginated."""
-    page_chars: Annotated[int, Field(ge=500)] = 40_000
+    page_chars: Annotated[int, Field(ge=500, strict=True)] = 40_000
     """Size of one page."""
 
 
@@ -105,7 +105,7 @@ class SplitSectionsStage(Model):
 
     type: Literal["split-sections"]
     """Always `split-sections`."""
-    max_section_chars: Annotated[int, Field(ge=500)] = 20_000
+    max_section_chars: Annotated[int, Field(ge=500, strict=True)] = 20_000
     """Longest section served whole."""
 
 
@@ -114,7 +114,7 @@ class SummarizeStage(Model):
 
     type: Literal["summarize"]
     """Always `summarize`."""
-    max_chars: Annotated[int, Field(ge=100)] = 4_000
+    max_chars: Annotated[int, Field(ge=100, strict=True)] = 4_000
     """Length of the summary."""
     tier: Literal["fast", "heavy"] = "fast"
     """Which LLM tier summarizes."""

@@ -6,7 +6,7 @@ import re
 from datetime import date
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, field_validator, model_validator
+from pydantic import Field, StrictBool, StringConstraints, field_validator, model_validator
 
 from ._base import Model, Name, ResourceModel, SortedNames
 
@@ -126,7 +126,7 @@ class McpTokenSpec(Model):
     """`empty`: only `bindings`; `clone`: the owner's permissions, narrowed by `bindings` when given."""
     bindings: list[Rule] = Field(default_factory=list)
     """Rules granted to (or, with clone, the limit of) the token."""
-    revoked: bool = False
+    revoked: StrictBool = False
     """A revoked token is refused by the gateway."""
 
     @field_validator("expires", mode="before")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StrictBool, StringConstraints, model_validator
 
 from ._base import Model, Name, ResourceModel, ValueSource
 
@@ -21,18 +21,18 @@ class HealthCheck(Model):
     """Tool to call as the probe; `tools/list` when unset."""
     arguments: dict[str, Any] = Field(default_factory=dict)
     """Arguments passed to the probe tool."""
-    interval_seconds: Annotated[int, Field(ge=1)] = 30
+    interval_seconds: Annotated[int, Field(ge=1, strict=True)] = 30
     """Seconds between probes."""
-    timeout_seconds: Annotated[float, Field(gt=0)] = 10.0
+    timeout_seconds: Annotated[float, Field(gt=0, strict=True)] = 10.0
     """Seconds before a probe counts as failed."""
 
 
 class Timeouts(Model):
     """Time limits for talking to a server."""
 
-    connect_seconds: Annotated[float, Field(gt=0)] = 30.0
+    connect_seconds: Annotated[float, Field(gt=0, strict=True)] = 30.0
     """Seconds to start (or connect to) the server and initialize the session."""
-    call_seconds: Annotated[float, Field(gt=0)] = 60.0
+    call_seconds: Annotated[float, Field(gt=0, strict=True)] = 60.0
     """Seconds a single request may take."""
 
 
@@ -122,11 +122,11 @@ class TemplateParameter(Model):
     """Parameter name as used in placeholders."""
     description: str = ""
     """What the value means."""
-    required: bool = False
+    required: StrictBool = False
     """Servers built from the template must give a value (unless there is a default)."""
     default: str | None = None
     """Value used when a server gives none."""
-    secret: bool = False
+    secret: StrictBool = False
     """The value is sensitive: servers must give a `secretRef`/`fromEnv`, and plans never show it."""
 
 
