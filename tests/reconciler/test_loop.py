@@ -91,6 +91,12 @@ def remote(tmp_path: Path) -> Remote:
 @pytest.fixture(autouse=True)
 def _cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MCPCTL_CACHE_DIR", str(tmp_path / "cache"))
+    # CLI tests in this process may have pointed the loop's logger at their own handler only.
+    import logging
+
+    logger = logging.getLogger("mcpctl.reconcile")
+    monkeypatch.setattr(logger, "handlers", [])
+    monkeypatch.setattr(logger, "propagate", True)
 
 
 def make_loop(remote: Remote, store: Store, tmp_path: Path, **config: object) -> ReconcileLoop:
@@ -500,6 +506,7 @@ def test_a_restarted_loop_trusts_history_until_the_store_moves(
     first = remote.push({"users.yaml": user_doc("alice")})
     assert make_loop(remote, store, tmp_path).run_once().applied
     restarted = make_loop(remote, store, tmp_path)
+    caplog.clear()
     with caplog.at_level("INFO", logger="mcpctl.reconcile"):
         result = restarted.run_once()
         assert result.ok and not result.applied and result.revision == first
