@@ -125,11 +125,13 @@ def test_unreadable_inputs_are_problems(tmp_path: Path) -> None:
     (tmp_path / "binary.yaml").write_bytes(b"\x00\x01\x02")
     (tmp_path / "latin1.yaml").write_bytes("name: caf\xe9\n".encode("latin-1"))
     (tmp_path / "bom.yaml").write_bytes(b"\xef\xbb\xbfn: 1\n")
+    (tmp_path / "utf16.yaml").write_bytes("n: 1\n".encode("utf-16"))
     result = load_documents([str(tmp_path), str(tmp_path / "missing.yaml")])
     assert sorted(str(p).replace(str(tmp_path), "D") for p in result.problems) == [
         "D/binary.yaml: binary file (contains NUL bytes), not YAML",
         "D/latin1.yaml: not UTF-8 text (bad byte at offset 9)",
         "D/missing.yaml: no such file or directory",
+        "D/utf16.yaml: UTF-16 text; save the file as UTF-8",
     ]
     assert [d.data for d in result.documents] == [{"n": 1}]
 

@@ -407,6 +407,9 @@ def _read(display: str, real: str | None, stdin: IO[bytes] | None, problems: lis
             Problem(display, message=f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
         )
         return None
+    if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
+        problems.append(Problem(display, message="UTF-16 text; save the file as UTF-8"))
+        return None
     if b"\x00" in raw:
         problems.append(Problem(display, message="binary file (contains NUL bytes), not YAML"))
         return None
