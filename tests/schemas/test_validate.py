@@ -153,3 +153,23 @@ spec:
         "p.yaml:6:16: Project/p: spec.proxy_model: unknown proxyModel 'nope':"
         " neither built in nor a ProxyModel"
     ]
+
+
+def test_validation_speed_floor(tmp_path: Path) -> None:
+    # benchmarks/validate_bench.py measures ~15,000 docs per CPU-second; a floor 5x lower catches a
+    # regression (a slow loader on the clean path) without depending on how busy the machine is.
+    import importlib.util
+    import time
+
+    spec = importlib.util.spec_from_file_location(
+        "validate_bench", FIXTURES.parents[2] / "benchmarks" / "validate_bench.py"
+    )
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    count = bench.generate_repo(tmp_path, 2000, 100)
+    started = time.process_time()
+    result = load_and_validate([str(tmp_path)])
+    rate = count / (time.process_time() - started)
+    assert result.valid and result.documents == count == 2000
+    assert rate >= 3000, f"{rate:.0f} docs per CPU-second"
