@@ -111,6 +111,9 @@ class GitRepository:
         with self._locked():
             repo = self._repo()
             env = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "SSH_ASKPASS": "true"}
+            if "GIT_SSH_COMMAND" not in os.environ:
+                # An unattended reconciler must fail, not hang, on a passphrase or host-key prompt.
+                env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
             try:
                 repo.git.fetch(
                     "--prune",
