@@ -9,9 +9,7 @@ import pytest
 
 import mcpctl
 
-SUBPACKAGES = sorted(
-    info.name for info in pkgutil.iter_modules(mcpctl.__path__, "mcpctl.") if info.ispkg
-)
+SUBPACKAGES = sorted(info.name for info in pkgutil.iter_modules(mcpctl.__path__, "mcpctl.") if info.ispkg)
 
 
 @pytest.mark.parametrize("name", SUBPACKAGES)
@@ -30,5 +28,5 @@ def test_public_objects_do_not_come_from_outside(name: str) -> None:
     module = importlib.import_module(name)
     for member in getattr(module, "__all__", []):
         origin = getattr(getattr(module, member), "__module__", None)
-        if origin is not None and isinstance(origin, str) and origin.startswith("mcpctl"):
-            assert origin.startswith(name) or origin == "mcpctl.errors", f"{name}.{member} comes from {origin}"
+        if isinstance(origin, str) and origin.startswith("mcpctl"):
+            assert origin.startswith(name) or origin == "mcpctl.errors", f"{name}.{member} is {origin}'s"
