@@ -14,6 +14,7 @@ from typing import Any, cast
 import anyio
 import anyio.to_thread
 from litestar import Litestar, asgi
+from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
 from litestar.types import ASGIApp, Receive, Scope, Send
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
@@ -134,16 +135,15 @@ def _gauges(runtime: GatewayRuntime) -> Iterable[Gauge]:
     def generation() -> Iterable[tuple[dict[str, str], float]]:
         yield {}, float(runtime.state.snapshot.generation)
 
-    yield Gauge("mcpctl_upstream_up", "1 when the upstream's session is up, else 0.", upstream_up)
-    yield Gauge("mcpctl_upstream_restarts", "Times the pool restarted the upstream.", upstream_restarts)
-    yield Gauge("mcpctl_open_sessions", "Open MCP sessions by project.", open_sessions)
-
     def probe_ok() -> Iterable[tuple[dict[str, str], float]]:
         for name, result in sorted(runtime.prober.results.items()):
             yield {"server": name}, 1.0 if result.ok else 0.0
 
-    yield Gauge("mcpctl_store_generation", "Store generation the gateway serves.", generation)
+    yield Gauge("mcpctl_upstream_up", "1 when the upstream's session is up, else 0.", upstream_up)
+    yield Gauge("mcpctl_upstream_restarts", "Times the pool restarted the upstream.", upstream_restarts)
     yield Gauge("mcpctl_upstream_probe_ok", "1 when the last health probe of the upstream passed.", probe_ok)
+    yield Gauge("mcpctl_open_sessions", "Open MCP sessions by project.", open_sessions)
+    yield Gauge("mcpctl_store_generation", "Store generation the gateway serves.", generation)
 
 
 def create_app(
@@ -257,12 +257,6 @@ def create_app(
         lifespan=[lifespan],
         middleware=[_counting_middleware(metrics)],
         openapi_config=OpenAPIConfig(title="mcpctl gateway", version=__version__, path="/schema"),
-        state=_state_with(runtime),
+        state=State({"runtime": runtime}),
         logging_config=None,
     )
-
-
-def _state_with(runtime: GatewayRuntime) -> Any:
-    from litestar.datastructures import State
-
-    return State({"runtime": runtime})
