@@ -191,7 +191,7 @@ async def test_upstream_crash_mid_call_then_recovers(
 async def test_a_hung_upstream_times_out_without_stalling_others(
     sqlite_store: Store, toy_stdio: Callable[..., ServerSpec]
 ) -> None:
-    token = two_toys(sqlite_store, toy_stdio, sleepy=toy_stdio(call_seconds=1.0))
+    token = two_toys(sqlite_store, toy_stdio, sleepy=toy_stdio(call_seconds=2.0))
     with serve_gateway(sqlite_store) as gateway:
         async with mcp_session(gateway.url("demo"), token) as session:
             await session.list_tools()
@@ -213,5 +213,6 @@ async def test_a_hung_upstream_times_out_without_stalling_others(
             async with anyio.create_task_group() as group:
                 group.start_soon(hang)
                 group.start_soon(quick)
-            assert timings["quick"] < 0.5
-            assert 0.9 < timings["hang"] < 5
+            # The quick call starts 0.2 s after the hung one and is answered long before that one times out.
+            assert timings["quick"] < 1.0
+            assert 1.9 < timings["hang"] < 6
