@@ -66,6 +66,8 @@ def test_serve_answers_test_mcp_and_stops_its_upstreams(sqlite_database_url: str
     )
     try:
         wait_healthy(base, serve)
+        metrics = httpx.get(f"{base}/metrics", timeout=10).text
+        assert "# TYPE mcpctl_reconcile_drift_resources gauge" in metrics  # the reconciler's status gauges
         checked = subprocess.run(
             [
                 MCPCTL,

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import click
 
+from mcpctl.reconciler import reconcile_metric_families
+
 from ._main import cli
 from ._options import database_option
 from ._reconcile import GatewayReconciler, serve_reconcile_options
@@ -86,6 +88,7 @@ def serve(
         live=LiveConfig(poll_interval_seconds=poll_interval),
         upstream=UpstreamConfig(secrets_dir=secrets_dir),
         extra_hosts=allowed_hosts,
+        extra_gauges=reconcile_metric_families(),
     )
     reconciler = None
     if reconcile_repo is not None:

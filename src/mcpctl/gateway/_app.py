@@ -195,6 +195,8 @@ def create_app(
     runtime_box.append(runtime)
     for gauge in _gauges(runtime):
         metrics.add_gauge(gauge)
+    for name, help_text, collect in config.extra_gauges:
+        metrics.add_gauge(Gauge(name, help_text, collect))
 
     async def on_change(old: Snapshot, new: Snapshot, changed: set[str]) -> None:
         metrics.store_reloads.inc()

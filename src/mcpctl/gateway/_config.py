@@ -6,10 +6,12 @@
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+GaugeFamily = tuple[str, str, Callable[[], Iterable[tuple[dict[str, str], float]]]]
 
 LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
 
@@ -93,6 +95,9 @@ class GatewayConfig:
     """More `Origin` header values to accept from browsers."""
     extra_routers: Sequence[Any] = ()
     """Litestar routers mounted beside the built-in ones (the reconcile webhook uses this)."""
+    extra_gauges: Sequence[GaugeFamily] = ()
+    """More `/metrics` gauges as `(name, help, collect)`; `collect()` yields `(labels, value)` pairs when
+    scraped. The CLI passes the reconciler's status gauges, so the gateway need not import the reconciler."""
 
     def allowed_hosts(self) -> list[str]:
         """`Host` header values the MCP endpoints accept: the bind address, its loopback aliases, extras."""
