@@ -20,7 +20,7 @@ setup: $(BIN)/mcpctl
 # The example's two HTTP upstreams (SSE on 3001, Streamable HTTP on 3002) are the npm reference server,
 # started here in the background and stopped when the gateway exits.
 run: setup
-	$(BIN)/mcpctl apply -f examples/config-repo --yes
+	$(BIN)/mcpctl apply -f examples/config-repo --yes --token-output .tokens
 	@trap 'kill 0' EXIT INT TERM; \
 	 if [ -x node_modules/.bin/mcp-server-everything ]; then \
 	   PORT=3001 node_modules/.bin/mcp-server-everything sse >/dev/null 2>&1 & \
