@@ -1,7 +1,10 @@
 """Gateway overhead: one upstream called directly and through `mcpctl serve`, in one run.
 
-Prints p50/p99 latency and calls/s of tools/call at 1, 16 and 64 concurrent sessions, and the ratios.
+Prints p50/p99 latency and calls/s of tools/call at 1, 16 and 64 concurrent sessions, and the ratios, for
+the upstream reached over Streamable HTTP and over stdio. Direct over stdio means one session to the upstream
+process with that many concurrent callers, which is what the gateway's pool does behind its client sessions.
 Usage: python benchmarks/gateway_bench.py [--duration 5] [--concurrency 1,16,64] [--upstream toy|everything]
+       [--transport both|http|stdio]
 """
 
 from __future__ import annotations
@@ -81,8 +84,6 @@ def cpu_seconds(pid: int) -> float:
 def upstream_command(kind: str, port: int) -> tuple[list[str], dict[str, str], str, dict[str, Any]]:
     """Command, env, MCP URL and the echo call's (tool, arguments) for the chosen upstream."""
     if kind == "everything":
-        if not EVERYTHING.exists():
-            raise SystemExit(f"{EVERYTHING} is missing; npm install the dev tools or use --upstream toy")
         return (
             [str(EVERYTHING), "streamableHttp"],
             {"PORT": str(port)},
@@ -135,7 +136,42 @@ async def load(
     stop_at[0] = began + duration
     ready.set()
     await asyncio.gather(*tasks)
-    elapsed = time.perf_counter() - began
+    return summarize(sessions, latencies, errors, time.perf_counter() - began)
+
+
+async def load_stdio(
+    command: list[str], tool: str, arguments: dict[str, Any], callers: int, duration: float
+) -> dict[str, Any]:
+    """`callers` concurrent callers on one stdio session to the upstream, for `duration` seconds."""
+    from mcp import StdioServerParameters, stdio_client
+    from mcp.client.session import ClientSession
+
+    latencies: list[float] = []
+    errors = 0
+    params = StdioServerParameters(command=command[0], args=command[1:])
+    async with stdio_client(params) as (read, write), ClientSession(read, write) as session:
+        await session.initialize()
+        await session.call_tool(tool, arguments)
+        stop_at = time.perf_counter() + duration
+
+        async def one() -> None:
+            nonlocal errors
+            while time.perf_counter() < stop_at:
+                started = time.perf_counter()
+                try:
+                    if (await session.call_tool(tool, arguments)).is_error:
+                        errors += 1
+                except Exception:
+                    errors += 1
+                latencies.append(time.perf_counter() - started)
+
+        began = time.perf_counter()
+        await asyncio.gather(*(one() for _ in range(callers)))
+        elapsed = time.perf_counter() - began
+    return summarize(callers, latencies, errors, elapsed)
+
+
+def summarize(sessions: int, latencies: list[float], errors: int, elapsed: float) -> dict[str, Any]:
     ordered = sorted(latencies)
     return {
         "sessions": sessions,
@@ -149,8 +185,8 @@ async def load(
     }
 
 
-def prepare_store(directory: Path, upstream_url: str) -> tuple[str, str]:
-    """A SQLite store with one server, one project and a token; returns (database URL, token)."""
+def prepare_store(directory: Path, upstream: dict[str, Any]) -> tuple[str, str]:
+    """A SQLite store with server `up` (spec `upstream`), a project and a token; returns (URL, token)."""
     from mcpctl.schemas import McpToken, parse_resource
     from mcpctl.store import Store
 
@@ -160,7 +196,7 @@ def prepare_store(directory: Path, upstream_url: str) -> tuple[str, str]:
             {
                 "kind": "Server",
                 "metadata": {"name": "up"},
-                "spec": {"transport": "streamable-http", "url": upstream_url},
+                "spec": upstream,
             },
             {"kind": "Project", "metadata": {"name": "bench"}, "spec": {"servers": ["up"]}},
         ):
@@ -196,6 +232,9 @@ def serve_with_memory_upstream(database_url: str, port: int) -> None:
         async def list_tools(self, server: str) -> list[types.Tool]:
             return self.tools
 
+        async def has_tool(self, server: str, name: str) -> bool:
+            return any(tool.name == name for tool in self.tools)
+
         async def call_tool(self, server: str, name: str, arguments: Any) -> types.CallToolResult:
             return types.CallToolResult(content=[types.TextContent(type="text", text=json.dumps(arguments))])
 
@@ -215,43 +254,34 @@ def serve_with_memory_upstream(database_url: str, port: int) -> None:
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
-def main() -> None:
-    if sys.argv[1:2] == ["--serve-memory-gateway"]:
-        serve_with_memory_upstream(sys.argv[2], int(sys.argv[3]))
-        return
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--duration", type=float, default=5.0, help="Seconds of load per level (default 5).")
-    parser.add_argument("--concurrency", default="1,16,64", help="Concurrent sessions per level.")
-    parser.add_argument(
-        "--upstream",
-        choices=["toy", "everything", "memory"],
-        default="toy",
-        help="toy: our Python test server; everything: npm server-everything; memory: no upstream I/O at all "
-        "(the gateway's own cost; the direct column then repeats the toy server)",
-    )
-    parser.add_argument("-o", "--output", choices=["text", "json"], default="text")
-    options = parser.parse_args()
-    levels = [int(n) for n in options.concurrency.split(",")]
-
+def measure(options: argparse.Namespace, transport: str, levels: list[int]) -> list[dict[str, Any]]:
+    """Direct vs through-the-gateway rows, one per concurrency level, for one upstream transport."""
     upstream_port, gateway_port = free_port(), free_port()
-    command, env, upstream_url, call = upstream_command(
-        "toy" if options.upstream == "memory" else options.upstream, upstream_port
+    kind = "toy" if options.upstream == "memory" else options.upstream
+    command, env, upstream_url, call = upstream_command(kind, upstream_port)
+    tool, arguments = call["tool"], call["arguments"]
+    stdio_command = [str(EVERYTHING), "stdio"] if kind == "everything" else [sys.executable, str(TOY)]
+    upstream = (
+        {"transport": "stdio", "command": stdio_command[0], "args": stdio_command[1:]}
+        if transport == "stdio"
+        else {"transport": "streamable-http", "url": upstream_url}
     )
-    results: dict[str, list[dict[str, Any]]] = {"direct": [], "gateway": []}
+    rows = []
     with tempfile.TemporaryDirectory() as tmp, running(command, upstream_port, env):
-        database_url, token = prepare_store(Path(tmp), upstream_url)
+        database_url, token = prepare_store(Path(tmp), upstream)
         serve = [MCPCTL, "serve", "--port", str(gateway_port), "--log-level", "warning"]
         if options.upstream == "memory":
             serve = [sys.executable, __file__, "--serve-memory-gateway", database_url, str(gateway_port)]
         with running(serve, gateway_port, {"MCPCTL_DATABASE_URL": database_url}) as gateway_process:
             gateway_url = f"http://127.0.0.1:{gateway_port}/projects/bench/mcp"
             httpx.get(f"http://127.0.0.1:{gateway_port}/healthz", timeout=10).raise_for_status()
-            tool, arguments = call["tool"], call["arguments"]
             for sessions in levels:
                 # Interleaved per level, so both sides see the same machine state.
-                direct = asyncio.run(load(upstream_url, None, tool, arguments, sessions, options.duration))
+                seconds = options.duration
+                if transport == "stdio":
+                    direct = asyncio.run(load_stdio(stdio_command, tool, arguments, sessions, seconds))
+                else:
+                    direct = asyncio.run(load(upstream_url, None, tool, arguments, sessions, seconds))
                 cpu_before = cpu_seconds(gateway_process.pid)
                 through = asyncio.run(
                     load(gateway_url, token, f"up__{tool}", arguments, sessions, options.duration)
@@ -259,35 +289,20 @@ def main() -> None:
                 # Includes session setup and warm-up calls, so it slightly overstates the per-call cost.
                 spent = cpu_seconds(gateway_process.pid) - cpu_before
                 through["gateway_cpu_ms_per_call"] = round(spent * 1000 / max(1, through["calls"]), 2)
-                results["direct"].append(direct)
-                results["gateway"].append(through)
+                rows.append(
+                    {
+                        "sessions": sessions,
+                        "direct": direct,
+                        "gateway": through,
+                        "added_p50_ms": round(through["p50_ms"] - direct["p50_ms"], 2),
+                        "throughput_ratio": round(through["calls_per_s"] / direct["calls_per_s"], 2),
+                    }
+                )
+    return rows
 
-    rows = []
-    for direct, gateway in zip(results["direct"], results["gateway"], strict=True):
-        rows.append(
-            {
-                "sessions": direct["sessions"],
-                "direct": direct,
-                "gateway": gateway,
-                "added_p50_ms": round(gateway["p50_ms"] - direct["p50_ms"], 2),
-                "throughput_ratio": round(gateway["calls_per_s"] / direct["calls_per_s"], 2),
-            }
-        )
-    report = {
-        "upstream": options.upstream,
-        "duration_s": options.duration,
-        "cpus": os.cpu_count(),
-        "goals": GOALS,
-        "levels": rows,
-    }
-    if options.output == "json":
-        print(json.dumps(report, indent=2))
-        return
-    print(f"load average at the end: {os.getloadavg()[0]:.2f} (other work on the machine skews every figure)")
-    print(
-        f"upstream: {options.upstream} (streamable HTTP), {options.duration:g} s per level, "
-        f"{os.cpu_count()} CPUs shared by client, gateway and upstream"
-    )
+
+def print_table(upstream: str, transport: str, duration: float, rows: list[dict[str, Any]]) -> None:
+    print(f"\nupstream: {upstream} over {transport}, {duration:g} s per level")
     header = (
         f"{'sessions':>8} | {'direct p50':>10} {'p99':>8} {'calls/s':>8} | {'gateway p50':>11} {'p99':>8} "
         f"{'calls/s':>8} {'errors':>6} {'gw cpu/call':>11} | {'added p50':>9} {'gw/direct':>9}"
@@ -302,8 +317,58 @@ def main() -> None:
             f"{g['gateway_cpu_ms_per_call']:>9.2f}ms | "
             f"{row['added_p50_ms']:>7.2f}ms {row['throughput_ratio']:>9.2f}"
         )
+
+
+def main() -> None:
+    if sys.argv[1:2] == ["--serve-memory-gateway"]:
+        serve_with_memory_upstream(sys.argv[2], int(sys.argv[3]))
+        return
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--duration", type=float, default=5.0, help="Seconds of load per level (default 5).")
+    parser.add_argument("--concurrency", default="1,16,64", help="Concurrent sessions per level.")
+    parser.add_argument(
+        "--upstream",
+        choices=["toy", "everything", "memory"],
+        default="everything",
+        help="everything: npm server-everything (default); toy: our Python test server; memory: no upstream "
+        "I/O at all (the gateway's own cost; the direct column then repeats the toy server)",
+    )
+    parser.add_argument(
+        "--transport",
+        choices=["both", "http", "stdio"],
+        default="both",
+        help="How the gateway (and the direct client) reach the upstream.",
+    )
+    parser.add_argument("-o", "--output", choices=["text", "json"], default="text")
+    options = parser.parse_args()
+    levels = [int(n) for n in options.concurrency.split(",")]
+    if options.upstream == "everything" and not EVERYTHING.exists():
+        print(f"{EVERYTHING} is missing; using --upstream toy", file=sys.stderr)
+        options.upstream = "toy"
+    transports = ["http", "stdio"] if options.transport == "both" else [options.transport]
+    if options.upstream == "memory":
+        transports = ["http"]
+    results = {transport: measure(options, transport, levels) for transport in transports}
+    report = {
+        "upstream": options.upstream,
+        "duration_s": options.duration,
+        "cpus": os.cpu_count(),
+        "goals": GOALS,
+        "transports": results,
+    }
+    if options.output == "json":
+        print(json.dumps(report, indent=2))
+        return
     print(
-        f"goals: added p50 <= {GOALS['added_p50_ms']} ms; "
+        f"load average at the end: {os.getloadavg()[0]:.2f}; {os.cpu_count()} CPUs shared by the load "
+        "client, the gateway and the upstream (other work on the machine skews every figure)"
+    )
+    for transport, rows in results.items():
+        print_table(options.upstream, transport, options.duration, rows)
+    print(
+        f"\ngoals: added p50 <= {GOALS['added_p50_ms']} ms; "
         f">= {GOALS['calls_per_s_at_64']:.0f} calls/s at 64 sessions, no errors"
     )
 

@@ -43,6 +43,8 @@ class Upstreams(Protocol):
 
     async def list_tools(self, server: str) -> list[types.Tool]: ...
 
+    async def has_tool(self, server: str, name: str) -> bool: ...
+
     async def call_tool(
         self, server: str, name: str, arguments: dict[str, Any] | None
     ) -> types.CallToolResult: ...
@@ -226,8 +228,7 @@ class ProjectAggregator:
         try:
             # The pool caches tools/list, so this check is cheap; it turns a typo into -32602 rather than
             # whatever the upstream answers.
-            known = await self.pool.list_tools(server)
-            if not any(t.name == tool for t in known):
+            if not await self.pool.has_tool(server, tool):
                 outcome = "unknown"
                 raise MCPError(INVALID_PARAMS, f"Unknown tool: {params.name}")
             result = await self.pool.call_tool(server, tool, params.arguments)

@@ -130,6 +130,13 @@ class UpstreamPool:
 
     async def list_tools(self, server: str) -> list[types.Tool]:
         """The server's tools, cached for `tools_ttl` seconds (a failure for `negative_ttl`)."""
+        return [tool.model_copy() for tool in await self._cached_tools(server)]
+
+    async def has_tool(self, server: str, name: str) -> bool:
+        """Whether the server lists tool `name`, from the same cache as `list_tools` (no copies: hot path)."""
+        return any(tool.name == name for tool in await self._cached_tools(server))
+
+    async def _cached_tools(self, server: str) -> list[types.Tool]:
         upstream = self._get(server)
         cached = self._fresh_tools(server, upstream)
         if cached is None:
@@ -141,7 +148,7 @@ class UpstreamPool:
         if cached.error is not None:
             raise cached.error()
         assert cached.tools is not None
-        return [tool.model_copy() for tool in cached.tools]
+        return cached.tools
 
     def invalidate_tools(self, server: str) -> None:
         """Forget the cached tools of `server`, so the next `list_tools` asks it again."""
