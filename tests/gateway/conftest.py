@@ -6,23 +6,24 @@
 - `everything_stdio`, `everything_http` -- npm's server-everything on stdio and Streamable HTTP; skipped
   with the reason when node_modules/.bin/mcp-server-everything is missing.
 - `children` / `alive` -- the live child processes of this test process, read from /proc.
+- `sqlite_store` -- a migrated store on SQLite only, for end-to-end tests that need not run twice.
 """
 
 from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from gateway_harness import free_port, wait_for_port
 
 from mcpctl.schemas import ServerSpec
+from mcpctl.store import Store
 
 HERE = Path(__file__).parent
 TOY = HERE / "servers" / "toy.py"
@@ -35,24 +36,11 @@ def anyio_backend() -> str:
     return "asyncio"
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise RuntimeError(f"server exited with {process.returncode} before listening on {port}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise RuntimeError(f"nothing listens on port {port} after {timeout}s")
+@pytest.fixture
+def sqlite_store(sqlite_database_url: str) -> Iterator[Store]:
+    opened = Store.open(sqlite_database_url)
+    yield opened
+    opened.close()
 
 
 def stop(process: subprocess.Popen[bytes]) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import anyio
 import httpx
@@ -23,13 +23,6 @@ from mcpctl.schemas import ServerSpec, ToolFilter
 from mcpctl.store import Store
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def sqlite_store(sqlite_database_url: str) -> Iterator[Store]:
-    opened = Store.open(sqlite_database_url)
-    yield opened
-    opened.close()
 
 
 def test_split_name_prefers_the_longest_server() -> None:

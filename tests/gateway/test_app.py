@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -18,13 +18,6 @@ from mcpctl.schemas import ServerSpec
 from mcpctl.store import Store
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def sqlite_store(sqlite_database_url: str) -> Iterator[Store]:
-    opened = Store.open(sqlite_database_url)
-    yield opened
-    opened.close()
 
 
 def fill(store: Store, toy_stdio: Callable[..., ServerSpec]) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -30,13 +30,6 @@ INIT = {
         "clientInfo": {"name": "t", "version": "1"},
     },
 }
-
-
-@pytest.fixture
-def sqlite_store(sqlite_database_url: str) -> Iterator[Store]:
-    opened = Store.open(sqlite_database_url)
-    yield opened
-    opened.close()
 
 
 def _initialize(url: str, authorization: str | None) -> httpx.Response:

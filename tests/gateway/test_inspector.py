@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -16,13 +16,6 @@ from mcpctl.schemas import ServerSpec
 from mcpctl.store import Store
 
 INSPECTOR = Path(__file__).parents[2] / "node_modules" / ".bin" / "mcp-inspector"
-
-
-@pytest.fixture
-def sqlite_store(sqlite_database_url: str) -> Iterator[Store]:
-    opened = Store.open(sqlite_database_url)
-    yield opened
-    opened.close()
 
 
 def inspect(*args: str) -> subprocess.CompletedProcess[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import anyio
@@ -28,13 +28,6 @@ from mcpctl.store import Store
 
 pytestmark = pytest.mark.anyio
 DEFAULTS = GatewayConfig()  # poll every 1 s, as `mcpctl serve` does unless told otherwise
-
-
-@pytest.fixture
-def sqlite_store(sqlite_database_url: str) -> Iterator[Store]:
-    opened = Store.open(sqlite_database_url)
-    yield opened
-    opened.close()
 
 
 def template_doc(name: str, toy: ServerSpec) -> dict[str, Any]:

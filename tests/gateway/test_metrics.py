@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 
 import httpx
 import pytest
@@ -50,13 +50,6 @@ def test_gauges_are_collected_at_scrape_time() -> None:
     assert 'g{k="v"} 1\n' in metrics.render()
     value[0] = 0.5
     assert 'g{k="v"} 0.5\n' in metrics.render()
-
-
-@pytest.fixture
-def sqlite_store(sqlite_database_url: str) -> Iterator[Store]:
-    opened = Store.open(sqlite_database_url)
-    yield opened
-    opened.close()
 
 
 async def test_scrape_after_traffic(sqlite_store: Store, toy_stdio: Callable[..., ServerSpec]) -> None:
