@@ -24,6 +24,17 @@ from mcpctl.schemas import McpToken, ServerSpec, parse_resource
 from mcpctl.store import Store
 
 API = "mcpctl.dev/v1"
+INITIALIZE = {
+    "jsonrpc": "2.0",
+    "id": 1,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "t", "version": "1"},
+    },
+}
+"""A raw JSON-RPC initialize request, for tests that speak HTTP without the SDK client."""
 
 
 def free_port() -> int:

@@ -9,7 +9,16 @@ from typing import Any
 
 import httpx
 import pytest
-from gateway_harness import create_token, mcp_session, project_doc, prompt_doc, put, serve_gateway, server_doc
+from gateway_harness import (
+    INITIALIZE,
+    create_token,
+    mcp_session,
+    project_doc,
+    prompt_doc,
+    put,
+    serve_gateway,
+    server_doc,
+)
 from mcp.shared.exceptions import MCPError
 
 from mcpctl.errors import UsageError
@@ -119,17 +128,7 @@ async def test_malformed_json_rpc_gets_an_error_and_the_gateway_keeps_working(
     token = fill(sqlite_store, toy_stdio)
     with serve_gateway(sqlite_store) as gateway:
         url = gateway.url("demo")
-        init = {
-            "jsonrpc": "2.0",
-            "id": 1,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "t", "version": "1"},
-            },
-        }
-        opened = _post(url, token, json.dumps(init))
+        opened = _post(url, token, json.dumps(INITIALIZE))
         assert opened.status_code == 200
         session_id = opened.headers["mcp-session-id"]
         _post(url, token, json.dumps({"jsonrpc": "2.0", "method": "notifications/initialized"}), session_id)

@@ -10,7 +10,16 @@ from typing import Any
 
 import httpx
 import pytest
-from gateway_harness import create_token, mcp_session, project_doc, put, serve_gateway, server_doc, token_doc
+from gateway_harness import (
+    INITIALIZE,
+    create_token,
+    mcp_session,
+    project_doc,
+    put,
+    serve_gateway,
+    server_doc,
+    token_doc,
+)
 from mcp.shared.exceptions import MCPError
 
 from mcpctl.gateway import AuthFailure, TokenAuthenticator
@@ -20,23 +29,12 @@ from mcpctl.store import Store
 
 pytestmark = pytest.mark.anyio
 
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 1,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "t", "version": "1"},
-    },
-}
-
 
 def _initialize(url: str, authorization: str | None) -> httpx.Response:
     headers = {"Accept": "application/json, text/event-stream"}
     if authorization is not None:
         headers["Authorization"] = authorization
-    return httpx.post(url, headers=headers, json=INIT, timeout=10)
+    return httpx.post(url, headers=headers, json=INITIALIZE, timeout=10)
 
 
 def test_bearer_value_parsing() -> None:
