@@ -26,7 +26,7 @@ from ._upstream import Upstream, UpstreamState
 
 logger = logging.getLogger(__name__)
 
-R = TypeVar("R")
+R = TypeVar("R", bound=types.PaginatedResult)
 X = TypeVar("X")
 
 DEFAULT_PROBE_TIMEOUT = 10.0
@@ -166,7 +166,7 @@ class UpstreamPool:
             self._get(server),
             "prompts/list",
             lambda s, p: s.list_prompts(params=p),
-            lambda r: (r.prompts, r.next_cursor),
+            lambda r: r.prompts,
         )
 
     async def get_prompt(
@@ -181,7 +181,7 @@ class UpstreamPool:
             self._get(server),
             "resources/list",
             lambda s, p: s.list_resources(params=p),
-            lambda r: (r.resources, r.next_cursor),
+            lambda r: r.resources,
         )
 
     async def list_resource_templates(self, server: str) -> list[types.ResourceTemplate]:
@@ -190,7 +190,7 @@ class UpstreamPool:
             self._get(server),
             "resources/templates/list",
             lambda s, p: s.list_resource_templates(params=p),
-            lambda r: (r.resource_templates, r.next_cursor),
+            lambda r: r.resource_templates,
         )
 
     async def read_resource(self, server: str, uri: str) -> types.ReadResourceResult:
@@ -296,7 +296,7 @@ class UpstreamPool:
                 upstream,
                 "tools/list",
                 lambda s, p: s.list_tools(params=p),
-                lambda r: (r.tools, r.next_cursor),
+                lambda r: r.tools,
             )
         except GatewayError as error:
             kind, detail = type(error), error.detail
@@ -318,15 +318,16 @@ class UpstreamPool:
         upstream: Upstream,
         what: str,
         fetch: Callable[[ClientSession, types.PaginatedRequestParams | None], Awaitable[R]],
-        page: Callable[[R], tuple[list[X], str | None]],
+        items_of: Callable[[R], list[X]],
     ) -> list[X]:
         async def every_page(session: ClientSession) -> list[X]:
             items: list[X] = []
             cursor: str | None = None
             for _ in range(MAX_PAGES):
                 params = types.PaginatedRequestParams(cursor=cursor) if cursor is not None else None
-                found, cursor = page(await fetch(session, params))
-                items.extend(found)
+                result = await fetch(session, params)
+                items.extend(items_of(result))
+                cursor = result.next_cursor
                 if cursor is None:
                     break
             return items
