@@ -12,8 +12,7 @@ import anyio
 import click
 
 from ._main import cli
-
-DEFAULT_GATEWAY_URL = "http://127.0.0.1:8080"
+from ._options import gateway_url_option, token_option
 
 
 def project_endpoint(base_url: str, project: str) -> str:
@@ -58,21 +57,8 @@ async def run_bridge(url: str, token: str | None) -> None:
 
 @cli.command("mcp")
 @click.option("-p", "--project", required=True, help="Project whose endpoint to bridge.")
-@click.option(
-    "--url",
-    envvar="MCPCTL_URL",
-    default=DEFAULT_GATEWAY_URL,
-    show_default=True,
-    show_envvar=True,
-    help="Base URL of the gateway.",
-)
-@click.option(
-    "--token",
-    envvar="MCPCTL_TOKEN",
-    default=None,
-    show_envvar=True,
-    help="Bearer token (prefer the env var: flags show up in process lists).",
-)
+@gateway_url_option
+@token_option
 def mcp_bridge(project: str, url: str, token: str | None) -> None:
     """Bridge stdio to the gateway: run this as a stdio MCP server in clients that cannot speak HTTP."""
     anyio.run(run_bridge, project_endpoint(url, project), token)

@@ -14,8 +14,8 @@ import click
 
 from mcpctl.errors import UsageError
 
-from ._bridge import DEFAULT_GATEWAY_URL
 from ._main import cli
+from ._options import gateway_url_option
 
 TOKEN_ENV = "MCPCTL_TOKEN"
 
@@ -70,14 +70,7 @@ def config_group() -> None:
     show_default=True,
     help="The .mcp.json to create or update.",
 )
-@click.option(
-    "--url",
-    envvar="MCPCTL_URL",
-    default=DEFAULT_GATEWAY_URL,
-    show_default=True,
-    show_envvar=True,
-    help="Base URL of the gateway.",
-)
+@gateway_url_option
 @click.option("--name", default=None, help="Server name in the client [default: mcpctl-PROJECT].")
 @click.option("--command", "command", default=None, help="How the client starts mcpctl [default: mcpctl].")
 @click.option(

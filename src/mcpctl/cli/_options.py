@@ -1,4 +1,4 @@
-"""Options shared by store-using commands: `--database-url` and opening the store it names.
+"""Options several commands share: `--database-url` (and opening its store), the gateway `--url`, `--token`.
 
 Use `@database_option` on a command (it passes `database_url: str | None`) and `open_store(database_url)`.
 """
@@ -15,6 +15,8 @@ if TYPE_CHECKING:
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+DEFAULT_GATEWAY_URL = "http://127.0.0.1:8080"
+
 
 def database_option(command: F) -> F:
     """Add `--database-url` (env MCPCTL_DATABASE_URL; default: SQLite file in the user data dir)."""
@@ -26,6 +28,31 @@ def database_option(command: F) -> F:
         metavar="URL",
         show_envvar=True,
         help="Live store URL (sqlite:///PATH or postgresql://...); default: ~/.local/share/mcpctl/mcpctl.db.",
+    )
+    return option(command)
+
+
+def gateway_url_option(command: F) -> F:
+    """Add `--url` (env MCPCTL_URL), the gateway's base URL (passed as `url`)."""
+    option = click.option(
+        "--url",
+        envvar="MCPCTL_URL",
+        default=DEFAULT_GATEWAY_URL,
+        show_default=True,
+        show_envvar=True,
+        help="Base URL of the gateway.",
+    )
+    return option(command)
+
+
+def token_option(command: F) -> F:
+    """Add `--token` (env MCPCTL_TOKEN), a bearer token (passed as `token: str | None`)."""
+    option = click.option(
+        "--token",
+        envvar="MCPCTL_TOKEN",
+        default=None,
+        show_envvar=True,
+        help="Bearer token (prefer the env var: flags show up in process lists).",
     )
     return option(command)
 

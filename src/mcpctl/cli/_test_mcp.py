@@ -17,6 +17,7 @@ import click
 from mcpctl.errors import UsageError
 
 from ._main import cli
+from ._options import token_option
 
 EXIT_TRANSPORT = 1
 EXIT_CONTRACT = 2
@@ -196,13 +197,7 @@ def test_group() -> None:
 
 @test_group.command("mcp")
 @click.argument("url")
-@click.option(
-    "--token",
-    envvar="MCPCTL_TOKEN",
-    show_envvar=True,
-    default=None,
-    help="Bearer token (prefer the env var: flags show up in process lists).",
-)
+@token_option
 @click.option("--tool", default=None, help="Call this tool after listing tools.")
 @click.option("--args", "args_json", default=None, metavar="JSON", help="Arguments of --tool, a JSON object.")
 @click.option(
