@@ -13,6 +13,7 @@ from ._pool import UpstreamPool, UpstreamStatus, resolve_server_spec
 from ._secrets import SecretResolver
 from ._state import LiveState, Snapshot, load_snapshot
 from ._upstream import UpstreamState
+from ._webhook import WebhookConfig, webhook_app, webhook_router
 
 __all__ = [
     "AuthConfig",
@@ -33,7 +34,10 @@ __all__ = [
     "UpstreamStatus",
     "UpstreamTimeout",
     "UpstreamUnavailable",
+    "WebhookConfig",
     "create_app",
     "load_snapshot",
     "resolve_server_spec",
+    "webhook_app",
+    "webhook_router",
 ]
