@@ -138,7 +138,7 @@ async def check_endpoint(
             streamable_http_client(url, http_client=http) as (read, write),
             ClientSession(read, write) as session,
         ):
-            init = await step(
+            await step(
                 "initialize",
                 session.initialize,
                 lambda r: (
@@ -146,7 +146,6 @@ async def check_endpoint(
                     + f", protocol {r.protocol_version}"
                 ),
             )
-            del init
             listed = await step("tools/list", session.list_tools, lambda r: f"{len(r.tools)} tool(s)")
             names = {t.name for t in listed.tools}
             if expect_tools:
