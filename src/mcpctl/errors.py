@@ -6,6 +6,8 @@
     ├── StoreError                      the live store is unreachable or inconsistent
     │   ├── LockTimeout                 another apply holds the store lock
     │   └── StalePlan                   a saved plan no longer matches the store generation
+    ├── ResourceNotFound                a named resource is not in the live store
+    ├── AlreadyExists                   a resource to be created is already in the live store
     ├── PlanRefused                     a plan that must not be applied (prevent-destroy, errors)
     ├── SourceError                     a git or file source could not be read
     └── GatewayError(status_code)       maps onto an HTTP status in the gateway
@@ -53,6 +55,14 @@ class LockTimeout(StoreError):
 
 class StalePlan(StoreError):
     """A saved plan was made against a store generation that has since moved."""
+
+
+class ResourceNotFound(McpctlError):
+    """A named resource is not in the live store."""
+
+
+class AlreadyExists(McpctlError):
+    """A resource to be created is already in the live store."""
 
 
 class PlanRefused(McpctlError):

@@ -9,7 +9,8 @@ import git
 import pytest
 
 from mcpctl.errors import SourceError
-from mcpctl.reconciler._git import GitRepository, canonical_url, mask_url, source_name, subpath
+from mcpctl.reconciler import mask_url
+from mcpctl.reconciler._git import GitRepository, canonical_url, source_name, subpath
 
 
 class Remote:
@@ -198,5 +199,8 @@ def test_subpath_stays_inside(remote: Remote, cache: Path) -> None:
 def test_names_are_masked_and_canonical(tmp_path: Path) -> None:
     assert mask_url("https://user:pw@example.com/r.git") == "https://***@example.com/r.git"
     assert mask_url("git@github.com:org/r.git") == "git@github.com:org/r.git"
+    assert mask_url("see https://u:p@a.example and http://b.example/x@y", "(sensitive)") == (
+        "see https://(sensitive)@a.example and http://b.example/x@y"
+    )
     assert source_name("https://tok@example.com/r.git", "/mcp/") == "https://***@example.com/r.git//mcp"
     assert canonical_url(str(tmp_path / "x" / ".." / "y")) == str((tmp_path / "y").resolve())

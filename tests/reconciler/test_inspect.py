@@ -6,10 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from mcpctl.errors import UsageError
+from mcpctl.errors import ResourceNotFound, UsageError
 from mcpctl.reconciler._inspect import (
     Inventory,
-    ResourceNotFound,
     dependents,
     missing_references,
     narrow,

@@ -106,3 +106,17 @@ def test_removed_fields_go_and_other_documents_stay(tmp_path: Path) -> None:
     assert "kind: ConfigMap" in text and "# not ours" in text
     assert "name: gone" not in text
     assert text.index("kind: Server") < text.index("kind: ConfigMap") < text.index("kind: Prompt")
+
+
+def test_proxy_model_stages_keep_their_type_and_parse_back() -> None:
+    model = parse_resource(
+        {
+            "apiVersion": "mcpctl.dev/v1",
+            "kind": "ProxyModel",
+            "metadata": {"name": "pipeline"},
+            "spec": {"stages": [{"type": "paginate"}, {"type": "summarize", "tier": "fast"}]},
+        }
+    )
+    text = dump_resource_yaml(model)
+    assert "- type: paginate\n" in text and "- type: summarize\n" in text
+    assert parse_resource(YAML(typ="safe").load(text)) == model

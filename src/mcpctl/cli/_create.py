@@ -17,14 +17,8 @@ from typing import Any, TypeVar
 import click
 from pydantic import ValidationError
 
-from mcpctl.errors import McpctlError, UsageError
-from mcpctl.reconciler._inspect import (
-    AlreadyExists,
-    Inventory,
-    ResourceNotFound,
-    describe_identity,
-    missing_references,
-)
+from mcpctl.errors import AlreadyExists, McpctlError, ResourceNotFound, UsageError
+from mcpctl.reconciler import Inventory, describe_identity, missing_references
 from mcpctl.schemas import (
     API_VERSION,
     CLI_MANAGER,

@@ -12,7 +12,7 @@ import json
 import click
 
 from mcpctl.errors import McpctlError, PlanRefused
-from mcpctl.reconciler._inspect import DeletePlan, Inventory, describe_identity, plan_delete
+from mcpctl.reconciler import DeletePlan, Inventory, describe_identity, plan_delete
 from mcpctl.schemas import CLI_MANAGER, LiveResource
 
 from ._completion import KIND, complete_names, complete_projects

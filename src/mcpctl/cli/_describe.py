@@ -1,6 +1,6 @@
 """`mcpctl describe KIND NAME`: one resource in detail, with the resources it relates to.
 
-The relations come from `mcpctl.reconciler._inspect`; this module only lays them out as text.
+The relations come from `mcpctl.reconciler`; this module only lays them out as text.
 """
 
 from __future__ import annotations
@@ -10,8 +10,15 @@ from datetime import UTC, datetime
 
 import click
 
-from mcpctl.reconciler._inspect import Inventory, Section, relations, token_expiry, token_status
-from mcpctl.reconciler._sensitive import masked, sensitive_paths
+from mcpctl.reconciler import (
+    Inventory,
+    Section,
+    masked,
+    relations,
+    sensitive_paths,
+    token_expiry,
+    token_status,
+)
 from mcpctl.schemas import LiveResource, McpToken, Template, TemplateSpec
 
 from ._completion import KIND, complete_names, complete_projects

@@ -7,8 +7,7 @@ from pathlib import Path
 import click
 
 from mcpctl.errors import UsageError
-from mcpctl.reconciler._export import export_resources
-from mcpctl.reconciler._yamlio import dump_documents, resource_document, to_yaml_value
+from mcpctl.reconciler import dump_documents, export_resources, to_yaml_value
 from mcpctl.schemas import Identity, resolve_kind
 
 from ._main import cli
@@ -47,7 +46,7 @@ def export_command(
         and (project is None or project in (item.identity.project, _project_name(item.identity)))
     ]
     if directory == "-":
-        click.echo(dump_documents([to_yaml_value(resource_document(r)) for r in resources]), nl=False)
+        click.echo(dump_documents([to_yaml_value(r.to_document()) for r in resources]), nl=False)
         return
     if project is not None or wanted:
         raise UsageError("-p and --kind need DIR `-`: a partial export into DIR drops other resources")

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import click
 
 from mcpctl.errors import UsageError
-from mcpctl.reconciler._inspect import Inventory
+from mcpctl.reconciler import Inventory
 from mcpctl.schemas import KINDS, LiveResource
 
 from ._completion import KIND, complete_names, complete_projects

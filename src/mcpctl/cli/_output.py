@@ -6,13 +6,12 @@ Pure functions from live resources to text; the commands only pick one and echo 
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from mcpctl.reconciler._inspect import token_status
+from mcpctl.reconciler import SENSITIVE, mask_url, token_status
 from mcpctl.schemas import (
     KINDS,
     Group,
@@ -36,7 +35,6 @@ DOCUMENT_FORMATS = ("yaml", "json")
 LIST_KIND = "List"
 """`kind` of the wrapper document around several resources, as kubectl's `kind: List`."""
 _MAX_CELL = 60
-_URL_USERINFO = re.compile(r"^([a-z][a-z0-9+.-]*://)[^/@\s]+@", re.IGNORECASE)
 
 
 def age(moment: datetime | None, now: datetime) -> str:
@@ -82,7 +80,7 @@ def _server_target(spec: ServerSpec) -> str:
         return f"template:{spec.from_template.name}"
     if spec.transport == "stdio":
         return " ".join([spec.command or "", *spec.args])
-    return _URL_USERINFO.sub(r"\1(sensitive)@", spec.url or "")
+    return mask_url(spec.url or "", SENSITIVE)
 
 
 def _keys(mapping: dict[str, Any]) -> str:
@@ -233,10 +231,8 @@ def render_names(rows: Sequence[LiveResource]) -> str:
 
 
 def document(resource: ResourceModel) -> dict[str, Any]:
-    """The resource's document as `apply -f` reads it back (stage `type`s kept)."""
-    from mcpctl.reconciler._yamlio import resource_document
-
-    return resource_document(resource)
+    """The resource's document as `apply -f` reads it back."""
+    return resource.to_document()
 
 
 def list_document(resources: Sequence[ResourceModel]) -> dict[str, Any]:
@@ -258,7 +254,7 @@ def render_documents(resources: Sequence[ResourceModel], fmt: str, *, single: bo
 
 def yaml_text(data: Any) -> str:
     """Plain data as block YAML in the house style (multi-line strings as `|` blocks)."""
-    from mcpctl.reconciler._yamlio import dump_documents, to_yaml_value
+    from mcpctl.reconciler import dump_documents, to_yaml_value
 
     return dump_documents([to_yaml_value(data)]).rstrip("\n")
 

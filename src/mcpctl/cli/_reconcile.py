@@ -20,11 +20,20 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from mcpctl.errors import UsageError
-from mcpctl.reconciler._git import GitSource, is_local_path
-from mcpctl.reconciler._loop import LoopConfig, ReconcileLoop
-from mcpctl.reconciler._sources import FileSource, Source
-from mcpctl.reconciler._status import ReconcileStatus, read_statuses, status_path
-from mcpctl.reconciler._watch import DebouncedWatcher, config_file_filter, git_ref_filter
+from mcpctl.reconciler import (
+    DebouncedWatcher,
+    FileSource,
+    GitSource,
+    LoopConfig,
+    ReconcileLoop,
+    ReconcileStatus,
+    Source,
+    config_file_filter,
+    git_ref_filter,
+    is_local_path,
+    read_statuses,
+    status_path,
+)
 
 from ._main import cli
 from ._options import database_option, open_store
@@ -100,7 +109,7 @@ def _same_file(target: Path) -> Callable[[str], bool]:
 def _serve_webhook(listen: str, trigger: Callable[[], object]) -> Any:
     import uvicorn
 
-    from mcpctl.gateway._webhook import WebhookConfig, webhook_app
+    from mcpctl.gateway import WebhookConfig, webhook_app
 
     host, _, port = listen.rpartition(":")
     if not host or not port.isdigit():
@@ -286,7 +295,7 @@ class GatewayReconciler:
     """A reconcile loop in a thread of the gateway process, and the webhook router that wakes it."""
 
     def __init__(self, repo: str, ref: str | None, path: str | None, interval: str, database_url: str | None):
-        from mcpctl.gateway._webhook import WebhookConfig, webhook_router
+        from mcpctl.gateway import WebhookConfig, webhook_router
 
         source = source_from_options((), repo, ref, path)
         self.loop = ReconcileLoop(

@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from mcpctl.errors import UsageError
-from mcpctl.reconciler._git import GitSource, relative_problem, subpath
-from mcpctl.reconciler._sources import FileSource, Source
+from mcpctl.reconciler import FileSource, GitSource, Source, relative_problem, subpath
 
 if TYPE_CHECKING:
     from mcpctl.schemas import ValidationResult

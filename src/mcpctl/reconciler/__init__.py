@@ -6,17 +6,28 @@ The diff, plan model and renderers are pure; sources and apply are the edges. Se
 from __future__ import annotations
 
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._apply import STEP_DELAY_ENV, ApplyResult, CreatedToken, apply_plan, token_file
 from ._diff import IMMUTABLE_FIELDS, MUTABLE_TOKEN_FIELDS, diff, field_changes, flatten
+from ._inspect import (
+    DeletePlan,
+    Inventory,
+    Section,
+    describe_identity,
+    missing_references,
+    plan_delete,
+    relations,
+    token_expiry,
+    token_status,
+)
 from ._order import KIND_ORDER, dependency_key, kind_rank
 from ._plan import SENSITIVE, Action, Change, FieldChange, Plan, format_path
 from ._planning import plan_against
 from ._render_json import FORMAT_VERSION, load_plan, plan_digest, plan_document, render_json, save_plan
 from ._render_markdown import render_markdown
 from ._render_text import render_text
-from ._sensitive import looks_secret, sensitive_paths
+from ._sensitive import looks_secret, mask_url, masked, sensitive_paths
 from ._sources import (
     DesiredState,
     FileSource,
@@ -27,8 +38,17 @@ from ._sources import (
     source_name_for_repo,
 )
 
+if TYPE_CHECKING:
+    from ._export import export_resources
+    from ._git import GitRepository, GitSource, is_local_path, relative_problem, subpath
+    from ._loop import LoopConfig, ReconcileLoop
+    from ._status import ReconcileStatus, read_statuses, reconcile_metric_families, status_path
+    from ._watch import DebouncedWatcher, config_file_filter, git_ref_filter
+    from ._yamlio import dump_documents, dump_resource_yaml, to_yaml_value
+
 # Names whose modules import git, SQLAlchemy or other heavy edges are loaded on first use, so that
 # importing the pure core (`mcpctl.reconciler._diff`) never drags them in: name -> private module.
+# Type checkers see them through the TYPE_CHECKING imports above.
 _LAZY: dict[str, str] = {
     "DebouncedWatcher": "._watch",
     "GitRepository": "._git",
@@ -36,11 +56,18 @@ _LAZY: dict[str, str] = {
     "LoopConfig": "._loop",
     "ReconcileLoop": "._loop",
     "ReconcileStatus": "._status",
+    "config_file_filter": "._watch",
+    "dump_documents": "._yamlio",
     "dump_resource_yaml": "._yamlio",
     "export_resources": "._export",
-    "mask_url": "._git",
+    "git_ref_filter": "._watch",
+    "is_local_path": "._git",
     "read_statuses": "._status",
     "reconcile_metric_families": "._status",
+    "relative_problem": "._git",
+    "status_path": "._status",
+    "subpath": "._git",
+    "to_yaml_value": "._yamlio",
 }
 
 
@@ -63,35 +90,48 @@ __all__ = [
     "Change",
     "CreatedToken",
     "DebouncedWatcher",
+    "DeletePlan",
     "DesiredState",
     "FieldChange",
     "FileSource",
     "GitRepository",
     "GitSource",
+    "Inventory",
     "LoopConfig",
     "Plan",
     "ReconcileLoop",
     "ReconcileStatus",
+    "Section",
     "Source",
     "StaticSource",
     "apply_plan",
+    "config_file_filter",
     "dependency_key",
+    "describe_identity",
     "diff",
+    "dump_documents",
     "dump_resource_yaml",
     "export_resources",
     "field_changes",
     "flatten",
     "format_path",
+    "git_ref_filter",
+    "is_local_path",
     "kind_rank",
     "load_plan",
     "looks_secret",
     "manager_for",
     "mask_url",
+    "masked",
+    "missing_references",
     "plan_against",
+    "plan_delete",
     "plan_digest",
     "plan_document",
     "read_statuses",
     "reconcile_metric_families",
+    "relations",
+    "relative_problem",
     "render_json",
     "render_markdown",
     "render_text",
@@ -99,5 +139,10 @@ __all__ = [
     "sensitive_paths",
     "source_name_for_paths",
     "source_name_for_repo",
+    "status_path",
+    "subpath",
+    "to_yaml_value",
+    "token_expiry",
     "token_file",
+    "token_status",
 ]

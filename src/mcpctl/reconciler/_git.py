@@ -23,19 +23,14 @@ import git
 
 from mcpctl.errors import SourceError
 
+from ._sensitive import mask_url
 from ._sources import DesiredState, source_name_for_repo
 
-_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 _SHORT_SHA = re.compile(r"^[0-9a-f]{7,39}$")
 _KEEP_CHECKOUTS = 4
 """Commits kept extracted per repository; older ones are removed (a new run re-extracts cheaply)."""
 _FETCH_TIMEOUT = 120.0
-
-
-def mask_url(text: str) -> str:
-    """`text` with the userinfo of every URL in it replaced by `***` (`https://***@host/...`)."""
-    return _USERINFO.sub(r"\g<scheme>***@", text)
 
 
 def default_cache_dir() -> Path:

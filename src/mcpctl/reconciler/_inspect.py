@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
-from mcpctl.errors import McpctlError, UsageError
+from mcpctl.errors import ResourceNotFound, UsageError
 from mcpctl.schemas import (
     BUILTIN_PROXY_MODELS,
     KINDS,
@@ -27,14 +27,6 @@ from mcpctl.schemas import (
     Server,
     parse_resource,
 )
-
-
-class ResourceNotFound(McpctlError):
-    """A named resource is not in the live store."""
-
-
-class AlreadyExists(McpctlError):
-    """A resource to be created is already in the live store."""
 
 
 class ResourceReader(Protocol):

@@ -22,7 +22,12 @@ SECRET_KEY = re.compile(
 """Env/header/parameter names whose literal values are treated as secrets."""
 
 _PLACEHOLDER_ONLY = re.compile(r"^\s*\{\{\s*[A-Za-z_][A-Za-z0-9_]*\s*\}\}\s*$")
-_URL_USERINFO = re.compile(r"^[a-z][a-z0-9+.-]*://[^/@\s]+@", re.IGNORECASE)
+_URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
+
+
+def mask_url(text: str, mask: str = "***") -> str:
+    """`text` with the userinfo of every URL in it replaced by `mask` (`https://***@host/...`)."""
+    return _URL_USERINFO.sub(lambda found: f"{found['scheme']}{mask}@", text)
 
 
 def looks_secret(key: str) -> bool:
@@ -52,7 +57,7 @@ def _server_spec_paths(
     paths |= _literal_secret_keys(spec.get("env", {}), (*prefix, "env"))
     paths |= _literal_secret_keys(spec.get("headers", {}), (*prefix, "headers"))
     url = spec.get("url")
-    if isinstance(url, str) and _URL_USERINFO.match(url):
+    if isinstance(url, str) and _URL_USERINFO.search(url):
         paths.add((*prefix, "url"))
     ref = spec.get("fromTemplate")
     if isinstance(ref, Mapping):

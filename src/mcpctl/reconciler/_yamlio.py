@@ -10,9 +10,9 @@ import os
 import tempfile
 from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import Any, Literal, get_origin
+from typing import Any
 
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
@@ -63,37 +63,9 @@ def dump_documents(documents: Sequence[Any]) -> str:
     return stream.getvalue()
 
 
-def resource_document(resource: ResourceModel) -> dict[str, Any]:
-    """`resource.to_document()`, plus the discriminator fields (`type: paginate`) it leaves out as defaults.
-
-    Without them a ProxyModel's stages would not parse back; everything else stays default-free.
-    """
-    document = resource.to_document()
-    _restore_discriminators(resource, document)
-    return document
-
-
-def _restore_discriminators(model: BaseModel, document: dict[str, Any]) -> None:
-    for name, info in type(model).model_fields.items():
-        key = info.alias or name
-        value = getattr(model, name)
-        if isinstance(value, BaseModel) and isinstance(document.get(key), dict):
-            _restore_discriminators(value, document[key])
-        elif isinstance(value, list) and isinstance(document.get(key), list):
-            for item, item_doc in zip(value, document[key], strict=False):
-                if isinstance(item, BaseModel) and isinstance(item_doc, dict):
-                    _restore_discriminators(item, item_doc)
-    tag = type(model).model_fields.get("type")
-    if tag is not None and get_origin(tag.annotation) is Literal and "type" not in document:
-        items = list(document.items())
-        document.clear()
-        document["type"] = model.type  # type: ignore[attr-defined]
-        document.update(items)
-
-
 def dump_resource_yaml(resource: ResourceModel) -> str:
     """One resource as a YAML document (`apiVersion`, `kind`, `metadata`, `spec`; defaults left out)."""
-    return dump_documents([to_yaml_value(resource_document(resource))])
+    return dump_documents([to_yaml_value(resource.to_document())])
 
 
 def update_in_place(existing: CommentedMap, new: Mapping[str, Any]) -> None:
@@ -190,10 +162,10 @@ def render_file(path: Path, resources: Sequence[ResourceModel], *, keep_unknown:
                 continue
             seen.add(identity)
             if not _equal_meaning(document, resource):
-                update_in_place(document, resource_document(resource))
+                update_in_place(document, resource.to_document())
                 changed = True
             documents.append(document)
-    added = [to_yaml_value(resource_document(r)) for r in resources if r.identity not in seen]
+    added = [to_yaml_value(r.to_document()) for r in resources if r.identity not in seen]
     if not changed and not added:
         # Nothing to say: keep the person's own formatting exactly.
         return path.read_text(encoding="utf-8")

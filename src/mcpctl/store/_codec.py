@@ -5,8 +5,6 @@ Reads rebuild the document as JSON text and validate it in one pydantic pass (th
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
 from mcpctl.errors import StoreError
@@ -18,18 +16,15 @@ from ._tables import GLOBAL
 def resource_values(resource: ResourceModel) -> dict[str, Any]:
     """Columns derived from the resource itself: key, spec, metadata, hash, prevent-destroy.
 
-    The stored JSON is the full dump, defaults included: `to_document()` leaves defaults out, which drops
-    discriminators such as a ProxyModel stage's `type` and would not validate back. The hash is taken
-    over the canonical `to_document()`, so it equals `resource.content_hash()`.
+    Spec and metadata are stored as in `to_document()`, defaults left out; reads fill them back in.
     """
-    full = resource.model_dump(mode="json", by_alias=True, include={"metadata", "spec"})
-    canonical = json.dumps(resource.to_document(), sort_keys=True, separators=(",", ":"))
+    document = resource.to_document()
     return {
         "project": resource.metadata.project or GLOBAL,
         "name": resource.metadata.name,
-        "spec": full["spec"],
-        "metadata": full["metadata"],
-        "spec_hash": hashlib.sha256(canonical.encode()).hexdigest(),
+        "spec": document["spec"],
+        "metadata": document["metadata"],
+        "spec_hash": resource.content_hash(),
         "prevent_destroy": resource.prevent_destroy,
     }
 
