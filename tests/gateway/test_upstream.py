@@ -5,8 +5,10 @@ from __future__ import annotations
 import os
 import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -245,6 +247,35 @@ async def test_unreachable_http_server_is_unavailable() -> None:
         await tool_names(upstream)
     assert upstream.state == "down"
     await upstream.aclose()
+
+
+async def test_credentials_in_the_url_stay_out_of_errors_and_logs(caplog: pytest.LogCaptureFixture) -> None:
+    class Refuse(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(401)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Refuse)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    port = server.server_address[1]
+    url = f"http://admin:hunter2@127.0.0.1:{port}/sse?api_key=s3cret"
+    spec = ServerSpec.model_validate({"transport": "sse", "url": url, "timeouts": {"connectSeconds": 5}})
+    upstream = Upstream("private", spec, SecretResolver(environ={}))
+    try:
+        with pytest.raises(UpstreamUnavailable) as raised:
+            await tool_names(upstream)
+    finally:
+        await upstream.aclose()
+        server.shutdown()
+        server.server_close()
+    assert "401" in raised.value.detail and f"127.0.0.1:{port}/sse" in raised.value.detail
+    for text in (raised.value.detail, upstream.last_error or "", caplog.text):
+        assert "hunter2" not in text and "s3cret" not in text
 
 
 async def test_missing_command_is_a_clear_error() -> None:

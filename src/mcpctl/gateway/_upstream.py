@@ -9,6 +9,7 @@ import asyncio
 import logging
 import math
 import os
+import re
 import shutil
 import sys
 import time
@@ -65,6 +66,8 @@ STOP_GRACE = 10.0
 _CONNECTION_CLOSED = -32000
 _TRANSPORT_MESSAGES = ("Connection closed", "SSE stream ")
 """How the SDK words the errors it makes up for requests whose answer can never arrive."""
+_URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s'\"]+@")
+_URL_QUERY = re.compile(r"(?P<url>[A-Za-z][A-Za-z0-9+.-]*://[^?#\s'\"]*)\?[^#\s'\"]*")
 
 
 def resolve_command(command: str, cwd: str | None = None, path: str | None = None) -> str | None:
@@ -109,9 +112,16 @@ def describe(error: BaseException) -> str:
     while isinstance(error, BaseExceptionGroup) and error.exceptions:
         error = error.exceptions[0]
     if isinstance(error, MCPError):
-        return error.message
-    text = str(error).splitlines()[0] if str(error) else ""
+        return _redact_urls(error.message)
+    text = _redact_urls(str(error).splitlines()[0]) if str(error) else ""
     return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _redact_urls(text: str) -> str:
+    # httpx puts the request URL in its errors (`... for url 'https://user:pass@host/mcp?key=...'`);
+    # upstream URLs carry credentials in userinfo or the query, and these texts reach logs and /readyz.
+    text = _URL_USERINFO.sub(lambda found: f"{found['scheme']}***@", text)
+    return _URL_QUERY.sub(lambda found: f"{found['url']}?***", text)
 
 
 def _transport_failure(error: MCPError) -> bool:
@@ -221,7 +231,7 @@ class Upstream:
                 raise UpstreamTimeout(f"upstream {self.name!r}: {what} timed out after {limit:g}s") from None
             except MCPError as error:
                 if conn.dead or _transport_failure(error):
-                    self._ended(conn, UpstreamUnavailable(f"upstream {self.name!r}: {error.message}"))
+                    self._ended(conn, UpstreamUnavailable(f"upstream {self.name!r}: {describe(error)}"))
                     raise UpstreamUnavailable(
                         f"upstream {self.name!r}: connection lost during {what}"
                     ) from None
