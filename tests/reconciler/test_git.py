@@ -5,41 +5,13 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-import git
 import pytest
 
 from mcpctl.errors import SourceError
 from mcpctl.reconciler import mask_url
 from mcpctl.reconciler._git import GitRepository, canonical_url, source_name, subpath
 
-
-class Remote:
-    """A bare 'origin' and a working clone that commits and pushes to it, like a developer would."""
-
-    def __init__(self, root: Path) -> None:
-        self.bare_path = root / "origin.git"
-        git.Repo.init(self.bare_path, bare=True, initial_branch="main")
-        self.work = git.Repo.clone_from(str(self.bare_path), root / "work")
-        with self.work.config_writer() as config:
-            config.set_value("user", "name", "Test")
-            config.set_value("user", "email", "test@example.com")
-        self.work.git.checkout("-b", "main")
-
-    def commit(self, files: dict[str, str], message: str = "change") -> str:
-        for name, text in files.items():
-            path = Path(self.work.working_dir) / name
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-            self.work.index.add([name])
-        return self.work.index.commit(message).hexsha
-
-    def push(self, *refs: str, force: bool = False) -> None:
-        self.work.git.push(*(["--force"] if force else []), "origin", *refs)
-
-
-@pytest.fixture
-def remote(tmp_path: Path) -> Remote:
-    return Remote(tmp_path / "remote")
+from ._remote import Remote
 
 
 @pytest.fixture
@@ -55,7 +27,7 @@ def test_default_branch_branches_tags_and_shas_resolve(remote: Remote, cache: Pa
     second = remote.commit({"servers/b.yaml": "b: 2\n"})
     remote.push("feature", "v1")
 
-    repo = GitRepository(str(remote.bare_path), cache_dir=cache)
+    repo = GitRepository(str(remote.bare), cache_dir=cache)
     repo.fetch()
     assert repo.resolve() == first
     assert repo.resolve("main") == first
@@ -76,12 +48,12 @@ def test_default_branch_branches_tags_and_shas_resolve(remote: Remote, cache: Pa
 def test_cache_is_reused_and_fetch_sees_new_commits(remote: Remote, cache: Path) -> None:
     remote.commit({"a.yaml": "1\n"})
     remote.push("main")
-    repo = GitRepository(str(remote.bare_path), cache_dir=cache)
+    repo = GitRepository(str(remote.bare), cache_dir=cache)
     repo.fetch()
     cached = repo.path
     newer = remote.commit({"a.yaml": "2\n"})
     remote.push("main")
-    again = GitRepository(str(remote.bare_path), cache_dir=cache)
+    again = GitRepository(str(remote.bare), cache_dir=cache)
     assert again.path == cached
     assert again.resolve("main") != newer  # not fetched yet: the cache answers what it knows
     again.fetch()
@@ -93,7 +65,7 @@ def test_force_push_moves_the_branch_and_drops_the_old_commit(remote: Remote, ca
     base = remote.commit({"a.yaml": "1\n"})
     old = remote.commit({"a.yaml": "2\n"}, "to be rewritten")
     remote.push("main")
-    repo = GitRepository(str(remote.bare_path), cache_dir=cache)
+    repo = GitRepository(str(remote.bare), cache_dir=cache)
     repo.fetch()
     assert repo.resolve("main") == old
 
@@ -114,7 +86,7 @@ def test_deleted_branch_is_a_clear_error(remote: Remote, cache: Path) -> None:
     remote.work.git.checkout("-b", "topic")
     remote.commit({"b.yaml": "1\n"})
     remote.push("topic")
-    repo = GitRepository(str(remote.bare_path), cache_dir=cache)
+    repo = GitRepository(str(remote.bare), cache_dir=cache)
     repo.fetch()
     repo.resolve("topic")
     remote.push(":topic")
@@ -126,7 +98,7 @@ def test_deleted_branch_is_a_clear_error(remote: Remote, cache: Path) -> None:
 def test_unknown_ref_and_commit(remote: Remote, cache: Path) -> None:
     remote.commit({"a.yaml": "1\n"})
     remote.push("main")
-    repo = GitRepository(str(remote.bare_path), cache_dir=cache)
+    repo = GitRepository(str(remote.bare), cache_dir=cache)
     repo.fetch()
     with pytest.raises(SourceError, match="commit 0123456789abcdef0123456789abcdef01234567 not found"):
         repo.resolve("0123456789abcdef0123456789abcdef01234567")
@@ -143,7 +115,7 @@ def test_unreachable_remote_is_a_source_error_with_credentials_masked(cache: Pat
 
 
 def test_empty_remote_has_no_default_branch(remote: Remote, cache: Path) -> None:
-    repo = GitRepository(str(remote.bare_path), cache_dir=cache)
+    repo = GitRepository(str(remote.bare), cache_dir=cache)
     repo.fetch()
     with pytest.raises(SourceError, match="no default branch"):
         repo.resolve()
@@ -152,7 +124,7 @@ def test_empty_remote_has_no_default_branch(remote: Remote, cache: Path) -> None
 def test_file_url_and_local_path_work(remote: Remote, cache: Path) -> None:
     sha = remote.commit({"a.yaml": "1\n"})
     remote.push("main")
-    for url in (f"file://{remote.bare_path}", str(remote.bare_path)):
+    for url in (f"file://{remote.bare}", str(remote.bare)):
         repo = GitRepository(url, cache_dir=cache)
         repo.fetch()
         assert repo.resolve("main") == sha
@@ -166,7 +138,7 @@ def test_concurrent_fetch_and_checkout_do_not_trample(remote: Remote, cache: Pat
 
     def run(sha: str) -> None:
         try:
-            repo = GitRepository(str(remote.bare_path), cache_dir=cache)
+            repo = GitRepository(str(remote.bare), cache_dir=cache)
             repo.fetch()
             checkout = repo.checkout(sha)
             found.append(checkout.directory)
@@ -186,7 +158,7 @@ def test_concurrent_fetch_and_checkout_do_not_trample(remote: Remote, cache: Pat
 def test_subpath_stays_inside(remote: Remote, cache: Path) -> None:
     sha = remote.commit({"deploy/mcp/a.yaml": "1\n"})
     remote.push("main")
-    repo = GitRepository(str(remote.bare_path), cache_dir=cache)
+    repo = GitRepository(str(remote.bare), cache_dir=cache)
     repo.fetch()
     checkout = repo.checkout(sha)
     assert subpath(checkout, "deploy/mcp/") == checkout.directory / "deploy" / "mcp"

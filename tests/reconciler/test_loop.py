@@ -22,6 +22,7 @@ import git
 import httpx
 import pytest
 
+from gateway.gateway_harness import free_port
 from mcpctl.errors import StoreError
 from mcpctl.gateway._webhook import sign
 from mcpctl.reconciler._git import GitSource
@@ -29,6 +30,8 @@ from mcpctl.reconciler._loop import LoopConfig, ReconcileLoop
 from mcpctl.reconciler._status import ReconcileStatus
 from mcpctl.schemas import CLI_MANAGER, Identity, parse_resource
 from mcpctl.store import Store
+
+from ._remote import Remote
 
 POSTGRES = os.environ.get("MCPCTL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 MCPCTL = [str(Path(sys.executable).parent / "mcpctl")]
@@ -39,32 +42,6 @@ def user_doc(name: str, email: str | None = None) -> str:
         "apiVersion: mcpctl.dev/v1\nkind: User\n"
         f"metadata:\n  name: {name}\nspec:\n  email: {email or name + '@example.com'}\n"
     )
-
-
-class Remote:
-    """A bare origin and a working clone that commits and pushes, as a developer would."""
-
-    def __init__(self, root: Path) -> None:
-        self.bare = root / "origin.git"
-        git.Repo.init(self.bare, bare=True, initial_branch="main")
-        self.work = git.Repo.clone_from(str(self.bare), root / "work")
-        with self.work.config_writer() as config:
-            config.set_value("user", "name", "Test")
-            config.set_value("user", "email", "test@example.com")
-        self.work.git.checkout("-b", "main")
-
-    def push(self, files: dict[str, str | None], message: str = "change") -> str:
-        for name, text in files.items():
-            path = Path(self.work.working_dir) / name
-            if text is None:
-                self.work.index.remove([name], working_tree=True)
-                continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(text)
-            self.work.index.add([name])
-        sha = self.work.index.commit(message).hexsha
-        self.work.git.push("origin", "main")
-        return sha
 
 
 def wait_until(check: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
@@ -81,11 +58,6 @@ def wait_until(check: Callable[[], bool], timeout: float = 15.0, what: str = "co
 
 def emails(store: Store) -> dict[str, str]:
     return {item.identity.name: item.resource.spec.email for item in store.list_resources("User")}  # type: ignore[attr-defined]
-
-
-@pytest.fixture
-def remote(tmp_path: Path) -> Remote:
-    return Remote(tmp_path / "remote")
 
 
 @pytest.fixture(autouse=True)
@@ -110,7 +82,7 @@ def make_loop(remote: Remote, store: Store, tmp_path: Path, **config: object) ->
 
 
 def test_pass_applies_new_commits_and_reverts_drift(remote: Remote, store: Store, tmp_path: Path) -> None:
-    first = remote.push({"users.yaml": user_doc("alice") + "---\n" + user_doc("bob")})
+    first = remote.publish({"users.yaml": user_doc("alice") + "---\n" + user_doc("bob")})
     loop = make_loop(remote, store, tmp_path)
     result = loop.run_once()
     assert result.ok and result.applied and result.revision == first
@@ -123,7 +95,7 @@ def test_pass_applies_new_commits_and_reverts_drift(remote: Remote, store: Store
     assert loop.run_once() == type(result)(ok=True, revision=first)
     assert store.generation() == generation
 
-    second = remote.push({"users.yaml": user_doc("alice", "a@new.example") + "---\n" + user_doc("carol")})
+    second = remote.publish({"users.yaml": user_doc("alice", "a@new.example") + "---\n" + user_doc("carol")})
     result = loop.run_once()
     assert result.applied and result.drift == 0 and result.revision == second
     assert emails(store) == {"alice": "a@new.example", "carol": "carol@example.com"}
@@ -154,10 +126,10 @@ def yaml_user(name: str, email: str) -> dict[str, object]:
 
 
 def test_invalid_commit_keeps_the_last_good_state(remote: Remote, store: Store, tmp_path: Path) -> None:
-    good = remote.push({"users.yaml": user_doc("alice")})
+    good = remote.publish({"users.yaml": user_doc("alice")})
     loop = make_loop(remote, store, tmp_path)
     assert loop.run_once().applied
-    bad = remote.push({"users.yaml": user_doc("alice", "not-an-email") + "---\n" + user_doc("bob")})
+    bad = remote.publish({"users.yaml": user_doc("alice", "not-an-email") + "---\n" + user_doc("bob")})
     result = loop.run_once()
     assert not result.ok
     assert emails(store) == {"alice": "alice@example.com"}
@@ -174,14 +146,14 @@ def test_invalid_commit_keeps_the_last_good_state(remote: Remote, store: Store, 
     assert loop.run_once().drift == 1
     assert emails(store) == {"alice": "alice@example.com"}
 
-    fixed = remote.push({"users.yaml": user_doc("alice") + "---\n" + user_doc("bob")})
+    fixed = remote.publish({"users.yaml": user_doc("alice") + "---\n" + user_doc("bob")})
     result = loop.run_once()
     assert result.ok and result.revision == fixed
     assert emails(store) == {"alice": "alice@example.com", "bob": "bob@example.com"}
 
 
 def test_dry_run_reports_and_applies_nothing(remote: Remote, store: Store, tmp_path: Path) -> None:
-    remote.push({"users.yaml": user_doc("alice")})
+    remote.publish({"users.yaml": user_doc("alice")})
     loop = make_loop(remote, store, tmp_path, dry_run=True)
     for _ in range(3):
         result = loop.run_once()
@@ -277,7 +249,7 @@ def read_status(tmp_path: Path) -> dict[str, object]:
 def test_reconcile_process_converges_repairs_drift_and_survives_bad_commits_and_outages(
     remote: Remote, outage_database: str, tmp_path: Path
 ) -> None:
-    first = remote.push({"users.yaml": user_doc("alice") + "---\n" + user_doc("bob")})
+    first = remote.publish({"users.yaml": user_doc("alice") + "---\n" + user_doc("bob")})
     process = start_loop(
         [
             "--repo",
@@ -297,7 +269,7 @@ def test_reconcile_process_converges_repairs_drift_and_survives_bad_commits_and_
         assert store.history(limit=1)[0].revision == first
 
         # A new commit is picked up by polling.
-        remote.push({"users.yaml": user_doc("alice", "alice@new.example") + "---\n" + user_doc("carol")})
+        remote.publish({"users.yaml": user_doc("alice", "alice@new.example") + "---\n" + user_doc("carol")})
         wait_until(
             lambda: emails(store) == {"alice": "alice@new.example", "carol": "carol@example.com"},
             what="commit",
@@ -320,16 +292,16 @@ def test_reconcile_process_converges_repairs_drift_and_survives_bad_commits_and_
         wait_until(lambda: int(read_status(tmp_path).get("drift_count", 0)) >= 1, what="drift in status")
 
         # An invalid commit: logged, the store keeps the last good state, a fix converges again.
-        bad = remote.push({"users.yaml": user_doc("alice", "broken") + "---\n" + user_doc("erin")})
+        bad = remote.publish({"users.yaml": user_doc("alice", "broken") + "---\n" + user_doc("erin")})
         wait_until(lambda: bad[:12] in str(read_status(tmp_path).get("last_error")), what="invalid commit")
         assert "erin" not in emails(store)
-        remote.push({"users.yaml": user_doc("alice", "alice@new.example") + "---\n" + user_doc("erin")})
+        remote.publish({"users.yaml": user_doc("alice", "alice@new.example") + "---\n" + user_doc("erin")})
         wait_until(lambda: "erin" in emails(store), what="fixed commit")
 
         # The database goes away; a commit lands meanwhile; the loop reports, backs off, then catches up.
         store.close()
         set_database_up(outage_database, False)
-        later = remote.push({"users.yaml": user_doc("frank")})
+        later = remote.publish({"users.yaml": user_doc("frank")})
         wait_until(lambda: "store" in str(read_status(tmp_path).get("last_error")), what="outage noticed")
         time.sleep(1.0)
         set_database_up(outage_database, True)
@@ -352,8 +324,8 @@ def test_reconcile_process_converges_repairs_drift_and_survives_bad_commits_and_
 
 def test_webhook_and_watcher_wake_the_loop_at_once(remote: Remote, tmp_path: Path) -> None:
     database = f"sqlite:///{tmp_path / 'store.db'}"
-    remote.push({"users.yaml": user_doc("alice")})
-    port = _free_port()
+    remote.publish({"users.yaml": user_doc("alice")})
+    port = free_port()
     process = start_loop(
         [
             "--repo",
@@ -373,7 +345,7 @@ def test_webhook_and_watcher_wake_the_loop_at_once(remote: Remote, tmp_path: Pat
     try:
         wait_until(lambda: set(emails(store)) == {"alice"}, what="first pass")
         wait_until(lambda: _healthy(port), what="webhook server")
-        remote.push({"users.yaml": user_doc("bob")})
+        remote.publish({"users.yaml": user_doc("bob")})
         body = b'{"ref": "refs/heads/main"}'
         bad = httpx.post(
             f"http://127.0.0.1:{port}/api/v1/reconcile",
@@ -422,14 +394,6 @@ def test_local_repository_is_watched(tmp_path: Path) -> None:
         assert stop_loop(process) == 0
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _healthy(port: int) -> bool:
     try:
         return httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200
@@ -461,7 +425,7 @@ def test_watchers_follow_the_kind_of_source(tmp_path: Path, remote: Remote) -> N
     from mcpctl.cli._reconcile import _watcher
     from mcpctl.reconciler._sources import FileSource
 
-    remote.push({"a.yaml": user_doc("alice")})
+    remote.publish({"a.yaml": user_doc("alice")})
     local = _watcher(GitSource(str(remote.bare)), lambda: None)
     assert local is not None and local.paths == [remote.bare.resolve()]
     assert _watcher(GitSource("https://git.example/r.git"), lambda: None) is None
@@ -473,9 +437,9 @@ def test_watchers_follow_the_kind_of_source(tmp_path: Path, remote: Remote) -> N
 def test_force_push_is_applied_with_a_warning_and_a_deleted_branch_fails_clearly(
     remote: Remote, store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    base = remote.push({"users.yaml": user_doc("alice")})
+    base = remote.publish({"users.yaml": user_doc("alice")})
     remote.work.git.checkout("-b", "release")
-    old = remote.push({"users.yaml": user_doc("bob")})
+    old = remote.publish({"users.yaml": user_doc("bob")})
     remote.work.git.push("origin", "release")
     loop = ReconcileLoop(
         GitSource(str(remote.bare), ref="release"),
@@ -503,7 +467,7 @@ def test_force_push_is_applied_with_a_warning_and_a_deleted_branch_fails_clearly
 def test_a_restarted_loop_trusts_history_until_the_store_moves(
     remote: Remote, store: Store, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    first = remote.push({"users.yaml": user_doc("alice")})
+    first = remote.publish({"users.yaml": user_doc("alice")})
     assert make_loop(remote, store, tmp_path).run_once().applied
     restarted = make_loop(remote, store, tmp_path)
     caplog.clear()
@@ -524,7 +488,7 @@ def test_a_restarted_loop_trusts_history_until_the_store_moves(
     # Restarted onto a broken commit: the commit it applied before is the last good state.
     again = make_loop(remote, store, tmp_path)
     assert again.run_once().ok
-    remote.push({"users.yaml": user_doc("alice", "broken")})
+    remote.publish({"users.yaml": user_doc("alice", "broken")})
     assert not again.run_once().ok
     with store.transaction() as tx:
         tx.delete(Identity("User", None, "alice"))
