@@ -215,6 +215,24 @@ async def test_http_surface_health_ready_metrics_admin_and_openapi(
             assert "/api/v1/projects" in schema["paths"] and "/readyz" in schema["paths"]
 
 
+async def test_admin_api_masks_literal_secrets_in_stored_servers(sqlite_store: Store) -> None:
+    remote = {
+        "transport": "streamable-http",
+        "url": "https://admin:hunter2@mcp.example.com/mcp",
+        "headers": {"Authorization": "Bearer abc123", "X-Team": "search"},
+    }
+    put(sqlite_store, server_doc("remote", remote), project_doc("demo", ["remote"]))
+    token = create_token(sqlite_store, "demo", "ci")
+    with serve_gateway(sqlite_store) as gateway, httpx.Client(base_url=gateway.base, timeout=10) as http:
+        auth = {"Authorization": f"Bearer {token}"}
+        listed = http.get("/api/v1/resources/servers", headers=auth)
+    assert listed.status_code == 200
+    assert "abc123" not in listed.text and "hunter2" not in listed.text
+    spec = listed.json()[0]["spec"]
+    assert spec["headers"] == {"Authorization": "(sensitive)", "X-Team": "search"}
+    assert spec["url"] == "(sensitive)"
+
+
 async def test_endpoint_routing_and_dns_rebinding_protection(
     sqlite_store: Store, toy_stdio: Callable[..., ServerSpec]
 ) -> None:

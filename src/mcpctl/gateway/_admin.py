@@ -5,6 +5,7 @@ With auth on, every route but introspection needs a valid token of some project 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
@@ -15,7 +16,8 @@ from litestar.exceptions import NotAuthorizedException, NotFoundException, Valid
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery
 
-from mcpctl.schemas import LiveResource, resolve_kind
+from mcpctl.reconciler import masked, sensitive_paths
+from mcpctl.schemas import LiveResource, Template, TemplateSpec, resolve_kind
 
 from ._auth import AuthFailure, bearer_value, token_hash
 from ._health import upstream_status
@@ -36,8 +38,10 @@ async def require_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseR
         raise NotAuthorizedException(detail=failure.detail, headers=failure.headers) from None
 
 
-def _document(live: LiveResource) -> dict[str, Any]:
-    doc = live.resource.to_document()
+def _document(live: LiveResource, templates: Mapping[str, TemplateSpec]) -> dict[str, Any]:
+    # Literal env/header values that look secret are `(sensitive)` here, as in `mcpctl describe`.
+    full = live.resource.to_document()
+    doc = masked(full, sensitive_paths(full, templates))
     doc["status"] = {
         "managedBy": live.managed_by,
         "sourceRevision": live.source_revision,
@@ -105,7 +109,11 @@ async def list_resources(
         raise ValidationException(detail=f"unknown kind {kind!r}")
     store = runtime_of(request).store
     found = await anyio.to_thread.run_sync(lambda: store.list_resources(kind=resolved, project=project))
-    return [_document(live) for live in found]
+    templates: dict[str, TemplateSpec] = {}
+    if resolved in ("Server", "Template"):
+        stored = await anyio.to_thread.run_sync(lambda: store.list_resources(kind="Template"))
+        templates = {t.identity.name: t.resource.spec for t in stored if isinstance(t.resource, Template)}
+    return [_document(live, templates) for live in found]
 
 
 @get("/upstreams", summary="State of every upstream in the pool.")
