@@ -41,6 +41,8 @@ def test_histogram_buckets_are_cumulative_with_sum_and_count() -> None:
         'lat_seconds_count{p="x"} 4',
     ]
     assert histogram.count(p="x") == 4
+    with pytest.raises(ValueError):
+        histogram.observe(1.0, p="x", typo="y")
 
 
 def test_gauges_are_collected_at_scrape_time() -> None:

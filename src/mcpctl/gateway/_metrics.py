@@ -32,13 +32,30 @@ def _format_value(value: float) -> str:
     return repr(float(value)) if not float(value).is_integer() else str(int(value))
 
 
-class Counter:
+def _header(name: str, help_text: str, kind: str) -> Iterable[str]:
+    yield f"# HELP {name} {help_text}"
+    yield f"# TYPE {name} {kind}"
+
+
+class _Labelled:
+    """A metric family whose series are keyed by a fixed set of label names."""
+
+    def __init__(self, name: str, help_text: str, label_names: Sequence[str]) -> None:
+        self.name, self.help, self.label_names = name, help_text, tuple(label_names)
+        self._lock = threading.Lock()
+
+    def _key(self, labels: dict[str, str]) -> Labels:
+        if set(labels) != set(self.label_names):
+            raise ValueError(f"{self.name} takes labels {self.label_names}, got {sorted(labels)}")
+        return tuple((name, str(labels[name])) for name in self.label_names)
+
+
+class Counter(_Labelled):
     """A monotonically increasing count per label set."""
 
     def __init__(self, name: str, help_text: str, label_names: Sequence[str] = ()) -> None:
-        self.name, self.help, self.label_names = name, help_text, tuple(label_names)
+        super().__init__(name, help_text, label_names)
         self._values: dict[Labels, float] = {}
-        self._lock = threading.Lock()
 
     def inc(self, amount: float = 1.0, **labels: str) -> None:
         key = self._key(labels)
@@ -48,21 +65,15 @@ class Counter:
     def value(self, **labels: str) -> float:
         return self._values.get(self._key(labels), 0.0)
 
-    def _key(self, labels: dict[str, str]) -> Labels:
-        if set(labels) != set(self.label_names):
-            raise ValueError(f"{self.name} takes labels {self.label_names}, got {sorted(labels)}")
-        return tuple((name, str(labels[name])) for name in self.label_names)
-
     def render(self) -> Iterable[str]:
-        yield f"# HELP {self.name} {self.help}"
-        yield f"# TYPE {self.name} counter"
+        yield from _header(self.name, self.help, "counter")
         with self._lock:
             items = sorted(self._values.items())
         for labels, value in items:
             yield f"{self.name}{_format_labels(labels)} {_format_value(value)}"
 
 
-class Histogram:
+class Histogram(_Labelled):
     """Observations counted into cumulative buckets per label set, with their sum and count."""
 
     def __init__(
@@ -72,13 +83,12 @@ class Histogram:
         label_names: Sequence[str] = (),
         buckets: Sequence[float] = LATENCY_BUCKETS,
     ) -> None:
-        self.name, self.help, self.label_names = name, help_text, tuple(label_names)
+        super().__init__(name, help_text, label_names)
         self.buckets = tuple(sorted(buckets))
         self._series: dict[Labels, tuple[list[int], list[float]]] = {}
-        self._lock = threading.Lock()
 
     def observe(self, value: float, **labels: str) -> None:
-        key = tuple((name, str(labels[name])) for name in self.label_names)
+        key = self._key(labels)
         index = bisect.bisect_left(self.buckets, value)
         with self._lock:
             counts, totals = self._series.setdefault(key, ([0] * (len(self.buckets) + 1), [0.0]))
@@ -86,13 +96,11 @@ class Histogram:
             totals[0] += value
 
     def count(self, **labels: str) -> int:
-        key = tuple((name, str(labels[name])) for name in self.label_names)
-        series = self._series.get(key)
+        series = self._series.get(self._key(labels))
         return sum(series[0]) if series else 0
 
     def render(self) -> Iterable[str]:
-        yield f"# HELP {self.name} {self.help}"
-        yield f"# TYPE {self.name} histogram"
+        yield from _header(self.name, self.help, "histogram")
         with self._lock:
             items = sorted((labels, (list(c), t[0])) for labels, (c, t) in self._series.items())
         for labels, (counts, total) in items:
@@ -114,8 +122,7 @@ class Gauge:
         self.name, self.help, self.collect = name, help_text, collect
 
     def render(self) -> Iterable[str]:
-        yield f"# HELP {self.name} {self.help}"
-        yield f"# TYPE {self.name} gauge"
+        yield from _header(self.name, self.help, "gauge")
         for labels, value in self.collect():
             yield f"{self.name}{_format_labels(tuple(sorted(labels.items())))} {_format_value(value)}"
 
