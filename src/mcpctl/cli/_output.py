@@ -9,7 +9,7 @@ import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from mcpctl.reconciler import SENSITIVE, mask_url, token_status
 from mcpctl.schemas import (
@@ -35,6 +35,7 @@ DOCUMENT_FORMATS = ("yaml", "json")
 LIST_KIND = "List"
 """`kind` of the wrapper document around several resources, as kubectl's `kind: List`."""
 _MAX_CELL = 60
+M = TypeVar("M", bound=ResourceModel)
 
 
 def age(moment: datetime | None, now: datetime) -> str:
@@ -88,49 +89,25 @@ def _keys(mapping: dict[str, Any]) -> str:
     return ",".join(sorted(mapping))
 
 
-def _server(live: LiveResource) -> Server:
-    assert isinstance(live.resource, Server)
-    return live.resource
+def _as(model: type[M]) -> Callable[[LiveResource], M]:
+    """A column's accessor of the live resource as its kind's model (COLUMNS are keyed by kind)."""
+
+    def resource(live: LiveResource) -> M:
+        assert isinstance(live.resource, model)
+        return live.resource
+
+    return resource
 
 
-def _template(live: LiveResource) -> Template:
-    assert isinstance(live.resource, Template)
-    return live.resource
-
-
-def _project(live: LiveResource) -> Project:
-    assert isinstance(live.resource, Project)
-    return live.resource
-
-
-def _prompt(live: LiveResource) -> Prompt:
-    assert isinstance(live.resource, Prompt)
-    return live.resource
-
-
-def _user(live: LiveResource) -> User:
-    assert isinstance(live.resource, User)
-    return live.resource
-
-
-def _group(live: LiveResource) -> Group:
-    assert isinstance(live.resource, Group)
-    return live.resource
-
-
-def _binding(live: LiveResource) -> RoleBinding:
-    assert isinstance(live.resource, RoleBinding)
-    return live.resource
-
-
-def _token(live: LiveResource) -> McpToken:
-    assert isinstance(live.resource, McpToken)
-    return live.resource
-
-
-def _proxy_model(live: LiveResource) -> ProxyModel:
-    assert isinstance(live.resource, ProxyModel)
-    return live.resource
+_server = _as(Server)
+_template = _as(Template)
+_project = _as(Project)
+_prompt = _as(Prompt)
+_user = _as(User)
+_group = _as(Group)
+_binding = _as(RoleBinding)
+_token = _as(McpToken)
+_proxy_model = _as(ProxyModel)
 
 
 def _rules(binding: RoleBinding | McpToken) -> str:
