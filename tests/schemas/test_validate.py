@@ -100,6 +100,15 @@ def test_stdin_documents_are_named_stdin() -> None:
     assert [str(p) for p in result.problems] == [expected]
 
 
+def test_token_expiry_must_be_a_real_date() -> None:
+    stdin = io.BytesIO(
+        b"apiVersion: mcpctl.dev/v1\nkind: McpToken\nmetadata:\n  name: t\n  project: p\n"
+        b"spec:\n  expires: 2027-02-30\n"
+    )
+    problems = [str(p) for p in load_and_validate(["-"], stdin=stdin).problems]
+    assert problems[0] == "<stdin>:7:12: McpToken/t: spec.expires: day is out of range for month"
+
+
 def test_missing_path_is_a_problem_not_an_exception() -> None:
     result = load_and_validate(["no-such-dir"])
     assert [str(p) for p in result.problems] == ["no-such-dir: no such file or directory"]

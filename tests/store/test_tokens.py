@@ -12,9 +12,9 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from mcpctl.errors import StoreError
-from mcpctl.schemas import Identity
+from mcpctl.schemas import Identity, McpTokenSpec
 from mcpctl.store import TOKEN_PREFIX, Store, hash_token
-from mcpctl.store._tokens import display_prefix, expiry
+from mcpctl.store._tokens import display_prefix
 from mcpctl.store._url import sqlalchemy_url
 
 from ._samples import token
@@ -107,7 +107,7 @@ def test_a_token_needs_create_token(store: Store) -> None:
     ],
 )
 def test_expiry(expires: str, expected: datetime | None) -> None:
-    assert expiry(expires, datetime(2026, 1, 1, tzinfo=UTC)) == expected
+    assert McpTokenSpec(expires=expires).expiry(datetime(2026, 1, 1, tzinfo=UTC)) == expected
 
 
 def test_display_prefix_hides_the_random_part() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from mcpctl.errors import ResourceNotFound, UsageError
@@ -19,6 +19,7 @@ from mcpctl.schemas import (
     Identity,
     LiveResource,
     McpToken,
+    McpTokenSpec,
     Project,
     Prompt,
     ResourceModel,
@@ -286,19 +287,10 @@ def _unique(rules: Iterable[EffectiveRule]) -> list[EffectiveRule]:
     return list(seen.values())
 
 
-_DURATION_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
-
-
 def token_expiry(expires: str, created_at: datetime | None) -> datetime | None:
-    """When a token stops working: None for `never`; durations count from its creation."""
-    if expires == "never":
-        return None
-    if expires[-1] in _DURATION_UNITS and expires[:-1].isdigit():
-        start = _aware(created_at) if created_at is not None else datetime.now(UTC)
-        return start + int(expires[:-1]) * _DURATION_UNITS[expires[-1]]
-    if len(expires) == 10:
-        return datetime.combine(date.fromisoformat(expires), datetime.min.time(), UTC)
-    return _aware(datetime.fromisoformat(expires))
+    """When a token stops working: None for `never`; durations count from its creation (or now)."""
+    start = _aware(created_at) if created_at is not None else datetime.now(UTC)
+    return McpTokenSpec(expires=expires).expiry(start)
 
 
 def token_status(token: LiveResource, now: datetime) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import Field, StrictBool, StringConstraints, field_validator, model_validator
@@ -17,6 +17,7 @@ RuleResource = Literal[
 SubjectKind = Literal["User", "Group", "ServiceAccount", "McpToken"]
 EXPIRES = re.compile(r"^(never|\d+[hdw]|\d{4}-\d{2}-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?)$")
 """`never`, a duration (`12h`, `30d`, `4w`) from creation, or an ISO date/time."""
+_DURATION_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
 
 
 class UserSpec(Model):
@@ -134,6 +135,27 @@ class McpTokenSpec(Model):
     def _date_to_str(cls, value: object) -> object:
         # YAML reads an unquoted 2027-01-01 as a date.
         return value.isoformat() if isinstance(value, date) else value
+
+    @field_validator("expires")
+    @classmethod
+    def _real_date(cls, value: str) -> str:
+        # The pattern admits 2027-13-45; such a token could be stored but its expiry never computed.
+        if value != "never" and value[-1] not in _DURATION_UNITS:
+            datetime.fromisoformat(value)
+        return value
+
+    def expiry(self, created_at: datetime) -> datetime | None:
+        """When a token made at `created_at` stops working, in UTC; None for `never`.
+
+        Durations count from `created_at`; a date means its midnight, and times without a zone are UTC.
+        """
+        if self.expires == "never":
+            return None
+        unit = _DURATION_UNITS.get(self.expires[-1])
+        if unit is not None:
+            return created_at + int(self.expires[:-1]) * unit
+        moment = datetime.fromisoformat(self.expires)
+        return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
     @model_validator(mode="after")
     def _check_owner(self) -> McpTokenSpec:

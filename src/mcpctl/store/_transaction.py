@@ -26,7 +26,7 @@ from ._tables import (
     StoreStateRow,
     table_of,
 )
-from ._tokens import display_prefix, expiry, generate_token, hash_token
+from ._tokens import display_prefix, generate_token, hash_token
 
 _CHUNK = 1000
 
@@ -122,7 +122,7 @@ class StoreTransaction:
         token = {
             "token_hash": hash_token(value),
             "token_prefix": display_prefix(value),
-            "expires_at": expiry(resource.spec.expires, created_at),
+            "expires_at": resource.spec.expiry(created_at),
             # The row's created_at is the moment the value was made, which the expiry counts from.
             "created_at": created_at,
             "updated_at": created_at,
