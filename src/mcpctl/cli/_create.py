@@ -98,6 +98,18 @@ def secret_refs(values: Sequence[str], flag: str) -> dict[str, Any]:
     return refs
 
 
+def given(**values: Any) -> dict[str, Any]:
+    """The optional spec fields whose flags were given (not None)."""
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def project_option(help_text: str, *, required: bool = True) -> Callable[[F], F]:
+    """`-p/--project` with completion of stored project names."""
+    return click.option(
+        "-p", "--project", required=required, default=None, shell_complete=complete_projects, help=help_text
+    )
+
+
 def parse_rule(text: str) -> dict[str, Any]:
     """`role:resource[:name,name]` as a rule document."""
     parts = text.split(":")
@@ -264,9 +276,7 @@ def create_server(
         if values or set_secret:
             raise UsageError("--set and --set-secret need --from-template")
         spec["transport"] = transport or ("stdio" if command_ else "streamable-http" if url else None)
-        for key, value in (("command", command_), ("cwd", cwd), ("url", url)):
-            if value is not None:
-                spec[key] = value
+        spec.update(given(command=command_, cwd=cwd, url=url))
         if args:
             spec["args"] = list(args)
     server = build("Server", name, spec, options)
@@ -301,19 +311,13 @@ def create_project(
     name: str, servers: tuple[str, ...], proxy_model: str | None, instructions: str | None, **options: Any
 ) -> None:
     """Create a Project NAME serving the given servers."""
-    spec: dict[str, Any] = {"servers": list(servers)}
-    if proxy_model is not None:
-        spec["proxyModel"] = proxy_model
-    if instructions is not None:
-        spec["instructions"] = instructions
+    spec = {"servers": list(servers), **given(proxyModel=proxy_model, instructions=instructions)}
     finish(build("Project", name, spec, options), options)
 
 
 @create.command("prompt")
 @click.argument("name")
-@click.option(
-    "-p", "--project", required=True, shell_complete=complete_projects, help="Project of the prompt."
-)
+@project_option("Project of the prompt.")
 @click.option("--content", default=None, help="Prompt text.")
 @click.option(
     "--from-file",
@@ -342,15 +346,10 @@ def create_prompt(
         raise UsageError("give exactly one of --content, --from-file or --link-target")
     if from_file is not None:
         content = sys.stdin.read() if str(from_file) == "-" else _read(from_file)
-    spec: dict[str, Any] = {"tags": list(tags)}
-    for key, value in (
-        ("content", content),
-        ("linkTarget", link_target),
-        ("priority", priority),
-        ("summary", summary),
-    ):
-        if value is not None:
-            spec[key] = value
+    spec = {
+        "tags": list(tags),
+        **given(content=content, linkTarget=link_target, priority=priority, summary=summary),
+    }
     finish(build("Prompt", name, spec, options, project), options)
 
 
@@ -368,9 +367,7 @@ def _read(path: Path) -> str:
 @common_options
 def create_user(name: str, email: str, display_name: str | None, **options: Any) -> None:
     """Create a User NAME."""
-    spec: dict[str, Any] = {"email": email}
-    if display_name is not None:
-        spec["displayName"] = display_name
+    spec = {"email": email, **given(displayName=display_name)}
     finish(build("User", name, spec, options), options)
 
 
@@ -385,9 +382,7 @@ def create_group(name: str, members: tuple[str, ...], **options: Any) -> None:
 
 @create.command("mcptoken")
 @click.argument("name")
-@click.option(
-    "-p", "--project", required=True, shell_complete=complete_projects, help="Project of the token."
-)
+@project_option("Project of the token.")
 @click.option("--expires", default=None, help="never (default), a duration (12h, 30d, 4w) or an ISO date.")
 @click.option(
     "--rule",
@@ -417,22 +412,14 @@ def create_mcptoken(
     spec: dict[str, Any] = {"bindings": [parse_rule(rule) for rule in rules]}
     if options["description"]:
         spec["description"] = options["description"]
-    for key, value in (("expires", expires), ("rbac", rbac), ("owner", owner)):
-        if value is not None:
-            spec[key] = value
+    spec.update(given(expires=expires, rbac=rbac, owner=owner))
     # A token's description belongs in its spec (shown with its bindings), not twice.
     finish(build("McpToken", name, spec, {**options, "description": ""}, project), options)
 
 
 @create.command("rolebinding")
 @click.argument("name")
-@click.option(
-    "-p",
-    "--project",
-    default=None,
-    shell_complete=complete_projects,
-    help="Bind within this project only (default: global).",
-)
+@project_option("Bind within this project only (default: global).", required=False)
 @click.option("--user", "users", multiple=True, help="A User subject (repeatable).")
 @click.option("--group", "groups", multiple=True, help="A Group subject (repeatable).")
 @click.option(
