@@ -14,7 +14,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -25,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import httpx
+from _net import free_port, wait_listening
 
 ROOT = Path(__file__).resolve().parents[1]
 TOY = ROOT / "tests" / "gateway" / "servers" / "toy.py"
@@ -32,26 +32,6 @@ EVERYTHING = ROOT / "node_modules" / ".bin" / "mcp-server-everything"
 MCPCTL = str(Path(sys.executable).parent / "mcpctl")
 GOALS = {"added_p50_ms": 2.0, "calls_per_s_at_64": 500.0}
 """Goals of the gateway issue: ≤ 2 ms added at p50; ≥ 500 tools/call/s with 64 sessions, no errors."""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise SystemExit(f"process exited with {process.returncode} before listening on {port}")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
-                return
-        except OSError:
-            time.sleep(0.05)
-    raise SystemExit(f"nothing listens on {port}")
 
 
 @contextmanager

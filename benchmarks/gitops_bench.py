@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import git
 import httpx
+from _net import free_port
 
 from mcpctl.gateway._webhook import sign
 from mcpctl.reconciler._git import GitSource
@@ -57,12 +57,6 @@ class Remote:
         sha = self.work.index.commit("bench").hexsha
         self.work.git.push("origin", "main")
         return sha
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def wait(check: Callable[[], bool], timeout: float) -> float:
