@@ -22,7 +22,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types import INTERNAL_ERROR, INVALID_PARAMS
 
 from mcpctl.errors import GatewayError
-from mcpctl.schemas import LINK_TARGET, ProjectSpec, PromptSpec, ToolFilter
+from mcpctl.schemas import LINK_TARGET, PromptSpec, ToolFilter
 
 from ._metrics import GatewayMetrics
 from ._state import Snapshot
@@ -35,6 +35,7 @@ COLLISION_SCHEME = "mcpctl"
 """URIs two upstreams both list are served as `mcpctl://<server>/<quoted uri>`."""
 
 T = TypeVar("T")
+N = TypeVar("N", types.Tool, types.Prompt)
 Ctx = ServerRequestContext[Any, Any]
 
 
@@ -137,7 +138,6 @@ class ProjectAggregator:
         self._resource_owner: dict[str, tuple[str, str]] = {}
         self.subscriptions: dict[tuple[str, str], set[tuple[str, str]]] = {}
         """(server, upstream uri) → {(session id, gateway uri)} of `resources/subscribe` calls."""
-        self.log_level: str = "info"
 
     def build_server(self) -> GatewayServer:
         """A fresh low-level Server whose handlers delegate to this aggregator."""
@@ -162,15 +162,10 @@ class ProjectAggregator:
                 on_set_logging_level=self.on_set_logging_level,
             )
 
-    def _spec(self) -> tuple[Snapshot, ProjectSpec]:
-        snapshot = self._snapshot()
-        spec = snapshot.projects.get(self.project)
-        if spec is None:
-            raise MCPError(INVALID_PARAMS, f"project {self.project} no longer exists")
-        return snapshot, spec
-
     def _servers(self) -> tuple[Snapshot, list[str]]:
-        snapshot, _ = self._spec()
+        snapshot = self._snapshot()
+        if self.project not in snapshot.projects:
+            raise MCPError(INVALID_PARAMS, f"project {self.project} no longer exists")
         return snapshot, snapshot.project_servers(self.project)
 
     async def _gather(
@@ -206,15 +201,7 @@ class ProjectAggregator:
     async def on_list_tools(
         self, ctx: Ctx, params: types.PaginatedRequestParams | None
     ) -> types.ListToolsResult:
-        tools = [
-            tool.model_copy(
-                update={
-                    "name": f"{server}{SEPARATOR}{tool.name}",
-                    "description": f"[{server}] {tool.description}" if tool.description else f"[{server}]",
-                }
-            )
-            for server, tool in await self._visible_tools()
-        ]
+        tools = [_namespaced(server, tool) for server, tool in await self._visible_tools()]
         return types.ListToolsResult(tools=tools)
 
     async def on_call_tool(self, ctx: Ctx, params: types.CallToolRequestParams) -> types.CallToolResult:
@@ -258,15 +245,7 @@ class ProjectAggregator:
             "prompts/list", [s for s in servers if self._has(s, "prompts")], self.pool.list_prompts
         )
         for server, upstream in found.items():
-            prompts.extend(
-                p.model_copy(
-                    update={
-                        "name": f"{server}{SEPARATOR}{p.name}",
-                        "description": f"[{server}] {p.description}" if p.description else f"[{server}]",
-                    }
-                )
-                for p in upstream
-            )
+            prompts.extend(_namespaced(server, prompt) for prompt in upstream)
         return types.ListPromptsResult(prompts=prompts)
 
     async def on_get_prompt(self, ctx: Ctx, params: types.GetPromptRequestParams) -> types.GetPromptResult:
@@ -385,12 +364,16 @@ class ProjectAggregator:
         # The upstream subscription is shared by every session of the gateway, so it is kept;
         # this session just stops hearing about it.
         server, uri = await self._resource_target(params.uri)
-        self.subscriptions.get((server, uri), set()).discard((_session_id(ctx) or "", params.uri))
+        self.unsubscribe(server, uri, (_session_id(ctx) or "", params.uri))
         return types.EmptyResult()
 
     def subscribers(self, server: str, uri: str) -> list[tuple[str, str]]:
         """(session id, URI as that session knows it) of sessions subscribed to `server`'s `uri`."""
         return sorted(self.subscriptions.get((server, uri), set()))
+
+    def unsubscribe(self, server: str, uri: str, subscriber: tuple[str, str]) -> None:
+        """Stop sending `server`'s updates of `uri` to `subscriber` (session id, gateway URI)."""
+        self.subscriptions.get((server, uri), set()).discard(subscriber)
 
     async def on_completion(self, ctx: Ctx, params: types.CompleteRequestParams) -> types.CompleteResult:
         snapshot, servers = self._servers()
@@ -415,8 +398,8 @@ class ProjectAggregator:
         raise MCPError(INVALID_PARAMS, f"Unknown resource template: {ref.uri}")
 
     async def on_set_logging_level(self, ctx: Ctx, params: types.SetLevelRequestParams) -> types.EmptyResult:
-        # The gateway sends no log notifications of its own yet; it accepts the level so clients work.
-        self.log_level = params.level
+        # The gateway sends no log notifications of its own, so the level changes nothing; it is accepted
+        # so that clients which set one keep working.
         return types.EmptyResult()
 
     def _has(self, server: str, capability: str) -> bool:
@@ -434,6 +417,12 @@ class ProjectAggregator:
             raise
         except GatewayError as error:
             raise MCPError(INTERNAL_ERROR, f"upstream {server} failed: {error.detail}") from error
+
+
+def _namespaced(server: str, item: N) -> N:
+    """An upstream tool or prompt as the project lists it: `<server>__<name>`, described `[server] ...`."""
+    description = f"[{server}] {item.description}" if item.description else f"[{server}]"
+    return item.model_copy(update={"name": f"{server}{SEPARATOR}{item.name}", "description": description})
 
 
 def _session_id(ctx: Ctx) -> str | None:

@@ -161,9 +161,7 @@ class ProjectSessions:
             for session_id, gateway_uri in entry.aggregator.subscribers(server, uri):
                 session = entry.sessions.get(session_id)
                 if session is None:
-                    entry.aggregator.subscriptions.get((server, uri), set()).discard(
-                        (session_id, gateway_uri)
-                    )
+                    entry.aggregator.unsubscribe(server, uri, (session_id, gateway_uri))
                     continue
                 try:
                     with anyio.fail_after(5):
