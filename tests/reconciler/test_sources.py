@@ -11,10 +11,10 @@ from mcpctl.reconciler import (
     FileSource,
     Source,
     StaticSource,
-    manager_for,
     source_name_for_paths,
     source_name_for_repo,
 )
+from mcpctl.schemas import gitops_manager
 
 from ._samples import res
 
@@ -53,7 +53,7 @@ def test_source_names_are_order_independent_and_resolved(
         == "https://git.example/r.git//envs/prod"
     )
     assert source_name_for_repo("file:///r", ".") == "file:///r"
-    assert manager_for("x") == "gitops:x"
+    assert gitops_manager("x") == "gitops:x"
 
 
 def test_sources_satisfy_the_protocol() -> None:

@@ -33,7 +33,6 @@ from ._sources import (
     FileSource,
     Source,
     StaticSource,
-    manager_for,
     source_name_for_paths,
     source_name_for_repo,
 )
@@ -120,7 +119,6 @@ __all__ = [
     "kind_rank",
     "load_plan",
     "looks_secret",
-    "manager_for",
     "mask_url",
     "masked",
     "missing_references",

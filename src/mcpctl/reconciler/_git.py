@@ -22,6 +22,7 @@ from typing import Any
 import git
 
 from mcpctl.errors import SourceError
+from mcpctl.schemas import load_and_validate
 
 from ._sensitive import mask_url
 from ._sources import DesiredState, source_name_for_repo
@@ -271,8 +272,6 @@ class GitSource:
 
     def load_checkout(self, checkout: Checkout) -> DesiredState:
         """Load and validate an already checked-out commit (the loop uses this to skip unchanged ones)."""
-        from mcpctl.schemas import load_and_validate
-
         root = subpath(checkout, self.path)
         result = load_and_validate([str(root)])
         problems = tuple(relative_problem(p, checkout.directory) for p in result.problems)

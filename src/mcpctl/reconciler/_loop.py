@@ -155,18 +155,14 @@ class ReconcileLoop:
         return result
 
     def _failed(self, reason: str, *, log: bool = True) -> None:
-        if log:
-            _log.error("reconcile failed: %s (retrying in %.3gs)", reason, self._backoff_after_this())
         self.status.consecutive_failures += 1
+        if log:
+            _log.error("reconcile failed: %s (retrying in %.3gs)", reason, self._backoff())
         self.status.state = "failing"
         self.status.last_error = reason
         self.status.last_error_at = now_iso()
         self.status.last_pass_at = self.status.last_error_at
         self._write_status()
-
-    def _backoff_after_this(self) -> float:
-        failures = self.status.consecutive_failures + 1
-        return float(min(self.config.interval, self.config.backoff_initial * 2 ** (failures - 1)))
 
     def _desired(self) -> tuple[DesiredState | None, str | None]:
         """The desired state to converge on, and the reason the newest one is unusable (if it is).

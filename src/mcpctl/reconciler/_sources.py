@@ -11,9 +11,7 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from mcpctl.errors import ValidationFailed
-from mcpctl.schemas import ResourceModel, gitops_manager
-
-STDIN = "-"
+from mcpctl.schemas import STDIN, ResourceModel, gitops_manager, load_and_validate
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,11 +80,6 @@ def source_name_for_repo(url: str, subpath: str | None = None) -> str:
     return f"{url}//{sub}" if sub and sub != "." else url
 
 
-def manager_for(source_name: str) -> str:
-    """`managed_by` for a source name: `gitops:<source name>`."""
-    return gitops_manager(source_name)
-
-
 @dataclass(frozen=True, slots=True)
 class StaticSource:
     """An in-memory source (tests, programmatic use): the given resources, already valid."""
@@ -113,8 +106,6 @@ class FileSource:
 
     def load(self) -> DesiredState:
         """Load and validate every document, exactly as `mcpctl validate` does."""
-        from mcpctl.schemas import load_and_validate
-
         result = load_and_validate(list(self.paths))
         resources = tuple(item.resource for item in result.resources)
         return DesiredState(resources, self.name, None, tuple(result.problems))
