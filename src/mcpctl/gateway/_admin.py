@@ -17,11 +17,12 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery
 
 from mcpctl.reconciler import masked, sensitive_paths
-from mcpctl.schemas import LiveResource, Template, TemplateSpec, resolve_kind
+from mcpctl.schemas import LiveResource, TemplateSpec, resolve_kind
 
 from ._auth import AuthFailure, bearer_value, token_hash
 from ._health import upstream_status
 from ._runtime import runtime_of
+from ._state import stored_templates
 
 API_PATH = "/api/v1"
 
@@ -111,8 +112,7 @@ async def list_resources(
     found = await anyio.to_thread.run_sync(lambda: store.list_resources(kind=resolved, project=project))
     templates: dict[str, TemplateSpec] = {}
     if resolved in ("Server", "Template"):
-        stored = await anyio.to_thread.run_sync(lambda: store.list_resources(kind="Template"))
-        templates = {t.identity.name: t.resource.spec for t in stored if isinstance(t.resource, Template)}
+        templates = await anyio.to_thread.run_sync(stored_templates, store)
     return [_document(live, templates) for live in found]
 
 

@@ -22,6 +22,7 @@ from mcpctl.schemas import (
     Server,
     ServerSpec,
     Template,
+    TemplateSpec,
     instantiate_template,
 )
 
@@ -74,17 +75,22 @@ class Snapshot:
         return changed
 
 
+def stored_templates(store: SnapshotSource) -> dict[str, TemplateSpec]:
+    """Template specs by name, as stored (blocking)."""
+    return {
+        live.resource.metadata.name: live.resource.spec
+        for live in store.list_resources(kind="Template")
+        if isinstance(live.resource, Template)
+    }
+
+
 def load_snapshot(store: SnapshotSource) -> Snapshot:
     """Read a snapshot from the store (blocking; call it from a worker thread in async code).
 
     The generation is read first, so a change racing the read shows up again at the next poll.
     """
     generation = store.generation()
-    templates = {
-        live.resource.metadata.name: live.resource.spec
-        for live in store.list_resources(kind="Template")
-        if isinstance(live.resource, Template)
-    }
+    templates = stored_templates(store)
     servers: dict[str, ServerSpec] = {}
     errors: dict[str, str] = {}
     for live in store.list_resources(kind="Server"):
