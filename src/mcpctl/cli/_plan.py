@@ -7,16 +7,15 @@ from __future__ import annotations
 
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
-from mcpctl.errors import McpctlError, PlanRefused, UsageError
+from mcpctl.errors import McpctlError, PlanRefused
 from mcpctl.reconciler import (
     DesiredState,
-    FileSource,
     Plan,
     Source,
     plan_against,
@@ -55,13 +54,6 @@ def prune_all_option(command: F) -> F:
         is_flag=True,
         help="Also delete live resources created with the CLI or by other sources (dangerous).",
     )(command)
-
-
-def source_from(filenames: Sequence[str]) -> Source:
-    """The source the command line names; other kinds of source (git) plug in here."""
-    if not filenames:
-        raise UsageError("no desired state given: pass -f PATH (a file, a directory or -)")
-    return FileSource(tuple(filenames))
 
 
 def make_plan(database_url: str | None, source: Source | DesiredState, *, prune_all: bool) -> Plan:

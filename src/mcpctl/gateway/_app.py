@@ -249,7 +249,7 @@ def create_app(
             # Binds each MCP session to the token that opened it (the SDK compares this on every request);
             # the hash stands in for the token so the value itself never sits in the scope.
             scope["user"] = AuthenticatedUser(
-                AccessToken(token=principal.token_hash_prefix or "", client_id=principal.label, scopes=[])
+                AccessToken(token=principal.token_hash_prefix, client_id=principal.label, scopes=[])
             )
         # Litestar and Starlette spell the same ASGI callables with different types.
         await sessions.handle(project, cast(Any, scope), cast(Any, receive), cast(Any, send))

@@ -63,21 +63,16 @@ class AuthFailure(GatewayError):
 
 @dataclass(frozen=True)
 class Principal:
-    """Who made a request: a token of a project (or anonymous when auth is off)."""
+    """Who made a request: a token of a project."""
 
-    project: str | None
-    token_name: str | None
-    token_hash_prefix: str | None
+    project: str
+    token_name: str
+    token_hash_prefix: str
 
     @property
     def label(self) -> str:
         """How logs name the caller: `token <project>/<name>`, never the token value."""
-        if self.token_name is None:
-            return "anonymous"
         return f"token {self.project}/{self.token_name}"
-
-
-ANONYMOUS = Principal(None, None, None)
 
 
 def token_hash(value: str) -> str:

@@ -13,8 +13,6 @@ from typing import Any
 
 GaugeFamily = tuple[str, str, Callable[[], Iterable[tuple[dict[str, str], float]]]]
 
-LOOPBACK_NAMES = ("localhost", "127.0.0.1", "::1", "[::1]")
-
 
 def is_loopback(host: str) -> bool:
     """True when `host` (a name or an address) only accepts connections from this machine."""

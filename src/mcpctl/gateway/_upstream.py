@@ -29,6 +29,7 @@ from mcp.client.streamable_http import streamable_http_client
 from mcp.shared.exceptions import MCPError
 from mcp.shared.message import SessionMessage
 
+from mcpctl import __version__
 from mcpctl.errors import GatewayError
 from mcpctl.schemas import ServerSpec
 
@@ -44,7 +45,7 @@ NotificationHandler = Callable[[str, types.ServerNotification], Awaitable[None]]
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
-CLIENT_INFO = types.Implementation(name="mcpctl-gateway", version="0.1.0")
+CLIENT_INFO = types.Implementation(name="mcpctl-gateway", version=__version__)
 INHERITED_ENV = (
     "PATH",
     "HOME",
