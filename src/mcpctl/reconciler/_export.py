@@ -11,8 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from mcpctl.schemas import KINDS, Identity, ResourceModel
+from mcpctl.schemas import Identity, ResourceModel
 
+from ._order import dependency_key
 from ._yamlio import document_identity, load_documents, render_file, write_text_atomic
 
 _SHARED_FILES = {
@@ -37,12 +38,6 @@ def layout_path(resource: ResourceModel) -> PurePosixPath:
     if kind == "McpToken":
         return PurePosixPath("tokens") / str(project) / f"{name}.yaml"
     return PurePosixPath(kind.lower()) / f"{name}.yaml"
-
-
-def _sort_key(resource: ResourceModel) -> tuple[int, str, str]:
-    kind, project, name = resource.identity
-    order = list(KINDS).index(kind) if kind in KINDS else len(KINDS)
-    return order, project or "", name
 
 
 @dataclass
@@ -84,7 +79,7 @@ def export_resources(resources: Iterable[ResourceModel], directory: Path) -> Exp
     directory.mkdir(parents=True, exist_ok=True)
     located = existing_locations(directory)
     by_file: dict[Path, list[ResourceModel]] = defaultdict(list)
-    for resource in sorted(resources, key=_sort_key):
+    for resource in sorted(resources, key=lambda r: dependency_key(r.identity)):
         target = located.get(resource.identity) or directory.joinpath(*layout_path(resource).parts)
         by_file[target].append(resource)
     result = ExportResult()

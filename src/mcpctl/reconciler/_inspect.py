@@ -29,6 +29,8 @@ from mcpctl.schemas import (
     parse_resource,
 )
 
+from ._order import dependency_key, kind_rank
+
 
 class ResourceReader(Protocol):
     """The reading half of `mcpctl.store.Store` that relation queries need."""
@@ -180,12 +182,7 @@ def dependents(inventory: Inventory, identity: Identity) -> list[Reference]:
         for ref in references(live.resource)
         if ref.target == identity
     ]
-    return sorted(
-        found, key=lambda ref: (KINDS_ORDER[ref.source.kind], ref.source.project or "", ref.source.name)
-    )
-
-
-KINDS_ORDER = {kind: index for index, kind in enumerate(KINDS)}
+    return sorted(found, key=lambda ref: dependency_key(ref.source))
 
 
 @dataclass(frozen=True)
@@ -535,7 +532,7 @@ def _dependents_first(doomed: dict[Identity, LiveResource]) -> list[LiveResource
         ready = [live for identity, live in remaining.items() if identity not in referenced]
         # References among stored resources form no cycles, but never loop forever if one appears.
         ready = ready or list(remaining.values())
-        ready.sort(key=lambda r: (-KINDS_ORDER[r.identity.kind], r.identity.project or "", r.identity.name))
+        ready.sort(key=lambda r: (-kind_rank(r.identity.kind), r.identity.project or "", r.identity.name))
         ordered.extend(ready)
         for live in ready:
             del remaining[live.identity]

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from mcpctl.schemas import KINDS, Identity
 
-_FIRST = ("Template", "Server", "ProxyModel", "Project", "Prompt", "User", "Group", "RoleBinding", "McpToken")
-# KINDS lists ProxyModel last, but a Project names its ProxyModel, so ProxyModel must come first here.
-KIND_ORDER: tuple[str, ...] = _FIRST + tuple(kind for kind in KINDS if kind not in _FIRST)
-"""Every kind, each after the kinds it may refer to."""
+KIND_ORDER: tuple[str, ...] = tuple(KINDS)
+"""Every kind, each after the kinds it may refer to (the schemas list them in that order)."""
 
 _RANK = {kind: index for index, kind in enumerate(KIND_ORDER)}
 
