@@ -236,8 +236,9 @@ def status_command(ctx: click.Context, output: str) -> None:
     params = ctx.parent.params if ctx.parent is not None else {}
     status_file: Path | None = params.get("status_file")
     if status_file is None and (params.get("repo") or params.get("filenames")):
-        source = source_from_options(params.get("filenames") or (), params.get("repo"), params.get("ref"),
-                                     params.get("path"))
+        source = source_from_options(
+            params.get("filenames") or (), params.get("repo"), params.get("ref"), params.get("path")
+        )
         status_file = status_path(source.name)
     if status_file is not None:
         statuses = [ReconcileStatus.from_json(status_file.read_text())] if status_file.exists() else []

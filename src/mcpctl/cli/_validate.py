@@ -19,9 +19,7 @@ from ._source_options import source_options, validate_repository
 @cli.command("validate")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, allow_dash=True))
 @source_options
-@click.option(
-    "-o", "--output", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True
-)
+@click.option("-o", "--output", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
 @click.pass_context
 def validate(
     ctx: click.Context, paths: tuple[str, ...], repo: str | None, ref: str | None, path: str | None, fmt: str
