@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import getpass
 import sys
 from pathlib import Path
 
@@ -12,16 +11,9 @@ from mcpctl.errors import PlanRefused, UsageError
 from mcpctl.reconciler import ApplyResult, DesiredState, Plan, apply_plan, load_plan, render_text
 
 from ._main import cli
-from ._options import database_option, open_store
+from ._options import current_actor, database_option, open_store
 from ._plan import filename_option, make_plan, prune_all_option, refuse_if_errored, use_color
 from ._source_options import source_from_options, source_options
-
-
-def _actor() -> str | None:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return None
 
 
 def _confirm(yes: bool) -> None:
@@ -102,7 +94,7 @@ def apply_command(
             store,
             plan,
             lock_timeout=lock_timeout,
-            actor=_actor(),
+            actor=current_actor(),
             token_output=token_output,
             refresh=state,
             accept_different=yes,

@@ -6,7 +6,6 @@ store, then writes it in one store transaction (or only prints it with `--dry-ru
 
 from __future__ import annotations
 
-import getpass
 import hashlib
 import json
 import sys
@@ -33,8 +32,8 @@ from mcpctl.schemas import (
 
 from ._completion import complete_projects
 from ._main import cli
-from ._options import database_option, open_store
-from ._output import DOCUMENT_FORMATS, kind_word, render_documents
+from ._options import current_actor, database_option, open_store
+from ._output import DOCUMENT_FORMATS, kind_word, render_documents, slug
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -146,14 +145,6 @@ def build(
         raise UsageError(f"invalid {kind} {name!r}: {'; '.join(problems)}") from None
 
 
-def current_actor() -> str | None:
-    """Who runs the command, for the store's history (None when the OS cannot say)."""
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return None
-
-
 def finish(
     resource: ResourceModel, options: dict[str, Any], check: Callable[[Inventory], None] | None = None
 ) -> None:
@@ -197,14 +188,14 @@ def finish(
 
 
 def _report(resource: ResourceModel, fmt: str | None, dry_run: bool, token_value: str | None) -> None:
-    slug = f"{kind_word(resource.identity.kind)}/{resource.identity.name}"
+    name = slug(resource.identity)
     if token_value is not None:
-        click.echo(f"{slug} created; its token value is shown only once:", err=True)
+        click.echo(f"{name} created; its token value is shown only once:", err=True)
         click.echo(token_value)
     elif fmt:
         click.echo(render_documents([resource], fmt, single=True))
     else:
-        click.echo(f"{slug} created" + (" (dry run)" if dry_run else ""))
+        click.echo(f"{name} created" + (" (dry run)" if dry_run else ""))
 
 
 def _check_new(inventory: Inventory, resource: ResourceModel) -> None:

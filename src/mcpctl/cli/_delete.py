@@ -13,13 +13,12 @@ import click
 
 from mcpctl.errors import McpctlError, PlanRefused
 from mcpctl.reconciler import DeletePlan, Inventory, describe_identity, plan_delete
-from mcpctl.schemas import CLI_MANAGER, LiveResource
+from mcpctl.schemas import CLI_MANAGER
 
 from ._completion import KIND, complete_names, complete_projects
-from ._create import current_actor
 from ._main import cli
-from ._options import database_option, open_store
-from ._output import kind_word
+from ._options import current_actor, database_option, open_store
+from ._output import slug
 
 
 def check_plan(plan: DeletePlan, *, force: bool) -> list[str]:
@@ -44,10 +43,6 @@ def check_plan(plan: DeletePlan, *, force: bool) -> list[str]:
     return warnings
 
 
-def _slug(live: LiveResource) -> str:
-    return f"{kind_word(live.identity.kind)}/{live.identity.name}"
-
-
 def _removals(removed: list[str]) -> str:
     # Entries are `field: name`; group them as `removed a, b from field`.
     by_field: dict[str, list[str]] = {}
@@ -61,9 +56,10 @@ def plan_lines(plan: DeletePlan, dry_run: bool) -> list[str]:
     """What the plan did (or, with --dry-run, would do), one line per resource."""
     suffix = " (dry run)" if dry_run else ""
     lines = [
-        f"{_slug(old)} updated ({_removals(removed)}){suffix}" for old, _, removed in plan.updates.values()
+        f"{slug(old.identity)} updated ({_removals(removed)}){suffix}"
+        for old, _, removed in plan.updates.values()
     ]
-    lines.extend(f"{_slug(live)} deleted{suffix}" for live in plan.deletes)
+    lines.extend(f"{slug(live.identity)} deleted{suffix}" for live in plan.deletes)
     return lines
 
 

@@ -5,6 +5,7 @@ Use `@database_option` on a command (it passes `database_url: str | None`) and `
 
 from __future__ import annotations
 
+import getpass
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -55,6 +56,14 @@ def token_option(command: F) -> F:
         help="Bearer token (prefer the env var: flags show up in process lists).",
     )
     return option(command)
+
+
+def current_actor() -> str | None:
+    """Who runs the command, for the store's history (None when the OS cannot say)."""
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return None
 
 
 def open_store(url: str | None) -> Store:

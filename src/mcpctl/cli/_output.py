@@ -15,6 +15,7 @@ from mcpctl.reconciler import SENSITIVE, mask_url, token_status
 from mcpctl.schemas import (
     KINDS,
     Group,
+    Identity,
     LiveResource,
     McpToken,
     Project,
@@ -202,9 +203,14 @@ def kind_word(kind: str) -> str:
     return kind.lower()
 
 
+def slug(identity: Identity) -> str:
+    """`kind/name`, as `get -o name` prints and `create`/`delete` report a resource."""
+    return f"{kind_word(identity.kind)}/{identity.name}"
+
+
 def render_names(rows: Sequence[LiveResource]) -> str:
     """`kind/name`, one per line."""
-    return "\n".join(f"{kind_word(live.identity.kind)}/{live.identity.name}" for live in rows)
+    return "\n".join(slug(live.identity) for live in rows)
 
 
 def document(resource: ResourceModel) -> dict[str, Any]:
