@@ -10,11 +10,11 @@ from typing import TYPE_CHECKING, Any
 
 from ._apply import STEP_DELAY_ENV, ApplyResult, CreatedToken, apply_plan, token_file
 from ._diff import IMMUTABLE_FIELDS, MUTABLE_TOKEN_FIELDS, diff, field_changes, flatten
+from ._format import describe_identity
 from ._inspect import (
     DeletePlan,
     Inventory,
     Section,
-    describe_identity,
     missing_references,
     plan_delete,
     relations,

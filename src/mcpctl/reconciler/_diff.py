@@ -104,18 +104,6 @@ def field_changes(
     return tuple(changes)
 
 
-_KIND_NAMES: dict[type[ResourceModel], str] = {}
-
-
-def identity_of(resource: ResourceModel) -> Identity:
-    """`resource.identity`, with the kind name cached per class (pydantic's lookup costs ~20 µs)."""
-    cls = type(resource)
-    kind = _KIND_NAMES.get(cls)
-    if kind is None:
-        kind = _KIND_NAMES[cls] = cls.kind_name()
-    return Identity(kind, resource.metadata.project, resource.metadata.name)
-
-
 def _templates(desired: Sequence[ResourceModel], live: Sequence[LiveResource]) -> dict[str, TemplateSpec]:
     found = {
         item.resource.metadata.name: item.resource.spec
@@ -184,7 +172,7 @@ def diff(
     owned it). Deleting or replacing a prevent-destroy resource makes the plan errored.
     """
     templates = _templates(desired, live)
-    live_by_id = {identity_of(item.resource): item for item in live}
+    live_by_id = {item.resource.identity: item for item in live}
     errors: list[str] = []
     notes: list[str] = list(warnings)
     taken: dict[str, list[Identity]] = {}
@@ -193,7 +181,7 @@ def diff(
     seen: set[Identity] = set()
 
     for resource in desired:
-        identity = identity_of(resource)
+        identity = resource.identity
         seen.add(identity)
         current = live_by_id.get(identity)
         if current is None:
@@ -236,7 +224,7 @@ def diff(
 
     unmanaged: list[Identity] = []
     for item in live:
-        identity = identity_of(item.resource)
+        identity = item.resource.identity
         if identity in seen:
             continue
         if prune and (prune_all or item.managed_by == manager):

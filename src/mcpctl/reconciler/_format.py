@@ -26,8 +26,8 @@ def show(value: Any, sensitive: bool) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
-def label(identity: Identity) -> str:
-    """`Server "time"` / `Prompt "team/intro"`: the resource block heading."""
+def describe_identity(identity: Identity) -> str:
+    """`Server "time"` / `Prompt "team/intro"`: how plan blocks and error messages name a resource."""
     name = f"{identity.project}/{identity.name}" if identity.project else identity.name
     return f'{identity.kind} "{name}"'
 

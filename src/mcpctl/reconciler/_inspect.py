@@ -29,6 +29,7 @@ from mcpctl.schemas import (
     parse_resource,
 )
 
+from ._format import describe_identity
 from ._order import dependency_key, kind_rank
 
 
@@ -38,12 +39,6 @@ class ResourceReader(Protocol):
     def list_resources(self, kind: str | None = None, project: str | None = None) -> list[LiveResource]: ...
 
     def get_resource(self, identity: Identity) -> LiveResource | None: ...
-
-
-def describe_identity(identity: Identity) -> str:
-    """How errors name a resource: `Server "time"`, `Prompt "platform/review"`."""
-    where = f"{identity.project}/" if identity.project else ""
-    return f'{identity.kind} "{where}{identity.name}"'
 
 
 class Inventory:

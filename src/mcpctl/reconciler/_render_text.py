@@ -5,7 +5,7 @@ Colour (ANSI) only when the caller asks for it; the CLI asks when stdout is a TT
 
 from __future__ import annotations
 
-from ._format import HEADLINES, field_line, label, summary_line
+from ._format import HEADLINES, describe_identity, field_line, summary_line
 from ._plan import Change, Plan
 
 _COLOURS = {"+": "32", "-": "31", "~": "33", "-/+": "35"}
@@ -23,7 +23,7 @@ def _block(change: Change, color: bool) -> list[str]:
     lines = [f"  # {change.identity} {HEADLINES[change.action]}"]
     if change.reason:
         lines.append(f"  # ({change.reason})")
-    lines.append(_paint(symbol, f"{symbol.rjust(3)} {label(change.identity)} {{", color))
+    lines.append(_paint(symbol, f"{symbol.rjust(3)} {describe_identity(change.identity)} {{", color))
     width = max((len(f.dotted) for f in change.field_changes), default=0)
     for field in change.field_changes:
         field_symbol, text = field_line(field, change.action, width)
