@@ -6,8 +6,6 @@ store, then writes it in one store transaction (or only prints it with `--dry-ru
 
 from __future__ import annotations
 
-import hashlib
-import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -32,7 +30,7 @@ from mcpctl.schemas import (
 
 from ._completion import complete_projects
 from ._main import cli
-from ._options import current_actor, database_option, open_store
+from ._options import current_actor, database_option, open_store, record_cli_revision
 from ._output import DOCUMENT_FORMATS, kind_word, render_documents, slug
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -174,14 +172,7 @@ def finish(
                 token_value = tx.create_token(resource, managed_by=CLI_MANAGER)
             else:
                 tx.put(resource, managed_by=CLI_MANAGER)
-            digest = hashlib.sha256(json.dumps(resource.to_document(), sort_keys=True).encode()).hexdigest()
-            tx.record_revision(
-                source=CLI_MANAGER,
-                revision=None,
-                plan_digest=digest,
-                counts={"add": 1, "change": 0, "destroy": 0},
-                actor=current_actor(),
-            )
+            record_cli_revision(tx, resource.to_document(), add=1)
     finally:
         store.close()
     _report(resource, fmt, dry_run, token_value)

@@ -6,9 +6,6 @@ gitops source manages (unless --force, since the next apply would bring them bac
 
 from __future__ import annotations
 
-import hashlib
-import json
-
 import click
 
 from mcpctl.errors import McpctlError, PlanRefused
@@ -17,7 +14,7 @@ from mcpctl.schemas import CLI_MANAGER
 
 from ._completion import KIND, complete_names, complete_projects
 from ._main import cli
-from ._options import current_actor, database_option, open_store
+from ._options import current_actor, database_option, open_store, record_cli_revision
 from ._output import slug
 
 
@@ -110,13 +107,7 @@ def delete(
                 for live in plan.deletes:
                     tx.delete(live.identity)
                 touched = sorted(str(live.identity) for live in plan.touched)
-                tx.record_revision(
-                    source=CLI_MANAGER,
-                    revision=None,
-                    plan_digest=hashlib.sha256(json.dumps(touched).encode()).hexdigest(),
-                    counts={"add": 0, "change": len(plan.updates), "destroy": len(plan.deletes)},
-                    actor=current_actor(),
-                )
+                record_cli_revision(tx, touched, change=len(plan.updates), destroy=len(plan.deletes))
     finally:
         store.close()
     for warning in warnings:

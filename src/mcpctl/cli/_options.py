@@ -6,13 +6,15 @@ Use `@database_option` on a command (it passes `database_url: str | None`) and `
 from __future__ import annotations
 
 import getpass
+import hashlib
+import json
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
 if TYPE_CHECKING:
-    from mcpctl.store import Store
+    from mcpctl.store import Store, StoreTransaction
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -64,6 +66,21 @@ def current_actor() -> str | None:
         return getpass.getuser()
     except (KeyError, OSError):
         return None
+
+
+def record_cli_revision(
+    tx: StoreTransaction, what: Any, *, add: int = 0, change: int = 0, destroy: int = 0
+) -> None:
+    """Add a `create`/`delete` to the store's history: a digest of `what` (as JSON), counts and who ran it."""
+    from mcpctl.schemas import CLI_MANAGER
+
+    tx.record_revision(
+        source=CLI_MANAGER,
+        revision=None,
+        plan_digest=hashlib.sha256(json.dumps(what, sort_keys=True).encode()).hexdigest(),
+        counts={"add": add, "change": change, "destroy": destroy},
+        actor=current_actor(),
+    )
 
 
 def open_store(url: str | None) -> Store:
