@@ -6,6 +6,7 @@ import re
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictBool, StringConstraints, model_validator
+from pydantic.alias_generators import to_snake
 
 from ._base import Model, Name, ResourceModel, ValueSource
 
@@ -228,14 +229,10 @@ def instantiate_template(
         key: substitute(value, whole_value_may_be_ref=key in ("env", "headers")) for key, value in doc.items()
     }
     if overrides is not None:
-        rendered.setdefault("env", {}).update(overrides.model_dump(by_alias=True)["env"])
-        rendered.setdefault("headers", {}).update(overrides.model_dump(by_alias=True)["headers"])
+        given = overrides.model_dump(by_alias=True, mode="json")
+        rendered.setdefault("env", {}).update(given["env"])
+        rendered.setdefault("headers", {}).update(given["headers"])
         for key in ("healthCheck", "timeouts", "toolFilter"):
-            field_name = _snake(key)
-            if key in overrides.model_fields_set or field_name in overrides.model_fields_set:
-                rendered[key] = overrides.model_dump(by_alias=True, mode="json")[key]
+            if to_snake(key) in overrides.model_fields_set:
+                rendered[key] = given[key]
     return ServerSpec.model_validate(rendered)
-
-
-def _snake(camel: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", camel).lower()
