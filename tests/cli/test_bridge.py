@@ -14,13 +14,19 @@ from mcp import StdioServerParameters, stdio_client
 from mcp.client.session import ClientSession
 from mcp.shared.exceptions import MCPError
 
-from gateway.gateway_harness import RunningGateway, create_token, project_doc, put, serve_gateway, server_doc
+from gateway.gateway_harness import (
+    RunningGateway,
+    create_token,
+    project_doc,
+    put,
+    serve_gateway,
+    server_doc,
+    toy_spec,
+)
 from mcpctl.cli import cli
-from mcpctl.schemas import ServerSpec
 from mcpctl.store import Store
 
 MCPCTL = str(Path(sys.executable).parent / "mcpctl")
-TOY = Path(__file__).parents[1] / "gateway" / "servers" / "toy.py"
 
 
 @pytest.fixture
@@ -31,8 +37,7 @@ def anyio_backend() -> str:
 @pytest.fixture
 def running(sqlite_database_url: str) -> Iterator[tuple[RunningGateway, str]]:
     with Store.open(sqlite_database_url) as store:
-        toy = ServerSpec.model_validate({"transport": "stdio", "command": sys.executable, "args": [str(TOY)]})
-        put(store, server_doc("toy", toy), project_doc("demo", ["toy"], instructions="Bridged."))
+        put(store, server_doc("toy", toy_spec()), project_doc("demo", ["toy"], instructions="Bridged."))
         token = create_token(store, "demo", "t")
         with serve_gateway(store) as gateway:
             yield gateway, token

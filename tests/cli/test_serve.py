@@ -13,16 +13,10 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.gateway_harness import create_token, free_port, project_doc, put, server_doc
-from mcpctl.schemas import ServerSpec
+from gateway.gateway_harness import create_token, free_port, project_doc, put, server_doc, toy_spec
 from mcpctl.store import Store
 
 MCPCTL = str(Path(sys.executable).parent / "mcpctl")
-TOY = Path(__file__).parents[1] / "gateway" / "servers" / "toy.py"
-
-
-def toy_spec() -> ServerSpec:
-    return ServerSpec.model_validate({"transport": "stdio", "command": sys.executable, "args": [str(TOY)]})
 
 
 def wait_healthy(base: str, process: subprocess.Popen[str], timeout: float = 30) -> None:

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import json
-import sys
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -18,19 +16,16 @@ from gateway.gateway_harness import (
     put,
     serve_gateway,
     server_doc,
+    toy_spec,
 )
 from mcpctl.cli import cli
-from mcpctl.schemas import ServerSpec
 from mcpctl.store import Store
-
-TOY = Path(__file__).parents[1] / "gateway" / "servers" / "toy.py"
 
 
 @pytest.fixture
 def running(sqlite_database_url: str) -> Iterator[tuple[RunningGateway, str]]:
     with Store.open(sqlite_database_url) as store:
-        toy = ServerSpec.model_validate({"transport": "stdio", "command": sys.executable, "args": [str(TOY)]})
-        put(store, server_doc("toy", toy), project_doc("demo", ["toy"]), project_doc("other", ["toy"]))
+        put(store, server_doc("toy", toy_spec()), project_doc("demo", ["toy"]), project_doc("other", ["toy"]))
         token = create_token(store, "demo", "t")
         with serve_gateway(store) as gateway:
             yield gateway, token

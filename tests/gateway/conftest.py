@@ -20,13 +20,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gateway_harness import free_port, wait_for_port
+from gateway_harness import TOY, free_port, wait_for_port
 
 from mcpctl.schemas import ServerSpec
 from mcpctl.store import Store
 
 HERE = Path(__file__).parent
-TOY = HERE / "servers" / "toy.py"
 REPO_ROOT = HERE.parents[1]
 EVERYTHING = REPO_ROOT / "node_modules" / ".bin" / "mcp-server-everything"
 

@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, replace
+from pathlib import Path
 from typing import Any
 
 import httpx2
@@ -24,6 +26,8 @@ from mcpctl.schemas import McpToken, ServerSpec, parse_resource
 from mcpctl.store import Store
 
 API = "mcpctl.dev/v1"
+TOY = Path(__file__).parent / "servers" / "toy.py"
+"""Our own small MCP server (stdio, SSE or Streamable HTTP), used as an upstream throughout the tests."""
 INITIALIZE = {
     "jsonrpc": "2.0",
     "id": 1,
@@ -57,6 +61,11 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"nothing listens on port {port} after {timeout}s")
+
+
+def toy_spec() -> ServerSpec:
+    """The toy server on stdio, run by this interpreter."""
+    return ServerSpec.model_validate({"transport": "stdio", "command": sys.executable, "args": [str(TOY)]})
 
 
 def server_doc(name: str, spec: ServerSpec | dict[str, Any]) -> dict[str, Any]:
