@@ -22,9 +22,7 @@ import httpx
 from _net import free_port
 
 from mcpctl.gateway._webhook import sign
-from mcpctl.reconciler._git import GitSource
-from mcpctl.reconciler._loop import LoopConfig, ReconcileLoop
-from mcpctl.reconciler._planning import plan_against
+from mcpctl.reconciler import GitSource, LoopConfig, ReconcileLoop, plan_against
 from mcpctl.schemas import CLI_MANAGER, parse_resource
 from mcpctl.store import Store
 
