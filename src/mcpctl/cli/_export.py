@@ -8,8 +8,9 @@ import click
 
 from mcpctl.errors import UsageError
 from mcpctl.reconciler import dump_documents, export_resources, to_yaml_value
-from mcpctl.schemas import Identity, resolve_kind
+from mcpctl.schemas import Identity
 
+from ._completion import KIND
 from ._main import cli
 from ._options import database_option, open_store
 
@@ -17,7 +18,9 @@ from ._options import database_option, open_store
 @cli.command("export")
 @click.argument("directory", metavar="DIR")
 @click.option("-p", "--project", default=None, help="Only this project's resources (and the project).")
-@click.option("--kind", "kinds", multiple=True, metavar="KIND", help="Only these kinds; repeatable.")
+@click.option(
+    "--kind", "kinds", type=KIND, multiple=True, metavar="KIND", help="Only these kinds; repeatable."
+)
 @database_option
 def export_command(
     directory: str, project: str | None, kinds: tuple[str, ...], database_url: str | None
@@ -28,12 +31,7 @@ def export_command(
     live are removed from them. No secret values are ever written: secrets stay references and
     tokens are exported as their bindings, without values.
     """
-    wanted: set[str] = set()
-    for word in kinds:
-        kind = resolve_kind(word)
-        if kind is None:
-            raise UsageError(f"unknown kind {word!r}")
-        wanted.add(kind)
+    wanted = set(kinds)
     store = open_store(database_url)
     try:
         live = store.list_resources()
