@@ -48,3 +48,10 @@ def test_printing_masks_the_password_but_the_value_is_real() -> None:
     assert sqlalchemy_url(url).password == "s3cret"
     assert DatabaseUrl(url) == url and str(DatabaseUrl(url)) == str(url)
     assert subprocess.run(["echo", url], capture_output=True, text=True).stdout.strip() == url
+
+
+def test_printing_masks_passwords_given_as_query_parameters() -> None:
+    url = DatabaseUrl("postgresql://admin@db.example/mcpctl?password=s3cret&sslmode=require")
+    assert str(url) == "postgresql://admin@db.example/mcpctl?password=***&sslmode=require"
+    assert "s3cret" not in f"{url!r} {url} {DatabaseUrl('postgresql://db/x?sslpassword=s3cret')}"
+    assert url == "postgresql://admin@db.example/mcpctl?password=s3cret&sslmode=require"

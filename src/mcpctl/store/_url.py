@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
@@ -14,6 +15,8 @@ from sqlalchemy.exc import ArgumentError
 from mcpctl.errors import StoreError
 
 ENV_VAR = "MCPCTL_DATABASE_URL"
+_SECRET_PARAM = re.compile(r"(?P<key>[?&][^=&]*(?:passw|secret|token)[^=&]*=)[^&]*", re.IGNORECASE)
+"""Query parameters masked too: libpq also takes `?password=` (and `sslpassword=`) in the URL."""
 
 
 def default_database_url() -> str:
@@ -36,11 +39,12 @@ class DatabaseUrl(str):
 
     @property
     def masked(self) -> str:
-        """The URL with any password replaced by `***`."""
+        """The URL with any password (in the userinfo or a query parameter) replaced by `***`."""
         try:
-            return make_url(str.__str__(self)).render_as_string(hide_password=True)
+            shown = make_url(str.__str__(self)).render_as_string(hide_password=True)
         except ArgumentError:
             return "<unparseable database URL>"
+        return _SECRET_PARAM.sub(r"\g<key>***", shown)
 
     def __str__(self) -> str:
         return self.masked
