@@ -13,34 +13,19 @@ from pathlib import Path
 import httpx
 import pytest
 
-from gateway.gateway_harness import create_token, free_port, project_doc, put, server_doc, toy_spec
+from gateway.gateway_harness import (
+    create_token,
+    free_port,
+    is_alive,
+    project_doc,
+    put,
+    server_doc,
+    toy_spec,
+    wait_healthy,
+)
 from mcpctl.store import Store
 
 MCPCTL = str(Path(sys.executable).parent / "mcpctl")
-
-
-def wait_healthy(base: str, process: subprocess.Popen[str], timeout: float = 30) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(
-                f"serve exited with {process.returncode}: {process.stderr.read() if process.stderr else ''}"
-            )
-        try:
-            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            pass
-        time.sleep(0.1)
-    raise AssertionError("serve did not become healthy")
-
-
-def is_running(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except FileNotFoundError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
 
 
 def test_serve_answers_test_mcp_and_stops_its_upstreams(sqlite_database_url: str, tmp_path: Path) -> None:
@@ -89,7 +74,7 @@ def test_serve_answers_test_mcp_and_stops_its_upstreams(sqlite_database_url: str
             "tools/call toy__pid",
         ]
         upstream_pid = int(report["steps"][-1]["detail"])
-        assert is_running(upstream_pid)
+        assert is_alive(upstream_pid)
         assert token not in checked.stdout + checked.stderr
     finally:
         serve.send_signal(signal.SIGTERM)
@@ -103,9 +88,9 @@ def test_serve_answers_test_mcp_and_stops_its_upstreams(sqlite_database_url: str
     assert "Traceback" not in stderr
     assert token not in stderr
     deadline = time.monotonic() + 5
-    while is_running(upstream_pid) and time.monotonic() < deadline:
+    while is_alive(upstream_pid) and time.monotonic() < deadline:
         time.sleep(0.05)
-    assert not is_running(upstream_pid), "the upstream outlived the gateway"
+    assert not is_alive(upstream_pid), "the upstream outlived the gateway"
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10"])

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gateway_harness import TOY, free_port, wait_for_port
+from gateway_harness import TOY, free_port, is_alive, wait_for_port
 
 from mcpctl.schemas import ServerSpec
 from mcpctl.store import Store
@@ -50,21 +50,6 @@ def stop(process: subprocess.Popen[bytes]) -> None:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait(5)
-
-
-def proc_state(pid: int) -> str | None:
-    """The /proc state letter of a process (R, S, Z, ...), or None when it does not exist."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except (FileNotFoundError, ProcessLookupError):
-        return None
-    return stat.rsplit(")", 1)[1].split()[0]
-
-
-def is_alive(pid: int) -> bool:
-    """True while the process exists and is not a zombie."""
-    state = proc_state(pid)
-    return state is not None and state != "Z"
 
 
 def child_pids(parent: int | None = None) -> set[int]:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import httpx
 import httpx2
 import uvicorn
 from mcp.client.session import ClientSession
@@ -61,6 +62,38 @@ def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 
         except OSError:
             time.sleep(0.05)
     raise RuntimeError(f"nothing listens on port {port} after {timeout}s")
+
+
+def proc_state(pid: int) -> str | None:
+    """The /proc state letter of a process (R, S, Z, ...), or None when it does not exist."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except (FileNotFoundError, ProcessLookupError):
+        return None
+    return stat.rsplit(")", 1)[1].split()[0]
+
+
+def is_alive(pid: int) -> bool:
+    """True while the process exists and is not a zombie."""
+    state = proc_state(pid)
+    return state is not None and state != "Z"
+
+
+def wait_healthy(base: str, process: subprocess.Popen[Any], timeout: float = 30) -> None:
+    """Return once `base`/healthz answers 200; fail with the process's stderr if it exits first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise AssertionError(
+                f"serve exited with {process.returncode}: {process.stderr.read() if process.stderr else ''}"
+            )
+        try:
+            if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.1)
+    raise AssertionError("serve did not become healthy")
 
 
 def toy_spec() -> ServerSpec:
