@@ -122,11 +122,11 @@ def _counting_middleware(metrics: GatewayMetrics) -> Callable[[ASGIApp], ASGIApp
 def _gauges(runtime: GatewayRuntime) -> Iterable[Gauge]:
     def upstream_up() -> Iterable[tuple[dict[str, str], float]]:
         for name, status in runtime.pool.status().items():
-            yield {"server": name}, 1.0 if getattr(status, "state", None) == "up" else 0.0
+            yield {"server": name}, 1.0 if status.state == "up" else 0.0
 
     def upstream_restarts() -> Iterable[tuple[dict[str, str], float]]:
         for name, status in runtime.pool.status().items():
-            yield {"server": name}, float(getattr(status, "restarts", 0))
+            yield {"server": name}, float(status.restarts)
 
     def open_sessions() -> Iterable[tuple[dict[str, str], float]]:
         for project in sorted(runtime.state.snapshot.projects):
@@ -189,7 +189,7 @@ def create_app(
     prober = HealthProber(
         lambda: state.snapshot.servers,
         the_pool.probe,
-        lambda name: getattr(the_pool.status().get(name), "state", None),
+        lambda name: status.state if (status := the_pool.status().get(name)) is not None else None,
     )
     runtime = GatewayRuntime(config, the_store, state, the_pool, sessions, auth, metrics, prober)
     runtime_box.append(runtime)

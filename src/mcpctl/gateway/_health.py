@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +18,7 @@ from litestar import MediaType, Request, Response, Router, get
 
 from mcpctl.schemas import ServerSpec
 
+from ._pool import UpstreamStatus
 from ._runtime import runtime_of
 
 logger = logging.getLogger("mcpctl.gateway.health")
@@ -94,18 +95,15 @@ class HealthProber:
                 await anyio.sleep(tick)
 
 
-def upstream_status(raw: Any) -> dict[str, Any]:
+def upstream_status(status: UpstreamStatus) -> dict[str, Any]:
     """An `UpstreamStatus` as JSON-able data (camelCase keys, ISO timestamps)."""
-    fields: dict[str, Any] = (
-        asdict(raw) if is_dataclass(raw) and not isinstance(raw, type) else dict(vars(raw))
-    )
-    out: dict[str, Any] = {}
-    for key, value in fields.items():
-        head, *rest = key.split("_")
-        out[head + "".join(part.title() for part in rest)] = (
-            value.isoformat() if isinstance(value, datetime) else value
-        )
-    return out
+    return {
+        "name": status.name,
+        "state": status.state,
+        "lastError": status.last_error,
+        "restarts": status.restarts,
+        "lastOk": status.last_ok.isoformat() if status.last_ok is not None else None,
+    }
 
 
 @get("/healthz", media_type=MediaType.JSON, summary="Liveness: the process answers.", sync_to_thread=False)

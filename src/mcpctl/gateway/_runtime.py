@@ -17,6 +17,7 @@ from ._aggregate import Upstreams
 from ._auth import TokenAuthenticator, TokenInfo
 from ._config import GatewayConfig
 from ._metrics import GatewayMetrics
+from ._pool import UpstreamStatus
 from ._sessions import ProjectSessions
 from ._state import LiveState
 
@@ -41,7 +42,7 @@ class GatewayPool(Upstreams, Protocol):
 
     async def sync(self, servers: Mapping[str, Any]) -> None: ...
 
-    def status(self) -> Mapping[str, Any]: ...
+    def status(self) -> Mapping[str, UpstreamStatus]: ...
 
     async def aclose(self) -> None: ...
 
