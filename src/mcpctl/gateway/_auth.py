@@ -6,7 +6,6 @@ Only a token's SHA-256 is looked up, cached or logged (a short prefix of the has
 from __future__ import annotations
 
 import hashlib
-import logging
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -17,8 +16,6 @@ from typing import Protocol
 import anyio.to_thread
 
 from mcpctl.errors import GatewayError
-
-logger = logging.getLogger("mcpctl.gateway.auth")
 
 TOKEN_PREFIX = "mcpctl_pat_"
 WWW_AUTHENTICATE = 'Bearer realm="mcpctl"'
