@@ -16,6 +16,15 @@ def actions(plan: object) -> dict[str, str]:
     return {str(c.identity): c.action.name for c in plan.changes}  # type: ignore[attr-defined]
 
 
+def test_lazily_loaded_names_are_exported_and_resolve() -> None:
+    import mcpctl.reconciler as package
+
+    lazy = package._LAZY
+    assert set(lazy) <= set(package.__all__)
+    for name, module in lazy.items():
+        assert getattr(package, name).__module__ == f"mcpctl.reconciler{module}"
+
+
 def test_pure_core_imports_no_sql_git_or_http() -> None:
     code = (
         "import sys, json\n"
