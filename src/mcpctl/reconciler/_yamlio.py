@@ -19,7 +19,7 @@ from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import LiteralScalarString
 
 from mcpctl.errors import SourceError
-from mcpctl.schemas import API_VERSION, KINDS, Identity, ResourceModel, parse_resource
+from mcpctl.schemas import API_VERSION, Identity, ResourceModel, parse_resource, raw_identity
 
 
 def round_trip_yaml() -> YAML:
@@ -114,14 +114,7 @@ def document_identity(document: Any) -> Identity | None:
     """
     if not isinstance(document, Mapping) or document.get("apiVersion") != API_VERSION:
         return None
-    if document.get("kind") not in KINDS:
-        return None
-    metadata = document.get("metadata")
-    kind, name = document.get("kind"), metadata.get("name") if isinstance(metadata, Mapping) else None
-    if not isinstance(kind, str) or not isinstance(name, str):
-        return None
-    project = metadata.get("project") if isinstance(metadata, Mapping) else None
-    return Identity(kind, project if isinstance(project, str) else None, name)
+    return raw_identity(document)
 
 
 def load_documents(path: Path) -> list[Any]:

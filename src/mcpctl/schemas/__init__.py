@@ -45,7 +45,15 @@ from ._rbac import (
     UserSpec,
 )
 from ._reference import render_reference
-from ._resource import KIND_ALIASES, KINDS, RESOURCE_ADAPTER, Resource, parse_resource, resolve_kind
+from ._resource import (
+    KIND_ALIASES,
+    KINDS,
+    RESOURCE_ADAPTER,
+    Resource,
+    parse_resource,
+    raw_identity,
+    resolve_kind,
+)
 from ._server import (
     HealthCheck,
     Server,
@@ -122,6 +130,7 @@ __all__ = [
     "load_documents",
     "load_text",
     "parse_resource",
+    "raw_identity",
     "render_reference",
     "resolve_kind",
     "schema_files",

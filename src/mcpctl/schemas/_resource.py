@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Annotated, Any
 
 from pydantic import Field, TypeAdapter
 
-from ._base import ResourceModel
+from ._base import Identity, ResourceModel
 from ._project import Project, Prompt, ProxyModel
 from ._rbac import Group, McpToken, RoleBinding, User
 from ._server import Server, Template
@@ -46,6 +47,17 @@ def parse_resource(document: Any) -> ResourceModel:
     """Validate one document (a mapping) into its resource model; raises pydantic's ValidationError."""
     resource: ResourceModel = RESOURCE_ADAPTER.validate_python(document)
     return resource
+
+
+def raw_identity(document: Mapping[str, Any]) -> Identity | None:
+    """The identity an unvalidated document claims (a known `kind`, `metadata.name`), or None."""
+    kind, metadata = document.get("kind"), document.get("metadata")
+    if not isinstance(kind, str) or kind not in KINDS or not isinstance(metadata, Mapping):
+        return None
+    name, project = metadata.get("name"), metadata.get("project")
+    if not isinstance(name, str):
+        return None
+    return Identity(kind, project if isinstance(project, str) else None, name)
 
 
 def resolve_kind(name: str) -> str | None:

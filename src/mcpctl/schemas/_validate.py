@@ -15,7 +15,7 @@ from ._base import Identity, ResourceModel
 from ._crossrefs import check_references
 from ._loader import Document, load_documents
 from ._problems import Problem
-from ._resource import KINDS
+from ._resource import raw_identity
 from ._schema_errors import check_schema
 
 
@@ -87,18 +87,10 @@ def validate_documents(documents: Sequence[Document], problems: Iterable[Problem
             result.resources.append(SourcedResource(resource, document))
             known.add(resource.identity)
         else:
-            identity = _raw_identity(document)
+            identity = raw_identity(document.data)
             if identity is not None:
                 known.add(identity)
     result.problems.extend(check_references(result.resources, known))
     result.problems.sort(key=Problem.sort_key)
     return result
 
-
-def _raw_identity(document: Document) -> Identity | None:
-    kind, name = document.kind, document.name
-    if kind not in KINDS or name is None:
-        return None
-    metadata = document.data.get("metadata")
-    project = metadata.get("project") if isinstance(metadata, dict) else None
-    return Identity(kind, project if isinstance(project, str) else None, name)
