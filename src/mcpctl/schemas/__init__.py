@@ -48,7 +48,6 @@ from ._reference import render_reference
 from ._resource import (
     KIND_ALIASES,
     KINDS,
-    RESOURCE_ADAPTER,
     Resource,
     parse_resource,
     raw_identity,
@@ -65,7 +64,6 @@ from ._server import (
     Timeouts,
     ToolFilter,
     instantiate_template,
-    template_placeholders,
 )
 from ._validate import SourcedResource, ValidationResult, load_and_validate, validate_documents
 
@@ -77,7 +75,6 @@ __all__ = [
     "KIND_ALIASES",
     "LINK_TARGET",
     "PREVENT_DESTROY_ANNOTATION",
-    "RESOURCE_ADAPTER",
     "STDIN",
     "Document",
     "FieldPath",
@@ -134,6 +131,5 @@ __all__ = [
     "render_reference",
     "resolve_kind",
     "schema_files",
-    "template_placeholders",
     "validate_documents",
 ]
