@@ -57,6 +57,15 @@ def test_saved_plan_round_trips_exactly(tmp_path: Path) -> None:
     assert time.after is not None and time.after.spec.env["API_TOKEN"] == "new-secret"  # type: ignore[attr-defined]
 
 
+def test_saving_over_a_readable_file_leaves_it_owner_only(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    path.write_text("{}")
+    path.chmod(0o644)
+    save_plan(_plan(), path)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_plan(path) == _plan()
+
+
 def test_masked_json_cannot_be_applied_as_a_plan(tmp_path: Path) -> None:
     path = tmp_path / "shown.json"
     path.write_text(render_json(_plan()))

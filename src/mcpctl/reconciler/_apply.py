@@ -19,6 +19,7 @@ from mcpctl.schemas import Identity, McpToken
 from ._diff import diff
 from ._plan import Action, Change, Plan
 from ._render_json import changes_digest, plan_digest
+from ._sensitive import write_private
 from ._sources import DesiredState
 
 if TYPE_CHECKING:
@@ -52,14 +53,6 @@ class ApplyResult:
 def token_file(directory: Path, identity: Identity) -> Path:
     """`DIR/<project>.<name>.token`: where `--token-output` writes a token's value."""
     return directory / f"{identity.project}.{identity.name}.token"
-
-
-def _write_secret(path: Path, value: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        os.fchmod(handle.fileno(), 0o600)
-        handle.write(value + "\n")
 
 
 def _step(tx: StoreTransaction, change: Change, plan: Plan) -> str | None:
@@ -155,7 +148,8 @@ def apply_plan(
             if value is not None:
                 path = token_file(token_output, change.identity) if token_output is not None else None
                 if path is not None:
-                    _write_secret(path, value)
+                    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                    write_private(path, value + "\n")
                     written.append(path)
                 tokens.append(CreatedToken(change.identity, value, path))
             if delay:

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from pathlib import Path as FilePath
 from typing import Any
 
@@ -16,7 +15,7 @@ from mcpctl.schemas import Identity, parse_resource
 
 from ._diff import field_changes
 from ._plan import SENSITIVE, Action, Change, FieldChange, Plan
-from ._sensitive import extract, masked, restore
+from ._sensitive import extract, masked, restore, write_private
 
 FORMAT_VERSION = "1"
 """Version of the plan JSON format."""
@@ -117,10 +116,7 @@ def changes_digest(plan: Plan) -> str:
 def save_plan(plan: Plan, path: FilePath) -> None:
     """Write a plan file: the plan JSON plus the sensitive values apply needs, readable by the owner only."""
     text = json.dumps(plan_document(plan, with_secrets=True), indent=2, ensure_ascii=False) + "\n"
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-    os.chmod(path, 0o600)
+    write_private(path, text)
 
 
 def _resource(document: dict[str, Any] | None, secrets: dict[str, Any]) -> Any:

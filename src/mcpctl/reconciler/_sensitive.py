@@ -6,8 +6,10 @@ Pure helpers shared by the diff (to flag field changes) and the renderers (to ma
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Iterable, Mapping
+from pathlib import Path as FilePath
 from typing import Any
 
 from mcpctl.schemas import ResourceModel, Server, Template, TemplateSpec
@@ -28,6 +30,15 @@ _URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]+@")
 def mask_url(text: str, mask: str = "***") -> str:
     """`text` with the userinfo of every URL in it replaced by `mask` (`https://***@host/...`)."""
     return _URL_USERINFO.sub(lambda found: f"{found['scheme']}{mask}@", text)
+
+
+def write_private(path: FilePath, text: str) -> None:
+    """Write `text` to `path`, readable by its owner only (mode 0600 before any byte is written)."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        # The mode given to os.open only applies to a new file; an existing one keeps its own until here.
+        os.fchmod(handle.fileno(), 0o600)
+        handle.write(text)
 
 
 def looks_secret(key: str) -> bool:
