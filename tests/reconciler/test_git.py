@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from mcpctl.errors import SourceError
-from mcpctl.reconciler import mask_url
 from mcpctl.reconciler._git import GitRepository, canonical_url, source_name, subpath
+from mcpctl.schemas import mask_url
 
 from ._remote import Remote
 

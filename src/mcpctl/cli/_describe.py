@@ -13,13 +13,11 @@ import click
 from mcpctl.reconciler import (
     Inventory,
     Section,
-    masked,
     relations,
-    sensitive_paths,
     token_expiry,
     token_status,
 )
-from mcpctl.schemas import LiveResource, McpToken, Template, TemplateSpec
+from mcpctl.schemas import LiveResource, McpToken, Template, TemplateSpec, masked, sensitive_paths
 
 from ._completion import KIND, complete_names, complete_projects
 from ._main import cli

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from mcpctl.reconciler import SENSITIVE, mask_url, token_status
+from mcpctl.reconciler import token_status
 from mcpctl.schemas import (
     KINDS,
+    SENSITIVE,
     Group,
     Identity,
     LiveResource,
@@ -27,6 +28,7 @@ from mcpctl.schemas import (
     ServerSpec,
     Template,
     User,
+    mask_url,
 )
 
 OUTPUT_FORMATS = ("table", "wide", "yaml", "json", "name")

@@ -16,8 +16,7 @@ from litestar.exceptions import NotAuthorizedException, NotFoundException, Valid
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery
 
-from mcpctl.reconciler import masked, sensitive_paths
-from mcpctl.schemas import LiveResource, TemplateSpec, resolve_kind
+from mcpctl.schemas import LiveResource, TemplateSpec, masked, resolve_kind, sensitive_paths
 
 from ._auth import AuthFailure, bearer_value, token_hash
 from ._health import upstream_status

@@ -95,7 +95,7 @@ class GatewayConfig:
     """Litestar routers mounted beside the built-in ones (the reconcile webhook uses this)."""
     extra_gauges: Sequence[GaugeFamily] = ()
     """More `/metrics` gauges as `(name, help, collect)`; `collect()` yields `(labels, value)` pairs when
-    scraped. The CLI passes the reconciler's status gauges, so the gateway need not read its status files."""
+    scraped. The CLI passes the reconciler's status gauges, so the gateway need not import the reconciler."""
 
     def allowed_hosts(self) -> list[str]:
         """`Host` header values the MCP endpoints accept: the bind address, its loopback aliases, extras."""

@@ -22,12 +22,11 @@ from ._inspect import (
     token_status,
 )
 from ._order import KIND_ORDER, dependency_key, kind_rank
-from ._plan import SENSITIVE, Action, Change, FieldChange, Plan, format_path
+from ._plan import Action, Change, FieldChange, Plan, format_path
 from ._planning import plan_against
 from ._render_json import FORMAT_VERSION, load_plan, plan_digest, plan_document, render_json, save_plan
 from ._render_markdown import render_markdown
 from ._render_text import render_text
-from ._sensitive import looks_secret, mask_url, masked, sensitive_paths
 from ._sources import (
     DesiredState,
     FileSource,
@@ -82,7 +81,6 @@ __all__ = [
     "IMMUTABLE_FIELDS",
     "KIND_ORDER",
     "MUTABLE_TOKEN_FIELDS",
-    "SENSITIVE",
     "STEP_DELAY_ENV",
     "Action",
     "ApplyResult",
@@ -118,9 +116,6 @@ __all__ = [
     "is_local_path",
     "kind_rank",
     "load_plan",
-    "looks_secret",
-    "mask_url",
-    "masked",
     "missing_references",
     "plan_against",
     "plan_delete",
@@ -134,7 +129,6 @@ __all__ = [
     "render_markdown",
     "render_text",
     "save_plan",
-    "sensitive_paths",
     "source_name_for_paths",
     "source_name_for_repo",
     "status_path",

@@ -15,11 +15,12 @@ from mcpctl.schemas import (
     ResourceModel,
     Template,
     TemplateSpec,
+    is_sensitive,
+    resource_sensitive_paths,
 )
 
 from ._order import dependency_key
 from ._plan import Action, Change, FieldChange, Path, Plan
-from ._sensitive import is_sensitive, resource_sensitive_paths
 
 MUTABLE_TOKEN_FIELDS = frozenset({"description", "revoked"})
 """McpToken spec fields that change in place; any other spec change replaces the token (new value)."""

@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from mcpctl.schemas import Identity
+from mcpctl.schemas import SENSITIVE, Identity
 
-from ._plan import SENSITIVE, Action, FieldChange, Plan
+from ._plan import Action, FieldChange, Plan
 
 HEADLINES = {
     Action.CREATE: "will be created",

@@ -22,9 +22,8 @@ from typing import Any
 import git
 
 from mcpctl.errors import SourceError
-from mcpctl.schemas import load_and_validate
+from mcpctl.schemas import load_and_validate, mask_url
 
-from ._sensitive import mask_url
 from ._sources import DesiredState, source_name_for_repo
 
 _FULL_SHA = re.compile(r"^[0-9a-f]{40}$")

@@ -10,13 +10,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from mcpctl.schemas import Identity, ResourceModel
+from mcpctl.schemas import FieldPath, Identity, ResourceModel
 
-SENSITIVE = "(sensitive)"
-"""What every renderer shows instead of a sensitive value."""
-
-Path = tuple[str | int, ...]
-"""A path into a resource document: keys (camelCase, as in YAML) and list indexes."""
+Path = FieldPath
+"""A path into a resource document (see `mcpctl.schemas.FieldPath`)."""
 
 
 class Action(enum.Enum):

@@ -11,11 +11,11 @@ from pathlib import Path as FilePath
 from typing import Any
 
 from mcpctl.errors import UsageError
-from mcpctl.schemas import Identity, parse_resource
+from mcpctl.schemas import SENSITIVE, Identity, masked, parse_resource
 
 from ._diff import field_changes
-from ._plan import SENSITIVE, Action, Change, FieldChange, Plan
-from ._sensitive import extract, masked, restore, write_private
+from ._plan import Action, Change, FieldChange, Plan
+from ._sensitive import extract, restore, write_private
 
 FORMAT_VERSION = "1"
 """Version of the plan JSON format."""

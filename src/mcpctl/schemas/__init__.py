@@ -8,6 +8,7 @@ from __future__ import annotations
 from ._base import (
     API_VERSION,
     PREVENT_DESTROY_ANNOTATION,
+    FieldPath,
     FromEnv,
     Identity,
     Metadata,
@@ -17,7 +18,7 @@ from ._base import (
 )
 from ._jsonschema import export_schemas, schema_files
 from ._live import CLI_MANAGER, LiveResource, gitops_manager
-from ._loader import STDIN, Document, FieldPath, LoadResult, load_documents, load_text
+from ._loader import STDIN, Document, LoadResult, load_documents, load_text
 from ._problems import Problem, Severity, format_field
 from ._project import (
     BUILTIN_PROXY_MODELS,
@@ -53,6 +54,15 @@ from ._resource import (
     raw_identity,
     resolve_kind,
 )
+from ._sensitive import (
+    SENSITIVE,
+    is_sensitive,
+    looks_secret,
+    mask_url,
+    masked,
+    resource_sensitive_paths,
+    sensitive_paths,
+)
 from ._server import (
     HealthCheck,
     Server,
@@ -75,6 +85,7 @@ __all__ = [
     "KIND_ALIASES",
     "LINK_TARGET",
     "PREVENT_DESTROY_ANNOTATION",
+    "SENSITIVE",
     "STDIN",
     "Document",
     "FieldPath",
@@ -123,13 +134,19 @@ __all__ = [
     "format_field",
     "gitops_manager",
     "instantiate_template",
+    "is_sensitive",
     "load_and_validate",
     "load_documents",
     "load_text",
+    "looks_secret",
+    "mask_url",
+    "masked",
     "parse_resource",
     "raw_identity",
     "render_reference",
     "resolve_kind",
+    "resource_sensitive_paths",
     "schema_files",
+    "sensitive_paths",
     "validate_documents",
 ]

@@ -14,6 +14,9 @@ from pydantic.alias_generators import to_camel
 
 API_VERSION = "mcpctl.dev/v1"
 Scope = Literal["global", "project", "either"]
+
+FieldPath = tuple[str | int, ...]
+"""A path into a resource document: keys (camelCase, as in YAML) and list indexes."""
 PREVENT_DESTROY_ANNOTATION = "mcpctl.dev/prevent-destroy"
 
 Name = Annotated[

@@ -5,25 +5,22 @@ Also the advice that is not an error: literal values under secret-looking keys, 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from pydantic.alias_generators import to_snake
 
-from ._base import Identity
-from ._loader import Document, FieldPath
+from ._base import FieldPath, Identity
+from ._loader import Document
 from ._problems import Problem, did_you_mean, format_field
 from ._project import BUILTIN_PROXY_MODELS, LINK_TARGET, Project, Prompt
 from ._rbac import Group, McpToken, RoleBinding, Rule
+from ._sensitive import looks_secret
 from ._server import PLACEHOLDER, Server, ServerSpec, Template, instantiate_template, template_placeholders
 
 if TYPE_CHECKING:
     from ._validate import SourcedResource
-
-SECRET_LOOKING = re.compile(r"TOKEN|SECRET|PASSW|API[_-]?KEY|AUTH|CREDENTIAL|PRIVATE[_-]?KEY", re.IGNORECASE)
-"""Env/header keys whose literal values are probably secrets that belong in a secretRef."""
 
 RULE_KINDS = {
     "servers": "Server",
@@ -212,7 +209,7 @@ class _CrossReferences:
                 if (
                     isinstance(value, str)
                     and value
-                    and SECRET_LOOKING.search(name)
+                    and looks_secret(name)
                     and not PLACEHOLDER.search(value)
                 ):
                     self._warn(

@@ -15,6 +15,7 @@ from typing import IO, Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from ._base import FieldPath
 from ._problems import Problem, Severity, format_field
 
 # libyaml (PyYAML's C binding) parses over 10x faster than ruamel.yaml's round-trip loader, and
@@ -33,9 +34,6 @@ YAML_SUFFIXES = (".yaml", ".yml")
 """Files a directory walk picks up."""
 MAX_FILE_BYTES = 16 * 1024 * 1024
 """Larger files are refused rather than parsed (a config file is never this big)."""
-
-FieldPath = tuple[str | int, ...]
-"""Path of a value inside a document: mapping keys and sequence indexes."""
 
 
 class _DocumentProblem(yaml.constructor.ConstructorError):

@@ -13,8 +13,8 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ValidationError
 
-from ._base import API_VERSION, ResourceModel
-from ._loader import Document, FieldPath
+from ._base import API_VERSION, FieldPath, ResourceModel
+from ._loader import Document
 from ._problems import Problem, did_you_mean
 from ._project import LINK_TARGET
 from ._rbac import EXPIRES
