@@ -21,7 +21,7 @@ import git
 import httpx
 from _net import free_port
 
-from mcpctl.gateway._webhook import sign
+from mcpctl.gateway import webhook_signature
 from mcpctl.reconciler import GitSource, LoopConfig, ReconcileLoop, plan_against
 from mcpctl.schemas import CLI_MANAGER, parse_resource
 from mcpctl.store import Store
@@ -109,7 +109,10 @@ def commit_to_live(
                 response = httpx.post(
                     f"http://127.0.0.1:{port}/api/v1/reconcile",
                     content=body,
-                    headers={"X-Hub-Signature-256": sign(SECRET, body), "X-GitHub-Event": "push"},
+                    headers={
+                        "X-Hub-Signature-256": webhook_signature(SECRET, body),
+                        "X-GitHub-Event": "push",
+                    },
                 )
                 response.raise_for_status()
             wait(lambda email=email: email_of(store, "alice") == email, interval + 30)  # type: ignore[misc]

@@ -23,9 +23,9 @@ from gateway_harness import (
 from mcp.shared.exceptions import MCPError
 
 from mcpctl.gateway import AuthFailure, TokenAuthenticator
-from mcpctl.gateway._auth import bearer_value, token_hash
+from mcpctl.gateway._auth import bearer_value
 from mcpctl.schemas import ServerSpec
-from mcpctl.store import Store
+from mcpctl.store import Store, hash_token
 
 pytestmark = pytest.mark.anyio
 
@@ -72,7 +72,7 @@ async def test_cache_reuses_lookups_for_ttl_then_asks_again(sqlite_store: Store)
     now = [100.0]
     auth = TokenAuthenticator(source, ttl=1.0, max_entries=2, clock=lambda: now[0])
     principal = await auth.authenticate(f"Bearer {token}", "demo")
-    assert principal.label == "token demo/t" and principal.token_hash_prefix == token_hash(token)[:12]
+    assert principal.label == "token demo/t" and principal.token_hash_prefix == hash_token(token)[:12]
     await auth.authenticate(f"Bearer {token}", "demo")
     assert source.calls == 1
     now[0] += 1.01

@@ -14,7 +14,8 @@ import pytest
 import uvicorn
 
 from mcpctl.errors import UsageError
-from mcpctl.gateway._webhook import WebhookConfig, sign, verify_signature, webhook_app
+from mcpctl.gateway import WebhookConfig, webhook_app, webhook_signature
+from mcpctl.gateway._webhook import verify_signature
 
 SECRET = "It's a Secret to Everybody"
 SIGNATURE = "X-Hub-Signature-256"
@@ -50,7 +51,7 @@ def served() -> Iterator[tuple[str, Served]]:
 def test_github_documented_example_signature() -> None:
     # The example from GitHub's "Validating webhook deliveries" documentation.
     expected = "sha256=757107ea0eb2509fc211221cce984b8a37570b6d7586c22c46f4379c8b043e17"
-    assert sign(SECRET, b"Hello, World!") == expected
+    assert webhook_signature(SECRET, b"Hello, World!") == expected
     assert verify_signature(SECRET, b"Hello, World!", expected)
     assert not verify_signature(SECRET, b"Hello, World?", expected)
     assert not verify_signature(SECRET, b"Hello, World!", expected.replace("sha256=", "sha1="))
@@ -63,7 +64,7 @@ def test_signed_push_triggers_a_run(served: tuple[str, Served]) -> None:
     response = httpx.post(
         f"{url}/api/v1/reconcile",
         content=body,
-        headers={"X-Hub-Signature-256": sign(SECRET, body), "X-GitHub-Event": "push"},
+        headers={"X-Hub-Signature-256": webhook_signature(SECRET, body), "X-GitHub-Event": "push"},
     )
     assert response.status_code == 202
     assert response.json() == {"triggered": True, "event": "push"}
@@ -75,7 +76,7 @@ def test_signed_push_triggers_a_run(served: tuple[str, Served]) -> None:
     [
         {},
         {"X-Hub-Signature-256": "sha256=" + "0" * 64},
-        {"X-Hub-Signature-256": sign("wrong secret", b"{}")},
+        {"X-Hub-Signature-256": webhook_signature("wrong secret", b"{}")},
         {"X-Hub-Signature-256": "sha1=" + hmac.new(SECRET.encode(), b"{}", hashlib.sha1).hexdigest()},
         {"X-Gitlab-Token": "wrong"},
     ],
@@ -92,7 +93,7 @@ def test_bad_or_missing_signature_is_401_and_triggers_nothing(
 
 def test_signature_covers_the_exact_body(served: tuple[str, Served]) -> None:
     url, target = served
-    headers = {"X-Hub-Signature-256": sign(SECRET, b'{"a": 1}')}
+    headers = {"X-Hub-Signature-256": webhook_signature(SECRET, b'{"a": 1}')}
     response = httpx.post(f"{url}/api/v1/reconcile", content=b'{"a": 2}', headers=headers)
     assert response.status_code == 401
     assert target.calls == 0
@@ -107,7 +108,7 @@ def test_gitlab_token_and_github_ping(served: tuple[str, Served]) -> None:
     ping = httpx.post(
         f"{url}/api/v1/reconcile",
         content=body,
-        headers={"X-Hub-Signature-256": sign(SECRET, body), "X-GitHub-Event": "ping"},
+        headers={"X-Hub-Signature-256": webhook_signature(SECRET, body), "X-GitHub-Event": "ping"},
     )
     assert ping.status_code == 202 and ping.json()["triggered"] is False
     assert target.calls == 1
@@ -151,7 +152,9 @@ def test_router_mounts_in_the_gateway_beside_the_admin_api(sqlite_database_url: 
     try:
         body = b'{"ref": "refs/heads/main"}'
         assert httpx.post(f"{url}/api/v1/reconcile", content=body).status_code == 401
-        signed = httpx.post(f"{url}/api/v1/reconcile", content=body, headers={SIGNATURE: sign(SECRET, body)})
+        signed = httpx.post(
+            f"{url}/api/v1/reconcile", content=body, headers={SIGNATURE: webhook_signature(SECRET, body)}
+        )
         assert signed.status_code == 202 and target.calls == 1
         assert "/api/v1/reconcile" in httpx.get(f"{url}/schema/openapi.json").text
     finally:
@@ -240,8 +243,14 @@ def test_serve_reconciles_and_the_webhook_triggers_it(tmp_path: Path) -> None:
         time.sleep(1.0)
         assert not has("bob")  # the interval is an hour and the gateway does not watch files
         body = b"{}"
-        assert httpx.post(url, content=body, headers={SIGNATURE: sign("nope", body)}).status_code == 401
-        assert httpx.post(url, content=body, headers={SIGNATURE: sign(SECRET, body)}).status_code == 202
+        assert (
+            httpx.post(url, content=body, headers={SIGNATURE: webhook_signature("nope", body)}).status_code
+            == 401
+        )
+        assert (
+            httpx.post(url, content=body, headers={SIGNATURE: webhook_signature(SECRET, body)}).status_code
+            == 202
+        )
         deadline = time.monotonic() + 5
         while not has("bob"):
             assert time.monotonic() < deadline, (tmp_path / "serve.log").read_text()

@@ -24,7 +24,7 @@ import pytest
 
 from gateway.gateway_harness import free_port
 from mcpctl.errors import StoreError
-from mcpctl.gateway._webhook import sign
+from mcpctl.gateway import webhook_signature
 from mcpctl.reconciler._git import GitSource
 from mcpctl.reconciler._loop import LoopConfig, ReconcileLoop
 from mcpctl.reconciler._status import ReconcileStatus
@@ -350,7 +350,7 @@ def test_webhook_and_watcher_wake_the_loop_at_once(remote: Remote, tmp_path: Pat
         bad = httpx.post(
             f"http://127.0.0.1:{port}/api/v1/reconcile",
             content=body,
-            headers={"X-Hub-Signature-256": sign("wrong", body)},
+            headers={"X-Hub-Signature-256": webhook_signature("wrong", body)},
         )
         assert bad.status_code == 401
         time.sleep(0.5)
@@ -359,7 +359,7 @@ def test_webhook_and_watcher_wake_the_loop_at_once(remote: Remote, tmp_path: Pat
         good = httpx.post(
             f"http://127.0.0.1:{port}/api/v1/reconcile",
             content=body,
-            headers={"X-Hub-Signature-256": sign("hook-secret", body)},
+            headers={"X-Hub-Signature-256": webhook_signature("hook-secret", body)},
         )
         assert good.status_code == 202
         wait_until(lambda: set(emails(store)) == {"bob"}, timeout=5, what="webhook-triggered pass")

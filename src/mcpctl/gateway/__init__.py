@@ -13,7 +13,7 @@ from ._pool import UpstreamPool, UpstreamStatus, resolve_server_spec
 from ._secrets import SecretResolver
 from ._state import LiveState, Snapshot, load_snapshot
 from ._upstream import UpstreamState
-from ._webhook import WebhookConfig, webhook_app, webhook_router
+from ._webhook import WebhookConfig, webhook_app, webhook_router, webhook_signature
 
 __all__ = [
     "AuthConfig",
@@ -40,4 +40,5 @@ __all__ = [
     "resolve_server_spec",
     "webhook_app",
     "webhook_router",
+    "webhook_signature",
 ]

@@ -17,8 +17,9 @@ from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery
 
 from mcpctl.schemas import LiveResource, TemplateSpec, masked, resolve_kind, sensitive_paths
+from mcpctl.store import hash_token
 
-from ._auth import AuthFailure, bearer_value, token_hash
+from ._auth import AuthFailure, bearer_value
 from ._health import upstream_status
 from ._runtime import runtime_of
 from ._state import stored_templates
@@ -129,7 +130,7 @@ async def introspect(request: Request[Any, Any, Any]) -> Response[dict[str, Any]
         value = bearer_value(request.headers.get("authorization"))
     except AuthFailure as failure:
         return Response({"active": False, "reason": failure.reason}, status_code=200)
-    record = await runtime.auth.lookup(token_hash(value))
+    record = await runtime.auth.lookup(hash_token(value))
     if record is None:
         return Response({"active": False, "reason": "unknown"}, status_code=200)
     expires = record.expires_at

@@ -5,7 +5,6 @@ Only a token's SHA-256 is looked up, cached or logged (a short prefix of the has
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections import OrderedDict
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from typing import Protocol
 import anyio.to_thread
 
 from mcpctl.errors import GatewayError
+from mcpctl.store import hash_token
 
 TOKEN_PREFIX = "mcpctl_pat_"
 WWW_AUTHENTICATE = 'Bearer realm="mcpctl"'
@@ -70,11 +70,6 @@ class Principal:
     def label(self) -> str:
         """How logs name the caller: `token <project>/<name>`, never the token value."""
         return f"token {self.project}/{self.token_name}"
-
-
-def token_hash(value: str) -> str:
-    """SHA-256 hex digest of a token value, as the store keeps it."""
-    return hashlib.sha256(value.encode()).hexdigest()
 
 
 def bearer_value(authorization: str | None) -> str:
@@ -136,7 +131,7 @@ class TokenAuthenticator:
         Raises AuthFailure: 401 missing/malformed/unknown/revoked/expired, 403 a token of another project.
         """
         value = bearer_value(authorization)
-        digest = token_hash(value)
+        digest = hash_token(value)
         record = await self.lookup(digest)
         if record is None:
             raise AuthFailure("unknown token", 401, "unknown")

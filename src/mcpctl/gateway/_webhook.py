@@ -38,7 +38,7 @@ class WebhookConfig:
             raise UsageError("the reconcile webhook needs a secret (MCPCTL_WEBHOOK_SECRET)")
 
 
-def sign(secret: str, body: bytes) -> str:
+def webhook_signature(secret: str, body: bytes) -> str:
     """The `X-Hub-Signature-256` value for `body`: `sha256=` and the hex HMAC-SHA256 under `secret`."""
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
 
@@ -47,7 +47,7 @@ def verify_signature(secret: str, body: bytes, signature: str | None) -> bool:
     """True when `signature` is the right `X-Hub-Signature-256` for `body` (constant-time comparison)."""
     if not signature or not signature.startswith("sha256="):
         return False
-    return hmac.compare_digest(sign(secret, body).encode(), signature.strip().encode())
+    return hmac.compare_digest(webhook_signature(secret, body).encode(), signature.strip().encode())
 
 
 def _authorized(config: WebhookConfig, request: Request[Any, Any, Any], body: bytes) -> bool:
