@@ -213,6 +213,14 @@ def create_app(
             len(snapshot.servers),
             snapshot.generation,
         )
+        for name, spec in sorted(snapshot.projects.items()):
+            if spec.proxy_model != "default":
+                # Said loudly: an operator who asked for gated sessions must not assume they get them.
+                logger.warning(
+                    "project %s: proxyModel %r is not applied by this gateway version; every tool is exposed",
+                    name,
+                    spec.proxy_model,
+                )
         try:
             async with sessions.run(), anyio.create_task_group() as group:
                 group.start_soon(state.run, on_change)
