@@ -116,9 +116,15 @@ def test_token_shows_status_expiry_and_rules(url: str) -> None:
     assert "Status:           expired\n" in laptop
     assert "Expires-At:       2020-01-01T00:00:00+00:00\n" in laptop
     assert section(laptop, "Effective rules")[1][:5] == ["alpha", "run", "servers", "time", "owner"]
-    assert "mcpctl_pat_" not in laptop
+    # No token value anywhere: only its display prefix, on its own line.
+    assert [line for line in laptop.splitlines() if "mcpctl_pat_" in line] == [
+        line for line in laptop.splitlines() if line.startswith("Token-Prefix:")
+    ]
     ci = run(url, "describe", "mcptoken", "ci", "-p", "alpha").stdout
     assert "Status:           revoked\n" in ci and "Expires-At:       never\n" in ci
+    # The display prefix of the generated value, never the value itself.
+    prefix = next(line for line in ci.splitlines() if line.startswith("Token-Prefix:")).split()[1]
+    assert prefix.startswith("mcpctl_pat_") and prefix.endswith("…") and len(prefix) < 20
     assert section(ci, "Bindings") == [["ROLE", "RESOURCE", "NAMES"], ["run", "servers", "*"]]
 
 

@@ -73,6 +73,7 @@ def render_describe(
     sections: list[Section],
     now: datetime,
     templates: Mapping[str, TemplateSpec] | None = None,
+    token_prefix: str | None = None,
 ) -> str:
     """The `describe` text: header fields, token status, the spec as YAML, then each relation section."""
     meta = live.resource.metadata
@@ -93,6 +94,7 @@ def render_describe(
         expiry = token_expiry(live.resource.spec.expires, live.created_at)
         lines.append(_field("Status", token_status(live, now)))
         lines.append(_field("Expires-At", expiry.isoformat(timespec="seconds") if expiry else "never"))
+        lines.append(_field("Token-Prefix", token_prefix or "<none>"))
     lines.append("Spec:")
     lines.append(_indent(_spec_yaml(live, templates or {})))
     lines.extend(render_section(section) for section in sections)
@@ -124,6 +126,11 @@ def describe(kind: str, name: str, project: str | None, database_url: str | None
         live = inventory.find(kind, name, project)
         sections = relations(inventory, live, now)
         templates = templates_of(inventory) if live.identity.kind in ("Server", "Template") else {}
+        record = (
+            store.token_record(live.identity.project or "", live.identity.name)
+            if isinstance(live.resource, McpToken)
+            else None
+        )
     finally:
         store.close()
-    click.echo(render_describe(live, sections, now, templates))
+    click.echo(render_describe(live, sections, now, templates, record.prefix if record else None))

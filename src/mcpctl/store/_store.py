@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, Engine, Text, cast, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Text, cast, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from mcpctl.errors import McpctlError, StoreError
@@ -165,6 +165,14 @@ class Store:
 
     def find_token(self, token_hash: str) -> TokenRecord | None:
         """The token whose value has this SHA-256 hex digest (see `hash_token`), or None."""
+        return self._token_where(table_of(McpTokenRow).c.token_hash == token_hash)
+
+    def token_record(self, project: str, name: str) -> TokenRecord | None:
+        """The stored record (prefix, expiry, revocation) of token `name` in `project`, or None."""
+        table = table_of(McpTokenRow)
+        return self._token_where((table.c.project == project) & (table.c.name == name))
+
+    def _token_where(self, condition: ColumnElement[bool]) -> TokenRecord | None:
         table = table_of(McpTokenRow)
         query = select(
             table.c.project,
@@ -174,7 +182,7 @@ class Store:
             table.c.created_at,
             table.c.expires_at,
             table.c.revoked,
-        ).where(table.c.token_hash == token_hash)
+        ).where(condition)
         with self._reading() as connection:
             row = connection.execute(query).first()
         if row is None:
