@@ -52,7 +52,7 @@ class _Put:
 
 @dataclass(slots=True)
 class _Delete:
-    pass
+    """A pending delete: the identity it removes is the key it is stored under."""
 
 
 class StoreTransaction:
