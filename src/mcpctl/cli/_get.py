@@ -16,7 +16,7 @@ from mcpctl.schemas import KINDS, LiveResource
 from ._completion import KIND, complete_names, complete_projects
 from ._main import cli
 from ._options import database_option, open_store
-from ._output import OUTPUT_FORMATS, render
+from ._output import OUTPUT_FORMATS, render, template_specs
 
 
 def parse_selector(selectors: Sequence[str]) -> list[tuple[str, str, str | None]]:
@@ -99,6 +99,9 @@ def get(
     scoped = KINDS[kind].scope != "global"
     store = open_store(database_url)
     try:
+        # Templates say which template values of a Server are secret (masked in -o yaml/json).
+        documents = kind == "Server" and fmt in ("yaml", "json")
+        templates = template_specs(store.list_resources("Template")) if documents else {}
         if names:
             inventory = Inventory(store)
             rows = [inventory.find(kind, name, project if scoped else None) for name in names]
@@ -114,4 +117,4 @@ def get(
         where = f" in project {project}" if project and scoped else ""
         click.echo(f"No resources found{where}.", err=True)
         return
-    click.echo(render(kind, rows, fmt, single=len(names) == 1 and len(rows) == 1))
+    click.echo(render(kind, rows, fmt, single=len(names) == 1 and len(rows) == 1, templates=templates))

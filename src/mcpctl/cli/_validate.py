@@ -10,7 +10,7 @@ import json
 import click
 
 from mcpctl.errors import UsageError
-from mcpctl.schemas import ValidationResult, load_and_validate
+from mcpctl.schemas import ValidationResult, load_and_validate, printable
 
 from ._main import cli
 from ._source_options import source_options, validate_repository
@@ -35,7 +35,7 @@ def validate(
         click.echo(render_json(result))
     else:
         for problem in result.problems:
-            click.echo(str(problem), err=True)
+            click.echo(printable(str(problem)), err=True)
         click.echo(summary(result))
     ctx.exit(0 if result.valid else 1)
 

@@ -11,7 +11,7 @@ from pathlib import Path as FilePath
 from typing import Any
 
 from mcpctl.errors import UsageError
-from mcpctl.schemas import SENSITIVE, Identity, masked, parse_resource
+from mcpctl.schemas import SENSITIVE, Identity, masked, parse_resource, printable
 
 from ._diff import field_changes
 from ._plan import Action, Change, FieldChange, Plan
@@ -96,8 +96,11 @@ def plan_document(plan: Plan, *, with_secrets: bool = False) -> dict[str, Any]:
 
 
 def render_json(plan: Plan) -> str:
-    """The plan JSON as `-o json` prints it (sensitive values hidden), ending in a newline."""
-    return json.dumps(plan_document(plan), indent=2, ensure_ascii=False) + "\n"
+    """The plan JSON as `-o json` prints it (sensitive values hidden), ending in a newline.
+
+    Control characters and bidi overrides are `\\uXXXX` escapes (the same string to a JSON reader).
+    """
+    return printable(json.dumps(plan_document(plan), indent=2, ensure_ascii=False)) + "\n"
 
 
 def plan_digest(plan: Plan) -> str:

@@ -16,10 +16,10 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
-from ruamel.yaml.scalarstring import LiteralScalarString
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
 from mcpctl.errors import SourceError
-from mcpctl.schemas import API_VERSION, Identity, ResourceModel, parse_resource, raw_identity
+from mcpctl.schemas import API_VERSION, Identity, ResourceModel, has_unsafe, parse_resource, raw_identity
 
 
 def round_trip_yaml() -> YAML:
@@ -33,17 +33,27 @@ def round_trip_yaml() -> YAML:
 
 
 def to_yaml_value(value: Any) -> Any:
-    """Plain JSON-like data as ruamel nodes; multi-line strings become literal blocks (`|`)."""
+    """Plain JSON-like data as ruamel nodes; multi-line strings become literal blocks (`|`).
+
+    Strings holding control characters (or bidi overrides) are always double-quoted, where they are
+    written as escapes: a literal block would carry an escape sequence raw to whoever reads the YAML.
+    """
     if isinstance(value, Mapping):
         mapping = CommentedMap()
         for key, item in value.items():
-            mapping[key] = to_yaml_value(item)
+            mapping[_quoted_if_unsafe(key)] = to_yaml_value(item)
         return mapping
     if isinstance(value, list | tuple):
         return CommentedSeq(to_yaml_value(item) for item in value)
+    if isinstance(value, str) and has_unsafe(value):
+        return DoubleQuotedScalarString(value)
     if isinstance(value, str) and "\n" in value and not _has_trailing_space(value):
         return LiteralScalarString(value)
     return value
+
+
+def _quoted_if_unsafe(key: Any) -> Any:
+    return DoubleQuotedScalarString(key) if isinstance(key, str) and has_unsafe(key) else key
 
 
 def _has_trailing_space(text: str) -> bool:

@@ -56,12 +56,16 @@ from ._resource import (
 )
 from ._sensitive import (
     SENSITIVE,
+    WITHHELD,
     is_sensitive,
     looks_secret,
+    looks_secret_value,
+    mask_args,
     mask_url,
     masked,
     resource_sensitive_paths,
     sensitive_paths,
+    withhold,
 )
 from ._server import (
     HealthCheck,
@@ -75,6 +79,7 @@ from ._server import (
     ToolFilter,
     instantiate_template,
 )
+from ._text import has_unsafe, printable
 from ._validate import SourcedResource, ValidationResult, load_and_validate, validate_documents
 
 __all__ = [
@@ -87,6 +92,7 @@ __all__ = [
     "PREVENT_DESTROY_ANNOTATION",
     "SENSITIVE",
     "STDIN",
+    "WITHHELD",
     "Document",
     "FieldPath",
     "FromEnv",
@@ -133,15 +139,19 @@ __all__ = [
     "export_schemas",
     "format_field",
     "gitops_manager",
+    "has_unsafe",
     "instantiate_template",
     "is_sensitive",
     "load_and_validate",
     "load_documents",
     "load_text",
     "looks_secret",
+    "looks_secret_value",
+    "mask_args",
     "mask_url",
     "masked",
     "parse_resource",
+    "printable",
     "raw_identity",
     "render_reference",
     "resolve_kind",
@@ -149,4 +159,5 @@ __all__ = [
     "schema_files",
     "sensitive_paths",
     "validate_documents",
+    "withhold",
 ]
