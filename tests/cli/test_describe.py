@@ -178,7 +178,10 @@ def test_secrets_found_by_value_shape_are_masked(sqlite_database_url: str) -> No
     for name in ("db", "api"):
         shown = run(url, "describe", "server", name).stdout
         assert "(sensitive)" in shown and not [s for s in SHAPED_SECRETS if s in shown], shown
-    assert "- --api-key\n    - (sensitive)\n    - (sensitive)\n    - --port" in run(url, "describe", "server", "db").stdout
+    assert (
+        "- --api-key\n    - (sensitive)\n    - (sensitive)\n    - --port"
+        in run(url, "describe", "server", "db").stdout
+    )
     for fmt in ("wide", "yaml", "json"):
         listed = run(url, "get", "servers", "-o", fmt).stdout
         assert not [s for s in SHAPED_SECRETS if s in listed], (fmt, listed)
@@ -196,7 +199,11 @@ def test_escape_sequences_in_fields_are_shown_escaped(sqlite_database_url: str) 
             labels={"team": "a\x1b[31m"},
         ),
     )
-    for args in (("describe", "user", "mallory"), ("get", "users", "-o", "wide"), ("get", "users", "-o", "yaml")):
+    for args in (
+        ("describe", "user", "mallory"),
+        ("get", "users", "-o", "wide"),
+        ("get", "users", "-o", "yaml"),
+    ):
         shown = run(url, *args).stdout
         assert not any(c in shown for c in "\x1b\x07\x9b\u202e\r"), (args, shown)
     described = run(url, "describe", "user", "mallory").stdout

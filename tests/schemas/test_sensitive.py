@@ -52,9 +52,24 @@ def test_stdio_server_masked_by_shape_and_by_flag() -> None:
         {
             "transport": "stdio",
             "command": "srv",
-            "args": ["--api-key", "ARGSECRET", "--token=EQSECRET", "--port", "8080", "--password", "--verbose"],
-            "env": {"DATABASE_URL": "postgres://u:PW@db/x", "SENTRY_DSN": "https://KEY@s.io/1", "LOG": "info"},
-            "healthCheck": {"tool": "ping", "arguments": {"target": {"url": "https://h/?token=HT"}, "n": "1"}},
+            "args": [
+                "--api-key",
+                "ARGSECRET",
+                "--token=EQSECRET",
+                "--port",
+                "8080",
+                "--password",
+                "--verbose",
+            ],
+            "env": {
+                "DATABASE_URL": "postgres://u:PW@db/x",
+                "SENTRY_DSN": "https://KEY@s.io/1",
+                "LOG": "info",
+            },
+            "healthCheck": {
+                "tool": "ping",
+                "arguments": {"target": {"url": "https://h/?token=HT"}, "n": "1"},
+            },
         }
     )
     assert sensitive_paths(doc, {}) == {
