@@ -14,6 +14,7 @@ from mcpctl.reconciler import (
     Inventory,
     Section,
     relations,
+    template_specs,
     token_expiry,
     token_status,
 )
@@ -22,7 +23,7 @@ from mcpctl.schemas import LiveResource, McpToken, TemplateSpec, printable
 from ._completion import KIND, complete_names, complete_projects
 from ._main import cli
 from ._options import database_option, open_store
-from ._output import age, document, table, template_specs, yaml_text
+from ._output import age, document, table, yaml_text
 
 _LABEL_WIDTH = 18
 
@@ -115,7 +116,8 @@ def describe(kind: str, name: str, project: str | None, database_url: str | None
         inventory = Inventory(store)
         live = inventory.find(kind, name, project)
         sections = relations(inventory, live, now)
-        templates = template_specs(inventory.of_kind("Template")) if live.identity.kind == "Server" else {}
+        kept = inventory.of_kind("Template") if live.identity.kind == "Server" else []
+        templates = template_specs(t.resource for t in kept)
         record = (
             store.token_record(live.identity.project or "", live.identity.name)
             if isinstance(live.resource, McpToken)

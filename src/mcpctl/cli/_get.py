@@ -10,13 +10,13 @@ from collections.abc import Sequence
 import click
 
 from mcpctl.errors import UsageError
-from mcpctl.reconciler import Inventory
+from mcpctl.reconciler import Inventory, template_specs
 from mcpctl.schemas import KINDS, LiveResource
 
 from ._completion import KIND, complete_names, complete_projects
 from ._main import cli
 from ._options import database_option, open_store
-from ._output import OUTPUT_FORMATS, render, template_specs
+from ._output import OUTPUT_FORMATS, render
 
 
 def parse_selector(selectors: Sequence[str]) -> list[tuple[str, str, str | None]]:
@@ -101,7 +101,7 @@ def get(
     try:
         # Templates say which template values of a Server are secret (masked in -o yaml/json).
         documents = kind == "Server" and fmt in ("yaml", "json")
-        templates = template_specs(store.list_resources("Template")) if documents else {}
+        templates = template_specs(t.resource for t in store.list_resources("Template")) if documents else {}
         if names:
             inventory = Inventory(store)
             rows = [inventory.find(kind, name, project if scoped else None) for name in names]

@@ -6,7 +6,7 @@ Pure functions from live resources to text; the commands only pick one and echo 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -218,11 +218,6 @@ def slug(identity: Identity) -> str:
 def render_names(rows: Sequence[LiveResource]) -> str:
     """`kind/name`, one per line."""
     return "\n".join(slug(live.identity) for live in rows)
-
-
-def template_specs(items: Iterable[LiveResource]) -> dict[str, TemplateSpec]:
-    """The specs of the Templates among `items`, by name: they say which template values are secret."""
-    return {live.identity.name: live.resource.spec for live in items if isinstance(live.resource, Template)}
 
 
 def document(resource: ResourceModel, templates: Mapping[str, TemplateSpec] | None = None) -> dict[str, Any]:

@@ -37,18 +37,26 @@ from ._sources import (
 )
 
 if TYPE_CHECKING:
-    from ._export import export_resources
+    from ._export import (
+        ExportResult,
+        Withheld,
+        export_resources,
+        template_specs,
+        withheld_note,
+        withhold_secrets,
+    )
     from ._git import GitRepository, GitSource, is_local_path, relative_problem, subpath
     from ._loop import LoopConfig, ReconcileLoop
     from ._status import ReconcileStatus, read_statuses, reconcile_metric_families, status_path
     from ._watch import DebouncedWatcher, config_file_filter, git_ref_filter
-    from ._yamlio import dump_documents, dump_resource_yaml, to_yaml_value
+    from ._yamlio import add_comments, dump_documents, dump_resource_yaml, to_yaml_value
 
 # Names whose modules import git, SQLAlchemy or other heavy edges are loaded on first use, so that
 # importing the pure core (`mcpctl.reconciler._diff`) never drags them in: name -> private module.
 # Type checkers see them through the TYPE_CHECKING imports above.
 _LAZY: dict[str, str] = {
     "DebouncedWatcher": "._watch",
+    "ExportResult": "._export",
     "GitRepository": "._git",
     "GitSource": "._git",
     "LoopConfig": "._loop",
@@ -65,7 +73,12 @@ _LAZY: dict[str, str] = {
     "relative_problem": "._git",
     "status_path": "._status",
     "subpath": "._git",
+    "template_specs": "._export",
     "to_yaml_value": "._yamlio",
+    "Withheld": "._export",
+    "withheld_note": "._export",
+    "withhold_secrets": "._export",
+    "add_comments": "._yamlio",
 }
 
 
@@ -89,6 +102,7 @@ __all__ = [
     "DebouncedWatcher",
     "DeletePlan",
     "DesiredState",
+    "ExportResult",
     "FieldChange",
     "FileSource",
     "GitRepository",
@@ -101,6 +115,8 @@ __all__ = [
     "Section",
     "Source",
     "StaticSource",
+    "Withheld",
+    "add_comments",
     "apply_plan",
     "config_file_filter",
     "dependency_key",
@@ -133,8 +149,11 @@ __all__ = [
     "source_name_for_repo",
     "status_path",
     "subpath",
+    "template_specs",
     "to_yaml_value",
     "token_expiry",
     "token_file",
     "token_status",
+    "withheld_note",
+    "withhold_secrets",
 ]
