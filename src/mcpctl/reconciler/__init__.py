@@ -8,7 +8,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from ._apply import STEP_DELAY_ENV, ApplyResult, CreatedToken, apply_plan, token_file
+from ._apply import STEP_DELAY_ENV, ApplyResult, CreatedToken, apply_plan
 from ._diff import IMMUTABLE_FIELDS, MUTABLE_TOKEN_FIELDS, diff, field_changes, flatten
 from ._format import describe_identity
 from ._inspect import (
@@ -35,6 +35,7 @@ from ._sources import (
     source_name_for_paths,
     source_name_for_repo,
 )
+from ._token_files import token_file
 
 if TYPE_CHECKING:
     from ._export import (
