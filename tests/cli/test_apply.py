@@ -257,3 +257,21 @@ def test_token_files_never_follow_a_planted_symlink(url: str, tmp_path: Path) ->
     written = out / "team.ci.token"
     assert not written.is_symlink() and written.read_text().startswith("mcpctl_pat_")
     assert stat.S_IMODE(written.stat().st_mode) == 0o600 and not (out / "team.ci.token.new").exists()
+
+
+def test_hand_edited_saved_plan_is_refused(url: str, tmp_path: Path) -> None:
+    import json
+
+    assert run("create", "user", "manual", "--email", "m@x.io", "--database-url", url).exit_code == 0
+    source, saved = repo(tmp_path, PROJECT), tmp_path / "plan.json"
+    assert run("plan", "-f", source, "--database-url", url, "-out", str(saved)).exit_code == 0
+    data = json.loads(saved.read_text())
+    data["changes"].append(
+        {**data["changes"][0], "action": "delete", "symbol": "-", "kind": "User", "name": "manual",
+         "address": "User/manual", "before": data["changes"][0]["after"], "after": None}
+    )  # fmt: skip
+    saved.write_text(json.dumps(data))
+    refused = run("apply", str(saved), "--database-url", url)
+    assert refused.exit_code == 2 and "changed after `mcpctl plan -out` wrote it" in refused.stderr
+    with Store.open(url) as store:
+        assert [str(item.identity) for item in store.list_resources()] == ["User/manual"]

@@ -97,6 +97,20 @@ def _refreshed(
     return fresh
 
 
+def _refuse_foreign_deletes(store: Store, plan: Plan) -> None:
+    # The diff never plans these; a plan that has one was made by hand. Checked under the lock.
+    if plan.prune_all:
+        return
+    for change in plan.changes:
+        if change.action is Action.DELETE:
+            live = store.get_resource(change.identity)
+            if live is not None and live.managed_by != plan.manager:
+                raise PlanRefused(
+                    f"{change.identity} is managed by {live.managed_by}, not by {plan.manager}: only a plan "
+                    "made with --prune-all may delete it; nothing was applied"
+                )
+
+
 def apply_plan(
     store: Store,
     plan: Plan,
@@ -129,6 +143,7 @@ def apply_plan(
         with store.transaction(lock_timeout=lock_timeout, actor=actor) as tx:
             if plan.base_generation is None or tx.generation != plan.base_generation:
                 plan = _refreshed(store, plan, tx.generation, refresh, accept_different)
+            _refuse_foreign_deletes(store, plan)
             if files is not None:
                 files.prepare(plan)
             if not plan.has_changes:
