@@ -17,9 +17,10 @@ from ._base import (
     SecretRef,
 )
 from ._jsonschema import export_schemas, schema_files
+from ._limits import MAX_DOCUMENTS_ENV, MAX_PROBLEMS_ENV, Limits
 from ._live import CLI_MANAGER, LiveResource, gitops_manager
-from ._loader import STDIN, Document, LoadResult, load_documents, load_text
-from ._problems import Problem, Severity, format_field
+from ._loader import STDIN, Document, DocumentStream, LoadResult, load_documents, load_text
+from ._problems import Problem, ProblemLog, Severity, format_field
 from ._project import (
     BUILTIN_PROXY_MODELS,
     LINK_TARGET,
@@ -89,17 +90,21 @@ __all__ = [
     "KINDS",
     "KIND_ALIASES",
     "LINK_TARGET",
+    "MAX_DOCUMENTS_ENV",
+    "MAX_PROBLEMS_ENV",
     "PREVENT_DESTROY_ANNOTATION",
     "SENSITIVE",
     "STDIN",
     "WITHHELD",
     "Document",
+    "DocumentStream",
     "FieldPath",
     "FromEnv",
     "Group",
     "GroupSpec",
     "HealthCheck",
     "Identity",
+    "Limits",
     "LiveResource",
     "LoadResult",
     "McpToken",
@@ -108,6 +113,7 @@ __all__ = [
     "Operation",
     "Pagination",
     "Problem",
+    "ProblemLog",
     "Project",
     "ProjectLLM",
     "ProjectSpec",

@@ -16,7 +16,7 @@ from ._loader import Document
 from ._problems import Problem, did_you_mean, format_field
 from ._project import BUILTIN_PROXY_MODELS, LINK_TARGET, Project, Prompt
 from ._rbac import Group, McpToken, RoleBinding, Rule
-from ._sensitive import looks_secret, looks_secret_value, placeholder_paths
+from ._sensitive import SENSITIVE, WITHHELD, looks_secret, looks_secret_value, placeholder_paths
 from ._server import PLACEHOLDER, Server, ServerSpec, Template, instantiate_template, template_placeholders
 
 if TYPE_CHECKING:
@@ -221,6 +221,8 @@ class _CrossReferences:
     def _hidden_placeholders(self, document: Document) -> None:
         # `(sensitive)` or `<withheld>` in a spec came from masked output (describe, plan JSON, export):
         # applying it would silently replace the real secret with the stand-in.
+        if not (document.source.contains(WITHHELD) or document.source.contains(SENSITIVE)):
+            return
         for path in placeholder_paths(document.data.get("spec"), ("spec",)):
             self._error(
                 document,
