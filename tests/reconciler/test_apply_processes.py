@@ -181,8 +181,9 @@ def interrupt_token_replacement(url: str, tmp_path: Path, signum: int) -> tuple[
     write_token(source, "never")  # an immutable field: the token is replaced (revoke + new value)
     victim = start_apply(url, source, "--token-output", str(out), delay=3.0)
     deadline = time.monotonic() + 60
-    while not (out / "team.ci.token.new").exists():
-        assert victim.poll() is None and time.monotonic() < deadline, "the new value was never staged"
+    # The new value is written (beside the old file, or, as older versions did, over it) mid-transaction.
+    while not (out / "team.ci.token.new").exists() and path.read_text() == old:
+        assert victim.poll() is None and time.monotonic() < deadline, "the new value was never written"
         time.sleep(0.02)
     victim.send_signal(signum)
     victim.communicate(timeout=30)
