@@ -2,23 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from pathlib import Path
 
 import click
 
 from mcpctl.errors import UsageError
-from mcpctl.reconciler import (
-    ExportResult,
-    add_comments,
-    dump_documents,
-    export_resources,
-    template_specs,
-    to_yaml_value,
-    withheld_note,
-    withhold_secrets,
-)
-from mcpctl.schemas import WITHHELD, Identity, ResourceModel, TemplateSpec, printable
+from mcpctl.reconciler import ExportResult, export_resources, export_stream, template_specs
+from mcpctl.schemas import WITHHELD, Identity, printable
 
 from ._completion import KIND
 from ._main import cli
@@ -66,7 +56,9 @@ def export_command(
         and (project is None or project in (item.identity.project, _project_name(item.identity)))
     ]
     if directory == "-":
-        click.echo(printable(_to_stdout(resources, live_templates, include_secrets)), nl=False)
+        text, streamed = export_stream(resources, live_templates, include_secrets=include_secrets)
+        _report_secrets(streamed, "stdout")
+        click.echo(printable(text), nl=False)
         return
     if project is not None or wanted:
         raise UsageError("-p and --kind need DIR `-`: a partial export into DIR drops other resources")
@@ -80,24 +72,6 @@ def export_command(
         click.echo(f"  wrote   {name}")
     for name in result.removed:
         click.echo(f"  removed {name}")
-
-
-def _to_stdout(
-    resources: list[ResourceModel], templates: Mapping[str, TemplateSpec], include_secrets: bool
-) -> str:
-    documents = []
-    result = ExportResult()
-    for resource in resources:
-        written = withhold_secrets(resource, templates)
-        if include_secrets:
-            result.secrets_written += written.describe(written.secrets)
-            documents.append(to_yaml_value(resource.to_document()))
-        else:
-            result.withheld += written.describe(written.paths)
-            documents.append(to_yaml_value(written.resource.to_document()))
-            add_comments(documents[-1], {path: withheld_note(path) for path in written.paths})
-    _report_secrets(result, "stdout")
-    return dump_documents(documents)
 
 
 def _report_secrets(result: ExportResult, where: str) -> None:

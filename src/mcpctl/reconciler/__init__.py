@@ -38,19 +38,12 @@ from ._sources import (
 from ._token_files import token_file
 
 if TYPE_CHECKING:
-    from ._export import (
-        ExportResult,
-        Withheld,
-        export_resources,
-        template_specs,
-        withheld_note,
-        withhold_secrets,
-    )
+    from ._export import ExportResult, export_resources, export_stream, template_specs
     from ._git import GitRepository, GitSource, is_local_path, relative_problem, subpath
     from ._loop import LoopConfig, ReconcileLoop
     from ._status import ReconcileStatus, read_statuses, reconcile_metric_families, status_path
     from ._watch import DebouncedWatcher, config_file_filter, git_ref_filter
-    from ._yamlio import add_comments, dump_documents, dump_resource_yaml, to_yaml_value
+    from ._yamlio import dump_documents, dump_resource_yaml, to_yaml_value
 
 # Names whose modules import git, SQLAlchemy or other heavy edges are loaded on first use, so that
 # importing the pure core (`mcpctl.reconciler._diff`) never drags them in: name -> private module.
@@ -67,6 +60,7 @@ _LAZY: dict[str, str] = {
     "dump_documents": "._yamlio",
     "dump_resource_yaml": "._yamlio",
     "export_resources": "._export",
+    "export_stream": "._export",
     "git_ref_filter": "._watch",
     "is_local_path": "._git",
     "read_statuses": "._status",
@@ -76,10 +70,6 @@ _LAZY: dict[str, str] = {
     "subpath": "._git",
     "template_specs": "._export",
     "to_yaml_value": "._yamlio",
-    "Withheld": "._export",
-    "withheld_note": "._export",
-    "withhold_secrets": "._export",
-    "add_comments": "._yamlio",
 }
 
 
@@ -116,8 +106,6 @@ __all__ = [
     "Section",
     "Source",
     "StaticSource",
-    "Withheld",
-    "add_comments",
     "apply_plan",
     "config_file_filter",
     "dependency_key",
@@ -126,6 +114,7 @@ __all__ = [
     "dump_documents",
     "dump_resource_yaml",
     "export_resources",
+    "export_stream",
     "field_changes",
     "flatten",
     "format_path",
@@ -155,6 +144,4 @@ __all__ = [
     "token_expiry",
     "token_file",
     "token_status",
-    "withheld_note",
-    "withhold_secrets",
 ]

@@ -29,7 +29,15 @@ from mcpctl.schemas import (
 )
 
 from ._order import dependency_key
-from ._yamlio import document_identity, load_documents, render_file, write_text_atomic
+from ._yamlio import (
+    add_comments,
+    document_identity,
+    dump_documents,
+    load_documents,
+    render_file,
+    to_yaml_value,
+    write_text_atomic,
+)
 
 _SHARED_FILES = {
     "User": "rbac/users.yaml",
@@ -126,6 +134,41 @@ def withhold_secrets(
     return Withheld(parse_resource(masked(full, hide, withhold)), hide, secrets)
 
 
+def _as_written(
+    resource: ResourceModel,
+    templates: Mapping[str, TemplateSpec],
+    already: Any,
+    include_secrets: bool,
+    result: ExportResult,
+) -> tuple[ResourceModel, dict[FieldPath, str]]:
+    """The resource export writes, and the comments beside its withheld values; noted in `result`."""
+    written = withhold_secrets(resource, templates, already)
+    if include_secrets:
+        result.secrets_written += written.describe(written.secrets)
+        return resource, {}
+    result.withheld += written.describe(written.paths)
+    return written.resource, {path: withheld_note(path) for path in written.paths}
+
+
+def export_stream(
+    resources: Iterable[ResourceModel],
+    templates: Mapping[str, TemplateSpec],
+    *,
+    include_secrets: bool = False,
+) -> tuple[str, ExportResult]:
+    """`resources` as one YAML stream (`mcpctl export -`), literal secrets withheld unless asked.
+
+    `templates` (all live ones, also when `resources` is a selection) say which values are secret.
+    """
+    result = ExportResult()
+    documents = []
+    for resource in resources:
+        written, comments = _as_written(resource, templates, None, include_secrets, result)
+        documents.append(to_yaml_value(written.to_document()))
+        add_comments(documents[-1], comments)
+    return dump_documents(documents), result
+
+
 def template_specs(resources: Iterable[ResourceModel]) -> dict[str, TemplateSpec]:
     """Template specs by name: they say which template values of a Server are secret."""
     return {r.identity.name: r.spec for r in resources if isinstance(r, Template)}
@@ -169,15 +212,11 @@ def export_resources(
     result = ExportResult()
     for resource in sorted(resources, key=lambda r: dependency_key(r.identity)):
         location = existing.get(resource.identity)
-        if include_secrets:
-            written = Withheld(resource, (), tuple(resource_sensitive_paths(resource, templates)))
-            result.secrets_written += written.describe(written.secrets)
-        else:
-            written = withhold_secrets(resource, templates, location[1] if location else None)
-            result.withheld += written.describe(written.paths)
-            comments[resource.identity] = {path: withheld_note(path) for path in written.paths}
+        already = location[1] if location else None
+        written, notes = _as_written(resource, templates, already, include_secrets, result)
+        comments[resource.identity] = notes
         target = location[0] if location else directory.joinpath(*layout_path(resource).parts)
-        by_file[target].append(written.resource)
+        by_file[target].append(written)
     for path in sorted(set(by_file) | {location for location, _ in existing.values()}):
         relative = path.relative_to(directory).as_posix()
         text = render_file(path, by_file.get(path, []), comments=comments)
