@@ -1,11 +1,11 @@
-"""The gateway's Litestar app factory: `create_app(config)` wires store, pool, sessions, auth and routes.
+"""The gateway's Litestar app factory: `create_app(config)` wires store, pool, sessions, layers, auth, routes.
 
-MCP endpoints at `/projects/<project>/mcp`; probes, metrics and the admin API beside them; OpenAPI at /schema.
+Wiring only: each part is built by its own module. MCP endpoints at `/projects/<project>/mcp`; probes,
+metrics and the admin API beside them; OpenAPI at /schema.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -13,29 +13,32 @@ from typing import Any, cast
 
 import anyio
 import anyio.to_thread
-from litestar import Litestar, asgi
+from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.types import ASGIApp, Receive, Scope, Send
-from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
-from mcp.server.auth.provider import AccessToken
+from litestar.types import ASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
 
 from mcpctl import __version__
 from mcpctl.errors import UsageError
 
 from ._admin import admin_router
-from ._auth import AuthFailure, TokenAuthenticator
+from ._auth import TokenAuthenticator
 from ._config import GatewayConfig, is_loopback
+from ._endpoint import MCP_MOUNT, mcp_endpoint
+from ._events import Events
 from ._health import HealthProber, health_router
 from ._metrics import GatewayMetrics, Gauge
+from ._metrics_sink import MetricsSink
+from ._pipeline import Layer
+from ._pool import UpstreamPool
 from ._runtime import GatewayPool, GatewayRuntime, GatewayStore
+from ._secrets import SecretResolver
 from ._sessions import ProjectSessions
 from ._state import LiveState, Snapshot
+from ._toolfilter import ToolFilterLayer
 
 logger = logging.getLogger("mcpctl.gateway")
-
-MCP_MOUNT = "/projects"
 
 
 def _open_store(config: GatewayConfig) -> GatewayStore:
@@ -45,45 +48,22 @@ def _open_store(config: GatewayConfig) -> GatewayStore:
     return store
 
 
-def _make_pool(
-    config: GatewayConfig,
-    on_tools_changed: Callable[[str], Any],
-    on_resource_updated: Callable[[str, str], Any],
-) -> GatewayPool:
-    from ._pool import UpstreamPool
-    from ._secrets import SecretResolver
-
+def _make_pool(config: GatewayConfig) -> UpstreamPool:
     settings = config.upstream
-    pool: GatewayPool = UpstreamPool(
+    return UpstreamPool(
         secrets=SecretResolver(settings.secrets_dir),
         tools_ttl=settings.tools_ttl_seconds,
         negative_ttl=settings.negative_ttl_seconds,
         max_backoff=settings.max_backoff_seconds,
-        on_tools_changed=on_tools_changed,
-        on_resource_updated=on_resource_updated,
     )
-    return pool
 
 
-async def _send_json(
-    send: Any, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
-) -> None:
-    payload = json.dumps(body).encode()
-    raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-    raw_headers.extend((k.lower().encode(), v.encode()) for k, v in (headers or {}).items())
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": payload})
-
-
-def _rpc_error(message: str, code: int = -32600) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}}
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return bytes(value).decode("latin-1")
-    return None
+def _layers(config: GatewayConfig, state: LiveState) -> list[Layer]:
+    """The layers of every project's pipeline, outermost first: a new feature's layer is registered here."""
+    return [
+        *config.layers,
+        ToolFilterLayer(lambda: state.snapshot),
+    ]
 
 
 def _route_family(path: str) -> str:
@@ -161,28 +141,27 @@ def create_app(
         raise UsageError(f"auth may only be turned off on a loopback host, not {config.host}")
     owns_store, owns_pool = store is None, pool is None
     metrics = GatewayMetrics()
+    events = Events([MetricsSink(metrics), *config.event_sinks])
     the_store = store if store is not None else _open_store(config)
     state = LiveState(the_store, poll_interval=config.live.poll_interval_seconds)
-    runtime_box: list[GatewayRuntime] = []
-
-    async def tools_changed(server: str) -> None:
-        # An upstream announced new tools: every project using it tells its sessions.
-        snapshot = state.snapshot
-        for project, spec in snapshot.projects.items():
-            if server in spec.servers and runtime_box:
-                await runtime_box[0].sessions.notify(project)
-
-    async def resource_updated(server: str, uri: str) -> None:
-        if runtime_box:
-            await runtime_box[0].sessions.resource_updated(server, uri)
-
-    the_pool = pool if pool is not None else _make_pool(config, tools_changed, resource_updated)
+    made_pool = _make_pool(config) if pool is None else None
+    the_pool: GatewayPool = pool if pool is not None else cast(GatewayPool, made_pool)
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
         allowed_hosts=config.allowed_hosts(),
         allowed_origins=config.allowed_origins(),
     )
-    sessions = ProjectSessions(lambda: state.snapshot, the_pool, metrics, security, config.sessions)
+    sessions = ProjectSessions(
+        lambda: state.snapshot,
+        the_pool,
+        metrics,
+        security,
+        config.sessions,
+        layers=_layers(config, state),
+        events=events,
+    )
+    if made_pool is not None:
+        made_pool.listen(sessions.upstream_tools_changed, sessions.resource_updated)
     auth = TokenAuthenticator(
         the_store, ttl=config.auth.cache_ttl_seconds, max_entries=config.auth.cache_size
     )
@@ -191,8 +170,7 @@ def create_app(
         the_pool.probe,
         lambda name: status.state if (status := the_pool.status().get(name)) is not None else None,
     )
-    runtime = GatewayRuntime(config, the_store, state, the_pool, sessions, auth, metrics, prober)
-    runtime_box.append(runtime)
+    runtime = GatewayRuntime(config, the_store, state, the_pool, sessions, auth, metrics, prober, events)
     for gauge in _gauges(runtime):
         metrics.add_gauge(gauge)
     for name, help_text, collect in config.extra_gauges:
@@ -236,34 +214,11 @@ def create_app(
                 if owns_store:
                     await anyio.to_thread.run_sync(the_store.close)
 
-    @asgi(MCP_MOUNT, is_mount=True, copy_scope=True)
-    async def mcp_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
-        parts = [p for p in scope["path"].split("/") if p]
-        if len(parts) != 2 or parts[1] != "mcp":
-            await _send_json(send, 404, _rpc_error("not found: MCP endpoints are /projects/<project>/mcp"))
-            return
-        project = parts[0]
-        if project not in state.snapshot.projects:
-            await _send_json(send, 404, _rpc_error(f"project {project} not found"))
-            return
-        if config.auth.enabled:
-            try:
-                principal = await auth.authenticate(_header(scope, b"authorization"), project)
-            except AuthFailure as failure:
-                metrics.auth_failures.inc(status=str(failure.status_code), reason=failure.reason)
-                logger.info("project %s: %s refused: %s", project, failure.status_code, failure.detail)
-                await _send_json(send, failure.status_code, _rpc_error(failure.detail), failure.headers)
-                return
-            # Binds each MCP session to the token that opened it (the SDK compares this on every request);
-            # the hash stands in for the token so the value itself never sits in the scope.
-            scope["user"] = AuthenticatedUser(
-                AccessToken(token=principal.token_hash_prefix, client_id=principal.label, scopes=[])
-            )
-        # Litestar and Starlette spell the same ASGI callables with different types.
-        await sessions.handle(project, cast(Any, scope), cast(Any, receive), cast(Any, send))
-
+    endpoint = mcp_endpoint(
+        lambda: state.snapshot.projects, sessions, events, auth if config.auth.enabled else None
+    )
     return Litestar(
-        route_handlers=[mcp_endpoint, health_router(), admin_router(), *config.extra_routers],
+        route_handlers=[endpoint, health_router(), admin_router(), *config.extra_routers],
         lifespan=[lifespan],
         middleware=[_counting_middleware(metrics)],
         openapi_config=OpenAPIConfig(title="mcpctl gateway", version=__version__, path="/schema"),

@@ -17,10 +17,10 @@ import anyio
 from mcp import ClientSession, types
 from mcp.shared.exceptions import MCPError
 
-from mcpctl.errors import GatewayError
-from mcpctl.schemas import ServerSpec, TemplateSpec, instantiate_template
+from mcpctl.errors import UnknownUpstream, UpstreamError, UpstreamTimeout, UpstreamUnavailable
+from mcpctl.schemas import ServerSpec
 
-from ._errors import InvalidUpstreamSpec, UnknownUpstream, UpstreamTimeout, UpstreamUnavailable
+from ._context import CallContext
 from ._secrets import SecretResolver
 from ._upstream import Upstream, UpstreamState
 
@@ -54,24 +54,6 @@ class _CachedTools:
     error: Callable[[], Exception] | None = None
 
 
-def resolve_server_spec(spec: ServerSpec, templates: Mapping[str, TemplateSpec]) -> ServerSpec:
-    """The concrete spec of a server: `fromTemplate` instantiated (its env/headers/timeouts overriding).
-
-    Raises `InvalidUpstreamSpec` for an unknown template or values the template rejects.
-    """
-    ref = spec.from_template
-    if ref is None:
-        return spec
-    template = templates.get(ref.name)
-    if template is None:
-        raise InvalidUpstreamSpec(f"fromTemplate: unknown template {ref.name!r}")
-    try:
-        return instantiate_template(template, ref, overrides=spec)
-    except ValueError as error:
-        reason = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
-        raise InvalidUpstreamSpec(f"fromTemplate {ref.name!r}: {reason}") from None
-
-
 class UpstreamPool:
     """Sessions to every configured upstream, started lazily and isolated from each other.
 
@@ -89,7 +71,7 @@ class UpstreamPool:
         negative_ttl: float = 5.0,
         max_backoff: float = 30.0,
         on_tools_changed: Callable[[str], Awaitable[None]] | None = None,
-        on_resource_updated: Callable[[str, str], Awaitable[None]] | None = None,
+        on_resource_updated: Callable[[str, str], Awaitable[object]] | None = None,
     ) -> None:
         self._secrets = secrets
         self._tools_ttl = tools_ttl
@@ -101,6 +83,17 @@ class UpstreamPool:
         self._tools: dict[str, _CachedTools] = {}
         self._tool_locks: dict[str, asyncio.Lock] = {}
         self._closed = False
+
+    def listen(
+        self,
+        on_tools_changed: Callable[[str], Awaitable[None]] | None = None,
+        on_resource_updated: Callable[[str, str], Awaitable[object]] | None = None,
+    ) -> None:
+        """Set who hears upstream notifications (the app's sessions, which are built after the pool)."""
+        if on_tools_changed is not None:
+            self._on_tools_changed = on_tools_changed
+        if on_resource_updated is not None:
+            self._on_resource_updated = on_resource_updated
 
     async def sync(self, servers: Mapping[str, ServerSpec]) -> None:
         """Make the pool serve exactly `servers` (template-instantiated specs, secret refs unresolved).
@@ -128,15 +121,15 @@ class UpstreamPool:
         """Names of the configured upstreams."""
         return sorted(self._upstreams)
 
-    async def list_tools(self, server: str) -> list[types.Tool]:
+    async def list_tools(self, server: str, *, call: CallContext | None = None) -> list[types.Tool]:
         """The server's tools, cached for `tools_ttl` seconds (a failure for `negative_ttl`)."""
-        return [tool.model_copy() for tool in await self._cached_tools(server)]
+        return [tool.model_copy() for tool in await self._cached_tools(server, call)]
 
-    async def has_tool(self, server: str, name: str) -> bool:
+    async def has_tool(self, server: str, name: str, *, call: CallContext | None = None) -> bool:
         """Whether the server lists tool `name`, from the same cache as `list_tools` (no copies: hot path)."""
-        return any(tool.name == name for tool in await self._cached_tools(server))
+        return any(tool.name == name for tool in await self._cached_tools(server, call))
 
-    async def _cached_tools(self, server: str) -> list[types.Tool]:
+    async def _cached_tools(self, server: str, call: CallContext | None) -> list[types.Tool]:
         upstream = self._get(server)
         cached = self._fresh_tools(server, upstream)
         if cached is None:
@@ -144,7 +137,7 @@ class UpstreamPool:
             async with lock:
                 cached = self._fresh_tools(server, upstream)
                 if cached is None:
-                    cached = await self._fetch_tools(server, upstream)
+                    cached = await self._fetch_tools(server, upstream, call)
         if cached.error is not None:
             raise cached.error()
         assert cached.tools is not None
@@ -155,54 +148,67 @@ class UpstreamPool:
         self._tools.pop(server, None)
 
     async def call_tool(
-        self, server: str, name: str, arguments: dict[str, Any] | None
+        self, server: str, name: str, arguments: dict[str, Any] | None, *, call: CallContext | None = None
     ) -> types.CallToolResult:
         """Call a tool on the server; a tool's own failure is a result with `is_error`, not an exception."""
-        return await self._get(server).request(f"tools/call {name}", lambda s: s.call_tool(name, arguments))
+        return await self._get(server).request(
+            f"tools/call {name}", lambda s: s.call_tool(name, arguments), call=call
+        )
 
-    async def list_prompts(self, server: str) -> list[types.Prompt]:
+    async def list_prompts(self, server: str, *, call: CallContext | None = None) -> list[types.Prompt]:
         """All prompts of the server (every page)."""
         return await self._paginate(
             self._get(server),
             "prompts/list",
             lambda s, p: s.list_prompts(params=p),
             lambda r: r.prompts,
+            call,
         )
 
     async def get_prompt(
-        self, server: str, name: str, arguments: dict[str, str] | None
+        self, server: str, name: str, arguments: dict[str, str] | None, *, call: CallContext | None = None
     ) -> types.GetPromptResult:
         """One prompt rendered with `arguments`."""
-        return await self._get(server).request(f"prompts/get {name}", lambda s: s.get_prompt(name, arguments))
+        return await self._get(server).request(
+            f"prompts/get {name}", lambda s: s.get_prompt(name, arguments), call=call
+        )
 
-    async def list_resources(self, server: str) -> list[types.Resource]:
+    async def list_resources(self, server: str, *, call: CallContext | None = None) -> list[types.Resource]:
         """All resources of the server (every page)."""
         return await self._paginate(
             self._get(server),
             "resources/list",
             lambda s, p: s.list_resources(params=p),
             lambda r: r.resources,
+            call,
         )
 
-    async def list_resource_templates(self, server: str) -> list[types.ResourceTemplate]:
+    async def list_resource_templates(
+        self, server: str, *, call: CallContext | None = None
+    ) -> list[types.ResourceTemplate]:
         """All resource templates of the server (every page)."""
         return await self._paginate(
             self._get(server),
             "resources/templates/list",
             lambda s, p: s.list_resource_templates(params=p),
             lambda r: r.resource_templates,
+            call,
         )
 
-    async def read_resource(self, server: str, uri: str) -> types.ReadResourceResult:
+    async def read_resource(
+        self, server: str, uri: str, *, call: CallContext | None = None
+    ) -> types.ReadResourceResult:
         """The contents of one resource."""
-        return await self._get(server).request(f"resources/read {uri}", lambda s: s.read_resource(uri))
+        return await self._get(server).request(
+            f"resources/read {uri}", lambda s: s.read_resource(uri), call=call
+        )
 
-    async def subscribe_resource(self, server: str, uri: str) -> None:
+    async def subscribe_resource(self, server: str, uri: str, *, call: CallContext | None = None) -> None:
         """Ask for `notifications/resources/updated` on `uri`; they reach `on_resource_updated`."""
         request = types.SubscribeRequest(params=types.SubscribeRequestParams(uri=uri))
         # Sent as a plain request: the SDK's helper is deprecated for 2026 servers but 2025 ones need it.
         await self._get(server).request(
-            f"resources/subscribe {uri}", lambda s: s.send_request(request, types.EmptyResult)
+            f"resources/subscribe {uri}", lambda s: s.send_request(request, types.EmptyResult), call=call
         )
 
     async def complete(
@@ -211,10 +217,12 @@ class UpstreamPool:
         ref: types.PromptReference | types.ResourceTemplateReference,
         argument: dict[str, str],
         context_arguments: dict[str, str] | None,
+        *,
+        call: CallContext | None = None,
     ) -> types.Completion:
         """Completion values for a prompt or resource-template argument."""
         result = await self._get(server).request(
-            "completion/complete", lambda s: s.complete(ref, argument, context_arguments)
+            "completion/complete", lambda s: s.complete(ref, argument, context_arguments), call=call
         )
         return result.completion
 
@@ -258,7 +266,7 @@ class UpstreamPool:
         except UpstreamTimeout as error:
             upstream.last_error = error.detail
             return False
-        except GatewayError:
+        except UpstreamError:
             # Start failures and missing secrets are already the upstream's last error.
             return False
         except MCPError as error:
@@ -290,15 +298,16 @@ class UpstreamPool:
             return None
         return cached
 
-    async def _fetch_tools(self, server: str, upstream: Upstream) -> _CachedTools:
+    async def _fetch_tools(self, server: str, upstream: Upstream, call: CallContext | None) -> _CachedTools:
         try:
             tools = await self._paginate(
                 upstream,
                 "tools/list",
                 lambda s, p: s.list_tools(params=p),
                 lambda r: r.tools,
+                call,
             )
-        except GatewayError as error:
+        except UpstreamError as error:
             kind, detail = type(error), error.detail
             cached = _CachedTools(upstream, time.monotonic() + self._negative_ttl, error=lambda: kind(detail))
         except MCPError as error:
@@ -319,6 +328,7 @@ class UpstreamPool:
         what: str,
         fetch: Callable[[ClientSession, types.PaginatedRequestParams | None], Awaitable[R]],
         items_of: Callable[[R], list[X]],
+        call: CallContext | None = None,
     ) -> list[X]:
         async def every_page(session: ClientSession) -> list[X]:
             items: list[X] = []
@@ -332,7 +342,7 @@ class UpstreamPool:
                     break
             return items
 
-        return await upstream.request(what, every_page)
+        return await upstream.request(what, every_page, call=call)
 
     async def _notified(self, server: str, notification: types.ServerNotification) -> None:
         try:

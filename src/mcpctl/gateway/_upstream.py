@@ -30,10 +30,10 @@ from mcp.shared.exceptions import MCPError
 from mcp.shared.message import SessionMessage
 
 from mcpctl import __version__
-from mcpctl.errors import GatewayError
+from mcpctl.errors import InvalidUpstreamSpec, UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from mcpctl.schemas import ServerSpec
 
-from ._errors import InvalidUpstreamSpec, UpstreamTimeout, UpstreamUnavailable
+from ._context import CallContext
 from ._secrets import SecretResolver
 
 UpstreamState = Literal["idle", "starting", "up", "down", "stopped"]
@@ -145,7 +145,7 @@ class _Connection:
     closing: asyncio.Event = field(default_factory=asyncio.Event)
     session: ClientSession | None = None
     init: types.InitializeResult | None = None
-    error: GatewayError | None = None
+    error: UpstreamError | None = None
     dead: bool = False
     ended: bool = False
     stopping: bool = False
@@ -212,14 +212,22 @@ class Upstream:
         return init.capabilities if init is not None else None
 
     async def request(
-        self, what: str, operation: Callable[[ClientSession], Awaitable[T]], *, timeout: float | None = None
+        self,
+        what: str,
+        operation: Callable[[ClientSession], Awaitable[T]],
+        *,
+        timeout: float | None = None,
+        call: CallContext | None = None,
     ) -> T:
         """Run `operation` on a live session (starting one if needed) within the call timeout.
 
         JSON-RPC errors the server answers with propagate as `mcp.MCPError`; a dropped connection is
         `UpstreamUnavailable`, an exceeded timeout `UpstreamTimeout`. When an HTTP server no longer
-        knows the session (it restarted), the request is sent once more on a new session.
+        knows the session (it restarted), the request is sent once more on a new session. `call` is the
+        client request this one serves (None for the gateway's own, such as probes).
         """
+        if call is not None and logger.isEnabledFor(logging.DEBUG):
+            logger.debug("upstream %r: %s for request %s", self.name, what, call.correlation_id)
         for attempt in (1, 2):
             conn = await self._connected()
             session = conn.session
@@ -244,7 +252,7 @@ class Upstream:
                     continue
                 self._succeeded()
                 raise
-            except GatewayError:
+            except UpstreamError:
                 raise
             except Exception as error:
                 if conn.dead:
@@ -306,7 +314,7 @@ class Upstream:
             )
         try:
             launch = self._prepare()
-        except GatewayError as error:
+        except UpstreamError as error:
             self.state = "down"
             self.last_error = error.detail
             raise
@@ -361,7 +369,7 @@ class Upstream:
         return _Launch(lambda: stdio_client(params, errlog=_errlog()))
 
     async def _run(self, conn: _Connection, launch: _Launch) -> None:
-        error: GatewayError | None = None
+        error: UpstreamError | None = None
         connect = self.spec.timeouts.connect_seconds
         try:
             with anyio.CancelScope() as scope:
@@ -388,7 +396,7 @@ class Upstream:
                     await conn.closing.wait()
             if scope.cancelled_caught and conn.session is None and not conn.stopping:
                 error = UpstreamTimeout(f"upstream {self.name!r}: not started within {connect:g}s")
-        except GatewayError as failure:
+        except UpstreamError as failure:
             error = failure
         except Exception as failure:
             stage = "connection failed" if conn.session is not None else "start failed"
@@ -411,7 +419,7 @@ class Upstream:
             what = "the server process exited or closed its stdout" if stdio else "the connection closed"
             self._ended(conn, UpstreamUnavailable(f"upstream {self.name!r}: {what}"))
 
-    def _ended(self, conn: _Connection, error: GatewayError | None) -> None:
+    def _ended(self, conn: _Connection, error: UpstreamError | None) -> None:
         # Called when the transport of a live session ends and again when its task finishes; the
         # first call counts.
         conn.dead = True
