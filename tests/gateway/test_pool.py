@@ -18,6 +18,7 @@ from mcpctl.gateway import (
     MissingSecret,
     SecretResolver,
     UnknownUpstream,
+    UpstreamError,
     UpstreamPool,
     UpstreamTimeout,
     UpstreamUnavailable,
@@ -160,7 +161,7 @@ async def test_hung_upstream_does_not_delay_another(toy_stdio: Callable[..., Ser
             started = time.monotonic()
             with pytest.raises(UpstreamTimeout) as caught:
                 await pool.call_tool("hung", "slow", {"seconds": 60})
-            assert caught.value.status_code == 504
+            assert isinstance(caught.value, UpstreamError)  # one tree: upstream errors carry no HTTP status
             timed_out_after.append(time.monotonic() - started)
 
         async def other() -> None:
@@ -220,7 +221,7 @@ async def test_sync_stops_removed_and_restarts_changed(
         assert pool.servers() == ["a", "c"] and pool.status()["a"].state == "idle"
         with pytest.raises(UnknownUpstream) as caught:
             await pool.call_tool("b", "echo", {"text": "x"})
-        assert caught.value.status_code == 404
+        assert isinstance(caught.value, UpstreamError)  # one tree: upstream errors carry no HTTP status
         assert text_of(await pool.call_tool("a", "env", {"name": "V"})) == "2"
         assert int(text_of(await pool.call_tool("c", "pid", {}))) == pids["c"]
     finally:
@@ -246,7 +247,7 @@ async def test_missing_secret_fails_only_that_server(
     try:
         with pytest.raises(MissingSecret) as caught:
             await pool.list_tools("broken")
-        assert caught.value.status_code == 500
+        assert isinstance(caught.value, UpstreamError)  # one tree: upstream errors carry no HTTP status
         assert "'broken'" in caught.value.detail and "env.T" in caught.value.detail
         assert "svc/missing" in caught.value.detail and "file-secret" not in caught.value.detail
         assert text_of(await pool.call_tool("ok", "env", {"name": "T"})) == "file-secret"
