@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, cast
 
 import anyio
@@ -126,6 +126,17 @@ def _gauges(runtime: GatewayRuntime) -> Iterable[Gauge]:
     yield Gauge("mcpctl_store_generation", "Store generation the gateway serves.", generation)
 
 
+def _warn_unapplied(snapshot: Snapshot) -> None:
+    for name, spec in sorted(snapshot.projects.items()):
+        if spec.proxy_model != "default":
+            # Said loudly: an operator who asked for gated sessions must not assume they get them.
+            logger.warning(
+                "project %s: proxyModel %r is not applied by this gateway version; every tool is exposed",
+                name,
+                spec.proxy_model,
+            )
+
+
 def create_app(
     config: GatewayConfig | None = None,
     *,
@@ -139,7 +150,7 @@ def create_app(
     config = config or GatewayConfig()
     if not config.auth.enabled and not is_loopback(config.host):
         raise UsageError(f"auth may only be turned off on a loopback host, not {config.host}")
-    owns_store, owns_pool = store is None, pool is None
+    owns_store = store is None
     metrics = GatewayMetrics()
     events = Events([MetricsSink(metrics), *config.event_sinks])
     the_store = store if store is not None else _open_store(config)
@@ -181,25 +192,27 @@ def create_app(
         await the_pool.sync(new.servers)
         await sessions.apply(new, changed)
 
+    async def close_store() -> None:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(the_store.close)
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        snapshot = await state.load()
-        await the_pool.sync(snapshot.servers)
-        logger.info(
-            "serving %d project(s) over %d server(s) at store generation %d",
-            len(snapshot.projects),
-            len(snapshot.servers),
-            snapshot.generation,
-        )
-        for name, spec in sorted(snapshot.projects.items()):
-            if spec.proxy_model != "default":
-                # Said loudly: an operator who asked for gated sessions must not assume they get them.
-                logger.warning(
-                    "project %s: proxyModel %r is not applied by this gateway version; every tool is exposed",
-                    name,
-                    spec.proxy_model,
-                )
-        try:
+        async with AsyncExitStack() as owned:
+            # Closed in reverse: sessions first, then the pool (and its processes), then the store.
+            if owns_store:
+                owned.push_async_callback(close_store)
+            if made_pool is not None:
+                await owned.enter_async_context(made_pool)
+            snapshot = await state.load()
+            await the_pool.sync(snapshot.servers)
+            logger.info(
+                "serving %d project(s) over %d server(s) at store generation %d",
+                len(snapshot.projects),
+                len(snapshot.servers),
+                snapshot.generation,
+            )
+            _warn_unapplied(snapshot)
             async with sessions.run(), anyio.create_task_group() as group:
                 group.start_soon(state.run, on_change)
                 group.start_soon(prober.run)
@@ -207,12 +220,6 @@ def create_app(
                     yield
                 finally:
                     group.cancel_scope.cancel()
-        finally:
-            with anyio.CancelScope(shield=True):
-                if owns_pool:
-                    await the_pool.aclose()
-                if owns_store:
-                    await anyio.to_thread.run_sync(the_store.close)
 
     endpoint = mcp_endpoint(
         lambda: state.snapshot.projects, sessions, events, auth if config.auth.enabled else None

@@ -5,15 +5,16 @@ Follows the desired servers (`sync`), caches tools/list per server, routes each 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from types import TracebackType
+from typing import Any, Self, TypeVar
 
 import anyio
+import anyio.abc
 from mcp import ClientSession, types
 from mcp.shared.exceptions import MCPError
 
@@ -61,6 +62,7 @@ class UpstreamPool:
     upstreams, so a dead or hung one never delays requests to the others. Every request is bounded
     by the server's `timeouts.call_seconds` (starting it by `timeouts.connect_seconds`). JSON-RPC
     errors an upstream answers with (an unknown tool, bad arguments) propagate as `mcp.MCPError`.
+    Session tasks run in the pool's task group: use it as `async with UpstreamPool(...) as pool:`.
     """
 
     def __init__(
@@ -81,8 +83,27 @@ class UpstreamPool:
         self._on_resource_updated = on_resource_updated
         self._upstreams: dict[str, Upstream] = {}
         self._tools: dict[str, _CachedTools] = {}
-        self._tool_locks: dict[str, asyncio.Lock] = {}
+        self._tool_locks: dict[str, anyio.Lock] = {}
         self._closed = False
+        self._tasks: anyio.abc.TaskGroup | None = None
+
+    async def __aenter__(self) -> Self:
+        tasks = anyio.create_task_group()
+        await tasks.__aenter__()
+        self._tasks = tasks
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            with anyio.CancelScope(shield=True):
+                await self.aclose()
+        finally:
+            tasks, self._tasks = self._tasks, None
+            if tasks is not None:
+                tasks.cancel_scope.cancel()
+                await tasks.__aexit__(exc_type, exc, tb)
 
     def listen(
         self,
@@ -112,10 +133,15 @@ class UpstreamPool:
         for name, spec in servers.items():
             if name not in self._upstreams:
                 self._upstreams[name] = Upstream(
-                    name, spec, self._secrets, max_backoff=self._max_backoff, on_notification=self._notified
+                    name,
+                    spec,
+                    self._secrets,
+                    max_backoff=self._max_backoff,
+                    on_notification=self._notified,
+                    host=lambda: self._tasks,
                 )
         # The new set is already in place, so requests arriving meanwhile never reach a stopping upstream.
-        await asyncio.gather(*(upstream.aclose() for upstream in stopping))
+        await _close_all(stopping)
 
     def servers(self) -> list[str]:
         """Names of the configured upstreams."""
@@ -133,7 +159,7 @@ class UpstreamPool:
         upstream = self._get(server)
         cached = self._fresh_tools(server, upstream)
         if cached is None:
-            lock = self._tool_locks.setdefault(server, asyncio.Lock())
+            lock = self._tool_locks.setdefault(server, anyio.Lock())
             async with lock:
                 cached = self._fresh_tools(server, upstream)
                 if cached is None:
@@ -277,7 +303,7 @@ class UpstreamPool:
     async def aclose(self) -> None:
         """Stop every session and wait for it; no upstream process outlives this call."""
         self._closed = True
-        await asyncio.gather(*(upstream.aclose() for upstream in self._upstreams.values()))
+        await _close_all(list(self._upstreams.values()))
         self._tools.clear()
 
     def _get(self, server: str) -> Upstream:
@@ -357,3 +383,10 @@ class UpstreamPool:
                 await self._on_resource_updated(server, str(notification.params.uri))
         except Exception:
             logger.exception("handling %s from upstream %r failed", type(notification).__name__, server)
+
+
+async def _close_all(upstreams: list[Upstream]) -> None:
+    # At once: each may take its stop grace, and they do not wait for each other.
+    async with anyio.create_task_group() as group:
+        for upstream in upstreams:
+            group.start_soon(upstream.aclose)
