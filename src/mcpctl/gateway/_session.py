@@ -93,11 +93,10 @@ class GatewaySession:
             self._peer = peer
 
     def ended(self, reason: CloseReason) -> bool:
-        """Mark the session closed; False when it already was."""
+        """Mark the session closed (`state` stays until the layers have seen the close); False if it was."""
         if self.status == "closed":
             return False
         self.status, self.closed_reason = "closed", reason
-        self.state.clear()
         self._peer = None
         return True
 
