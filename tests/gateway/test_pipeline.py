@@ -35,6 +35,7 @@ pytestmark = pytest.mark.anyio
 
 UNLOCK = "demo_unlock"
 EXTRA = "demo_extra"
+CLOSE_OTHERS = "demo_close_others"
 
 
 class Recorder:
@@ -58,6 +59,7 @@ class DemoLayer(Layer):
     def __init__(self) -> None:
         self.calls: list[CallContext] = []
         self.opened: list[str] = []
+        self.sessions: list[GatewaySession] = []
         self.closed: list[tuple[str, str, dict[str, Any]]] = []
 
     async def list_tools(
@@ -73,6 +75,11 @@ class DemoLayer(Layer):
         self, call: CallContext, params: types.CallToolRequestParams, call_next: ToolNext
     ) -> types.CallToolResult:
         self.calls.append(call)
+        if params.name == CLOSE_OTHERS:
+            for session in self.sessions:
+                if session is not call.session and session.is_open:
+                    await session.close()
+            return types.CallToolResult(content=[types.TextContent(type="text", text="closed")])
         if params.name == UNLOCK:
             call.session.state["demo.unlocked"] = True
             await call.session.tools_changed()
@@ -85,6 +92,7 @@ class DemoLayer(Layer):
 
     async def session_opened(self, session: GatewaySession) -> None:
         self.opened.append(session.id)
+        self.sessions.append(session)
 
     async def session_closed(self, session: GatewaySession, reason: str) -> None:
         self.closed.append((session.id, reason, dict(session.state)))
@@ -155,17 +163,23 @@ async def test_a_layer_filters_refuses_answers_post_processes_and_notifies_one_s
             assert not any(isinstance(m, types.ToolListChangedNotification) for m in told_b)
             assert len(gateway.runtime.sessions.sessions("demo")) == 2
 
+            # A layer ends another session: its client is told the session is gone.
+            assert _texts(await a.call_tool(CLOSE_OTHERS, {})) == ["closed"]
+            assert len(gateway.runtime.sessions.sessions("demo")) == 1
+            with pytest.raises(MCPError):
+                await b.list_tools()
+
         await _wait(lambda: len(layer.closed) == 2, 5)
 
     # Each session was opened and closed once, the layer seeing its state at close.
     assert sorted(layer.opened) == sorted(session_id for session_id, _, _ in layer.closed)
-    assert {reason for _, reason, _ in layer.closed} == {"client"}
+    assert sorted(reason for _, reason, _ in layer.closed) == ["client", "closed"]
     assert [state for _, _, state in layer.closed].count({"demo.unlocked": True}) == 1
     assert len(recorder.of(SessionOpened)) == 2 and len(recorder.of(SessionClosed)) == 2
 
     # The principal and a fresh correlation id per request reached the layer.
     assert {call.principal.token_name for call in layer.calls if call.principal} == {"ci"}
-    assert len({call.correlation_id for call in layer.calls}) == len(layer.calls) == 4
+    assert len({call.correlation_id for call in layer.calls}) == len(layer.calls) == 5
 
     finished = recorder.of(RequestFinished)
     calls = [e for e in finished if e.call.method == "tools/call"]

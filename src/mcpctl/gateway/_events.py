@@ -16,7 +16,6 @@ from typing import Any, Protocol
 import mcp_types as types
 
 from ._context import CallContext
-from ._principal import Principal
 from ._session import CloseReason, GatewaySession
 
 logger = logging.getLogger("mcpctl.gateway.events")
@@ -133,6 +132,3 @@ def client_address(scope: Mapping[str, Any]) -> str | None:
     host, port = client[0], client[1]
     return f"{host}:{port}"
 
-
-def principal_label(principal: Principal | None) -> str:
-    return principal.label if principal is not None else "anonymous"
