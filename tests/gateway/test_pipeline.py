@@ -5,20 +5,26 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
-import anyio
 import mcp_types as types
 import pytest
-from gateway_harness import create_token, mcp_session, project_doc, put, serve_gateway, server_doc
+from gateway_harness import (
+    Recorder,
+    create_token,
+    mcp_session,
+    project_doc,
+    put,
+    serve_gateway,
+    server_doc,
+    wait_until,
+)
 from mcp.shared.exceptions import MCPError
 
 from mcpctl.gateway import (
     AccessDenied,
     CallContext,
-    GatewayEvent,
     GatewaySession,
     Layer,
     Listed,
@@ -36,19 +42,6 @@ pytestmark = pytest.mark.anyio
 UNLOCK = "demo_unlock"
 EXTRA = "demo_extra"
 CLOSE_OTHERS = "demo_close_others"
-
-
-class Recorder:
-    """An event sink keeping every event."""
-
-    def __init__(self) -> None:
-        self.events: list[GatewayEvent] = []
-
-    def emit(self, event: GatewayEvent) -> None:
-        self.events.append(event)
-
-    def of(self, kind: type[Any]) -> list[Any]:
-        return [e for e in self.events if isinstance(e, kind)]
 
 
 class DemoLayer(Layer):
@@ -96,16 +89,6 @@ class DemoLayer(Layer):
 
     async def session_closed(self, session: GatewaySession, reason: str) -> None:
         self.closed.append((session.id, reason, dict(session.state)))
-
-
-async def _wait(check: Callable[[], Awaitable[bool] | bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        outcome = check()
-        if outcome if isinstance(outcome, bool) else await outcome:
-            return
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await anyio.sleep(0.05)
 
 
 def _texts(result: types.CallToolResult) -> list[str]:
@@ -157,7 +140,7 @@ async def test_a_layer_filters_refuses_answers_post_processes_and_notifies_one_s
 
             # Answered by the layer; only session a hears list_changed and sees the unlocked tool.
             assert _texts(await a.call_tool(UNLOCK, {})) == ["unlocked"]
-            await _wait(lambda: any(isinstance(m, types.ToolListChangedNotification) for m in told_a), 5)
+            await wait_until(lambda: any(isinstance(m, types.ToolListChangedNotification) for m in told_a), 5)
             assert EXTRA in {t.name for t in (await a.list_tools()).tools}
             assert EXTRA not in {t.name for t in (await b.list_tools()).tools}
             assert not any(isinstance(m, types.ToolListChangedNotification) for m in told_b)
@@ -169,7 +152,7 @@ async def test_a_layer_filters_refuses_answers_post_processes_and_notifies_one_s
             with pytest.raises(MCPError):
                 await b.list_tools()
 
-        await _wait(lambda: len(layer.closed) == 2, 5)
+        await wait_until(lambda: len(layer.closed) == 2, 5)
 
     # Each session was opened and closed once, the layer seeing its state at close.
     assert sorted(layer.opened) == sorted(session_id for session_id, _, _ in layer.closed)

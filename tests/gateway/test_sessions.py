@@ -3,15 +3,15 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from contextlib import AsyncExitStack
-from typing import Any
 
 import anyio
 import httpx
 import pytest
 from gateway_harness import (
     INITIALIZE,
+    Recorder,
     create_token,
     delete,
     mcp_session,
@@ -19,36 +19,16 @@ from gateway_harness import (
     put,
     serve_gateway,
     server_doc,
+    wait_until,
 )
 
-from mcpctl.gateway import AuthFailed, GatewayEvent, SessionClosed, SessionConfig, SessionOpened
+from mcpctl.gateway import AuthFailed, SessionClosed, SessionConfig, SessionOpened
 from mcpctl.schemas import ServerSpec
 from mcpctl.store import Store
 
 pytestmark = pytest.mark.anyio
 
 ACCEPT = "application/json, text/event-stream"
-
-
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[GatewayEvent] = []
-
-    def emit(self, event: GatewayEvent) -> None:
-        self.events.append(event)
-
-    def of(self, kind: type[Any]) -> list[Any]:
-        return [e for e in self.events if isinstance(e, kind)]
-
-
-async def _wait(check: Callable[[], Awaitable[bool] | bool], timeout: float) -> None:
-    deadline = time.monotonic() + timeout
-    while True:
-        outcome = check()
-        if outcome if isinstance(outcome, bool) else await outcome:
-            return
-        assert time.monotonic() < deadline, "condition not reached in time"
-        await anyio.sleep(0.05)
 
 
 def _open_raw(url: str, token: str) -> str:
@@ -85,7 +65,7 @@ async def test_one_token_many_sessions_are_all_counted_and_closed(
             assert gateway.runtime.sessions.token_sessions("demo", "ci") == 3
             assert gateway.runtime.sessions.token_sessions("demo", "other") == 1
         # The SDK client ends each session with DELETE on exit.
-        await _wait(lambda: gateway.runtime.sessions.open_sessions("demo") == 0, 5)
+        await wait_until(lambda: gateway.runtime.sessions.open_sessions("demo") == 0, 5)
         assert _gauge(gateway.base, "demo") == 0
     opened, closed = recorder.of(SessionOpened), recorder.of(SessionClosed)
     assert len(opened) == len(closed) == 4 and {e.reason for e in closed} == {"client"}
@@ -117,7 +97,7 @@ async def test_idle_sessions_close_and_then_answer_404(
             assert stolen.status_code == 404
             await anyio.sleep(0.2)
         # Closed about 1 s after opening; had the thief's requests counted, not before 1 s after the last.
-        await _wait(lambda: gateway.runtime.sessions.open_sessions("demo") == 0, 0.5)
+        await wait_until(lambda: gateway.runtime.sessions.open_sessions("demo") == 0, 0.5)
         closed = recorder.of(SessionClosed)
         assert [(e.session.id, e.reason) for e in closed] == [(session_id, "idle")]
         again = httpx.post(
@@ -145,7 +125,7 @@ async def test_removing_a_project_closes_its_sessions(
         _open_raw(gateway.url("demo"), token)
         _open_raw(gateway.url("kept"), kept)
         delete(sqlite_store, "Project", "demo")
-        await _wait(lambda: bool(recorder.of(SessionClosed)), 3)
+        await wait_until(lambda: bool(recorder.of(SessionClosed)), 3)
         assert [(e.session.project, e.reason) for e in recorder.of(SessionClosed)] == [
             ("demo", "project-removed")
         ]

@@ -131,4 +131,3 @@ def client_address(scope: Mapping[str, Any]) -> str | None:
         return None
     host, port = client[0], client[1]
     return f"{host}:{port}"
-

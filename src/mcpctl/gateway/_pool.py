@@ -10,8 +10,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from types import TracebackType
-from typing import Any, Self, TypeVar
+from typing import Any, TypeVar
 
 import anyio
 import anyio.abc
@@ -23,7 +22,7 @@ from mcpctl.schemas import ServerSpec
 
 from ._context import CallContext
 from ._secrets import SecretResolver
-from ._upstream import Upstream, UpstreamState
+from ._upstream import TaskOwner, Upstream, UpstreamState
 
 logger = logging.getLogger(__name__)
 
@@ -55,7 +54,7 @@ class _CachedTools:
     error: Callable[[], Exception] | None = None
 
 
-class UpstreamPool:
+class UpstreamPool(TaskOwner):
     """Sessions to every configured upstream, started lazily and isolated from each other.
 
     Each upstream has its own session task and its own tools-cache lock; no lock is shared between
@@ -85,25 +84,6 @@ class UpstreamPool:
         self._tools: dict[str, _CachedTools] = {}
         self._tool_locks: dict[str, anyio.Lock] = {}
         self._closed = False
-        self._tasks: anyio.abc.TaskGroup | None = None
-
-    async def __aenter__(self) -> Self:
-        tasks = anyio.create_task_group()
-        await tasks.__aenter__()
-        self._tasks = tasks
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        try:
-            with anyio.CancelScope(shield=True):
-                await self.aclose()
-        finally:
-            tasks, self._tasks = self._tasks, None
-            if tasks is not None:
-                tasks.cancel_scope.cancel()
-                await tasks.__aexit__(exc_type, exc, tb)
 
     def listen(
         self,
@@ -138,7 +118,7 @@ class UpstreamPool:
                     self._secrets,
                     max_backoff=self._max_backoff,
                     on_notification=self._notified,
-                    host=lambda: self._tasks,
+                    host=lambda: self._own_tasks,
                 )
         # The new set is already in place, so requests arriving meanwhile never reach a stopping upstream.
         await _close_all(stopping)

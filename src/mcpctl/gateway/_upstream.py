@@ -124,7 +124,34 @@ class _Connection:
             self.scope.cancel()
 
 
-class Upstream:
+class TaskOwner:
+    """Runs its background tasks in its own task group while used as `async with`; `aclose` stops them."""
+
+    _own_tasks: anyio.abc.TaskGroup | None = None
+
+    async def aclose(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        tasks = anyio.create_task_group()
+        await tasks.__aenter__()
+        self._own_tasks = tasks
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        tasks, self._own_tasks = self._own_tasks, None
+        try:
+            with anyio.CancelScope(shield=True):
+                await self.aclose()
+        finally:
+            if tasks is not None:
+                tasks.cancel_scope.cancel()
+                await tasks.__aexit__(exc_type, exc, tb)
+
+
+class Upstream(TaskOwner):
     """One upstream server and its current session; requests from any task, one owner task per session.
 
     The session's `async with` contexts are entered and exited in a task of its own (anyio cancel
@@ -158,26 +185,7 @@ class Upstream:
         self._retry_at = 0.0
         self._closed = False
         self._host = host
-        self._own_tasks: anyio.abc.TaskGroup | None = None
         self._running: set[_Connection] = set()
-
-    async def __aenter__(self) -> Self:
-        tasks = anyio.create_task_group()
-        await tasks.__aenter__()
-        self._own_tasks = tasks
-        return self
-
-    async def __aexit__(
-        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
-    ) -> None:
-        tasks, self._own_tasks = self._own_tasks, None
-        try:
-            with anyio.CancelScope(shield=True):
-                await self.aclose()
-        finally:
-            if tasks is not None:
-                tasks.cancel_scope.cancel()
-                await tasks.__aexit__(exc_type, exc, tb)
 
     @property
     def initialize_result(self) -> types.InitializeResult | None:
