@@ -180,6 +180,8 @@ class ProjectSessions:
                 json_response=self.config.json_response,
                 security_settings=self.security,
                 # The gateway times sessions out itself (`_reap_idle`): the SDK would end them silently.
+                # Its per-connection teardown hook (`Connection.exit_stack`) is not public on the
+                # low-level server's request context, so a session's end is seen at the HTTP level.
                 session_idle_timeout=None,
                 max_sessions=self.config.max_sessions,
             )
