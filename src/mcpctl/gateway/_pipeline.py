@@ -9,6 +9,7 @@ the result. The pipeline times each request, sorts its outcome and emits one `Re
 from __future__ import annotations
 
 import functools
+import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
@@ -22,6 +23,8 @@ from mcpctl.errors import UpstreamError
 from ._context import CallContext, Refused, Target, UnknownTarget
 from ._events import AccessDenied, Events, RequestFinished, arguments_digest, content_size
 from ._session import CloseReason, GatewaySession
+
+logger = logging.getLogger("mcpctl.gateway.pipeline")
 
 T = TypeVar("T")
 P = TypeVar("P")
@@ -286,13 +289,21 @@ class Pipeline:
         return result
 
     async def session_opened(self, session: GatewaySession) -> None:
+        """Tell every layer (outermost first); one that fails is logged and the others still hear it."""
         for layer in self.layers:
-            await layer.session_opened(session)
+            try:
+                await layer.session_opened(session)
+            except Exception:
+                logger.exception("layer %s failed on the opening of %s", layer.name, session)
 
     async def session_closed(self, session: GatewaySession, reason: CloseReason) -> None:
-        for layer in self.layers:
-            await layer.session_closed(session, reason)
-        await self.terminal.session_closed(session, reason)
+        """Tell every layer, then the aggregator; one that fails is logged and the others still hear it."""
+        hooks = [layer.session_closed for layer in self.layers] + [self.terminal.session_closed]
+        for hook in hooks:
+            try:
+                await hook(session, reason)
+            except Exception:
+                logger.exception("%s failed on the closing of %s", hook.__qualname__, session)
 
     async def _observed(
         self,

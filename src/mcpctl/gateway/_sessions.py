@@ -202,11 +202,9 @@ class ProjectSessions:
         session.opened(session_id, user, _identity(user))
         entry.sessions[session_id] = session
         self.events.emit(SessionOpened(session))
+        # Before the client has its session id: layers may set up per-session state, quickly.
         with anyio.move_on_after(LISTENER_TIMEOUT):
-            try:
-                await entry.pipeline.session_opened(session)
-            except Exception:
-                logger.exception("project %s: a layer failed on session open", entry.aggregator.project)
+            await entry.pipeline.session_opened(session)
 
     async def _closed(self, entry: _Project, session: GatewaySession, reason: CloseReason) -> None:
         if not session.ended(reason):
@@ -215,10 +213,7 @@ class ProjectSessions:
             del entry.sessions[session.id]
         self.events.emit(SessionClosed(session, reason))
         with anyio.move_on_after(LISTENER_TIMEOUT, shield=True):
-            try:
-                await entry.pipeline.session_closed(session, reason)
-            except Exception:
-                logger.exception("project %s: a layer failed on session close", entry.aggregator.project)
+            await entry.pipeline.session_closed(session, reason)
         session.state.clear()
         logger.debug("project %s: session %s closed (%s)", entry.aggregator.project, session.id[:8], reason)
 
