@@ -59,6 +59,9 @@ class DemoLayer(Layer):
         self, call: CallContext, call_next: ListNext[types.Tool]
     ) -> list[Listed[types.Tool]]:
         listed = [entry for entry in await call_next(call) if entry.name != "add"]
+        # What pins would hash: the server's own definition beside the namespaced one.
+        assert all(e.source is not None and e.source.name == e.name for e in listed)
+        assert all(e.item.name == f"{e.server}__{e.name}" for e in listed)
         listed.append(Listed(types.Tool(name=UNLOCK, input_schema={"type": "object"}), None, UNLOCK))
         if call.session.state.get("demo.unlocked"):
             listed.append(Listed(types.Tool(name=EXTRA, input_schema={"type": "object"}), None, EXTRA))

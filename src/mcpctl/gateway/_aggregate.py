@@ -190,7 +190,7 @@ class ProjectAggregator:
         _, servers = self._servers()
         found = await self._gather("tools/list", servers, lambda s: self.pool.list_tools(s, call=call))
         return [
-            Listed(_namespaced(server, tool), server, tool.name)
+            Listed(_namespaced(server, tool), server, tool.name, tool)
             for server, tools in found.items()
             for tool in tools
         ]
@@ -215,7 +215,9 @@ class ProjectAggregator:
             lambda s: self.pool.list_prompts(s, call=call),
         )
         for server, upstream in found.items():
-            prompts.extend(Listed(_namespaced(server, prompt), server, prompt.name) for prompt in upstream)
+            prompts.extend(
+                Listed(_namespaced(server, prompt), server, prompt.name, prompt) for prompt in upstream
+            )
         return prompts
 
     async def get_prompt(
@@ -267,14 +269,14 @@ class ProjectAggregator:
                     uri = collision_uri(server, resource.uri)
                 owners[uri] = (server, resource.uri)
                 item = resource if uri == resource.uri else resource.model_copy(update={"uri": uri})
-                merged.append(Listed(item, server, resource.uri))
+                merged.append(Listed(item, server, resource.uri, resource))
         self._resource_owner = owners
         return merged
 
     async def list_resource_templates(self, call: CallContext) -> list[Listed[types.ResourceTemplate]]:
         found = await self._templates(call)
         return [
-            Listed(template, server, template.uri_template)
+            Listed(template, server, template.uri_template, template)
             for server, templates in found.items()
             for template in templates
         ]

@@ -41,6 +41,8 @@ class Listed(Generic[T]):
     """The upstream it comes from; None for the gateway's own (project prompts, a layer's virtual tools)."""
     name: str
     """Its name on that server (a resource's URI, a template's URI template)."""
+    source: T | None = None
+    """The item exactly as its server defines it (what tool pins hash); None for the gateway's own."""
 
 
 ListNext = Callable[[CallContext], Awaitable[list[Listed[T]]]]
