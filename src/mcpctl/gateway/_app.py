@@ -143,7 +143,8 @@ def create_app(
     store: GatewayStore | None = None,
     pool: GatewayPool | None = None,
 ) -> Litestar:
-    """The gateway app. `store`/`pool` are built from `config` unless given (the app then leaves them open).
+    """The gateway app. `store`/`pool` are built from `config` unless given (the app then leaves them open;
+    a given pool must already run, as `async with UpstreamPool(...)`).
 
     Raises UsageError when auth is off on a non-loopback host; store errors when the store cannot be opened.
     """
@@ -156,7 +157,7 @@ def create_app(
     the_store = store if store is not None else _open_store(config)
     state = LiveState(the_store, poll_interval=config.live.poll_interval_seconds)
     made_pool = _make_pool(config) if pool is None else None
-    the_pool: GatewayPool = pool if pool is not None else cast(GatewayPool, made_pool)
+    the_pool: GatewayPool = made_pool if made_pool is not None else cast(GatewayPool, pool)
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
         allowed_hosts=config.allowed_hosts(),
