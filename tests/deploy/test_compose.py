@@ -176,7 +176,10 @@ def test_the_store_url_points_at_the_postgres_service() -> None:
         {},
         {"MCPCTL_RECONCILE_SOURCE": "--repo https://git.example.com/mcp-config.git --ref main --path config"},
         {"MCPCTL_SERVE_ARGS": "--allowed-host mcp.example.com --log-level debug"},
-        {"MCPCTL_RECONCILE_ARGS": "--webhook-listen 0.0.0.0:9000 --prune-all", "MCPCTL_RECONCILE_INTERVAL": "5m"},
+        {
+            "MCPCTL_RECONCILE_ARGS": "--webhook-listen 0.0.0.0:9000 --prune-all",
+            "MCPCTL_RECONCILE_INTERVAL": "5m",
+        },
     ],
 )
 def test_mcpctl_commands_use_only_flags_that_exist(env: dict[str, str]) -> None:
