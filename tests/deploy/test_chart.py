@@ -160,7 +160,7 @@ def gateway_container(manifests: list[Manifest]) -> dict[str, Any]:
 
 
 def reconciler_container(manifests: list[Manifest]) -> dict[str, Any]:
-    _name, template = next((n, t) for n, t in pod_specs(manifests) if n.endswith("-reconciler"))
+    template = next(t for name, t in pod_specs(manifests) if name.endswith("-reconciler"))
     (container,) = template["spec"]["containers"]
     return container
 
@@ -236,18 +236,16 @@ def test_the_validator_catches_a_wrong_field(
         kubernetes_validate.validate(deployment, "1.25.0", strict=True)
 
 
-EXPECTED = {
-    "minimal": {
-        "ConfigMap",
-        "Secret",
-        "ServiceAccount",
-        "Service",
-        "Deployment",
-        "Deployment/reconciler",
-        "PodDisruptionBudget",
-        "NetworkPolicy",
-        "NetworkPolicy/reconciler",
-    },
+MINIMAL_OBJECTS = {
+    "ConfigMap",
+    "Secret",
+    "ServiceAccount",
+    "Service",
+    "Deployment",
+    "Deployment/reconciler",
+    "PodDisruptionBudget",
+    "NetworkPolicy",
+    "NetworkPolicy/reconciler",
 }
 
 
@@ -261,7 +259,7 @@ def kinds(manifests: list[Manifest]) -> set[str]:
 
 
 def test_each_combination_renders_the_objects_it_asks_for(rendered: dict[str, list[Manifest]]) -> None:
-    base = EXPECTED["minimal"]
+    base = MINIMAL_OBJECTS
     assert kinds(rendered["minimal"]) == base
     assert kinds(rendered["cronjob"]) == base - {"Deployment/reconciler"} | {
         "CronJob/reconciler",
