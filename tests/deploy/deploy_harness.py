@@ -85,7 +85,7 @@ def mcpctl_process(args: Sequence[str], env: Mapping[str, str], cwd: Path) -> su
 
 @contextmanager
 def running(process: subprocess.Popen[str]) -> Iterator[subprocess.Popen[str]]:
-    """Stop `process` (SIGTERM, then SIGKILL) when the block ends; its output is shown if it failed."""
+    """Stop `process` (SIGTERM, then SIGKILL) when the block ends."""
     try:
         yield process
     finally:
