@@ -18,7 +18,7 @@ import httpx
 import pytest
 import yaml
 
-from gateway.gateway_harness import free_port
+from gateway.gateway_harness import INITIALIZE, free_port
 
 from .deploy_harness import (
     CHART,
@@ -557,16 +557,7 @@ def test_the_rendered_commands_run_on_postgres(helm: Any, postgres_database_url:
                 "Host": allowed_hosts(container)[0],
                 "Accept": "application/json, text/event-stream",
             },
-            json={
-                "jsonrpc": "2.0",
-                "id": 1,
-                "method": "initialize",
-                "params": {
-                    "protocolVersion": "2025-06-18",
-                    "capabilities": {},
-                    "clientInfo": {"name": "t", "version": "1"},
-                },
-            },
+            json=INITIALIZE,
             timeout=10,
         )
         assert initialize.status_code == 200, initialize.text
