@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+
 from gateway.gateway_harness import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -32,7 +33,8 @@ def listening_addresses(port: int) -> set[str]:
 
 @pytest.mark.skipif(not EVERYTHING.exists() or shutil.which("make") is None, reason="needs make and npm")
 def test_make_run_upstreams_listen_on_loopback_only() -> None:
-    recipe = subprocess.run(["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, check=True).stdout
+    made = subprocess.run(["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, check=True)
+    recipe = made.stdout
     commands = re.findall(r"((?:\S+=\S+ )*)PORT=\d+ (node_modules/\.bin/mcp-server-everything \w+)", recipe)
     assert len(commands) == 2, recipe
     for assignments, command in commands:
