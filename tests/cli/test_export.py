@@ -212,9 +212,9 @@ def test_export_withholds_literal_secrets_and_says_which(sqlite_database_url: st
     assert exported.exit_code == 0, exported.output
     text = "".join(p.read_text() for p in sorted(out.rglob("*.yaml")))
     assert not [s for s in LITERAL_SECRETS if s in text], text
-    assert text.count("<withheld>") == 5 and text.count("# withheld by mcpctl export") == 5
-    assert "DATABASE_URL: postgres://<withheld>@db.internal/app  # withheld by mcpctl export: give a" in text
-    assert "- <withheld>  # withheld by mcpctl export: put the value back" in text
+    assert text.count("<withheld>") == 5 and text.count("# withheld on export") == 5
+    assert "DATABASE_URL: postgres://<withheld>@db.internal/app  # withheld on export: give a" in text
+    assert "- <withheld>  # withheld on export: put the value back" in text
     assert "postgres://app:<withheld>@db.internal/app" not in text  # the whole userinfo is withheld
     assert "postgres://<withheld>@db.internal/app" in text and "https://<withheld>@web.example/mcp" in text
     assert "X-Team: core" in text and "- --port\n" in text and "LOG: info" in text

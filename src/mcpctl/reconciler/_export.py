@@ -45,8 +45,8 @@ _SHARED_FILES = {
     "RoleBinding": "rbac/bindings.yaml",
 }
 _OWN_FILES = {"Template": "templates", "Server": "servers", "ProxyModel": "proxymodels"}
-_REFERENCE_NOTE = "withheld by mcpctl export: give a secretRef or fromEnv here (or the value)"
-_LITERAL_NOTE = "withheld by mcpctl export: put the value back (this field takes no secretRef)"
+_REFERENCE_NOTE = "withheld on export: give a secretRef or fromEnv here (or the value)"
+_LITERAL_NOTE = "withheld on export: put the value back (this field takes no secretRef)"
 
 
 def withheld_note(path: FieldPath) -> str:
