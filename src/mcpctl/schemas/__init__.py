@@ -19,8 +19,8 @@ from ._base import (
 from ._jsonschema import export_schemas, schema_files
 from ._limits import MAX_DOCUMENTS_ENV, MAX_PROBLEMS_ENV, Limits
 from ._live import CLI_MANAGER, LiveResource, gitops_manager
-from ._loader import STDIN, Document, DocumentStream, LoadResult, load_documents, load_text
-from ._problems import Problem, ProblemLog, Severity, format_field
+from ._loader import STDIN, Document, LoadResult, load_documents, load_text
+from ._problems import Problem, Severity, format_field
 from ._project import (
     BUILTIN_PROXY_MODELS,
     LINK_TARGET,
@@ -97,7 +97,6 @@ __all__ = [
     "STDIN",
     "WITHHELD",
     "Document",
-    "DocumentStream",
     "FieldPath",
     "FromEnv",
     "Group",
@@ -113,7 +112,6 @@ __all__ = [
     "Operation",
     "Pagination",
     "Problem",
-    "ProblemLog",
     "Project",
     "ProjectLLM",
     "ProjectSpec",
