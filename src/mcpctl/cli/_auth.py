@@ -115,7 +115,7 @@ def render_list(permissions: PermissionSet, project: str | None) -> str:
     help="Ask within this project (default: outside any project; a token's own project).",
 )
 @filename_option
-@click.option("--list", "list_all", is_flag=True, help="Print everything the subject may do, with provenance.")
+@click.option("--list", "list_all", is_flag=True, help="Print all the subject may do, with provenance.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing; answer with the exit code only.")
 @database_option
 def can_i(
