@@ -37,7 +37,7 @@ class Decision:
 
 
 def check_request(verb: str, resource: str | None, name: str | None, tool: str | None) -> None:
-    """Raise UsageError for a question policy cannot answer (unknown verb, a tool without a server...)."""
+    """Raise UsageError for a question policy cannot answer (unknown verb or resource, misplaced tool)."""
     if verb not in VERBS:
         raise UsageError(f'unknown verb "{verb}"{suggest(verb, VERBS)} (one of: {", ".join(VERBS)})')
     if verb in OPERATIONS:
@@ -50,8 +50,6 @@ def check_request(verb: str, resource: str | None, name: str | None, tool: str |
         raise UsageError(f'unknown resource "{resource}"{suggest(resource, RESOURCES)}')
     if tool is not None and (verb, resource) != ("run", "servers"):
         raise UsageError("only run on servers has tools")
-    if tool is not None and name is None:
-        raise UsageError("a tool needs its server's name")
 
 
 class PermissionSet:
@@ -139,8 +137,9 @@ class PermissionSet:
     ) -> Decision:
         """May the subject `verb` the `resource` (named `name`; for `run servers`, its `tool`) in `project`?
 
-        Without `name` the question is about every name, without `tool` about the whole server (its
-        tools, prompts and resources): a grant limited to some names or tools does not answer yes.
+        Without `name` the question is about every name (a tool without a name: that tool of every
+        server), without `tool` about the whole server (its tools, prompts and resources): a grant
+        limited to some names or tools does not answer yes.
         Operations (`audit` ...) take no resource. Project None asks outside any project: only
         grants that hold everywhere answer it (for a token, None means its own project).
         """
