@@ -90,8 +90,8 @@ def access_changes(
     old, new = _policy(before), _policy(after)
     changes: list[AccessChange] = []
     for subject in sorted({*old.subjects(), *new.subjects()}, key=lambda s: s.sort_key):
-        was = old._permissions(subject, strict=False)
-        now = new._permissions(subject, strict=False)
+        was = old.permissions_of(subject, strict=False)
+        now = new.permissions_of(subject, strict=False)
         if was.atoms() == now.atoms():
             continue
         label = str(subject)

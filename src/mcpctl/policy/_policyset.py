@@ -125,13 +125,15 @@ class PolicySet:
                 found += [(b, f"group {group}") for b in self._named.get(SubjectRef("Group", group), [])]
         return found
 
-    def permissions_of(self, subject: SubjectRef | str, project: str | None = None) -> PermissionSet:
+    def permissions_of(
+        self, subject: SubjectRef | str, project: str | None = None, *, strict: bool = True
+    ) -> PermissionSet:
         """What the subject may do, with provenance; with `project`, only what holds in that project.
 
         Raises UnknownSubject for a user, group or token that is not defined, or a service account
-        no role binding names.
+        no role binding names; with `strict=False` such a subject simply holds nothing.
         """
-        permissions = self._permissions(self._ref(subject), strict=True)
+        permissions = self._permissions(self._ref(subject), strict=strict)
         return permissions if project is None else permissions.in_project(project)
 
     def decide(
