@@ -11,11 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Literal
 
-from mcpctl.schemas import LiveResource, ResourceModel
+from mcpctl.schemas import Identity, LiveResource, ResourceModel
 
-from ._grants import VERBS
-from ._permissions import Atom, PermissionSet
+from ._grants import VERBS, Atom
+from ._permissions import PermissionSet
 from ._policyset import PolicySet
+from ._subjects import SubjectRef
 from ._tools import _implies, term_text
 
 Change = Literal["granted", "revoked"]
@@ -88,8 +89,11 @@ def access_changes(
     service accounts, tokens), then project, resource (operations last), name, tool and verb.
     """
     old, new = _policy(before), _policy(after)
+    edited = _edited_bindings(old, new)
     changes: list[AccessChange] = []
     for subject in sorted({*old.subjects(), *new.subjects()}, key=lambda s: s.sort_key):
+        if _same_inputs(old, new, subject, edited):
+            continue
         was = old.permissions_of(subject, strict=False)
         now = new.permissions_of(subject, strict=False)
         if was.atoms() == now.atoms():
@@ -99,6 +103,31 @@ def access_changes(
         found += [_change(label, atom, "revoked") for atom in _widest(_uncovered(was, now))]
         changes += sorted(found, key=_order)
     return changes
+
+
+def _edited_bindings(old: PolicySet, new: PolicySet) -> set[Identity]:
+    """Role bindings that differ, come or go between the two states."""
+    was, now = old.binding_ids, new.binding_ids
+    return {identity for identity in was.keys() | now.keys() if was.get(identity) != now.get(identity)}
+
+
+def _same_inputs(old: PolicySet, new: PolicySet, subject: SubjectRef, edited: set[Identity]) -> bool:
+    """Whether everything the subject's permissions are made of is unchanged (then they are too)."""
+    if old.knows(subject) != new.knows(subject):
+        return False
+    reaching = old.reaching(subject)
+    if reaching != new.reaching(subject):
+        return False
+    if any(identity in edited for identity, _ in reaching):
+        return False
+    if subject.kind != "McpToken":
+        return True
+    key = (subject.project or "", subject.name)
+    token = old.tokens.get(key)
+    if token != new.tokens.get(key):
+        return False
+    owner = token.spec.owner if token is not None and token.spec.rbac == "clone" else None
+    return owner is None or _same_inputs(old, new, SubjectRef("User", owner), edited)
 
 
 def _uncovered(side: PermissionSet, other: PermissionSet) -> list[Atom]:

@@ -5,12 +5,12 @@ Rules and operations of role bindings and tokens become grants here; `narrow` in
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import get_args
 
 from mcpctl.schemas import Identity, Operation, Rule
 
-from ._tools import ToolScope
+from ._tools import Term, ToolScope
 
 ROLES: tuple[str, ...] = get_args(Rule.model_fields["role"].annotation)
 """`view create edit delete run`: verbs on resources."""
@@ -22,6 +22,9 @@ RESOURCES: tuple[str, ...] = tuple(r for r in get_args(Rule.model_fields["resour
 """Resource types rules name (`*` in a rule stands for all of them)."""
 IMPLIES: dict[str, tuple[str, ...]] = {"edit": ("view",)}
 """Roles that grant other roles on the same scope too: what one may edit one may read."""
+
+Atom = tuple[str | None, str, str | None, str | None, Term | None]
+"""(project, verb, resource, name, tool term): one line of access changes; None parts mean "every"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +83,19 @@ class Grant:
     """For a narrowed clone: the token's binding it was narrowed by."""
     implied_by: str | None = None
     """The role that implies this one (`edit` for an implied `view`)."""
+    _atoms: frozenset[Atom] | None = field(default=None, init=False, repr=False, compare=False)
+
+    @property
+    def atoms(self) -> frozenset[Atom]:
+        """The grant as access-change lines: one per name and tool term (None: every name, every tool)."""
+        if self._atoms is None:
+            names: list[str | None] = [*sorted(self.names)] if self.names else [None]
+            terms: list[Term | None] = [*self.tools] if self.tools.terms is not None else [None]
+            atoms = frozenset((self.project, self.verb, self.resource, n, t) for n in names for t in terms)
+            # Grants are shared by every member of a group: work their atoms out once.
+            object.__setattr__(self, "_atoms", atoms)
+            return atoms
+        return self._atoms
 
     @property
     def scope(self) -> str:
@@ -109,6 +125,14 @@ class Grant:
         if self.project is not None and self.origin.binding.project != self.project:
             parts.append(f"in project {self.project}")
         return ", ".join(parts)
+
+    def cloned(self, owner: str, project: str) -> Grant:
+        """This grant of `owner` as a clone token of `project` holds it."""
+        # The constructor, not dataclasses.replace: a plan clones tens of thousands of grants.
+        return Grant(
+            self.verb, self.resource, self.names, self.tools, project, self.origin, self.group, owner,
+            self.limit, self.implied_by,
+        )  # fmt: skip
 
     def holds_in(self, project: str | None) -> bool:
         """Whether the grant answers questions asked in `project` (None: outside any project)."""

@@ -11,15 +11,12 @@ from dataclasses import dataclass
 
 from mcpctl.errors import UsageError
 
-from ._grants import OPERATIONS, RESOURCES, VERBS, Grant
+from ._grants import OPERATIONS, RESOURCES, VERBS, Atom, Grant
 from ._subjects import SubjectRef, suggest
-from ._tools import Term, ToolScope
+from ._tools import ToolScope
 
 NO_RULE = "no rule grants it"
 """The reason of a denial when nothing comes close."""
-
-Atom = tuple[str | None, str, str | None, str | None, Term | None]
-"""(project, verb, resource, name, tool term): one line of access changes; None parts mean "every"."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,10 +74,7 @@ class PermissionSet:
         """The project a token acts in; None for other subjects."""
         self.notes: tuple[str, ...] = tuple(notes)
         """Facts that explain missing permissions (an undefined owner, ...), added to denials."""
-        index: dict[tuple[str, str | None], list[Grant]] = {}
-        for grant in self.grants:
-            index.setdefault((grant.verb, grant.resource), []).append(grant)
-        self._index = {key: tuple(found) for key, found in index.items()}
+        self._index: dict[tuple[str, str | None], tuple[Grant, ...]] | None = None
         self._atoms: frozenset[Atom] | None = None
 
     def __iter__(self) -> Iterator[Grant]:
@@ -92,11 +86,21 @@ class PermissionSet:
     def __repr__(self) -> str:
         return f"PermissionSet({self.subject}, {len(self.grants)} grants)"
 
+    def _by_key(self) -> dict[tuple[str, str | None], tuple[Grant, ...]]:
+        # Built on the first question: access changes compare thousands of sets and ask few of them.
+        if self._index is None:
+            index: dict[tuple[str, str | None], list[Grant]] = {}
+            for grant in self.grants:
+                index.setdefault((grant.verb, grant.resource), []).append(grant)
+            self._index = {key: tuple(found) for key, found in index.items()}
+        return self._index
+
     def _candidates(self, verb: str, resource: str | None) -> tuple[Grant, ...]:
-        exact = self._index.get((verb, resource), ())
+        index = self._index if self._index is not None else self._by_key()
+        exact = index.get((verb, resource), ())
         if resource is None or resource == "*":
             return exact
-        wild = self._index.get((verb, "*"), ())
+        wild = index.get((verb, "*"), ())
         return exact + wild if exact and wild else exact or wild
 
     def _match(
@@ -201,14 +205,9 @@ class PermissionSet:
         return tuple(op for op in OPERATIONS if self.allows(op, project=project))
 
     def atoms(self) -> frozenset[Atom]:
-        """The grants as access-change lines: one per name and tool term, None for "every"."""
+        """Every grant's access-change lines (`Grant.atoms`)."""
         if self._atoms is None:
-            found: set[Atom] = set()
-            for g in self.grants:
-                terms: list[Term | None] = list(g.tools) if g.tools.terms is not None else [None]
-                names: list[str | None] = [*sorted(g.names)] if g.names else [None]
-                found.update((g.project, g.verb, g.resource, n, t) for n in names for t in terms)
-            self._atoms = frozenset(found)
+            self._atoms = frozenset().union(*(g.atoms for g in self.grants))
         return self._atoms
 
     def covers(self, atom: Atom) -> bool:

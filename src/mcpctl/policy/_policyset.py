@@ -54,11 +54,14 @@ class PolicySet:
             for member in self.groups[name].spec.members:
                 user_groups.setdefault(member, []).append(name)
         self._user_groups = {user: tuple(names) for user, names in user_groups.items()}
-        self._named: dict[SubjectRef, list[RoleBinding]] = {}
-        self._grants: dict[Identity, list[Grant]] = {}
-        for binding in self.bindings:
+        self.binding_ids: dict[Identity, RoleBinding] = {b.identity: b for b in self.bindings}
+        """Role bindings by identity."""
+        self._named: dict[SubjectRef, list[tuple[Identity, RoleBinding]]] = {}
+        self._direct: dict[SubjectRef, list[Grant]] = {}
+        """The grants of the bindings naming each subject, in binding order."""
+        for identity, binding in self.binding_ids.items():
             spec = binding.spec
-            self._grants[binding.identity] = binding_grants(binding.identity, spec.rules, spec.operations)
+            grants = binding_grants(identity, spec.rules, spec.operations)
             for subject in spec.subjects:
                 if subject.kind == "McpToken":
                     # A token is named only by bindings of its own project (validation rejects others).
@@ -67,9 +70,13 @@ class PolicySet:
                     ref = SubjectRef("McpToken", subject.name, binding.metadata.project)
                 else:
                     ref = SubjectRef(subject.kind, subject.name)
-                self._named.setdefault(ref, []).append(binding)
+                self._named.setdefault(ref, []).append((identity, binding))
+                self._direct.setdefault(ref, []).extend(grants)
         self._service_accounts = sorted(r.name for r in self._named if r.kind == "ServiceAccount")
+        # Worked out on first use, once: per subject, and per group for every member.
         self._cache: dict[SubjectRef, PermissionSet] = {}
+        self._grants_via: dict[str, list[Grant]] = {}
+        self._reaching_via: dict[str, list[tuple[Identity, str]]] = {}
 
     @classmethod
     def from_resources(cls, resources: Iterable[ResourceModel | LiveResource]) -> PolicySet:
@@ -118,11 +125,21 @@ class PolicySet:
 
     def bindings_for(self, subject: SubjectRef | str) -> list[tuple[RoleBinding, str]]:
         """Role bindings naming the subject, with how: `direct`, or `group G` for a user's groups."""
-        ref = self._ref(subject)
-        found = [(b, "direct") for b in self._named.get(ref, [])]
-        if ref.kind == "User":
-            for group in self.groups_of(ref.name):
-                found += [(b, f"group {group}") for b in self._named.get(SubjectRef("Group", group), [])]
+        return [(self.binding_ids[identity], via) for identity, via in self.reaching(self._ref(subject))]
+
+    def reaching(self, subject: SubjectRef) -> list[tuple[Identity, str]]:
+        """`bindings_for` as binding identities: what the subject's permissions are made of."""
+        found = [(identity, "direct") for identity, _ in self._named.get(subject, ())]
+        if subject.kind == "User":
+            for group in self.groups_of(subject.name):
+                found += self._group_reaching(group)
+        return found
+
+    def _group_reaching(self, group: str) -> list[tuple[Identity, str]]:
+        found = self._reaching_via.get(group)
+        if found is None:
+            named = self._named.get(SubjectRef("Group", group), ())
+            found = self._reaching_via[group] = [(identity, f"group {group}") for identity, _ in named]
         return found
 
     def permissions_of(
@@ -173,12 +190,19 @@ class PolicySet:
         return permissions
 
     def _subject_grants(self, subject: SubjectRef) -> list[Grant]:
-        grants = [g for b in self._named.get(subject, []) for g in self._grants[b.identity]]
+        grants = list(self._direct.get(subject, ()))
         if subject.kind == "User":
             for group in self.groups_of(subject.name):
-                for binding in self._named.get(SubjectRef("Group", group), []):
-                    grants += [replace(g, group=group) for g in self._grants[binding.identity]]
+                grants += self._group_grants(group)
         return grants
+
+    def _group_grants(self, group: str) -> list[Grant]:
+        """The group's grants as its members hold them (marked with the group), made once per group."""
+        found = self._grants_via.get(group)
+        if found is None:
+            direct = self._direct.get(SubjectRef("Group", group), ())
+            found = self._grants_via[group] = [replace(g, group=group) for g in direct]
+        return found
 
     def _token_permissions(self, subject: SubjectRef) -> PermissionSet:
         project = subject.project or ""
@@ -192,7 +216,7 @@ class PolicySet:
             note = f"its owner User/{owner} is not defined"
             return PermissionSet(subject, (), home=project, notes=(note,))
         cloned = [
-            replace(g, project=project, owner=owner)
+            g.cloned(owner, project)
             for g in self._permissions(SubjectRef("User", owner), strict=True).grants
             if g.holds_in(project)
         ]
