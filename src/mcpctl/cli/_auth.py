@@ -13,6 +13,7 @@ import click
 
 from mcpctl.errors import McpctlError, UsageError
 from mcpctl.policy import (
+    KIND_RESOURCES,
     OPERATIONS,
     POLICY_KINDS,
     RESOURCES,
@@ -40,9 +41,10 @@ def auth() -> None:
 
 def resource_word(word: str) -> str:
     """`servers`, `server`, `srv`, `Server` → `servers`; anything else is left for `check_request`."""
+    if word in RESOURCES:
+        return word
     kind = resolve_kind(word)
-    resource = f"{kind.lower()}s" if kind else word
-    return resource if resource in RESOURCES else word
+    return KIND_RESOURCES.get(kind, word) if kind else word
 
 
 def parse_target(target: str | None) -> tuple[str | None, str | None, str | None]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from mcpctl.errors import UnknownSubject
 
 from ._access import AccessChange, access_changes
-from ._grants import IMPLIES, OPERATIONS, RESOURCES, ROLES, VERBS, Grant, Origin
+from ._grants import IMPLIES, KIND_RESOURCES, OPERATIONS, RESOURCES, ROLES, VERBS, Grant, Origin
 from ._permissions import NO_RULE, Decision, PermissionSet, check_request
 from ._policyset import POLICY_KINDS, PolicySet
 from ._subjects import SUBJECT_KINDS, SubjectRef, parse_subject
@@ -18,6 +18,7 @@ from ._tools import ToolScope, contains, is_glob, matches
 
 __all__ = [
     "IMPLIES",
+    "KIND_RESOURCES",
     "NO_RULE",
     "OPERATIONS",
     "POLICY_KINDS",

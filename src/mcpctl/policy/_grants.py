@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import get_args
 
-from mcpctl.schemas import Identity, Operation, Rule
+from mcpctl.schemas import KINDS, Identity, Operation, Rule
 
 from ._tools import Term, ToolScope
 
@@ -20,6 +20,10 @@ VERBS = (*ROLES, *OPERATIONS)
 """Every verb a decision may ask about."""
 RESOURCES: tuple[str, ...] = tuple(r for r in get_args(Rule.model_fields["resource"].annotation) if r != "*")
 """Resource types rules name (`*` in a rule stands for all of them)."""
+KIND_RESOURCES: dict[str, str] = {
+    kind: f"{kind.lower()}s" for kind in KINDS if f"{kind.lower()}s" in RESOURCES
+}
+"""The resource type rules use for each kind that has one (`Server` → `servers`; not ProxyModel)."""
 IMPLIES: dict[str, tuple[str, ...]] = {"edit": ("view",)}
 """Roles that grant other roles on the same scope too: what one may edit one may read."""
 

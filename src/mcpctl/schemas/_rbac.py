@@ -26,6 +26,8 @@ RuleResource = Literal[
 SubjectKind = Literal["User", "Group", "ServiceAccount", "McpToken"]
 ToolPattern = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^\S+$")]
 """A tool name, or a glob over tool names: `*` any run of characters, `?` one character."""
+# Sorted after validation (not before, as names are), so an error points at the item as written.
+ToolPatterns = Annotated[list[ToolPattern], AfterValidator(lambda v: sorted(set(v)))]
 EXPIRES = re.compile(r"^(never|\d+[hdw]|\d{4}-\d{2}-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?)$")
 """`never`, a duration (`12h`, `30d`, `4w`) from creation, or an ISO date/time."""
 _DURATION_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
@@ -91,8 +93,7 @@ class Rule(Model):
     """Resource type, or `*` for all."""
     names: SortedNames = Field(default_factory=list)
     """Limit to these resource names (all when empty)."""
-    # Sorted after validation (not before, as names are), so an error points at the item as written.
-    tools: Annotated[list[ToolPattern], AfterValidator(lambda v: sorted(set(v)))] = Field(default_factory=list)
+    tools: ToolPatterns = Field(default_factory=list)
     """Only for `run` on `servers`: limit to these upstream tools, names or globs (`git_*`); all if empty."""
 
     @field_validator("tools")
