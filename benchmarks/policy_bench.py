@@ -49,7 +49,9 @@ def estate(
         members = sorted({f"user-{rng.randrange(users)}" for _ in range(users * 3 // groups)})
         out.append(doc("Group", f"group-{g}", {"members": members}))
     for b in range(bindings):
-        subjects = [{"kind": "Group", "name": f"group-{rng.randrange(groups)}"} for _ in range(rng.randint(1, 2))]
+        subjects = [
+            {"kind": "Group", "name": f"group-{rng.randrange(groups)}"} for _ in range(rng.randint(1, 2))
+        ]
         if rng.random() < 0.3:
             subjects.append({"kind": "User", "name": f"user-{rng.randrange(users)}"})
         project = f"proj-{rng.randrange(projects)}" if rng.random() < 0.6 else None
@@ -106,7 +108,9 @@ def decisions(args: argparse.Namespace) -> bool:
         subject = rng.choice(subjects)
         project = subject.project or f"proj-{rng.randrange(40)}"
         questions.append((subject, f"srv-{rng.randrange(300)}", rng.choice(TOOLS), project))
-    by_subject = timed([lambda q=q: policy.decide(q[0], "run", "servers", q[1], q[2], q[3]) for q in questions])
+    by_subject = timed(
+        [lambda q=q: policy.decide(q[0], "run", "servers", q[1], q[2], q[3]) for q in questions]
+    )
     perms = {s: policy.permissions_of(s) for s in subjects}
     by_set = timed([lambda q=q: perms[q[0]].decide("run", "servers", q[1], q[2], q[3]) for q in questions])
     bare = timed([lambda q=q: perms[q[0]].allows("run", "servers", q[1], q[2], q[3]) for q in questions])
@@ -116,7 +120,8 @@ def decisions(args: argparse.Namespace) -> bool:
         f"({len(resources)} documents); index built in {built * 1000:.1f} ms"
     )
     print(
-        f"subjects asked: {len(subjects)}, grants each: median {statistics.median(grants):.0f}, max {max(grants)}"
+        f"subjects asked: {len(subjects)}, "
+        f"grants each: median {statistics.median(grants):.0f}, max {max(grants)}"
     )
     print(f"decisions: {len(questions)}, {allowed} allowed")
     median, p99 = percentiles(cold)
@@ -146,7 +151,7 @@ def mutate(rng: random.Random, before: list[ResourceModel], share: float) -> lis
             if kind == "RoleBinding":
                 spec["rules"] = [random_rule(rng, 300)]
             elif kind == "Group":
-                spec["members"] = spec.get("members", [])[1:] + [f"user-{rng.randrange(2000)}"]
+                spec["members"] = [*spec.get("members", [])[1:], f"user-{rng.randrange(2000)}"]
             elif spec.get("rbac") != "clone":
                 spec["bindings"] = [random_rule(rng, 300)]
             resource = parse_resource(document)
@@ -175,7 +180,8 @@ def changes(args: argparse.Namespace) -> None:
         f"{len(found)} changes for {subjects} subjects"
     )
     print(
-        f"access_changes: median {statistics.median(seconds) * 1000:.0f} ms, best {min(seconds) * 1000:.0f} ms "
+        f"access_changes: median {statistics.median(seconds) * 1000:.0f} ms, "
+        f"best {min(seconds) * 1000:.0f} ms "
         f"(CPU: median {statistics.median(cpu) * 1000:.0f} ms)"
     )
     unchanged = access_changes(before, before)
