@@ -95,6 +95,12 @@ class PermissionSet:
             self._index = {key: tuple(found) for key, found in index.items()}
         return self._index
 
+    def _asked_in(self, project: str | None) -> tuple[bool, str | None]:
+        """Whether the subject acts in `project` at all, and the project asked in (a token's by default)."""
+        if self.home is None:
+            return True, project
+        return project in (None, self.home), self.home
+
     def _candidates(self, verb: str, resource: str | None) -> tuple[Grant, ...]:
         index = self._index if self._index is not None else self._by_key()
         exact = index.get((verb, resource), ())
@@ -124,12 +130,8 @@ class PermissionSet:
         project: str | None = None,
     ) -> bool:
         """`decide(...).allowed` without the reason (and without checking the question's words)."""
-        if self.home is not None:
-            if project is None:
-                project = self.home
-            elif project != self.home:
-                return False
-        return self._match(verb, resource, name, tool, project) is not None
+        acts, where = self._asked_in(project)
+        return acts and self._match(verb, resource, name, tool, where) is not None
 
     def decide(
         self,
@@ -148,15 +150,13 @@ class PermissionSet:
         grants that hold everywhere answer it (for a token, None means its own project).
         """
         check_request(verb, resource, name, tool)
-        if self.home is not None:
-            if project is None:
-                project = self.home
-            elif project != self.home:
-                return Decision(False, f"{self.subject} acts only in project {self.home}")
-        grant = self._match(verb, resource, name, tool, project)
+        acts, where = self._asked_in(project)
+        if not acts:
+            return Decision(False, f"{self.subject} acts only in project {self.home}")
+        grant = self._match(verb, resource, name, tool, where)
         if grant is not None:
             return Decision(True, grant.explain(), grant)
-        return Decision(False, self._denial(verb, resource, project))
+        return Decision(False, self._denial(verb, resource, where))
 
     def _denial(self, verb: str, resource: str | None, project: str | None) -> str:
         # Name the closest grants (same verb and resource type), so "no" says what would be allowed.
@@ -187,14 +187,10 @@ class PermissionSet:
 
     def tool_scope(self, server: str, project: str | None = None) -> ToolScope:
         """The tools of `server` the subject may run in `project`: a filter for tool listings."""
-        if self.home is not None:
-            if project is None:
-                project = self.home
-            elif project != self.home:
-                return ToolScope(())
+        acts, where = self._asked_in(project)
         scope = ToolScope(())
-        for grant in self._candidates("run", "servers"):
-            if grant.holds_in(project) and (not grant.names or server in grant.names):
+        for grant in self._candidates("run", "servers") if acts else ():
+            if grant.holds_in(where) and (not grant.names or server in grant.names):
                 scope = scope.union(grant.tools)
                 if scope.any:
                     break
