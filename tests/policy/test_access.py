@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from mcpctl.policy import OPERATIONS, ROLES, AccessChange, PolicySet, access_changes, matches
-from mcpctl.schemas import ResourceModel, load_and_validate
+from mcpctl.schemas import Group, McpToken, ResourceModel, RoleBinding, load_and_validate, parse_resource
 
 from ._estate import binding, group, rule, server, token, user
 
@@ -267,3 +268,44 @@ def test_every_difference_in_decisions_is_a_listed_change(
                 assert was.allows(*question) is (change.change == "revoked"), change
                 assert now.allows(*question) is (change.change == "granted"), change
     assert changes == sorted(changes, key=lambda c: SUBJECTS.index(c.subject))
+
+
+def edited(
+    before: list[ResourceModel], edit: str, pick: int, rules: list[dict[str, Any]]
+) -> list[ResourceModel]:
+    """`before` with one small edit that keeps every identity (or, for `drop`, loses one resource)."""
+    bindings = [r for r in before if isinstance(r, RoleBinding)]
+    target = bindings[pick % len(bindings)] if bindings and edit == "binding" else None
+    after = []
+    for resource in before:
+        document = resource.to_document()
+        if resource is target:
+            document["spec"]["rules"], document["spec"]["operations"] = rules, [{"action": "logs"}]
+        elif edit == "token" and isinstance(resource, McpToken):
+            document["spec"]["bindings"] = rules
+        elif edit == "members" and isinstance(resource, Group):
+            document["spec"]["members"] = ["ben"] if "ann" in document["spec"].get("members", []) else ["ann"]
+        elif (
+            edit == "owner" and isinstance(resource, RoleBinding) and resource.spec.subjects[0].kind == "User"
+        ):
+            document["spec"]["operations"] = [{"action": "impersonate"}]
+        elif edit == "drop" and resource is before[pick % len(before)]:
+            continue
+        after.append(parse_resource(document))
+    return after
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    before=states(),
+    edit=st.sampled_from(["binding", "token", "members", "owner", "drop"]),
+    pick=st.integers(0, 7),
+    rules=st.lists(a_rule(), max_size=2),
+)
+def test_skipping_unchanged_subjects_changes_no_answer(
+    before: list[ResourceModel], edit: str, pick: int, rules: list[dict[str, Any]]
+) -> None:
+    after = edited(before, edit, pick, rules)
+    with patch("mcpctl.policy._access._same_inputs", return_value=False):
+        everything = access_changes(before, after)
+    assert access_changes(before, after) == everything
