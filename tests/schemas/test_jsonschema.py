@@ -81,7 +81,10 @@ def test_tool_scopes_of_run_rules_pass_a_generic_validator() -> None:
         "apiVersion": "mcpctl.dev/v1",
         "kind": "RoleBinding",
         "metadata": {"name": "b"},
-        "spec": {"subjects": [{"kind": "User", "name": "u"}], "rules": [rule, {"role": "view", "resource": "*"}]},
+        "spec": {
+            "subjects": [{"kind": "User", "name": "u"}],
+            "rules": [rule, {"role": "view", "resource": "*"}],
+        },
     }
     assert list(validator("rolebinding.json").iter_errors(document)) == []
 
