@@ -57,10 +57,12 @@ _ELLIPSIS = "…"
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
 _TOKEN_VALUE = re.compile(re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_-]{2,}")
 """More of a token value than its display prefix (`mcpctl_pat_A…`) shows."""
-_AUTH_SCHEME = re.compile(r"\b(?P<scheme>bearer|basic|token)(?P<space>\s+)[^\s,;]+", re.IGNORECASE)
+_AUTH_SCHEME = re.compile(r"\b(?P<scheme>bearer|basic)(?P<space>\s+)[^\s,;]+", re.IGNORECASE)
 _KEY_VALUE = re.compile(
-    r"""(?P<key>["']?[A-Za-z_][\w.-]{0,63}["']?)(?P<sep>\s*[=:]\s*)(?P<value>"[^"]*"|'[^']*'|[^\s,;&"']+)"""
+    r"""(?P<key>["']?[A-Za-z_][\w.-]{0,63}["']?)(?P<sep>\s*(?:=|:(?!//))\s*)"""
+    r"""(?P<value>"[^"]*"|'[^']*'|[^\s,;&?#"']+)"""
 )
+"""`key=value`, `key: value`, `"key": "value"` and query parameters (not a URL's `scheme://`)."""
 
 
 def mask_text(text: str) -> str:

@@ -236,6 +236,17 @@ class Store:
             rows = connection.execute(sessions_statement(query or AuditQuery())).all()
         return [row_session(row) for row in rows]
 
+    def explain_audit(self, query: AuditQuery | None = None, *, sessions: bool = False) -> str:
+        """The database's plan for `query_audit(query)` (or `audit_sessions`), to check which index
+        serves a filter: SQLite's EXPLAIN QUERY PLAN or PostgreSQL's EXPLAIN, one line per step."""
+        query = query or AuditQuery()
+        statement = sessions_statement(query) if sessions else events_statement(query)
+        with self._reading() as connection:
+            sql = statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+            prefix = "EXPLAIN QUERY PLAN " if connection.dialect.name == "sqlite" else "EXPLAIN "
+            rows = connection.exec_driver_sql(prefix + str(sql)).all()
+        return "\n".join(str(row[-1]) for row in rows)
+
     def latest_audit_id(self) -> int:
         """The id of the newest stored audit event (0 when there is none): a follower's start."""
         with self._reading() as connection:

@@ -170,8 +170,8 @@ class AuditEventRow(Base):
     """One audit event (see `AuditEvent`; never arguments, token values or secrets).
 
     Column names predate the event's field names: `ts` is `time`, `event_type` is `kind`,
-    `token_name` is `token`, `user_name` is `user`. Each index serves one filter of `query_audit`,
-    newest first; `ts` alone serves unfiltered listings and retention.
+    `token_name` is `token`, `user_name` is `user`. Each (column, ts, id) index serves one filter of
+    `query_audit`, newest first; `ts` alone serves unfiltered listings, time ranges and retention.
     """
 
     __tablename__ = "audit_events"
@@ -193,12 +193,10 @@ class AuditEventRow(Base):
     result_size: Mapped[int | None] = mapped_column(BigInteger)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON_TYPE)
 
-    __table_args__ = (
-        Index(None, "project", "ts"),
-        Index(None, "token_name", "ts"),
-        Index(None, "user_name", "ts"),
-        Index(None, "session_id", "ts"),
-        Index(None, "event_type", "ts"),
+    __table_args__ = tuple(
+        # `id` last: the whole ORDER BY ts DESC, id DESC comes from the index, so a LIMIT stops early.
+        Index(None, column, "ts", "id")
+        for column in ("project", "token_name", "user_name", "session_id", "event_type")
     )
 
 

@@ -1,5 +1,5 @@
-"""Audit trail: session, token prefix, argument digest and result size on audit events, their query
-indexes, the early dotted kind names renamed, and when each McpToken was last used.
+"""Audit trail: session, token prefix, argument digest and result size on audit events, an index per
+filter (column, ts, id), the early dotted kind names renamed, and when each McpToken was last used.
 
 Revision ID: 0002
 Revises: 0001
@@ -17,16 +17,24 @@ depends_on = None
 
 TIMESTAMP = sa.DateTime(timezone=True)
 
-AUDIT_COLUMNS = (
-    sa.Column("session_id", sa.String(128), nullable=True),
-    sa.Column("token_prefix", sa.String(32), nullable=True),
-    sa.Column("args_digest", sa.String(71), nullable=True),
-    sa.Column("result_size", sa.BigInteger(), nullable=True),
-)
-AUDIT_INDEXES = {
-    "ix_audit_events_session_id_ts": ["session_id", "ts"],
-    "ix_audit_events_event_type_ts": ["event_type", "ts"],
+
+def _audit_columns() -> list[sa.Column[object]]:
+    return [
+        sa.Column("session_id", sa.String(128), nullable=True),
+        sa.Column("token_prefix", sa.String(32), nullable=True),
+        sa.Column("args_digest", sa.String(71), nullable=True),
+        sa.Column("result_size", sa.BigInteger(), nullable=True),
+    ]
+
+
+FILTER_COLUMNS = ("project", "token_name", "user_name", "session_id", "event_type")
+"""Each gets a (column, ts, id) index: the filter, then the newest-first order, whole."""
+OLD_INDEXES = {
+    "ix_audit_events_project_ts": ["project", "ts"],
+    "ix_audit_events_token_name_ts": ["token_name", "ts"],
+    "ix_audit_events_user_name_ts": ["user_name", "ts"],
 }
+"""The first schema's indexes, which left PostgreSQL a sort on id after each lookup."""
 RENAMED_KINDS = {
     "session.start": "session_open",
     "tool.call": "tool_call",
@@ -38,10 +46,8 @@ that denied become `access_denied`)."""
 
 def upgrade() -> None:
     # Nullable columns without defaults: a catalog change on both databases, no table rewrite.
-    for column in AUDIT_COLUMNS:
-        op.add_column("audit_events", column.copy())
-    for name, columns in AUDIT_INDEXES.items():
-        op.create_index(name, "audit_events", columns)
+    for column in _audit_columns():
+        op.add_column("audit_events", column)
     events = sa.table("audit_events", sa.column("event_type", sa.String), sa.column("outcome", sa.String))
     for old, new in RENAMED_KINDS.items():
         op.execute(events.update().where(events.c.event_type == old).values(event_type=new))
@@ -50,14 +56,20 @@ def upgrade() -> None:
         .where((events.c.event_type == "rbac.decision") & (events.c.outcome == "denied"))
         .values(event_type="access_denied")
     )
+    for name in OLD_INDEXES:
+        op.drop_index(name, "audit_events")
+    for column in FILTER_COLUMNS:
+        op.create_index(f"ix_audit_events_{column}_ts_id", "audit_events", [column, "ts", "id"])
     op.add_column("mcp_tokens", sa.Column("last_used_at", TIMESTAMP, nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("mcp_tokens") as batch:
         batch.drop_column("last_used_at")
-    for name in AUDIT_INDEXES:
-        op.drop_index(name, "audit_events")
+    for column in FILTER_COLUMNS:
+        op.drop_index(f"ix_audit_events_{column}_ts_id", "audit_events")
+    for name, columns in OLD_INDEXES.items():
+        op.create_index(name, "audit_events", columns)
     with op.batch_alter_table("audit_events") as batch:
-        for column in AUDIT_COLUMNS:
+        for column in _audit_columns():
             batch.drop_column(column.name)
