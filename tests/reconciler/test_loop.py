@@ -499,7 +499,9 @@ def test_a_restarted_loop_trusts_history_until_the_store_moves(
     assert not make_loop(remote, store, tmp_path, prune_all=True)._left_by_this_source(first)
 
 
-def test_the_loop_audits_its_applies_and_the_first_failure(remote: Remote, store: Store, tmp_path: Path) -> None:
+def test_the_loop_audits_its_applies_and_the_first_failure(
+    remote: Remote, store: Store, tmp_path: Path
+) -> None:
     first = remote.publish({"users.yaml": user_doc("alice")})
     loop = make_loop(remote, store, tmp_path)
     assert loop.run_once().applied

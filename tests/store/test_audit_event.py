@@ -59,7 +59,8 @@ def test_defaults_and_times() -> None:
     before = datetime.now(UTC)
     event = AuditEvent("session_open")
     assert before <= event.time <= datetime.now(UTC)
-    assert len(event.correlation_id) == 32 and event.correlation_id != AuditEvent("session_open").correlation_id
+    assert len(event.correlation_id) == 32
+    assert event.correlation_id != AuditEvent("session_open").correlation_id
     assert event.outcome == "ok" and event.detail == {} and event.id is None
     naive = AuditEvent("tool_call", time=datetime(2026, 5, 1, 12, 0))
     assert naive.time == datetime(2026, 5, 1, 12, 0, tzinfo=UTC)

@@ -1,4 +1,4 @@
-"""Audit queries: every filter, time bounds, order, cursor, the sessions aggregation, and the index each uses."""
+"""Audit queries: every filter, time bounds, order, cursor, sessions, and the index each filter uses."""
 
 from __future__ import annotations
 

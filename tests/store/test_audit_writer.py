@@ -216,9 +216,7 @@ def test_nothing_is_lost_when_a_process_is_stopped_with_sigterm(database_url: st
     Store.open(database_url).close()  # migrate first, so the child only writes
     script = tmp_path / "audit_child.py"
     script.write_text(SIGTERM_SCRIPT)
-    child = subprocess.Popen(
-        [sys.executable, str(script), database_url], stdout=subprocess.PIPE, text=True
-    )
+    child = subprocess.Popen([sys.executable, str(script), database_url], stdout=subprocess.PIPE, text=True)
     assert child.stdout is not None
     assert child.stdout.readline().strip() == "ready"
     time.sleep(0.5)

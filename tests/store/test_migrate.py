@@ -95,7 +95,7 @@ def test_upgrade_to_the_audit_trail_keeps_existing_rows(database_url: str) -> No
             value = tx.create_token(token(), managed_by="cli")
         with early._engine.begin() as connection:
             connection.execute(
-                insert(table("audit_events", *(column(name, OLD_TYPES.get(name)) for name in OLD_AUDIT_COLUMNS))),
+                insert(table("audit_events", *(column(n, OLD_TYPES.get(n)) for n in OLD_AUDIT_COLUMNS))),
                 [
                     {**OLD_ROW, "correlation_id": "a", "event_type": "tool.call", "tool": "echo"},
                     {**OLD_ROW, "correlation_id": "b", "event_type": "auth.failure", "outcome": "denied"},
