@@ -58,16 +58,16 @@ def upgrade() -> None:
     )
     for name in OLD_INDEXES:
         op.drop_index(name, "audit_events")
-    for column in FILTER_COLUMNS:
-        op.create_index(f"ix_audit_events_{column}_ts_id", "audit_events", [column, "ts", "id"])
+    for filtered in FILTER_COLUMNS:
+        op.create_index(f"ix_audit_events_{filtered}_ts_id", "audit_events", [filtered, "ts", "id"])
     op.add_column("mcp_tokens", sa.Column("last_used_at", TIMESTAMP, nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table("mcp_tokens") as batch:
         batch.drop_column("last_used_at")
-    for column in FILTER_COLUMNS:
-        op.drop_index(f"ix_audit_events_{column}_ts_id", "audit_events")
+    for filtered in FILTER_COLUMNS:
+        op.drop_index(f"ix_audit_events_{filtered}_ts_id", "audit_events")
     for name, columns in OLD_INDEXES.items():
         op.create_index(name, "audit_events", columns)
     with op.batch_alter_table("audit_events") as batch:
