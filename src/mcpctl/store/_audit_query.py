@@ -148,7 +148,8 @@ def event_row(event: AuditEvent) -> dict[str, Any]:
 
 def row_event(row: Any) -> AuditEvent:
     """The event a row of `events_statement` holds."""
-    detail: Mapping[str, Any] = row.detail or {}
+    # PostgreSQL's jsonb does not keep key order: give both databases the same, sorted one.
+    detail: Mapping[str, Any] = dict(sorted((row.detail or {}).items()))
     return AuditEvent(
         kind=row.event_type,
         time=row.ts,
