@@ -183,5 +183,7 @@ def test_each_filter_is_served_by_its_index(store: Store, database_url: str) -> 
         plan = store.explain_audit(query)
         assert index in plan, f"{query} is not served by {index}:\n{plan}"
         assert "TEMP B-TREE" not in plan, f"{query} sorts instead of reading the index in order:\n{plan}"
+    sessions = store.explain_audit(AuditQuery(since=T0 - timedelta(hours=1)), sessions=True)
+    assert "ix_audit_events_ts" in sessions, sessions
     cursor = store.explain_audit(AuditQuery(after_id=100))
     assert "PRIMARY KEY" in cursor or "pk_audit_events" in cursor, cursor

@@ -55,6 +55,9 @@ _NAME_CHARS = 253
 _DISPLAY_PREFIX_CHARS = 12
 _ELLIPSIS = "…"
 _DIGEST = re.compile(r"^sha256:[0-9a-f]{64}$")
+_PLAIN = re.compile(r"[\w./-]*")
+"""Text without separators, spaces, quotes or `@` cannot hold a `key=value`, a URL credential or a
+scheme's value."""
 _TOKEN_VALUE = re.compile(re.escape(TOKEN_PREFIX) + r"[A-Za-z0-9_-]{2,}")
 """More of a token value than its display prefix (`mcpctl_pat_A…`) shows."""
 _AUTH_SCHEME = re.compile(r"\b(?P<scheme>bearer|basic)(?P<space>\s+)[^\s,;]+", re.IGNORECASE)
@@ -71,6 +74,8 @@ def mask_text(text: str) -> str:
     Free text in an audit event (an error reason, a resource URI) may quote what a client sent, so it
     gets the same treatment plans give secret-looking keys: the value becomes `(sensitive)`.
     """
+    if _PLAIN.fullmatch(text) and TOKEN_PREFIX not in text:
+        return text  # a name: nothing to hide (most fields of most events)
     text = _TOKEN_VALUE.sub(TOKEN_PREFIX + "***", text)
     text = mask_url(text)
     text = _AUTH_SCHEME.sub(lambda m: f"{m['scheme']}{m['space']}{SENSITIVE}", text)
