@@ -206,14 +206,25 @@ def audit(
         events = store.query_audit(query)
     finally:
         store.close()
+    _print(events, fmt, EVENT_HEADERS, event_row, "No audit events found.")
+
+
+def _print(
+    found: Sequence[AuditEvent] | Sequence[AuditSession],
+    fmt: str,
+    headers: Sequence[str],
+    row: Callable[[Any], list[str]],
+    nothing: str,
+) -> None:
+    """Events or sessions as a JSON array, JSON lines or a table (`nothing` on stderr when empty)."""
     if fmt == "json":
-        click.echo(json.dumps([event.to_document() for event in events], indent=2))
+        click.echo(json.dumps([item.to_document() for item in found], indent=2))
     elif fmt == "jsonl":
-        _emit_lines(json.dumps(event.to_document()) for event in events)
-    elif not events:
-        click.echo("No audit events found.", err=True)
+        _emit_lines(json.dumps(item.to_document()) for item in found)
+    elif not found:
+        click.echo(nothing, err=True)
     else:
-        click.echo(table(EVENT_HEADERS, [event_row(event) for event in events]))
+        click.echo(table(headers, [row(item) for item in found]))
 
 
 def _follow(store: Store, query: AuditQuery, fmt: str, interval: float) -> None:
@@ -251,14 +262,7 @@ def sessions(fmt: str, database_url: str | None, **filters: Any) -> None:
         found = store.audit_sessions(query)
     finally:
         store.close()
-    if fmt == "json":
-        click.echo(json.dumps([session.to_document() for session in found], indent=2))
-    elif fmt == "jsonl":
-        _emit_lines(json.dumps(session.to_document()) for session in found)
-    elif not found:
-        click.echo("No sessions found.", err=True)
-    else:
-        click.echo(table(SESSION_HEADERS, [session_row(session) for session in found]))
+    _print(found, fmt, SESSION_HEADERS, session_row, "No sessions found.")
 
 
 def session_row(session: AuditSession) -> list[str]:
