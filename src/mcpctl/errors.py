@@ -2,6 +2,7 @@
 
     McpctlError(detail)                 base; `detail` is the one-line message shown to users
     ├── UsageError                      bad flags or arguments (exit code 2)
+    │   └── UnknownSubject              a policy question about a user, group or token not defined
     ├── ValidationFailed(problems)      desired state has problems (exit code 1)
     ├── StoreError                      the live store is unreachable or inconsistent
     │   ├── LockTimeout                 another apply holds the store lock
@@ -42,6 +43,10 @@ class UsageError(McpctlError):
     """The command line asked for something that cannot be done as asked."""
 
     exit_code = 2
+
+
+class UnknownSubject(UsageError):
+    """A permission question names a subject the policy does not know (a typo must not read as "no")."""
 
 
 class ValidationFailed(McpctlError):

@@ -187,10 +187,13 @@ COLUMNS: dict[str, list[Column]] = {
 """Kind-specific columns, between NAME/PROJECT and MANAGED-BY/AGE."""
 
 
-def render_table(kind: str, rows: Sequence[LiveResource], *, wide: bool, now: datetime) -> str:
-    """The `get` table for one kind: NAME, PROJECT (scoped kinds), kind columns, MANAGED-BY, AGE."""
+def render_table(
+    kind: str, rows: Sequence[LiveResource], *, wide: bool, now: datetime, extra: Sequence[Column] = ()
+) -> str:
+    """The `get` table for one kind: NAME, PROJECT (scoped kinds), kind columns, `extra` columns
+    (facts kept beside the resource, such as a token's LAST USED), MANAGED-BY, AGE."""
     scoped = KINDS[kind].scope != "global"
-    columns = [c for c in COLUMNS[kind] if wide or not c.wide]
+    columns = [c for c in [*COLUMNS[kind], *extra] if wide or not c.wide]
     headers = ["NAME", *(["PROJECT"] if scoped else []), *(c.header for c in columns), "MANAGED-BY", "AGE"]
     if wide:
         headers.append("LABELS")
@@ -270,11 +273,12 @@ def render(
     *,
     single: bool,
     now: datetime | None = None,
+    extra: Sequence[Column] = (),
     templates: Mapping[str, TemplateSpec] | None = None,
 ) -> str:
-    """Render `get` output in one of OUTPUT_FORMATS."""
+    """Render `get` output in one of OUTPUT_FORMATS (`extra` columns go into tables only)."""
     if fmt in ("table", "wide"):
-        return render_table(kind, rows, wide=fmt == "wide", now=now or datetime.now(UTC))
+        return render_table(kind, rows, wide=fmt == "wide", now=now or datetime.now(UTC), extra=extra)
     if fmt == "name":
         return render_names(rows)
     return render_documents([live.resource for live in rows], fmt, single=single, templates=templates)

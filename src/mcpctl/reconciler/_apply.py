@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -21,7 +22,7 @@ from ._sources import DesiredState
 from ._token_files import TokenFiles
 
 if TYPE_CHECKING:
-    from mcpctl.store import Store, StoreTransaction
+    from mcpctl.store import AuditEvent, Store, StoreTransaction
 
 STEP_DELAY_ENV = "MCPCTL_TEST_APPLY_STEP_DELAY"
 """Test hook: seconds to sleep after each change inside the transaction (to kill an apply mid-way)."""
@@ -121,6 +122,7 @@ def apply_plan(
     overwrite_tokens: bool = False,
     refresh: DesiredState | None = None,
     accept_different: bool = False,
+    audit: Sequence[AuditEvent] = (),
 ) -> ApplyResult:
     """Make the store match `plan` in one transaction under the store lock, or change nothing.
 
@@ -131,7 +133,9 @@ def apply_plan(
     Creates, updates and replaces run in dependency order, then deletes in reverse order. Token values
     are returned once (and written to `token_output/<project>.<name>.token`, mode 0600, if given: see
     `TokenFiles`; an existing file that is not the old copy of a replaced token is refused unless
-    `overwrite_tokens`).
+    `overwrite_tokens`). The history row's `apply` audit event and the `audit` events given (what
+    caused the apply) are written in the same transaction, so an apply that commits is never missing
+    from the audit trail.
     """
     if plan.errored:
         raise PlanRefused(f"the plan has {len(plan.errors)} error(s); nothing was applied")
@@ -162,6 +166,7 @@ def apply_plan(
                 counts=plan.counts,
                 actor=actor,
             )
+            tx.record_audit(*audit)
     except BaseException:
         if files is not None:
             files.discard()  # values of tokens the store never saved
