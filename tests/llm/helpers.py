@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from mcpctl.llm import LlmConfig, LlmProviders, Message
@@ -13,7 +14,9 @@ TOOLS = ["git__status", "git__log", "time__now", "fetch__get", "files__read", "f
 
 def providers(*documents: dict[str, Any], environ: Mapping[str, str] | None = None) -> LlmProviders:
     """A provider set of these provider documents (as the YAML file holds them)."""
-    return LlmProviders.from_config(LlmConfig.model_validate({"providers": list(documents)}), environ=environ or {})
+    return LlmProviders.from_config(
+        LlmConfig.model_validate({"providers": list(documents)}), environ=environ or {}
+    )
 
 
 def selection_schema(names: list[str] = TOOLS, most: int = 3) -> dict[str, Any]:
@@ -37,6 +40,21 @@ def selection_schema(names: list[str] = TOOLS, most: int = 3) -> dict[str, Any]:
 def ask(task: str, names: list[str] = TOOLS) -> list[Message]:
     """Messages asking to pick the tools for `task`."""
     return [
-        {"role": "system", "content": "Pick the tools a task needs. Answer JSON: {\"tools\": [names]}."},
+        {"role": "system", "content": 'Pick the tools a task needs. Answer JSON: {"tools": [names]}.'},
         {"role": "user", "content": f"Task: {task}\nTools: {', '.join(names)}"},
     ]
+
+
+def group_members(group: int) -> list[int]:
+    """Live (non-zombie) processes whose process group is `group`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError, IndexError):
+            continue
+        if int(fields[2]) == group and fields[0] != "Z":
+            found.append(int(entry.name))
+    return found

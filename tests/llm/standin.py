@@ -54,7 +54,10 @@ class StandIn:
 
     def answer(self, path: str) -> tuple[int, bytes, float]:
         if path == "/v1/models":
-            listing = {"object": "list", "data": [{"id": self.model, "object": "model", "owned_by": self.owned_by}]}
+            listing = {
+                "object": "list",
+                "data": [{"id": self.model, "object": "model", "owned_by": self.owned_by}],
+            }
             return self.models_status, json.dumps(listing).encode(), 0.0
         if path != "/v1/chat/completions":
             return 404, b'{"detail": "Not Found"}', 0.0
@@ -114,7 +117,9 @@ def serve_standin(standin: StandIn | None = None, port: int = 0) -> Iterator[Sta
     server = ThreadingHTTPServer(("127.0.0.1", port), _handler(standin))
     server.daemon_threads = True
     standin.port = server.server_address[1]
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), name=f"standin-{standin.port}", daemon=True)
+    thread = threading.Thread(
+        target=server.serve_forever, args=(0.05,), name=f"standin-{standin.port}", daemon=True
+    )
     thread.start()
     try:
         yield standin

@@ -1,4 +1,4 @@
-"""Loading the LLM configuration: the YAML file and the `MCPCTL_LLM_*` variables; problems point at line/field."""
+"""Loading the LLM configuration, from a YAML file or `MCPCTL_LLM_*`; problems point at line and field."""
 
 from __future__ import annotations
 
@@ -101,7 +101,8 @@ providers:
         ("", "llm.yaml: expected one YAML document with 'providers:', found no document"),
         ("- name: a\n", "llm.yaml:1:1: a document must be a mapping"),
         (
-            "providers:\n  - name: a\n    url: http://x/v1\n    model: m\n    apiKey: {fromEnv: NOT_SET_ANYWHERE}\n",
+            "providers:\n  - name: a\n    url: http://x/v1\n    model: m\n"
+            "    apiKey: {fromEnv: NOT_SET_ANYWHERE}\n",
             "llm.yaml:5:23: providers[0].apiKey.fromEnv: environment variable NOT_SET_ANYWHERE is not set",
         ),
         (
@@ -121,7 +122,9 @@ def test_problems_point_at_file_line_and_field(tmp_path: Path, text: str, expect
 
 
 def test_a_literal_api_key_is_not_repeated_in_problems(tmp_path: Path) -> None:
-    path = write(tmp_path, "providers:\n  - name: a\n    url: http://x/v1\n    model: m\n    apiKey: sk-SECRET123\n")
+    path = write(
+        tmp_path, "providers:\n  - name: a\n    url: http://x/v1\n    model: m\n    apiKey: sk-SECRET123\n"
+    )
     with pytest.raises(LlmConfigError) as error:
         load_llm_config(path, {})
     assert "sk-SECRET123" not in "\n".join(problems(error)) + error.value.detail
@@ -144,7 +147,9 @@ def test_env_vars_configure_one_fast_provider_named_default() -> None:
         "smollm2",
         None,
     )
-    keyed = config_from_env({"MCPCTL_LLM_URL": "http://h/v1", "MCPCTL_LLM_MODEL": "m", "MCPCTL_LLM_API_KEY": "k"})
+    keyed = config_from_env(
+        {"MCPCTL_LLM_URL": "http://h/v1", "MCPCTL_LLM_MODEL": "m", "MCPCTL_LLM_API_KEY": "k"}
+    )
     assert keyed is not None and keyed.providers[0].api_key is not None
     assert config_from_env({}) is None
 
@@ -152,9 +157,18 @@ def test_env_vars_configure_one_fast_provider_named_default() -> None:
 @pytest.mark.parametrize(
     ("environ", "expected"),
     [
-        ({"MCPCTL_LLM_URL": "http://h/v1"}, "<environment>: MCPCTL_LLM_MODEL: is required when MCPCTL_LLM_URL is set"),
-        ({"MCPCTL_LLM_MODEL": "m"}, "<environment>: MCPCTL_LLM_URL: is required when MCPCTL_LLM_MODEL is set"),
-        ({"MCPCTL_LLM_URL": "localhost:8000", "MCPCTL_LLM_MODEL": "m"}, "<environment>: MCPCTL_LLM_URL: must be"),
+        (
+            {"MCPCTL_LLM_URL": "http://h/v1"},
+            "<environment>: MCPCTL_LLM_MODEL: is required when MCPCTL_LLM_URL is set",
+        ),
+        (
+            {"MCPCTL_LLM_MODEL": "m"},
+            "<environment>: MCPCTL_LLM_URL: is required when MCPCTL_LLM_MODEL is set",
+        ),
+        (
+            {"MCPCTL_LLM_URL": "localhost:8000", "MCPCTL_LLM_MODEL": "m"},
+            "<environment>: MCPCTL_LLM_URL: must be",
+        ),
     ],
 )
 def test_env_var_problems_name_the_variable(environ: dict[str, str], expected: str) -> None:

@@ -83,7 +83,11 @@ async def test_the_constraint_is_sent_in_the_servers_dialect(
     assert body is not None
     other = {"structured_outputs", "response_format"} - {key}
     assert key in body and not other & set(body)
-    schema = body["structured_outputs"]["json"] if key == "structured_outputs" else body[key]["json_schema"]["schema"]
+    schema = (
+        body["structured_outputs"]["json"]
+        if key == "structured_outputs"
+        else body[key]["json_schema"]["schema"]
+    )
     assert schema["properties"]["tools"]["items"]["enum"] == TOOLS
     models_asked = [r for r in standin.requests if r.path == "/v1/models"]
     assert len(models_asked) == (1 if dialect == "auto" else 0)  # detection only when not told
@@ -104,10 +108,18 @@ async def test_the_constraint_is_sent_in_the_servers_dialect(
             InvalidAnswer,
             "s: the answer does not match the schema at $.tools[0] (enum)",
         ),
-        ({"content": '{"tools": []}'}, InvalidAnswer, "s: the answer does not match the schema at $.tools (minItems)"),
+        (
+            {"content": '{"tools": []}'},
+            InvalidAnswer,
+            "s: the answer does not match the schema at $.tools (minItems)",
+        ),
         ({"status": 500, "body": b'{"error": {"message": "boom"}}'}, ProviderUnavailable, "s: HTTP 500"),
         ({"status": 503, "body": b"busy"}, ProviderUnavailable, "s: HTTP 503: server error or overloaded"),
-        ({"status": 401, "body": b"{}"}, ProviderRejected, "s: HTTP 401: the API key was refused or is missing"),
+        (
+            {"status": 401, "body": b"{}"},
+            ProviderRejected,
+            "s: HTTP 401: the API key was refused or is missing",
+        ),
         (
             {
                 "status": 404,
@@ -117,7 +129,10 @@ async def test_the_constraint_is_sent_in_the_servers_dialect(
             "s: does not serve model 'standin-model' (HTTP 404)",
         ),
         (
-            {"status": 400, "body": b'{"error": {"message": "secret prompt echoed", "type": "BadRequestError"}}'},
+            {
+                "status": 400,
+                "body": b'{"error": {"message": "secret prompt echoed", "type": "BadRequestError"}}',
+            },
             ProviderRejected,
             "s: HTTP 400 (BadRequestError): the request was refused",
         ),
