@@ -1,4 +1,4 @@
-"""Dependencies flow one way (DESIGN §2): cli → reconciler, gateway → store → schemas."""
+"""Dependencies flow one way (DESIGN §2): cli → reconciler, gateway → store → schemas; llm for the gateway."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ FORBIDDEN = {
     "mcpctl.store": ("mcpctl.reconciler", "mcpctl.gateway", "mcpctl.cli"),
     "mcpctl.reconciler": ("mcpctl.gateway", "mcpctl.cli"),
     "mcpctl.gateway": ("mcpctl.reconciler", "mcpctl.cli"),
+    "mcpctl.llm": ("mcpctl.store", "mcpctl.reconciler", "mcpctl.gateway", "mcpctl.cli"),
 }
 
 

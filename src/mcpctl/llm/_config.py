@@ -248,6 +248,8 @@ def _message(item: Any) -> str:
         return "must be an http:// or https:// URL (the OpenAI base URL, like http://host:8000/v1)"
     if kind == "string_pattern_mismatch" and loc and loc[-1] == "name":
         return "must be lowercase letters, digits, '-', '_' or '.', starting and ending alphanumeric"
+    if kind == "too_short" and tuple(loc) == ("providers",):
+        return "at least one provider is required"
     if kind in ("model_type", "dict_type"):
         return "expected a mapping"
     if kind == "list_type":

@@ -171,9 +171,9 @@ class OpenAIProvider:
             with anyio.fail_after(timeout):
                 raw, status = await self._post(body, timeout)
         except TimeoutError:
-            raise ProviderTimeout(f"no answer within {timeout:g}s", self.name) from None
+            raise ProviderTimeout(f"no answer within {timeout:.3g}s", self.name) from None
         except httpx.TimeoutException:
-            raise ProviderTimeout(f"no answer within {timeout:g}s", self.name) from None
+            raise ProviderTimeout(f"no answer within {timeout:.3g}s", self.name) from None
         except httpx.HTTPError as error:
             raise ProviderUnavailable(_transport_reason(self.url, error), self.name) from None
         if status != 200:
