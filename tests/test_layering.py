@@ -8,9 +8,9 @@ import sys
 import pytest
 
 FORBIDDEN = {
-    "mcpctl.schemas": ("mcpctl.store", "mcpctl.reconciler", "mcpctl.gateway", "mcpctl.cli"),
-    "mcpctl.store": ("mcpctl.reconciler", "mcpctl.gateway", "mcpctl.cli"),
-    "mcpctl.reconciler": ("mcpctl.gateway", "mcpctl.cli"),
+    "mcpctl.schemas": ("mcpctl.store", "mcpctl.reconciler", "mcpctl.gateway", "mcpctl.cli", "mcpctl.llm"),
+    "mcpctl.store": ("mcpctl.reconciler", "mcpctl.gateway", "mcpctl.cli", "mcpctl.llm"),
+    "mcpctl.reconciler": ("mcpctl.gateway", "mcpctl.cli", "mcpctl.llm"),
     "mcpctl.gateway": ("mcpctl.reconciler", "mcpctl.cli"),
     "mcpctl.llm": ("mcpctl.store", "mcpctl.reconciler", "mcpctl.gateway", "mcpctl.cli"),
 }
