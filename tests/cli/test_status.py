@@ -188,7 +188,9 @@ def test_a_real_vllm_shows_ready_with_its_dialect(
 ) -> None:
     database, base = sqlite_store_gateway
     config = llm_file(tmp_path, ("vllm", vllm.url, vllm.model))
-    code, out = run_status("--url", base, "--database-url", database, "--llm-config", str(config), "-o", "json")
+    code, out = run_status(
+        "--url", base, "--database-url", database, "--llm-config", str(config), "-o", "json"
+    )
     assert code == 0, out
     (provider,) = json.loads(out)["llm"]
     assert (provider["ok"], provider["state"], provider["dialect"]) == (True, "ready", "vllm")
