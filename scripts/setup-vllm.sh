@@ -64,7 +64,7 @@ else
   echo "model: converting $GGUF to $MODEL_DIR ..."
   rm -rf "$MODEL_DIR" "$MODEL_DIR.partial"
   mkdir -p "$(dirname "$MODEL_DIR")"
-  HF_HUB_OFFLINE=1 "$VENV/bin/python" - "$MODEL_DIR.partial" "$GGUF" <<'PY'
+  HF_HUB_OFFLINE=1 TQDM_DISABLE=1 "$VENV/bin/python" - "$MODEL_DIR.partial" "$GGUF" <<'PY'
 import sys
 from pathlib import Path
 

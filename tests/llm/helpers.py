@@ -20,7 +20,10 @@ def providers(*documents: dict[str, Any], environ: Mapping[str, str] | None = No
 
 
 def selection_schema(names: list[str] = TOOLS, most: int = 3) -> dict[str, Any]:
-    """The shape of a tool-selection answer: 1..`most` distinct names of `names`."""
+    """The shape of a tool-selection answer: 1..`most` names of `names`.
+
+    No `uniqueItems`: vLLM's grammar engine (xgrammar) refuses it ("Unimplemented keys"); callers dedupe.
+    """
     return {
         "type": "object",
         "properties": {
@@ -29,7 +32,6 @@ def selection_schema(names: list[str] = TOOLS, most: int = 3) -> dict[str, Any]:
                 "items": {"type": "string", "enum": names},
                 "minItems": 1,
                 "maxItems": most,
-                "uniqueItems": True,
             }
         },
         "required": ["tools"],

@@ -1,7 +1,8 @@
 """One OpenAI-compatible server over httpx: chat completions (constrained JSON or text) and cached health.
 
 Errors become the typed `ProviderError`s of `mcpctl.errors`. No prompt, answer or API key ever reaches a log
-or an error message; of a server's error only its status and type are kept (bodies may echo the request).
+or an error message: a server's error message is kept only when it shares no run of characters with the
+prompt (validation errors may echo the request).
 """
 
 from __future__ import annotations
@@ -40,6 +41,9 @@ UNHEALTHY_TTL = 10.0
 HEALTH_TIMEOUT = 5.0
 MAX_ANSWER_BYTES = 1024 * 1024
 """A larger response body is refused, not read: no answer mcpctl asks for is anywhere near this big."""
+MAX_SERVER_MESSAGE = 200
+ECHO_WINDOW = 12
+"""A server's error message sharing this many consecutive characters with the prompt is not repeated."""
 
 
 class OpenAIProvider:
@@ -177,7 +181,8 @@ class OpenAIProvider:
         except httpx.HTTPError as error:
             raise ProviderUnavailable(_transport_reason(self.url, error), self.name) from None
         if status != 200:
-            raise _status_error(status, raw, self.name, body["model"])
+            request_text = "\n".join(message["content"] for message in messages)
+            raise _status_error(status, raw, self.name, body["model"], request_text)
         return _content(raw, self.name)
 
     async def _post(self, body: dict[str, Any], timeout: float) -> tuple[bytes, int]:
@@ -251,8 +256,18 @@ def _error_fields(raw: bytes) -> dict[str, Any]:
     return error if isinstance(error, dict) else {}
 
 
-def _status_error(status: int, raw: bytes, provider: str, model: str) -> ProviderError:
+def _server_message(fields: dict[str, Any], request_text: str) -> str:
+    """The server's error message, unless it may echo the request: it shares a run of characters with it."""
+    message = " ".join(str(fields.get("message") or "").split())[:MAX_SERVER_MESSAGE]
+    windows = [message[i : i + ECHO_WINDOW] for i in range(max(1, len(message) - ECHO_WINDOW + 1))]
+    return "" if not message or any(window in request_text for window in windows) else f": {message}"
+
+
+def _status_error(
+    status: int, raw: bytes, provider: str, model: str, request_text: str = ""
+) -> ProviderError:
     fields = _error_fields(raw)
+    said = _server_message(fields, request_text)
     kind = "".join(str(fields.get(key) or "") for key in ("type", "code") if isinstance(fields.get(key), str))
     mentions_model = fields.get("param") == "model" or "model" in str(fields.get("message", "")).lower()
     if status == 404 and (mentions_model or "model" in kind.lower()):
@@ -263,8 +278,8 @@ def _status_error(status: int, raw: bytes, provider: str, model: str) -> Provide
     if status == 404:
         return ProviderRejected(f"{label}: not found; is the url the OpenAI base URL (…/v1)?", provider, 404)
     if status >= 500 or status in (408, 429):
-        return ProviderUnavailable(f"{label}: server error or overloaded", provider)
-    return ProviderRejected(f"{label}: the request was refused", provider, status)
+        return ProviderUnavailable(f"{label}: server error or overloaded{said}", provider)
+    return ProviderRejected(f"{label}: the request was refused{said}", provider, status)
 
 
 def _content(raw: bytes, provider: str) -> tuple[str, bool]:
