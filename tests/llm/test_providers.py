@@ -179,3 +179,21 @@ async def test_health_checks_every_provider(pair: tuple[StandIn, StandIn]) -> No
     finally:
         await llm.aclose()
     assert [(h.provider, h.state) for h in health] == [("one", "ready"), ("two", "down")]
+
+
+async def test_a_model_override_is_asked_even_when_health_found_the_configured_model_missing(
+    standin: StandIn,
+) -> None:
+    standin.content = "ok"
+    llm = providers({"name": "s", "url": standin.url, "model": "configured-but-missing", "dialect": "vllm"})
+    try:
+        (health,) = await llm.health()
+        assert health.state == "down"
+        completion = await llm.complete(ask("x"), provider="s", model=standin.model)
+        with pytest.raises(
+            NoProviderAvailable, match="skipped: does not serve model 'configured-but-missing'"
+        ):
+            await llm.complete(ask("x"))
+    finally:
+        await llm.aclose()
+    assert (completion.provider, completion.model, completion.text) == ("s", standin.model, "ok")

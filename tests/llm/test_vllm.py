@@ -119,17 +119,21 @@ async def test_a_plain_completion_answers_from_the_fast_tier_when_no_heavy_one_e
 async def test_an_unserved_model_is_a_clear_error_then_the_next_provider_answers(vllm: VllmServer) -> None:
     llm = providers(real(vllm, "wrong", model="gpt-4o", dialect="vllm"), real(vllm, "right"))
     try:
-        (wrong_health, _) = await llm.health()
         choice = await llm.choose_json(ask(TASKS[0]), selection_schema(), timeout=30)
+        (wrong_health, _) = await llm.health()
+        after_health = await llm.choose_json(ask(TASKS[0]), selection_schema(), timeout=30)
     finally:
         await llm.aclose()
+    error = choice.attempts[0].error
+    assert isinstance(error, ModelNotServed)
+    assert str(error) == "wrong: does not serve model 'gpt-4o' (HTTP 404)"
+    assert choice.provider == "right" and set(choice.value["tools"]) <= set(TOOLS)
     assert wrong_health.state == "down"
     assert wrong_health.detail == "does not serve model 'gpt-4o' (serves: smollm2)"
-    error = choice.attempts[0].error
-    assert (
-        isinstance(error, ModelNotServed) and str(error) == "wrong: does not serve model 'gpt-4o' (HTTP 404)"
-    )
-    assert choice.provider == "right" and set(choice.value["tools"]) <= set(TOOLS)
+    # Once health has said so, the chain skips it without asking.
+    skipped = after_health.attempts[0]
+    assert str(skipped.error) == "wrong: skipped: does not serve model 'gpt-4o' (serves: smollm2)"
+    assert skipped.seconds == 0.0 and after_health.provider == "right"
 
 
 async def test_a_projects_model_override_reaches_vllm(vllm: VllmServer) -> None:

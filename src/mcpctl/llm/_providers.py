@@ -270,7 +270,9 @@ class LlmProviders:
                     )
                 )
                 continue
-            known = provider.cached_health()
+            asked = model if index == 0 else None
+            # Health speaks of the configured model; a caller's own model is asked for regardless.
+            known = provider.cached_health() if asked is None else None
             if known is not None and not known.ok:
                 attempts.append(
                     Attempt(
@@ -280,9 +282,7 @@ class LlmProviders:
                 continue
             tried = time.monotonic()
             try:
-                result, chosen = await call(
-                    provider, model if index == 0 else None, min(remaining, provider.config.timeout_seconds)
-                )
+                result, chosen = await call(provider, asked, min(remaining, provider.config.timeout_seconds))
             except ProviderError as error:
                 if isinstance(error, ProviderUnavailable | ProviderTimeout):
                     provider.mark_down(error)
