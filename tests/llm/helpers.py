@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 from mcpctl.llm import LlmConfig, LlmProviders, Message
@@ -45,18 +44,3 @@ def ask(task: str, names: list[str] = TOOLS) -> list[Message]:
         {"role": "system", "content": 'Pick the tools a task needs. Answer JSON: {"tools": [names]}.'},
         {"role": "user", "content": f"Task: {task}\nTools: {', '.join(names)}"},
     ]
-
-
-def group_members(group: int) -> list[int]:
-    """Live (non-zombie) processes whose process group is `group`."""
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-        except (FileNotFoundError, ProcessLookupError, IndexError):
-            continue
-        if int(fields[2]) == group and fields[0] != "Z":
-            found.append(int(entry.name))
-    return found

@@ -17,10 +17,11 @@ from typing import Any
 
 import pytest
 
+from gateway.gateway_harness import free_port, is_alive
 from mcpctl.errors import ProviderTimeout, ProviderUnavailable
 from mcpctl.llm import ManagedVllm, ManagedVllmConfig
 
-from .helpers import group_members, providers
+from .helpers import providers
 from .standin import __file__ as STANDIN
 
 pytestmark = pytest.mark.anyio
@@ -45,8 +46,6 @@ SERVE_STANDIN = f"""
 
 
 def managed(tmp_path: Path, body: str = SERVE_STANDIN, **fields: Any) -> dict[str, Any]:
-    from gateway.gateway_harness import free_port
-
     settings = {
         "python": sys.executable,
         "model": str(tmp_path / "model-dir"),
@@ -56,13 +55,6 @@ def managed(tmp_path: Path, body: str = SERVE_STANDIN, **fields: Any) -> dict[st
         **fields,
     }
     return settings
-
-
-def wait_gone(group: int, seconds: float = 10.0) -> list[int]:
-    deadline = time.monotonic() + seconds
-    while group_members(group) and time.monotonic() < deadline:
-        time.sleep(0.05)
-    return group_members(group)
 
 
 async def test_entering_the_set_starts_warms_and_leaving_it_stops(tmp_path: Path) -> None:
@@ -81,8 +73,7 @@ async def test_entering_the_set_starts_warms_and_leaving_it_stops(tmp_path: Path
         assert ready.ok and ready.models == ("smol",)
         choice = await llm.choose_json([{"role": "user", "content": "hi"}], {"type": "object"})
         assert (choice.value, choice.provider) == ({"ok": True}, "local")
-    assert process.state == "stopped" and process.pid is None
-    assert wait_gone(group, 0) == []
+    assert process.state == "stopped" and process.pid is None and process.processes() == []
     argv = process.command()
     assert argv[:2] == [sys.executable, "-c"]
     assert argv[3:] == [
@@ -126,7 +117,7 @@ async def test_a_server_not_ready_by_the_deadline_is_stopped(tmp_path: Path) -> 
     with pytest.raises(ProviderTimeout, match=r"local: vLLM was not ready within 1s"):
         await process.wait_ready()
     assert time.monotonic() - started < 10
-    assert process.state == "failed" and group_members(group) == []
+    assert process.state == "failed" and process.processes() == [] and not is_alive(group)
 
 
 async def test_stop_kills_the_whole_group_even_what_ignores_sigterm(tmp_path: Path) -> None:
@@ -143,10 +134,10 @@ async def test_stop_kills_the_whole_group_even_what_ignores_sigterm(tmp_path: Pa
     process.start()
     await process.wait_ready(30)
     group = process.pid
-    assert group is not None and len(group_members(group)) == 2
+    assert group is not None and len(process.processes()) == 2
     started = time.monotonic()
     await process.stop(grace=0.5)
-    assert group_members(group) == [] and time.monotonic() - started < 5
+    assert process.processes() == [] and time.monotonic() - started < 5
 
 
 async def test_a_missing_vllm_python_is_a_health_problem_not_a_crash(tmp_path: Path) -> None:
@@ -179,9 +170,12 @@ def test_the_server_dies_with_the_process_that_started_it(tmp_path: Path) -> Non
     parent = subprocess.Popen([sys.executable, "-c", owner], stdout=subprocess.PIPE, text=True)
     try:
         assert parent.stdout is not None
-        group = int(parent.stdout.readline())
-        assert group_members(group)
+        server = int(parent.stdout.readline())
+        assert is_alive(server)
     finally:
         os.kill(parent.pid, signal.SIGKILL)  # no atexit, no stop(): only the kernel's parent-death signal
         parent.wait(10)
-    assert wait_gone(group) == []
+    deadline = time.monotonic() + 10
+    while is_alive(server) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not is_alive(server)

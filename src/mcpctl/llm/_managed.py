@@ -77,6 +77,7 @@ class ManagedVllm:
         self.warm_seconds: float | None = None
         """Seconds the first (warm-up) completion took."""
         self._process: subprocess.Popen[bytes] | None = None
+        self._group: int | None = None
         self._started_at = 0.0
         self._failure = ""
 
@@ -84,6 +85,13 @@ class ManagedVllm:
     def pid(self) -> int | None:
         """Process id of the server (also its process group id) while it runs."""
         return self._process.pid if self._process is not None and self._process.poll() is None else None
+
+    def processes(self) -> list[int]:
+        """Live processes of the server's process group: the API server and the engine processes it forks.
+
+        Still answers after `stop()` (empty then, unless something escaped).
+        """
+        return [] if self._group is None else _group_members(self._group, self._process)
 
     def command(self) -> list[str]:
         """The command line the server is started with."""
@@ -139,6 +147,7 @@ class ManagedVllm:
                 env=env,
                 start_new_session=True,
             )
+        self._group = self._process.pid
         self._started_at = self._clock()
         self.state = "starting"
         self.ready_seconds = self.warm_seconds = None
@@ -254,11 +263,12 @@ def _signal_group(group: int, signum: signal.Signals) -> None:
         os.killpg(group, signum)
 
 
-def _group_members(group: int, leader: subprocess.Popen[bytes]) -> list[int]:
+def _group_members(group: int, leader: subprocess.Popen[bytes] | None) -> list[int]:
     """Live (non-zombie) processes of the process group; reaps the leader when it has exited."""
-    leader.poll()
+    if leader is not None:
+        leader.poll()
     if not sys.platform.startswith("linux"):
-        return [] if leader.returncode is not None else [leader.pid]
+        return [] if leader is None or leader.returncode is not None else [leader.pid]
     members: list[int] = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
