@@ -159,24 +159,12 @@ class OpenAIProvider:
             "max_tokens": max_tokens,
             "temperature": temperature,
         }
-        if schema is not None:
-            if self._dialect is None:
-                health = await self.health()
-                if not health.ok:
-                    raise ProviderUnavailable(health.detail, self.name)
-            if self._dialect == "vllm":
-                body["structured_outputs"] = {"json": schema}
-            else:
-                body["response_format"] = {
-                    "type": "json_schema",
-                    "json_schema": {"name": "answer", "schema": schema, "strict": True},
-                }
         try:
-            with anyio.fail_after(timeout):
+            with anyio.fail_after(timeout):  # the dialect check, when one is needed, counts against it too
+                if schema is not None:
+                    body.update(await self._constraint(schema))
                 raw, status = await self._post(body, timeout)
-        except TimeoutError:
-            raise ProviderTimeout(f"no answer within {timeout:.3g}s", self.name) from None
-        except httpx.TimeoutException:
+        except (TimeoutError, httpx.TimeoutException):
             raise ProviderTimeout(f"no answer within {timeout:.3g}s", self.name) from None
         except httpx.HTTPError as error:
             raise ProviderUnavailable(_transport_reason(self.url, error), self.name) from None
@@ -184,6 +172,21 @@ class OpenAIProvider:
             request_text = "\n".join(message["content"] for message in messages)
             raise _status_error(status, raw, self.name, body["model"], request_text)
         return _content(raw, self.name)
+
+    async def _constraint(self, schema: dict[str, Any]) -> dict[str, Any]:
+        """The request fields that constrain the answer to `schema`, in this server's dialect."""
+        if self._dialect is None:
+            health = await self.health()
+            if not health.ok:
+                raise ProviderUnavailable(health.detail, self.name)
+        if self._dialect == "vllm":
+            return {"structured_outputs": {"json": schema}}
+        return {
+            "response_format": {
+                "type": "json_schema",
+                "json_schema": {"name": "answer", "schema": schema, "strict": True},
+            }
+        }
 
     async def _post(self, body: dict[str, Any], timeout: float) -> tuple[bytes, int]:
         async with self._client.stream(
