@@ -8,7 +8,7 @@ PORT ?= 8080
 
 .PHONY: setup run test lint vllm clean
 
-$(BIN)/mcpctl: pyproject.toml
+$(BIN)/mcpctl: pyproject.toml package.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[dev,postgres,examples]'

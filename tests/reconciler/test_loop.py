@@ -421,6 +421,20 @@ def test_file_source_edits_are_changes_and_store_edits_are_drift(store: Store, t
     assert emails(store) == {"alice": "alice@new.example"}
 
 
+def test_file_source_with_global_and_project_resources_of_one_kind(store: Store, tmp_path: Path) -> None:
+    from mcpctl.reconciler._sources import FileSource
+
+    loop = ReconcileLoop(
+        FileSource((str(Path(__file__).parents[2] / "examples" / "config-repo"),)),
+        lambda: store,
+        LoopConfig(interval=1),
+        status_file=tmp_path / "s.json",
+    )
+    assert loop.run_once().applied
+    projects = {item.identity.project for item in store.list_resources("RoleBinding")}
+    assert None in projects and len(projects) > 1
+
+
 def test_watchers_follow_the_kind_of_source(tmp_path: Path, remote: Remote) -> None:
     from mcpctl.cli._reconcile import _watcher
     from mcpctl.reconciler._sources import FileSource

@@ -276,7 +276,8 @@ class ReconcileLoop:
         if state.revision:
             return state.revision
         digest = hashlib.sha256()
-        for resource in sorted(state.resources, key=lambda r: r.identity):
+        # str(): a global and a project-scoped resource of one kind have None and a name as project.
+        for resource in sorted(state.resources, key=lambda r: str(r.identity)):
             digest.update(f"{resource.identity}={resource.content_hash()};".encode())
         return digest.hexdigest()
 
