@@ -16,7 +16,7 @@
         ├── UnknownProvider             a provider name the configuration does not define
         ├── NoProviderAvailable         every provider of the fallback chain failed (`failures`)
         └── ProviderError(provider)     one provider failed; the chain moves on to the next
-            ├── ProviderUnavailable     no connection, a server error (5xx), or not ready yet
+            ├── ProviderUnavailable     no connection, HTTP 5xx/408/429 (down or overloaded), not ready yet
             ├── ProviderTimeout         no answer within the call's time budget
             ├── ProviderRejected(status)  the server refused the request (4xx, e.g. a bad API key)
             ├── ModelNotServed          the server does not serve the model asked for
@@ -125,7 +125,7 @@ class ProviderError(LlmError):
 
 
 class ProviderUnavailable(ProviderError):
-    """The provider could not be reached, answered with a server error (5xx), or is not ready yet."""
+    """The provider could not be reached, answered 5xx, 408 or 429 (down or overloaded), or is not ready yet."""
 
 
 class ProviderTimeout(ProviderError):
