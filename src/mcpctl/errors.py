@@ -125,7 +125,7 @@ class ProviderError(LlmError):
 
 
 class ProviderUnavailable(ProviderError):
-    """The provider could not be reached, answered 5xx, 408 or 429 (down or overloaded), or is not ready yet."""
+    """The provider could not be reached, answered 5xx, 408 or 429 (down, overloaded), or is not ready yet."""
 
 
 class ProviderTimeout(ProviderError):

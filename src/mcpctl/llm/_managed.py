@@ -170,6 +170,7 @@ class ManagedVllm:
                 process = self._process
                 if process is None or process.poll() is not None:
                     code = None if process is None else process.returncode
+                    await self.stop()  # engine processes it forked may outlive it
                     self._fail(f"vLLM exited (code {code}) before it was ready: {self._log_tail()}")
                     raise ProviderUnavailable(self._failure, self.name)
                 if self._clock() >= deadline:
