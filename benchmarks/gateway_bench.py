@@ -209,13 +209,15 @@ def serve_with_memory_upstream(database_url: str, port: int) -> None:
         async def sync(self, servers: Any) -> None:
             return None
 
-        async def list_tools(self, server: str) -> list[types.Tool]:
+        async def list_tools(self, server: str, *, call: Any = None) -> list[types.Tool]:
             return self.tools
 
-        async def has_tool(self, server: str, name: str) -> bool:
+        async def has_tool(self, server: str, name: str, *, call: Any = None) -> bool:
             return any(tool.name == name for tool in self.tools)
 
-        async def call_tool(self, server: str, name: str, arguments: Any) -> types.CallToolResult:
+        async def call_tool(
+            self, server: str, name: str, arguments: Any, *, call: Any = None
+        ) -> types.CallToolResult:
             return types.CallToolResult(content=[types.TextContent(type="text", text=json.dumps(arguments))])
 
         def capabilities(self, server: str) -> None:

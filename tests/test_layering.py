@@ -1,4 +1,4 @@
-"""Dependencies flow one way (DESIGN §2): cli → reconciler, gateway → store → schemas; llm for the gateway."""
+"""Dependencies flow one way (DESIGN §2): cli → reconciler, gateway → store → policy → schemas; llm → schemas."""
 
 from __future__ import annotations
 
@@ -8,17 +8,30 @@ import sys
 import pytest
 
 FORBIDDEN = {
-    "mcpctl.schemas": ("mcpctl.store", "mcpctl.reconciler", "mcpctl.gateway", "mcpctl.cli", "mcpctl.llm"),
+    "mcpctl.schemas": (
+        "mcpctl.store",
+        "mcpctl.reconciler",
+        "mcpctl.gateway",
+        "mcpctl.cli",
+        "mcpctl.policy",
+        "mcpctl.llm",
+    ),
+    "mcpctl.policy": ("mcpctl.store", "mcpctl.reconciler", "mcpctl.gateway", "mcpctl.cli", "mcpctl.llm"),
     "mcpctl.store": ("mcpctl.reconciler", "mcpctl.gateway", "mcpctl.cli", "mcpctl.llm"),
     "mcpctl.reconciler": ("mcpctl.gateway", "mcpctl.cli", "mcpctl.llm"),
     "mcpctl.gateway": ("mcpctl.reconciler", "mcpctl.cli"),
-    "mcpctl.llm": ("mcpctl.store", "mcpctl.reconciler", "mcpctl.gateway", "mcpctl.cli"),
+    "mcpctl.llm": ("mcpctl.store", "mcpctl.reconciler", "mcpctl.gateway", "mcpctl.cli", "mcpctl.policy"),
 }
 
 
-@pytest.mark.parametrize("package", sorted(FORBIDDEN))
-def test_package_imports_only_what_lies_below_it(package: str) -> None:
-    # Import every module of the package (lazy exports included) in a fresh interpreter.
+PURE = {"mcpctl.policy": ("sqlalchemy", "git", "httpx", "litestar", "mcp", "uvicorn", "alembic", "redis")}
+"""Pure packages and the third-party libraries (top-level names) they must never load."""
+PURE_USES = {"mcpctl.policy": ("mcpctl.schemas", "mcpctl.errors")}
+"""The only packages of ours a pure package may load besides itself."""
+
+
+def loaded_modules(package: str) -> list[str]:
+    """Every module loaded by importing all of `package` (lazy exports included) in a fresh interpreter."""
     script = (
         "import importlib, pkgutil, sys\n"
         f"package = importlib.import_module({package!r})\n"
@@ -27,8 +40,21 @@ def test_package_imports_only_what_lies_below_it(package: str) -> None:
         "        importlib.import_module(info.name)\n"
         "print('\\n'.join(sorted(sys.modules)))\n"
     )
-    loaded = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    ).stdout.split()
-    wrong = [name for name in loaded if name.startswith(FORBIDDEN[package])]
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    return done.stdout.split()
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_package_imports_only_what_lies_below_it(package: str) -> None:
+    wrong = [name for name in loaded_modules(package) if name.startswith(FORBIDDEN[package])]
     assert not wrong, f"{package} imports {wrong}"
+
+
+@pytest.mark.parametrize("package", sorted(PURE))
+def test_pure_package_loads_no_sql_git_or_http(package: str) -> None:
+    loaded = loaded_modules(package)
+    wrong = sorted({name.split(".")[0] for name in loaded} & set(PURE[package]))
+    assert not wrong, f"{package} loads {wrong}"
+    allowed = (package, *PURE_USES[package])
+    ours = [n for n in loaded if n.startswith("mcpctl.") and not n.startswith(allowed)]
+    assert not ours, f"{package} loads {ours}"

@@ -2,6 +2,7 @@
 
     McpctlError(detail)                 base; `detail` is the one-line message shown to users
     ├── UsageError                      bad flags or arguments (exit code 2)
+    │   └── UnknownSubject              a policy question about a user, group or token not defined
     ├── ValidationFailed(problems)      desired state has problems (exit code 1)
     ├── StoreError                      the live store is unreachable or inconsistent
     │   ├── LockTimeout                 another apply holds the store lock
@@ -10,7 +11,14 @@
     ├── AlreadyExists                   a resource to be created is already in the live store
     ├── PlanRefused                     a plan that must not be applied (prevent-destroy, errors)
     ├── SourceError                     a git or file source could not be read
-    ├── GatewayError(status_code)       maps onto an HTTP status in the gateway
+    ├── GatewayError                    the gateway could not serve a request
+    │   ├── AuthFailure(status_code, reason)  token auth refused it: 401 or 403, with `WWW-Authenticate`
+    │   └── UpstreamError               an upstream server failed; a JSON-RPC error or an `isError` result
+    │       ├── UnknownUpstream         no server of that name is configured
+    │       ├── UpstreamUnavailable     the server could not be started/reached, or its connection dropped
+    │       ├── UpstreamTimeout         starting the server or a request to it took longer than its timeout
+    │       ├── MissingSecret           a secretRef/fromEnv in the server's env or headers has no value
+    │       └── InvalidUpstreamSpec     the server spec cannot be used as is (unknown template, bad values)
     └── LlmError                        the LLM layer (`mcpctl.llm`) could not answer or is misconfigured
         ├── LlmConfigError(problems)    the LLM configuration is invalid (also a ValidationFailed)
         ├── UnknownProvider             a provider name the configuration does not define
@@ -45,6 +53,10 @@ class UsageError(McpctlError):
     """The command line asked for something that cannot be done as asked."""
 
     exit_code = 2
+
+
+class UnknownSubject(UsageError):
+    """A permission question names a subject the policy does not know (a typo must not read as "no")."""
 
 
 class ValidationFailed(McpctlError):
@@ -84,11 +96,53 @@ class SourceError(McpctlError):
 
 
 class GatewayError(McpctlError):
-    """An error the gateway answers with an HTTP status."""
+    """The gateway could not serve a request."""
 
-    def __init__(self, detail: str, status_code: int = 500) -> None:
+
+class AuthFailure(GatewayError):
+    """A request refused by token auth: 401 (no valid token) or 403 (a valid token, wrong project).
+
+    `reason` is a short keyword for metrics and audit (missing, malformed, unknown, revoked, expired,
+    wrong-project); `detail` never holds the presented value.
+    """
+
+    def __init__(self, detail: str, status_code: int, reason: str) -> None:
         super().__init__(detail)
         self.status_code = status_code
+        self.reason = reason
+
+    @property
+    def headers(self) -> dict[str, str]:
+        """The `WWW-Authenticate` header of the refusal (RFC 6750 error codes)."""
+        realm = 'Bearer realm="mcpctl"'
+        if self.status_code == 401:
+            error = "invalid_request" if self.reason in ("missing", "malformed") else "invalid_token"
+            return {"WWW-Authenticate": f'{realm}, error="{error}"'}
+        return {"WWW-Authenticate": f'{realm}, error="insufficient_scope"'}
+
+
+class UpstreamError(GatewayError):
+    """An upstream server could not serve a request; clients see it as a JSON-RPC error or `isError`."""
+
+
+class UnknownUpstream(UpstreamError):
+    """No upstream server of this name is configured in the pool."""
+
+
+class UpstreamUnavailable(UpstreamError):
+    """The upstream could not be started or reached, or its connection dropped mid-request."""
+
+
+class UpstreamTimeout(UpstreamError):
+    """Connecting to the upstream, or one request to it, exceeded the server's timeout."""
+
+
+class MissingSecret(UpstreamError):
+    """A secret or environment reference has no value; the message names the reference, never a value."""
+
+
+class InvalidUpstreamSpec(UpstreamError):
+    """A server spec the pool cannot start: an unknown template, bad template values, no command."""
 
 
 class LlmError(McpctlError):

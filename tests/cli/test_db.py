@@ -12,14 +12,15 @@ from click.testing import CliRunner
 
 from mcpctl.cli import cli
 from mcpctl.store import Store
+from mcpctl.store._migrate import head_revision
 
 
 def test_upgrade_creates_and_reports_the_store(database_url: str) -> None:
     result = CliRunner().invoke(cli, ["db", "upgrade", "--database-url", database_url])
     assert result.exit_code == 0, result.output
-    assert "is at schema revision 0001 (generation 0)" in result.stdout
+    assert f"is at schema revision {head_revision()} (generation 0)" in result.stdout
     with Store.open(database_url, migrate=False) as store:
-        assert store.schema_revision() == "0001"
+        assert store.schema_revision() == head_revision()
 
 
 def test_upgrade_reads_the_environment(database_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -51,7 +52,7 @@ def test_real_process_uses_the_default_location(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     database = tmp_path / "data" / "mcpctl" / "mcpctl.db"
     assert database.is_file()
-    assert f"store sqlite:///{database} is at schema revision 0001" in done.stdout
+    assert f"store sqlite:///{database} is at schema revision {head_revision()}" in done.stdout
 
 
 def _mcpctl() -> str:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
+
+from mcpctl.store import Store, hash_token
 
 from .test_get import res, run, seed
 
@@ -122,6 +126,7 @@ def test_token_shows_status_expiry_and_rules(url: str) -> None:
     ]
     ci = run(url, "describe", "mcptoken", "ci", "-p", "alpha").stdout
     assert "Status:           revoked\n" in ci and "Expires-At:       never\n" in ci
+    assert "Last-Used:        never\n" in ci
     # The display prefix of the generated value, never the value itself.
     prefix = next(line for line in ci.splitlines() if line.startswith("Token-Prefix:")).split()[1]
     assert prefix.startswith("mcpctl_pat_") and prefix.endswith("…") and len(prefix) < 20
@@ -166,3 +171,15 @@ def test_secret_looking_literals_are_masked(database_url: str) -> None:
     assert "API_TOKEN: (sensitive)" in api and "REGION: eu" in api and "tok-literal-9" not in api
     gh1 = run(database_url, "describe", "server", "gh1").stdout
     assert "pat: (sensitive)" in gh1 and "org: acme" in gh1 and "ghp_literal123" not in gh1
+
+
+def test_token_shows_when_it_was_last_used(database_url: str) -> None:
+    with Store.open(database_url) as store:
+        with store.transaction() as tx:
+            token = res("McpToken", "bot", {"expires": "30d"}, project="alpha")
+            value = tx.create_token(token, managed_by="cli")  # type: ignore[arg-type]
+        used = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+        store.touch_token(hash_token(value), used)
+    out = run(database_url, "describe", "token", "bot").stdout
+    (line,) = [line for line in out.splitlines() if line.startswith("Last-Used:")]
+    assert line.startswith("Last-Used:        2026-05-01T12:00:00+00:00 (") and line.endswith(" ago)")

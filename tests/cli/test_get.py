@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from ruamel.yaml import YAML
 
 from mcpctl.cli import cli
 from mcpctl.schemas import McpToken, ResourceModel, parse_resource
-from mcpctl.store import Store
+from mcpctl.store import Store, hash_token
 
 MANAGER = "gitops:/repo"
 
@@ -129,8 +130,18 @@ def test_project_scoped_kinds_show_project_and_filter_by_it(url: str) -> None:
 
 def test_token_table(url: str) -> None:
     result = run(url, "get", "tokens")
-    assert result.stdout.splitlines()[1].split()[:6] == ["ci", "alpha", "empty", "30d", "active", MANAGER]
+    header, row = result.stdout.splitlines()[:2]
+    assert header.split()[5:7] == ["LAST", "USED"]
+    assert row.split()[:7] == ["ci", "alpha", "empty", "30d", "active", "never", MANAGER]
     assert "mcpctl_pat_" not in result.stdout
+    # What the gateway records on use (at most once a minute) shows as an age.
+    with Store.open(url) as store:
+        with store.transaction() as tx:
+            used = res("McpToken", "used", {"expires": "30d"}, project="alpha")
+            value = tx.create_token(used, managed_by=MANAGER)  # type: ignore[arg-type]
+        store.touch_token(hash_token(value), datetime.now(UTC) - timedelta(minutes=5))
+    rows = {line.split()[0]: line.split() for line in run(url, "get", "tokens").stdout.splitlines()[1:]}
+    assert rows["used"][5] == "5m" and rows["ci"][5] == "never"
 
 
 def test_yaml_of_one_resource_is_its_document(url: str) -> None:

@@ -10,9 +10,11 @@ import yaml
 from click.testing import CliRunner, Result
 
 from mcpctl.cli import cli
+from mcpctl.schemas import load_and_validate
 from mcpctl.store import Store
 
 EXAMPLES = str(Path(__file__).resolve().parents[2] / "examples" / "config-repo")
+EXAMPLE_DOCUMENTS = load_and_validate([EXAMPLES]).documents
 
 
 def run(*args: str) -> Result:
@@ -42,7 +44,8 @@ def url(sqlite_database_url: str) -> str:
 def test_plan_of_examples_then_no_changes_after_apply(database_url: str) -> None:
     planned = run("plan", "-f", EXAMPLES, "--database-url", database_url)
     assert planned.exit_code == 0, planned.output
-    assert planned.stdout.rstrip().splitlines()[-1].startswith("Plan: 27 to add, 0 to change, 0 to destroy")
+    last = planned.stdout.rstrip().splitlines()[-1]
+    assert last.startswith(f"Plan: {EXAMPLE_DOCUMENTS} to add, 0 to change, 0 to destroy")
     detailed = run("plan", "-f", EXAMPLES, "--database-url", database_url, "--detailed-exitcode")
     assert detailed.exit_code == 2
     applied = run("apply", "-f", EXAMPLES, "--database-url", database_url, "--yes")

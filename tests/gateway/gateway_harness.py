@@ -10,19 +10,20 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import anyio
 import httpx
 import httpx2
 import uvicorn
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-from mcpctl.gateway import AuthConfig, GatewayConfig, LiveConfig, create_app
+from mcpctl.gateway import AuthConfig, GatewayConfig, GatewayEvent, LiveConfig, create_app
 from mcpctl.schemas import McpToken, ServerSpec, parse_resource
 from mcpctl.store import Store
 
@@ -211,3 +212,27 @@ async def mcp_session(
     ):
         await session.initialize()
         yield session
+
+
+class Recorder:
+    """An event sink (`GatewayConfig.event_sinks`) that keeps every event the gateway emits."""
+
+    def __init__(self) -> None:
+        self.events: list[GatewayEvent] = []
+
+    def emit(self, event: GatewayEvent) -> None:
+        self.events.append(event)
+
+    def of(self, kind: type[Any]) -> list[Any]:
+        return [e for e in self.events if isinstance(e, kind)]
+
+
+async def wait_until(check: Callable[[], Awaitable[bool] | bool], timeout: float) -> None:
+    """Poll `check` (plain or async) until it holds; fail after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        outcome = check()
+        if outcome if isinstance(outcome, bool) else await outcome:
+            return
+        assert time.monotonic() < deadline, f"condition not reached within {timeout} s"
+        await anyio.sleep(0.05)

@@ -17,8 +17,8 @@ from mcpctl.gateway._aggregate import (
     parse_collision_uri,
     split_name,
     template_prefix,
-    tool_visible,
 )
+from mcpctl.gateway._toolfilter import tool_visible
 from mcpctl.schemas import ServerSpec, ToolFilter
 from mcpctl.store import Store
 

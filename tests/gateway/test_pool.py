@@ -18,6 +18,7 @@ from mcpctl.gateway import (
     MissingSecret,
     SecretResolver,
     UnknownUpstream,
+    UpstreamError,
     UpstreamPool,
     UpstreamTimeout,
     UpstreamUnavailable,
@@ -46,7 +47,7 @@ async def test_own_server_full_surface(toy_stdio: Callable[..., ServerSpec]) -> 
 
     pool = new_pool(on_resource_updated=on_updated)
     await pool.sync({"toy": toy_stdio()})
-    try:
+    async with pool:
         assert pool.capabilities("toy") is None
         tools = await pool.list_tools("toy")
         echo = next(tool for tool in tools if tool.name == "echo")
@@ -93,43 +94,35 @@ async def test_own_server_full_surface(toy_stdio: Callable[..., ServerSpec]) -> 
         with pytest.raises(MCPError) as caught:
             await pool.get_prompt("toy", "nope", None)
         assert caught.value.code == -32602
-    finally:
-        await pool.aclose()
 
 
 @pytest.mark.parametrize("transport", ["sse", "streamable-http"])
 async def test_own_server_over_http_transports(transport: str, toy_http: Callable[..., str]) -> None:
     pool = new_pool()
     await pool.sync({"toy": ServerSpec.model_validate({"transport": transport, "url": toy_http(transport)})})
-    try:
+    async with pool:
         assert "echo" in {tool.name for tool in await pool.list_tools("toy")}
         assert text_of(await pool.call_tool("toy", "echo", {"text": transport})) == transport
         assert len(await pool.list_resources("toy")) == 2
-    finally:
-        await pool.aclose()
 
 
 async def test_mcp_server_time(time_spec: ServerSpec) -> None:
     pool = new_pool()
     await pool.sync({"time": time_spec})
-    try:
+    async with pool:
         assert {"get_current_time", "convert_time"} <= {tool.name for tool in await pool.list_tools("time")}
         result = await pool.call_tool("time", "get_current_time", {"timezone": "UTC"})
         assert not result.is_error and "UTC" in text_of(result)
-    finally:
-        await pool.aclose()
 
 
 async def test_mcp_server_git(git_spec: ServerSpec) -> None:
     pool = new_pool()
     await pool.sync({"git": git_spec})
-    try:
+    async with pool:
         names = {tool.name for tool in await pool.list_tools("git")}
         assert {"git_status", "git_log", "git_diff"} <= names and len(names) >= 10
         result = await pool.call_tool("git", "git_log", {"repo_path": str(git_spec.args[1])})
         assert not result.is_error and "first commit" in text_of(result)
-    finally:
-        await pool.aclose()
 
 
 async def test_server_everything_stdio_and_streamable_http(
@@ -137,20 +130,18 @@ async def test_server_everything_stdio_and_streamable_http(
 ) -> None:
     pool = new_pool()
     await pool.sync({"ev-stdio": everything_stdio, "ev-http": everything_http})
-    try:
+    async with pool:
         for server in ("ev-stdio", "ev-http"):
             tools = await pool.list_tools(server)
             assert "echo" in {tool.name for tool in tools} and len(tools) >= 10
             result = await pool.call_tool(server, "echo", {"message": f"hi {server}"})
             assert f"hi {server}" in text_of(result)
-    finally:
-        await pool.aclose()
 
 
 async def test_hung_upstream_does_not_delay_another(toy_stdio: Callable[..., ServerSpec]) -> None:
     pool = new_pool()
     await pool.sync({"hung": toy_stdio(call_seconds=2.0), "fine": toy_stdio()})
-    try:
+    async with pool:
         await pool.list_tools("hung")
         await pool.list_tools("fine")
         latencies: list[float] = []
@@ -160,7 +151,7 @@ async def test_hung_upstream_does_not_delay_another(toy_stdio: Callable[..., Ser
             started = time.monotonic()
             with pytest.raises(UpstreamTimeout) as caught:
                 await pool.call_tool("hung", "slow", {"seconds": 60})
-            assert caught.value.status_code == 504
+            assert isinstance(caught.value, UpstreamError)  # one tree: upstream errors carry no HTTP status
             timed_out_after.append(time.monotonic() - started)
 
         async def other() -> None:
@@ -183,8 +174,6 @@ async def test_hung_upstream_does_not_delay_another(toy_stdio: Callable[..., Ser
         assert len(latencies) > 10 and latencies[-1] < 0.5
         assert 1.9 < timed_out_after[0] < 3.0
         assert text_of(await pool.call_tool("hung", "echo", {"text": "alive"})) == "alive"
-    finally:
-        await pool.aclose()
 
 
 async def test_crash_then_next_call_restarts(
@@ -192,7 +181,7 @@ async def test_crash_then_next_call_restarts(
 ) -> None:
     pool = new_pool()
     await pool.sync({"toy": toy_stdio()})
-    try:
+    async with pool:
         pid = int(text_of(await pool.call_tool("toy", "pid", {})))
         with pytest.raises(UpstreamUnavailable):
             await pool.call_tool("toy", "crash", {})
@@ -201,8 +190,6 @@ async def test_crash_then_next_call_restarts(
         status = pool.status()["toy"]
         assert status.state == "up" and status.restarts == 1 and status.last_ok is not None
         assert not alive(pid)
-    finally:
-        await pool.aclose()
 
 
 async def test_sync_stops_removed_and_restarts_changed(
@@ -210,7 +197,7 @@ async def test_sync_stops_removed_and_restarts_changed(
 ) -> None:
     pool = new_pool()
     await pool.sync({"a": toy_stdio(env={"V": "1"}), "b": toy_stdio(), "c": toy_stdio()})
-    try:
+    async with pool:
         pids = {name: int(text_of(await pool.call_tool(name, "pid", {}))) for name in ("a", "b", "c")}
         await pool.list_tools("a")
         await pool.sync({"a": toy_stdio(env={"V": "2"}), "c": toy_stdio()})
@@ -220,11 +207,9 @@ async def test_sync_stops_removed_and_restarts_changed(
         assert pool.servers() == ["a", "c"] and pool.status()["a"].state == "idle"
         with pytest.raises(UnknownUpstream) as caught:
             await pool.call_tool("b", "echo", {"text": "x"})
-        assert caught.value.status_code == 404
+        assert isinstance(caught.value, UpstreamError)  # one tree: upstream errors carry no HTTP status
         assert text_of(await pool.call_tool("a", "env", {"name": "V"})) == "2"
         assert int(text_of(await pool.call_tool("c", "pid", {}))) == pids["c"]
-    finally:
-        await pool.aclose()
 
 
 async def test_missing_secret_fails_only_that_server(
@@ -243,10 +228,10 @@ async def test_missing_secret_fails_only_that_server(
             "broken": toy_stdio(env={"T": {"secretRef": {"name": "svc", "key": "missing"}}}),
         }
     )
-    try:
+    async with pool:
         with pytest.raises(MissingSecret) as caught:
             await pool.list_tools("broken")
-        assert caught.value.status_code == 500
+        assert isinstance(caught.value, UpstreamError)  # one tree: upstream errors carry no HTTP status
         assert "'broken'" in caught.value.detail and "env.T" in caught.value.detail
         assert "svc/missing" in caught.value.detail and "file-secret" not in caught.value.detail
         assert text_of(await pool.call_tool("ok", "env", {"name": "T"})) == "file-secret"
@@ -261,8 +246,6 @@ async def test_missing_secret_fails_only_that_server(
         reported = caplog.text + repr(pool.status())
         assert "exited or closed its stdout" in caplog.text  # the crash was logged, and captured here
         assert "file-secret" not in reported and "env-secret" not in reported
-    finally:
-        await pool.aclose()
 
 
 async def test_tools_cache_positive_ttl_and_list_changed(toy_stdio: Callable[..., ServerSpec]) -> None:
@@ -273,7 +256,7 @@ async def test_tools_cache_positive_ttl_and_list_changed(toy_stdio: Callable[...
 
     pool = new_pool(tools_ttl=1.0, on_tools_changed=on_changed)
     await pool.sync({"toy": toy_stdio()})
-    try:
+    async with pool:
         count = len(await pool.list_tools("toy"))
         assert text_of(await pool.call_tool("toy", "grow", {"notify": False})) == f"{count + 1} tools"
         for _ in range(5):
@@ -289,15 +272,13 @@ async def test_tools_cache_positive_ttl_and_list_changed(toy_stdio: Callable[...
                 await anyio.sleep(0.01)
         assert changed == ["toy"]
         assert len(await pool.list_tools("toy")) == count + 2  # list_changed dropped the cache at once
-    finally:
-        await pool.aclose()
 
 
 async def test_tools_cache_negative_ttl(toy_stdio: Callable[..., ServerSpec]) -> None:
     environ: dict[str, str] = {}
     pool = new_pool(secrets=SecretResolver(environ=environ), negative_ttl=0.5)
     await pool.sync({"toy": toy_stdio(env={"K": {"fromEnv": "LATE_SECRET"}})})
-    try:
+    async with pool:
         with pytest.raises(MissingSecret):
             await pool.list_tools("toy")
         environ["LATE_SECRET"] = "now-set"
@@ -308,19 +289,15 @@ async def test_tools_cache_negative_ttl(toy_stdio: Callable[..., ServerSpec]) ->
         await anyio.sleep(0.6)
         assert "echo" in {tool.name for tool in await pool.list_tools("toy")}
         assert text_of(await pool.call_tool("toy", "env", {"name": "K"})) == "now-set"
-    finally:
-        await pool.aclose()
 
 
 async def test_tools_are_copies(toy_stdio: Callable[..., ServerSpec]) -> None:
     pool = new_pool()
     await pool.sync({"toy": toy_stdio()})
-    try:
+    async with pool:
         tools = await pool.list_tools("toy")
         tools[0].name = "renamed-by-caller"
         assert "renamed-by-caller" not in {tool.name for tool in await pool.list_tools("toy")}
-    finally:
-        await pool.aclose()
 
 
 async def test_aclose_leaves_no_child_processes(
@@ -332,30 +309,31 @@ async def test_aclose_leaves_no_child_processes(
 ) -> None:
     before = children()
     pool = new_pool()
-    await pool.sync(
-        {"toy": toy_stdio(), "slow": toy_stdio(), "time": time_spec, "everything": everything_stdio}
-    )
-    for server in ("toy", "slow", "time", "everything"):
-        await pool.list_tools(server)
-    started_pids = children() - before
-    assert len(started_pids) == 4
+    async with pool:
+        await pool.sync(
+            {"toy": toy_stdio(), "slow": toy_stdio(), "time": time_spec, "everything": everything_stdio}
+        )
+        for server in ("toy", "slow", "time", "everything"):
+            await pool.list_tools(server)
+        started_pids = children() - before
+        assert len(started_pids) == 4
 
-    async def hang() -> None:
+        async def hang() -> None:
+            with pytest.raises(UpstreamUnavailable):
+                await pool.call_tool("slow", "slow", {"seconds": 60})
+
+        async with anyio.create_task_group() as group:
+            group.start_soon(hang)  # a request in flight while closing
+            await anyio.sleep(0.2)
+            started = time.monotonic()
+            await pool.aclose()
+            closed_in = time.monotonic() - started
+        print(f"\naclose of 4 stdio upstreams (one mid-call): {closed_in:.2f} s")
+        assert not children() - before
+        assert not [pid for pid in started_pids if alive(pid)]
+        assert {status.state for status in pool.status().values()} == {"stopped"}
         with pytest.raises(UpstreamUnavailable):
-            await pool.call_tool("slow", "slow", {"seconds": 60})
-
-    async with anyio.create_task_group() as group:
-        group.start_soon(hang)  # a request in flight while closing
-        await anyio.sleep(0.2)
-        started = time.monotonic()
-        await pool.aclose()
-        closed_in = time.monotonic() - started
-    print(f"\naclose of 4 stdio upstreams (one mid-call): {closed_in:.2f} s")
-    assert not children() - before
-    assert not [pid for pid in started_pids if alive(pid)]
-    assert {status.state for status in pool.status().values()} == {"stopped"}
-    with pytest.raises(UpstreamUnavailable):
-        await pool.list_tools("toy")
+            await pool.list_tools("toy")
 
 
 async def test_probe(toy_stdio: Callable[..., ServerSpec]) -> None:
@@ -372,7 +350,7 @@ async def test_probe(toy_stdio: Callable[..., ServerSpec]) -> None:
             "broken": broken,
         }
     )
-    try:
+    async with pool:
         assert await pool.probe("plain") is True
         assert await pool.probe("tool-ok") is True
         assert await pool.probe("tool-error") is False
@@ -388,8 +366,6 @@ async def test_probe(toy_stdio: Callable[..., ServerSpec]) -> None:
         assert broken_status.last_error == "upstream 'broken': start failed: Connection closed"
         with pytest.raises(UnknownUpstream):
             await pool.probe("nobody")
-    finally:
-        await pool.aclose()
 
 
 def test_resolve_server_spec_instantiates_templates() -> None:
@@ -446,12 +422,10 @@ async def test_failing_tools_changed_callback_is_contained(toy_stdio: Callable[.
 
     pool = new_pool(on_tools_changed=broken_callback)
     await pool.sync({"toy": toy_stdio()})
-    try:
+    async with pool:
         await pool.call_tool("toy", "grow", {})
         with anyio.fail_after(5):
             while not calls:
                 await anyio.sleep(0.01)
         assert text_of(await pool.call_tool("toy", "echo", {"text": "fine"})) == "fine"
         assert pool.status()["toy"].state == "up"
-    finally:
-        await pool.aclose()

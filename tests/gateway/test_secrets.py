@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from mcpctl.gateway import MissingSecret, SecretResolver
+from mcpctl.gateway import MissingSecret, SecretResolver, UpstreamError
 from mcpctl.gateway._secrets import secret_env_name
 from mcpctl.schemas import FromEnv, SecretKeyRef, SecretRef
 
@@ -73,7 +73,7 @@ def test_missing_from_env_names_server_field_and_variable() -> None:
     resolver = SecretResolver(environ={"OTHER": "unrelated-value"})
     with pytest.raises(MissingSecret) as caught:
         resolver.resolve("github", "env.GITHUB_TOKEN", FromEnv(from_env="GITHUB_TOKEN"))
-    assert caught.value.status_code == 500
+    assert isinstance(caught.value, UpstreamError)  # one tree: upstream errors carry no HTTP status
     detail = caught.value.detail
     assert "'github'" in detail and "env.GITHUB_TOKEN" in detail and "GITHUB_TOKEN is not set" in detail
     assert "unrelated-value" not in detail

@@ -18,8 +18,9 @@ import pytest
 from mcp import ClientSession
 from mcp.shared.exceptions import MCPError
 
-from mcpctl.gateway import MissingSecret, SecretResolver, UpstreamTimeout, UpstreamUnavailable
-from mcpctl.gateway._upstream import Upstream, resolve_command
+from mcpctl.gateway import MissingSecret, SecretResolver, UpstreamError, UpstreamTimeout, UpstreamUnavailable
+from mcpctl.gateway._stdio import resolve_command
+from mcpctl.gateway._upstream import Upstream
 from mcpctl.schemas import ServerSpec
 
 pytestmark = pytest.mark.anyio
@@ -55,7 +56,7 @@ def test_resolve_command_relative_path_is_taken_from_cwd(tmp_path: Path) -> None
 
 async def test_stdio_lazy_start_list_and_call(toy_stdio: Callable[..., ServerSpec]) -> None:
     upstream = Upstream("toy", toy_stdio(), SecretResolver(environ={}))
-    try:
+    async with upstream:
         assert upstream.state == "idle" and upstream.capabilities is None
         assert {"echo", "add", "slow", "crash", "big"} <= await tool_names(upstream)
         assert upstream.state == "up"
@@ -65,8 +66,6 @@ async def test_stdio_lazy_start_list_and_call(toy_stdio: Callable[..., ServerSpe
         assert await call(upstream, "add", a=2, b=3) == "5"
         assert len(await call(upstream, "big", n=200_000)) == 200_000
         assert upstream.last_ok is not None
-    finally:
-        await upstream.aclose()
     assert upstream.state == "stopped"
 
 
@@ -77,13 +76,11 @@ async def test_stdio_env_is_minimal_plus_spec_env(
     secrets = SecretResolver(environ={"FROM_GATEWAY": "via-fromEnv"})
     spec = toy_stdio(env={"LITERAL": "lit", "REF": {"fromEnv": "FROM_GATEWAY"}})
     upstream = Upstream("toy", spec, secrets)
-    try:
+    async with upstream:
         assert await call(upstream, "env", name="LITERAL") == "lit"
         assert await call(upstream, "env", name="REF") == "via-fromEnv"
         assert await call(upstream, "env", name="PATH") == os.environ["PATH"]
         assert await call(upstream, "env", name="H6_GATEWAY_PRIVATE") == ""
-    finally:
-        await upstream.aclose()
 
 
 @pytest.mark.parametrize("transport", ["sse", "streamable-http"])
@@ -101,13 +98,11 @@ async def test_http_transports_list_call_and_send_secret_headers(
         }
     )
     upstream = Upstream("toy", spec, SecretResolver(secrets_dir=tmp_path, environ={}))
-    try:
+    async with upstream:
         assert "echo" in await tool_names(upstream)
         assert await call(upstream, "echo", text="over http") == "over http"
         assert await call(upstream, "header", name="x-api-key") == "header-secret"
         assert await call(upstream, "header", name="x-plain") == "p"
-    finally:
-        await upstream.aclose()
 
 
 async def test_missing_header_secret_fails_before_connecting() -> None:
@@ -129,12 +124,12 @@ async def test_crash_mid_call_fails_the_call_then_restarts(
     toy_stdio: Callable[..., ServerSpec], alive: Callable[[int], bool]
 ) -> None:
     upstream = Upstream("toy", toy_stdio(), SecretResolver(environ={}))
-    try:
+    async with upstream:
         first_pid = int(await call(upstream, "pid"))
         started = time.monotonic()
         with pytest.raises(UpstreamUnavailable, match="connection lost during tools/call crash") as caught:
             await call(upstream, "crash")
-        assert caught.value.status_code == 502
+        assert isinstance(caught.value, UpstreamError)  # one tree: upstream errors carry no HTTP status
         assert time.monotonic() - started < 3
         assert upstream.state == "down"
         assert upstream.last_error == "upstream 'toy': the server process exited or closed its stdout"
@@ -142,13 +137,11 @@ async def test_crash_mid_call_fails_the_call_then_restarts(
         second_pid = int(await call(upstream, "pid"))
         assert second_pid != first_pid and not alive(first_pid)
         assert upstream.state == "up" and upstream.restarts == 1
-    finally:
-        await upstream.aclose()
 
 
 async def test_hung_call_times_out_without_blocking_other_calls(toy_stdio: Callable[..., ServerSpec]) -> None:
     upstream = Upstream("toy", toy_stdio(call_seconds=1.0), SecretResolver(environ={}))
-    try:
+    async with upstream:
         await call(upstream, "echo", text="warm")
         echo_latencies: list[float] = []
         slow_error: list[BaseException] = []
@@ -175,45 +168,41 @@ async def test_hung_call_times_out_without_blocking_other_calls(toy_stdio: Calla
         assert max(echo_latencies) < 0.5
         assert upstream.state == "up"
         assert await call(upstream, "echo", text="still") == "still"
-    finally:
-        await upstream.aclose()
 
 
 async def test_upstream_json_rpc_errors_pass_through(toy_stdio: Callable[..., ServerSpec]) -> None:
     upstream = Upstream("toy", toy_stdio(), SecretResolver(environ={}))
-    try:
+    async with upstream:
         with pytest.raises(MCPError) as caught:
             await call(upstream, "no-such-tool")
         assert caught.value.code == -32602
         result = await upstream.request("tools/call fail", lambda s: s.call_tool("fail", {}))
         assert result.is_error
         assert upstream.state == "up"
-    finally:
-        await upstream.aclose()
 
 
 async def test_repeated_start_failures_back_off(alive: Callable[[int], bool]) -> None:
     spec = ServerSpec(transport="stdio", command=sys.executable, args=["-c", "import sys; sys.exit(1)"])
     upstream = Upstream("broken", spec, SecretResolver(environ={}), max_backoff=5.0)
-    with pytest.raises(UpstreamUnavailable, match="start failed"):
-        await tool_names(upstream)
-    # The first failure may be a one-off crash, so one immediate retry is allowed ...
-    with pytest.raises(UpstreamUnavailable, match="start failed"):
-        await tool_names(upstream)
-    assert upstream.restarts == 1
-    # ... after that the upstream is left alone until the backoff has passed: no process, fast answer.
-    started = time.monotonic()
-    with pytest.raises(UpstreamUnavailable, match=r"next restart attempt in 0\.\ds"):
-        await tool_names(upstream)
-    assert time.monotonic() - started < 0.05
-    assert upstream.restarts == 1 and upstream.state == "down"
-    await anyio.sleep(0.6)
-    with pytest.raises(UpstreamUnavailable, match="start failed"):
-        await tool_names(upstream)
-    assert upstream.restarts == 2
-    with pytest.raises(UpstreamUnavailable, match=r"next restart attempt in 1\.\ds"):
-        await tool_names(upstream)
-    await upstream.aclose()
+    async with upstream:
+        with pytest.raises(UpstreamUnavailable, match="start failed"):
+            await tool_names(upstream)
+        # The first failure may be a one-off crash, so one immediate retry is allowed ...
+        with pytest.raises(UpstreamUnavailable, match="start failed"):
+            await tool_names(upstream)
+        assert upstream.restarts == 1
+        # ... after that the upstream is left alone until the backoff has passed: no process, fast answer.
+        started = time.monotonic()
+        with pytest.raises(UpstreamUnavailable, match=r"next restart attempt in 0\.\ds"):
+            await tool_names(upstream)
+        assert time.monotonic() - started < 0.05
+        assert upstream.restarts == 1 and upstream.state == "down"
+        await anyio.sleep(0.6)
+        with pytest.raises(UpstreamUnavailable, match="start failed"):
+            await tool_names(upstream)
+        assert upstream.restarts == 2
+        with pytest.raises(UpstreamUnavailable, match=r"next restart attempt in 1\.\ds"):
+            await tool_names(upstream)
 
 
 async def test_server_that_never_answers_times_out_connecting(
@@ -230,11 +219,11 @@ async def test_server_that_never_answers_times_out_connecting(
     )
     upstream = Upstream("mute", spec, SecretResolver(environ={}))
     started = time.monotonic()
-    with pytest.raises(UpstreamTimeout, match="not started within 1s") as caught:
-        await tool_names(upstream)
-    assert caught.value.status_code == 504
-    assert time.monotonic() - started < 2
-    await upstream.aclose()
+    async with upstream:
+        with pytest.raises(UpstreamTimeout, match="not started within 1s") as caught:
+            await tool_names(upstream)
+        assert isinstance(caught.value, UpstreamError)  # one tree: upstream errors carry no HTTP status
+        assert time.monotonic() - started < 2
     assert not children() - before
 
 
@@ -243,10 +232,10 @@ async def test_unreachable_http_server_is_unavailable() -> None:
         {"transport": "streamable-http", "url": "http://127.0.0.1:9/mcp", "timeouts": {"connectSeconds": 5}}
     )
     upstream = Upstream("gone", spec, SecretResolver(environ={}))
-    with pytest.raises(UpstreamUnavailable, match="'gone'"):
-        await tool_names(upstream)
-    assert upstream.state == "down"
-    await upstream.aclose()
+    async with upstream:
+        with pytest.raises(UpstreamUnavailable, match="'gone'"):
+            await tool_names(upstream)
+        assert upstream.state == "down"
 
 
 async def test_credentials_in_the_url_stay_out_of_errors_and_logs(caplog: pytest.LogCaptureFixture) -> None:
@@ -267,10 +256,10 @@ async def test_credentials_in_the_url_stay_out_of_errors_and_logs(caplog: pytest
     spec = ServerSpec.model_validate({"transport": "sse", "url": url, "timeouts": {"connectSeconds": 5}})
     upstream = Upstream("private", spec, SecretResolver(environ={}))
     try:
-        with pytest.raises(UpstreamUnavailable) as raised:
-            await tool_names(upstream)
+        async with upstream:
+            with pytest.raises(UpstreamUnavailable) as raised:
+                await tool_names(upstream)
     finally:
-        await upstream.aclose()
         server.shutdown()
         server.server_close()
     assert "401" in raised.value.detail and f"127.0.0.1:{port}/sse" in raised.value.detail
@@ -296,20 +285,19 @@ async def test_concurrent_first_calls_share_one_start(
     async def one() -> None:
         pids.append(await call(upstream, "pid"))
 
-    try:
+    async with upstream:
         async with anyio.create_task_group() as group:
             for _ in range(8):
                 group.start_soon(one)
         assert len(set(pids)) == 1 and upstream.restarts == 0
         assert len(children() - before) == 1
-    finally:
-        await upstream.aclose()
     assert not children() - before
 
 
 async def test_requests_after_close_are_refused(toy_stdio: Callable[..., ServerSpec]) -> None:
     upstream = Upstream("toy", toy_stdio(), SecretResolver(environ={}))
-    await call(upstream, "echo", text="x")
+    async with upstream:
+        await call(upstream, "echo", text="x")
     await upstream.aclose()
 
     async def ping(session: ClientSession) -> object:
@@ -331,7 +319,7 @@ async def test_close_while_starting_abandons_the_start(children: Callable[[], se
         except UpstreamUnavailable as error:
             failures.append(error)
 
-    async with anyio.create_task_group() as group:
+    async with upstream, anyio.create_task_group() as group:
         group.start_soon(first_call)
         await anyio.sleep(0.3)
         assert upstream.state == "starting"
@@ -351,7 +339,7 @@ async def test_http_upstream_crash_and_server_restart(
     port = int(url.rsplit(":", 1)[1].split("/")[0])
     spec = ServerSpec.model_validate({"transport": transport, "url": url})
     upstream = Upstream("toy", spec, SecretResolver(environ={}))
-    try:
+    async with upstream:
         assert await call(upstream, "echo", text="one") == "one"
         with pytest.raises(UpstreamUnavailable, match="connection lost during tools/call crash"):
             await call(upstream, "crash")
@@ -370,5 +358,3 @@ async def test_http_upstream_crash_and_server_restart(
         await anyio.to_thread.run_sync(lambda: toy_http(transport, port=port))
         assert await call(upstream, "echo", text="three") == "three"
         assert upstream.restarts == 2
-    finally:
-        await upstream.aclose()

@@ -20,7 +20,7 @@ from mcpctl.reconciler import (
     token_file,
 )
 from mcpctl.schemas import CLI_MANAGER, PREVENT_DESTROY_ANNOTATION, ResourceModel
-from mcpctl.store import Store, StoreTransaction, hash_token
+from mcpctl.store import AuditEvent, Store, StoreTransaction, hash_token
 
 from ._samples import res, stdio
 
@@ -232,3 +232,32 @@ def test_moved_store_with_different_changes_is_refused_unless_accepted(store: St
         apply_plan(store, plan, refresh=mine)
     result = apply_plan(store, plan, refresh=mine, accept_different=True)
     assert result.counts["add"] == len(BASE) - 1
+
+
+def test_an_apply_is_audited_in_its_own_transaction(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    plan = plan_against(store, state(*BASE))
+    cause = AuditEvent("reconcile", detail={"commit": "abc", "drift_repaired": 0})
+    result = apply_plan(store, plan, actor="alice", audit=[cause])
+    reconcile_event, apply_event = reversed(store.query_audit())  # the cause was made first
+    assert (apply_event.kind, apply_event.user, apply_event.outcome) == ("apply", "alice", "ok")
+    assert apply_event.detail == {
+        "revision": result.revision_id,
+        "source": "/repo",
+        "commit": None,
+        "add": len(BASE),
+        "change": 0,
+        "destroy": 0,
+    }
+    assert reconcile_event.kind == "reconcile" and reconcile_event.detail["commit"] == "abc"
+    assert reconcile_event.correlation_id == apply_event.correlation_id != cause.correlation_id
+
+    # An apply that rolls back leaves no event either; one with nothing to do records none.
+    def broken_relations(self: StoreTransaction) -> None:
+        raise RuntimeError("injected")
+
+    with monkeypatch.context() as patched:
+        patched.setattr(StoreTransaction, "_write_relations", broken_relations)
+        with pytest.raises(RuntimeError, match="injected"):
+            apply(store, state(*BASE[:2], res("Project", "team", {"servers": ["git"]})), audit=[cause])
+    apply_plan(store, plan_against(store, state(*BASE)), audit=[cause])
+    assert len(store.query_audit()) == 2

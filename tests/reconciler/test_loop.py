@@ -511,3 +511,31 @@ def test_a_restarted_loop_trusts_history_until_the_store_moves(
 
     # --prune-all never trusts an apply that may have pruned less.
     assert not make_loop(remote, store, tmp_path, prune_all=True)._left_by_this_source(first)
+
+
+def test_the_loop_audits_its_applies_and_the_first_failure(
+    remote: Remote, store: Store, tmp_path: Path
+) -> None:
+    first = remote.publish({"users.yaml": user_doc("alice")})
+    loop = make_loop(remote, store, tmp_path)
+    assert loop.run_once().applied
+    with store.transaction() as tx:
+        tx.delete(Identity("User", None, "alice"))
+    assert loop.run_once().drift == 1
+    remote.publish({"users.yaml": "kind: User\n"})
+    for _ in range(3):
+        assert not loop.run_once().ok
+    events = list(reversed(store.query_audit()))
+    assert [(e.kind, e.outcome) for e in events] == [
+        ("reconcile", "ok"),
+        ("apply", "ok"),
+        ("reconcile", "ok"),
+        ("apply", "ok"),
+        ("reconcile", "error"),  # once for the three failed passes
+    ]
+    applied, repaired, failed = events[0], events[2], events[4]
+    assert applied.detail == {"source": str(remote.bare), "commit": first, "drift_repaired": 0, "changes": 1}
+    assert applied.correlation_id == events[1].correlation_id
+    assert repaired.detail["drift_repaired"] == 1 and repaired.user == "mcpctl-reconcile"
+    assert repaired.correlation_id == events[3].correlation_id
+    assert "invalid desired state" in str(failed.detail["error"])

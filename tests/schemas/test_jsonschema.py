@@ -67,10 +67,26 @@ def test_valid_fixtures_pass_the_published_schemas(name: str) -> None:
          "spec": {"content": "c", "priority": 11}},
         {"apiVersion": "mcpctl.dev/v1", "kind": "Server", "metadata": {"name": "s"},
          "spec": {"transport": "stdio", "command": "x", "env": {"A": {"fromEnvv": "B"}}}},
+        {"apiVersion": "mcpctl.dev/v1", "kind": "McpToken", "metadata": {"name": "t", "project": "p"},
+         "spec": {"bindings": [{"role": "view", "resource": "servers", "tools": ["git_log"]}]}},
     ],
 )
 def test_schema_level_errors_are_rejected_by_a_generic_validator_too(broken: dict[str, Any]) -> None:
     assert list(validator("all.json").iter_errors(broken))
+
+
+def test_tool_scopes_of_run_rules_pass_a_generic_validator() -> None:
+    rule = {"role": "run", "resource": "servers", "names": ["git"], "tools": ["git_log", "git_diff*"]}
+    document = {
+        "apiVersion": "mcpctl.dev/v1",
+        "kind": "RoleBinding",
+        "metadata": {"name": "b"},
+        "spec": {
+            "subjects": [{"kind": "User", "name": "u"}],
+            "rules": [rule, {"role": "view", "resource": "*"}],
+        },
+    }
+    assert list(validator("rolebinding.json").iter_errors(document)) == []
 
 
 def test_numbers_in_env_values_are_accepted_as_mcpctl_accepts_them() -> None:

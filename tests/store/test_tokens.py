@@ -125,3 +125,27 @@ def test_timestamps_come_back_in_utc(store: Store, database_url: str) -> None:
         stored = connection.execute(text("SELECT token_prefix FROM mcp_tokens")).scalar_one()
     engine.dispose()
     assert stored == record.prefix
+
+
+def test_last_use_is_written_at_most_once_a_minute(store: Store) -> None:
+    with store.transaction() as tx:
+        value = tx.create_token(token(), managed_by="cli")
+    digest = hash_token(value)
+    assert store.token_record("platform", "ci-bot").last_used_at is None  # type: ignore[union-attr]
+    assert store.tokens_last_used() == {}
+    t0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
+    assert store.touch_token(digest, t0)
+    assert not store.touch_token(digest, t0 + timedelta(seconds=59))  # throttled: no UPDATE
+    assert store.token_record("platform", "ci-bot").last_used_at == t0  # type: ignore[union-attr]
+    assert store.touch_token(digest, t0 + timedelta(seconds=61))
+    assert store.tokens_last_used() == {("platform", "ci-bot"): t0 + timedelta(seconds=61)}
+    assert store.tokens_last_used("other") == {}
+    # Another process (its own throttle) never moves it backwards.
+    with Store.open(store.url) as other:
+        assert other.touch_token(digest, t0)
+    assert store.find_token(digest).last_used_at == t0 + timedelta(seconds=61)  # type: ignore[union-attr]
+    assert store.touch_token(hash_token("unknown"), t0)  # no such token: nothing to update
+    # A token made again has a new value and has not been used yet.
+    with store.transaction() as tx:
+        tx.create_token(token(), managed_by="cli")
+    assert store.token_record("platform", "ci-bot").last_used_at is None  # type: ignore[union-attr]

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from . import (
     _apply,  # noqa: F401
+    _audit,  # noqa: F401
+    _auth,  # noqa: F401
     _bridge,  # noqa: F401
     _completion,  # noqa: F401
     _config_claude,  # noqa: F401

@@ -74,6 +74,7 @@ def render_describe(
     now: datetime,
     templates: Mapping[str, TemplateSpec] | None = None,
     token_prefix: str | None = None,
+    token_last_used: datetime | None = None,
 ) -> str:
     """The `describe` text: header fields, token status, the spec as YAML, then each relation section."""
     meta = live.resource.metadata
@@ -95,6 +96,7 @@ def render_describe(
         lines.append(_field("Status", token_status(live, now)))
         lines.append(_field("Expires-At", expiry.isoformat(timespec="seconds") if expiry else "never"))
         lines.append(_field("Token-Prefix", token_prefix or "<none>"))
+        lines.append(_field("Last-Used", _when(token_last_used, now) if token_last_used else "never"))
     lines.append("Spec:")
     lines.append(_indent(_spec_yaml(live, templates or {})))
     lines.extend(render_section(section) for section in sections)
@@ -133,4 +135,13 @@ def describe(kind: str, name: str, project: str | None, database_url: str | None
         )
     finally:
         store.close()
-    click.echo(render_describe(live, sections, now, templates, record.prefix if record else None))
+    click.echo(
+        render_describe(
+            live,
+            sections,
+            now,
+            templates,
+            record.prefix if record else None,
+            record.last_used_at if record else None,
+        )
+    )

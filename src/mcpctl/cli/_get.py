@@ -5,7 +5,8 @@ A thin command: selection by project and labels, then one of the `_output` rende
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
 
 import click
 
@@ -16,7 +17,7 @@ from mcpctl.schemas import KINDS, LiveResource
 from ._completion import KIND, complete_names, complete_projects
 from ._main import cli
 from ._options import database_option, open_store
-from ._output import OUTPUT_FORMATS, render
+from ._output import OUTPUT_FORMATS, Column, age, render
 
 
 def parse_selector(selectors: Sequence[str]) -> list[tuple[str, str, str | None]]:
@@ -98,7 +99,10 @@ def get(
     terms = parse_selector(selector)
     scoped = KINDS[kind].scope != "global"
     store = open_store(database_url)
+    extra: list[Column] = []
     try:
+        if kind == "McpToken" and fmt in ("table", "wide"):
+            extra.append(last_used_column(store.tokens_last_used(project if scoped else None)))
         if names:
             inventory = Inventory(store)
             rows = [inventory.find(kind, name, project if scoped else None) for name in names]
@@ -114,4 +118,15 @@ def get(
         where = f" in project {project}" if project and scoped else ""
         click.echo(f"No resources found{where}.", err=True)
         return
-    click.echo(render(kind, rows, fmt, single=len(names) == 1 and len(rows) == 1))
+    click.echo(render(kind, rows, fmt, single=len(names) == 1 and len(rows) == 1, extra=extra))
+
+
+def last_used_column(last_used: Mapping[tuple[str, str], datetime]) -> Column:
+    """LAST USED of tokens: how long ago the gateway last accepted each (`never` if it has not)."""
+    now = datetime.now(UTC)
+
+    def cell(live: LiveResource) -> str:
+        moment = last_used.get((live.identity.project or "", live.identity.name))
+        return "never" if moment is None else age(moment, now)
+
+    return Column("LAST USED", cell)

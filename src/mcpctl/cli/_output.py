@@ -6,6 +6,7 @@ Pure functions from live resources to text; the commands only pick one and echo 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -66,8 +67,17 @@ def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
 
 
 def _cell(value: str) -> str:
-    value = " ".join(value.split()) or "<none>"
+    value = printable(" ".join(value.split())) or "<none>"
     return value if len(value) <= _MAX_CELL else value[: _MAX_CELL - 3] + "..."
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` safe to print on a terminal: control characters (escape sequences, bidi overrides) are
+    shown as Python escapes (`\\x1b`), since stored values may come from clients."""
+    return _CONTROL.sub(lambda found: found[0].encode("unicode_escape").decode(), text)
 
 
 @dataclass(frozen=True)
@@ -182,10 +192,13 @@ COLUMNS: dict[str, list[Column]] = {
 """Kind-specific columns, between NAME/PROJECT and MANAGED-BY/AGE."""
 
 
-def render_table(kind: str, rows: Sequence[LiveResource], *, wide: bool, now: datetime) -> str:
-    """The `get` table for one kind: NAME, PROJECT (scoped kinds), kind columns, MANAGED-BY, AGE."""
+def render_table(
+    kind: str, rows: Sequence[LiveResource], *, wide: bool, now: datetime, extra: Sequence[Column] = ()
+) -> str:
+    """The `get` table for one kind: NAME, PROJECT (scoped kinds), kind columns, `extra` columns
+    (facts kept beside the resource, such as a token's LAST USED), MANAGED-BY, AGE."""
     scoped = KINDS[kind].scope != "global"
-    columns = [c for c in COLUMNS[kind] if wide or not c.wide]
+    columns = [c for c in [*COLUMNS[kind], *extra] if wide or not c.wide]
     headers = ["NAME", *(["PROJECT"] if scoped else []), *(c.header for c in columns), "MANAGED-BY", "AGE"]
     if wide:
         headers.append("LABELS")
@@ -245,11 +258,17 @@ def yaml_text(data: Any) -> str:
 
 
 def render(
-    kind: str, rows: Sequence[LiveResource], fmt: str, *, single: bool, now: datetime | None = None
+    kind: str,
+    rows: Sequence[LiveResource],
+    fmt: str,
+    *,
+    single: bool,
+    now: datetime | None = None,
+    extra: Sequence[Column] = (),
 ) -> str:
-    """Render `get` output in one of OUTPUT_FORMATS."""
+    """Render `get` output in one of OUTPUT_FORMATS (`extra` columns go into tables only)."""
     if fmt in ("table", "wide"):
-        return render_table(kind, rows, wide=fmt == "wide", now=now or datetime.now(UTC))
+        return render_table(kind, rows, wide=fmt == "wide", now=now or datetime.now(UTC), extra=extra)
     if fmt == "name":
         return render_names(rows)
     return render_documents([live.resource for live in rows], fmt, single=single)

@@ -1,34 +1,74 @@
 """The gateway: one MCP endpoint per project over a pool of upstream MCP servers.
 
-The upstream pool (`UpstreamPool`) keeps one long-lived client session per upstream server.
+Requests pass the endpoint (auth, `Principal`), a `GatewaySession`, the SDK boundary (`CallContext`), the
+project's `Pipeline` of `Layer`s and the aggregator into the `UpstreamPool`; `Events` report what happened.
 """
 
 from __future__ import annotations
 
+from mcpctl.errors import (
+    AuthFailure,
+    InvalidUpstreamSpec,
+    MissingSecret,
+    UnknownUpstream,
+    UpstreamError,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+
 from ._app import create_app
-from ._auth import AuthFailure, TokenAuthenticator
+from ._auth import TokenAuthenticator
 from ._config import AuthConfig, GatewayConfig, LiveConfig, SessionConfig, UpstreamConfig
-from ._errors import InvalidUpstreamSpec, MissingSecret, UnknownUpstream, UpstreamTimeout, UpstreamUnavailable
-from ._pool import UpstreamPool, UpstreamStatus, resolve_server_spec
+from ._context import CallContext, Refused, Target, UnknownTarget
+from ._events import (
+    AccessDenied,
+    AuthFailed,
+    EventSink,
+    GatewayEvent,
+    RequestFinished,
+    SessionClosed,
+    SessionOpened,
+)
+from ._pipeline import Layer, Listed, refuse
+from ._pool import UpstreamPool, UpstreamStatus
+from ._principal import Permissions, Principal
 from ._secrets import SecretResolver
-from ._state import LiveState, Snapshot, load_snapshot
+from ._session import GatewaySession
+from ._state import LiveState, Snapshot, load_snapshot, resolve_server_spec
 from ._upstream import UpstreamState
 from ._webhook import WebhookConfig, webhook_app, webhook_router, webhook_signature
 
 __all__ = [
+    "AccessDenied",
     "AuthConfig",
+    "AuthFailed",
     "AuthFailure",
+    "CallContext",
+    "EventSink",
     "GatewayConfig",
+    "GatewayEvent",
+    "GatewaySession",
     "InvalidUpstreamSpec",
+    "Layer",
+    "Listed",
     "LiveConfig",
     "LiveState",
     "MissingSecret",
+    "Permissions",
+    "Principal",
+    "Refused",
+    "RequestFinished",
     "SecretResolver",
+    "SessionClosed",
     "SessionConfig",
+    "SessionOpened",
     "Snapshot",
+    "Target",
     "TokenAuthenticator",
+    "UnknownTarget",
     "UnknownUpstream",
     "UpstreamConfig",
+    "UpstreamError",
     "UpstreamPool",
     "UpstreamState",
     "UpstreamStatus",
@@ -37,6 +77,7 @@ __all__ = [
     "WebhookConfig",
     "create_app",
     "load_snapshot",
+    "refuse",
     "resolve_server_spec",
     "webhook_app",
     "webhook_router",

@@ -6,7 +6,6 @@ With auth on, every route but introspection needs a valid token of some project 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from typing import Any
 
 import anyio.to_thread
@@ -16,12 +15,15 @@ from litestar.exceptions import NotAuthorizedException, NotFoundException, Valid
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery
 
+from mcpctl.errors import AuthFailure
 from mcpctl.schemas import LiveResource, TemplateSpec, masked, resolve_kind, sensitive_paths
 from mcpctl.store import hash_token
 
-from ._auth import AuthFailure, bearer_value
+from ._auth import bearer_value, is_expired
+from ._context import PRINCIPAL_KEY
+from ._events import AuthFailed
 from ._health import upstream_status
-from ._runtime import runtime_of
+from ._runtime import GatewayRuntime, runtime_of
 from ._state import stored_templates
 
 API_PATH = "/api/v1"
@@ -29,14 +31,16 @@ API_PATH = "/api/v1"
 
 async def require_token(connection: ASGIConnection[Any, Any, Any, Any], _: BaseRouteHandler) -> None:
     """Guard: a valid bearer token (of any project) unless the gateway runs with auth off."""
-    runtime: Any = connection.app.state.runtime
+    runtime: GatewayRuntime = connection.app.state.runtime
     if not runtime.config.auth.enabled:
         return
     try:
-        await runtime.auth.authenticate(connection.headers.get("authorization"), None)
+        principal = await runtime.auth.authenticate(connection.headers.get("authorization"), None)
     except AuthFailure as failure:
-        runtime.metrics.auth_failures.inc(status=str(failure.status_code), reason=failure.reason)
+        client = f"{connection.client.host}:{connection.client.port}" if connection.client else None
+        runtime.events.emit(AuthFailed(failure.status_code, failure.reason, "api", None, client))
         raise NotAuthorizedException(detail=failure.detail, headers=failure.headers) from None
+    connection.scope[PRINCIPAL_KEY] = principal  # type: ignore[literal-required]
 
 
 def _document(live: LiveResource, templates: Mapping[str, TemplateSpec]) -> dict[str, Any]:
@@ -134,9 +138,7 @@ async def introspect(request: Request[Any, Any, Any]) -> Response[dict[str, Any]
     if record is None:
         return Response({"active": False, "reason": "unknown"}, status_code=200)
     expires = record.expires_at
-    if expires is not None and expires.tzinfo is None:
-        expires = expires.replace(tzinfo=UTC)
-    expired = expires is not None and expires <= datetime.now(UTC)
+    expired = is_expired(record)
     body = {
         "active": not record.revoked and not expired,
         "reason": "revoked" if record.revoked else "expired" if expired else None,

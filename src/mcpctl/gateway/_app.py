@@ -1,41 +1,44 @@
-"""The gateway's Litestar app factory: `create_app(config)` wires store, pool, sessions, auth and routes.
+"""The gateway's Litestar app factory: `create_app(config)` wires store, pool, sessions, layers, auth, routes.
 
-MCP endpoints at `/projects/<project>/mcp`; probes, metrics and the admin API beside them; OpenAPI at /schema.
+Wiring only: each part is built by its own module. MCP endpoints at `/projects/<project>/mcp`; probes,
+metrics and the admin API beside them; OpenAPI at /schema.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import AsyncIterator, Callable, Iterable
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any, cast
 
 import anyio
 import anyio.to_thread
-from litestar import Litestar, asgi
+from litestar import Litestar
 from litestar.datastructures import State
 from litestar.openapi import OpenAPIConfig
-from litestar.types import ASGIApp, Receive, Scope, Send
-from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
-from mcp.server.auth.provider import AccessToken
+from litestar.types import ASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
 
 from mcpctl import __version__
 from mcpctl.errors import UsageError
 
 from ._admin import admin_router
-from ._auth import AuthFailure, TokenAuthenticator
+from ._auth import TokenAuthenticator
 from ._config import GatewayConfig, is_loopback
+from ._endpoint import MCP_MOUNT, mcp_endpoint
+from ._events import Events
 from ._health import HealthProber, health_router
 from ._metrics import GatewayMetrics, Gauge
+from ._metrics_sink import MetricsSink
+from ._pipeline import Layer
+from ._pool import UpstreamPool
 from ._runtime import GatewayPool, GatewayRuntime, GatewayStore
+from ._secrets import SecretResolver
 from ._sessions import ProjectSessions
 from ._state import LiveState, Snapshot
+from ._toolfilter import ToolFilterLayer
 
 logger = logging.getLogger("mcpctl.gateway")
-
-MCP_MOUNT = "/projects"
 
 
 def _open_store(config: GatewayConfig) -> GatewayStore:
@@ -45,45 +48,22 @@ def _open_store(config: GatewayConfig) -> GatewayStore:
     return store
 
 
-def _make_pool(
-    config: GatewayConfig,
-    on_tools_changed: Callable[[str], Any],
-    on_resource_updated: Callable[[str, str], Any],
-) -> GatewayPool:
-    from ._pool import UpstreamPool
-    from ._secrets import SecretResolver
-
+def _make_pool(config: GatewayConfig) -> UpstreamPool:
     settings = config.upstream
-    pool: GatewayPool = UpstreamPool(
+    return UpstreamPool(
         secrets=SecretResolver(settings.secrets_dir),
         tools_ttl=settings.tools_ttl_seconds,
         negative_ttl=settings.negative_ttl_seconds,
         max_backoff=settings.max_backoff_seconds,
-        on_tools_changed=on_tools_changed,
-        on_resource_updated=on_resource_updated,
     )
-    return pool
 
 
-async def _send_json(
-    send: Any, status: int, body: dict[str, Any], headers: dict[str, str] | None = None
-) -> None:
-    payload = json.dumps(body).encode()
-    raw_headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]
-    raw_headers.extend((k.lower().encode(), v.encode()) for k, v in (headers or {}).items())
-    await send({"type": "http.response.start", "status": status, "headers": raw_headers})
-    await send({"type": "http.response.body", "body": payload})
-
-
-def _rpc_error(message: str, code: int = -32600) -> dict[str, Any]:
-    return {"jsonrpc": "2.0", "id": None, "error": {"code": code, "message": message}}
-
-
-def _header(scope: Scope, name: bytes) -> str | None:
-    for key, value in scope.get("headers", []):
-        if key == name:
-            return bytes(value).decode("latin-1")
-    return None
+def _layers(config: GatewayConfig, state: LiveState) -> list[Layer]:
+    """The layers of every project's pipeline, outermost first: a new feature's layer is registered here."""
+    return [
+        *config.layers,
+        ToolFilterLayer(lambda: state.snapshot),
+    ]
 
 
 def _route_family(path: str) -> str:
@@ -146,43 +126,54 @@ def _gauges(runtime: GatewayRuntime) -> Iterable[Gauge]:
     yield Gauge("mcpctl_store_generation", "Store generation the gateway serves.", generation)
 
 
+def _warn_unapplied(snapshot: Snapshot) -> None:
+    for name, spec in sorted(snapshot.projects.items()):
+        if spec.proxy_model != "default":
+            # Said loudly: an operator who asked for gated sessions must not assume they get them.
+            logger.warning(
+                "project %s: proxyModel %r is not applied by this gateway version; every tool is exposed",
+                name,
+                spec.proxy_model,
+            )
+
+
 def create_app(
     config: GatewayConfig | None = None,
     *,
     store: GatewayStore | None = None,
     pool: GatewayPool | None = None,
 ) -> Litestar:
-    """The gateway app. `store`/`pool` are built from `config` unless given (the app then leaves them open).
+    """The gateway app. `store`/`pool` are built from `config` unless given (the app then leaves them open;
+    a given pool must already run, as `async with UpstreamPool(...)`).
 
     Raises UsageError when auth is off on a non-loopback host; store errors when the store cannot be opened.
     """
     config = config or GatewayConfig()
     if not config.auth.enabled and not is_loopback(config.host):
         raise UsageError(f"auth may only be turned off on a loopback host, not {config.host}")
-    owns_store, owns_pool = store is None, pool is None
+    owns_store = store is None
     metrics = GatewayMetrics()
+    events = Events([MetricsSink(metrics), *config.event_sinks])
     the_store = store if store is not None else _open_store(config)
     state = LiveState(the_store, poll_interval=config.live.poll_interval_seconds)
-    runtime_box: list[GatewayRuntime] = []
-
-    async def tools_changed(server: str) -> None:
-        # An upstream announced new tools: every project using it tells its sessions.
-        snapshot = state.snapshot
-        for project, spec in snapshot.projects.items():
-            if server in spec.servers and runtime_box:
-                await runtime_box[0].sessions.notify(project)
-
-    async def resource_updated(server: str, uri: str) -> None:
-        if runtime_box:
-            await runtime_box[0].sessions.resource_updated(server, uri)
-
-    the_pool = pool if pool is not None else _make_pool(config, tools_changed, resource_updated)
+    made_pool = _make_pool(config) if pool is None else None
+    the_pool: GatewayPool = made_pool if made_pool is not None else cast(GatewayPool, pool)
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
         allowed_hosts=config.allowed_hosts(),
         allowed_origins=config.allowed_origins(),
     )
-    sessions = ProjectSessions(lambda: state.snapshot, the_pool, metrics, security, config.sessions)
+    sessions = ProjectSessions(
+        lambda: state.snapshot,
+        the_pool,
+        metrics,
+        security,
+        config.sessions,
+        layers=_layers(config, state),
+        events=events,
+    )
+    if made_pool is not None:
+        made_pool.listen(sessions.upstream_tools_changed, sessions.resource_updated)
     auth = TokenAuthenticator(
         the_store, ttl=config.auth.cache_ttl_seconds, max_entries=config.auth.cache_size
     )
@@ -191,8 +182,7 @@ def create_app(
         the_pool.probe,
         lambda name: status.state if (status := the_pool.status().get(name)) is not None else None,
     )
-    runtime = GatewayRuntime(config, the_store, state, the_pool, sessions, auth, metrics, prober)
-    runtime_box.append(runtime)
+    runtime = GatewayRuntime(config, the_store, state, the_pool, sessions, auth, metrics, prober, events)
     for gauge in _gauges(runtime):
         metrics.add_gauge(gauge)
     for name, help_text, collect in config.extra_gauges:
@@ -203,25 +193,27 @@ def create_app(
         await the_pool.sync(new.servers)
         await sessions.apply(new, changed)
 
+    async def close_store() -> None:
+        with anyio.CancelScope(shield=True):
+            await anyio.to_thread.run_sync(the_store.close)
+
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
-        snapshot = await state.load()
-        await the_pool.sync(snapshot.servers)
-        logger.info(
-            "serving %d project(s) over %d server(s) at store generation %d",
-            len(snapshot.projects),
-            len(snapshot.servers),
-            snapshot.generation,
-        )
-        for name, spec in sorted(snapshot.projects.items()):
-            if spec.proxy_model != "default":
-                # Said loudly: an operator who asked for gated sessions must not assume they get them.
-                logger.warning(
-                    "project %s: proxyModel %r is not applied by this gateway version; every tool is exposed",
-                    name,
-                    spec.proxy_model,
-                )
-        try:
+        async with AsyncExitStack() as owned:
+            # Closed in reverse: sessions first, then the pool (and its processes), then the store.
+            if owns_store:
+                owned.push_async_callback(close_store)
+            if made_pool is not None:
+                await owned.enter_async_context(made_pool)
+            snapshot = await state.load()
+            await the_pool.sync(snapshot.servers)
+            logger.info(
+                "serving %d project(s) over %d server(s) at store generation %d",
+                len(snapshot.projects),
+                len(snapshot.servers),
+                snapshot.generation,
+            )
+            _warn_unapplied(snapshot)
             async with sessions.run(), anyio.create_task_group() as group:
                 group.start_soon(state.run, on_change)
                 group.start_soon(prober.run)
@@ -229,41 +221,12 @@ def create_app(
                     yield
                 finally:
                     group.cancel_scope.cancel()
-        finally:
-            with anyio.CancelScope(shield=True):
-                if owns_pool:
-                    await the_pool.aclose()
-                if owns_store:
-                    await anyio.to_thread.run_sync(the_store.close)
 
-    @asgi(MCP_MOUNT, is_mount=True, copy_scope=True)
-    async def mcp_endpoint(scope: Scope, receive: Receive, send: Send) -> None:
-        parts = [p for p in scope["path"].split("/") if p]
-        if len(parts) != 2 or parts[1] != "mcp":
-            await _send_json(send, 404, _rpc_error("not found: MCP endpoints are /projects/<project>/mcp"))
-            return
-        project = parts[0]
-        if project not in state.snapshot.projects:
-            await _send_json(send, 404, _rpc_error(f"project {project} not found"))
-            return
-        if config.auth.enabled:
-            try:
-                principal = await auth.authenticate(_header(scope, b"authorization"), project)
-            except AuthFailure as failure:
-                metrics.auth_failures.inc(status=str(failure.status_code), reason=failure.reason)
-                logger.info("project %s: %s refused: %s", project, failure.status_code, failure.detail)
-                await _send_json(send, failure.status_code, _rpc_error(failure.detail), failure.headers)
-                return
-            # Binds each MCP session to the token that opened it (the SDK compares this on every request);
-            # the hash stands in for the token so the value itself never sits in the scope.
-            scope["user"] = AuthenticatedUser(
-                AccessToken(token=principal.token_hash_prefix, client_id=principal.label, scopes=[])
-            )
-        # Litestar and Starlette spell the same ASGI callables with different types.
-        await sessions.handle(project, cast(Any, scope), cast(Any, receive), cast(Any, send))
-
+    endpoint = mcp_endpoint(
+        lambda: state.snapshot.projects, sessions, events, auth if config.auth.enabled else None
+    )
     return Litestar(
-        route_handlers=[mcp_endpoint, health_router(), admin_router(), *config.extra_routers],
+        route_handlers=[endpoint, health_router(), admin_router(), *config.extra_routers],
         lifespan=[lifespan],
         middleware=[_counting_middleware(metrics)],
         openapi_config=OpenAPIConfig(title="mcpctl gateway", version=__version__, path="/schema"),

@@ -8,17 +8,16 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
 
 import anyio.to_thread
 
-from mcpctl.errors import GatewayError
-from mcpctl.store import hash_token
+from mcpctl.errors import AuthFailure
+from mcpctl.schemas import McpTokenSpec
+from mcpctl.store import TOKEN_PREFIX, hash_token
 
-TOKEN_PREFIX = "mcpctl_pat_"
-WWW_AUTHENTICATE = 'Bearer realm="mcpctl"'
+from ._principal import Permissions, Principal
 
 
 class TokenInfo(Protocol):
@@ -29,6 +28,12 @@ class TokenInfo(Protocol):
 
     @property
     def name(self) -> str: ...
+
+    @property
+    def prefix(self) -> str: ...
+
+    @property
+    def spec(self) -> McpTokenSpec: ...
 
     @property
     def revoked(self) -> bool: ...
@@ -43,33 +48,8 @@ class TokenSource(Protocol):
     def find_token(self, token_hash: str) -> TokenInfo | None: ...
 
 
-class AuthFailure(GatewayError):
-    """A request refused by token auth: 401 (no valid token) or 403 (a valid token, wrong project)."""
-
-    def __init__(self, detail: str, status_code: int, reason: str) -> None:
-        super().__init__(detail, status_code)
-        self.reason = reason
-
-    @property
-    def headers(self) -> dict[str, str]:
-        if self.status_code == 401:
-            error = "invalid_request" if self.reason in ("missing", "malformed") else "invalid_token"
-            return {"WWW-Authenticate": f'{WWW_AUTHENTICATE}, error="{error}"'}
-        return {"WWW-Authenticate": f'{WWW_AUTHENTICATE}, error="insufficient_scope"'}
-
-
-@dataclass(frozen=True)
-class Principal:
-    """Who made a request: a token of a project."""
-
-    project: str
-    token_name: str
-    token_hash_prefix: str
-
-    @property
-    def label(self) -> str:
-        """How logs name the caller: `token <project>/<name>`, never the token value."""
-        return f"token {self.project}/{self.token_name}"
+PermissionsOf = Callable[[TokenInfo], Permissions | None]
+"""Computes a token's effective permissions when it authenticates (the policy evaluator plugs in here)."""
 
 
 def bearer_value(authorization: str | None) -> str:
@@ -89,6 +69,11 @@ def bearer_value(authorization: str | None) -> str:
     return value
 
 
+def is_expired(record: TokenInfo, now: datetime | None = None) -> bool:
+    """Whether the token's expiry has passed (the store returns aware UTC timestamps)."""
+    return record.expires_at is not None and record.expires_at <= (now or datetime.now(UTC))
+
+
 class TokenAuthenticator:
     """Checks bearer tokens with a bounded TTL cache in front of `store.find_token`.
 
@@ -103,11 +88,13 @@ class TokenAuthenticator:
         ttl: float = 1.0,
         max_entries: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
+        permissions_of: PermissionsOf | None = None,
     ) -> None:
         self.store = store
         self.ttl = ttl
         self.max_entries = max_entries
         self._clock = clock
+        self._permissions_of = permissions_of
         self._cache: OrderedDict[str, tuple[float, TokenInfo | None]] = OrderedDict()
         self.lookups = 0
 
@@ -135,10 +122,9 @@ class TokenAuthenticator:
         record = await self.lookup(digest)
         if record is None:
             raise AuthFailure("unknown token", 401, "unknown")
-        principal = Principal(record.project, record.name, digest[:12])
         if record.revoked:
             raise AuthFailure(f"token {record.project}/{record.name} is revoked", 401, "revoked")
-        if record.expires_at is not None and _aware(record.expires_at) <= datetime.now(UTC):
+        if is_expired(record):
             raise AuthFailure(f"token {record.project}/{record.name} has expired", 401, "expired")
         if project is not None and record.project != project:
             raise AuthFailure(
@@ -146,9 +132,12 @@ class TokenAuthenticator:
                 403,
                 "wrong-project",
             )
-        return principal
-
-
-def _aware(moment: datetime) -> datetime:
-    # Stores may hand back naive UTC timestamps (SQLite); compare them as UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+        permissions = self._permissions_of(record) if self._permissions_of is not None else None
+        return Principal(
+            project=record.project,
+            token_name=record.name,
+            token_prefix=record.prefix,
+            token_hash_prefix=digest[:12],
+            owner=record.spec.owner,
+            permissions=permissions,
+        )

@@ -11,6 +11,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ._events import EventSink
+from ._pipeline import Layer
+
 GaugeFamily = tuple[str, str, Callable[[], Iterable[tuple[dict[str, str], float]]]]
 
 
@@ -93,6 +96,10 @@ class GatewayConfig:
     """More `Origin` header values to accept from browsers."""
     extra_routers: Sequence[Any] = ()
     """Litestar routers mounted beside the built-in ones (the reconcile webhook uses this)."""
+    layers: Sequence[Layer] = ()
+    """More pipeline layers, placed outside (before) the built-in ones, outermost first."""
+    event_sinks: Sequence[EventSink] = ()
+    """More receivers of the gateway's events (sessions, requests, denials, auth failures)."""
     extra_gauges: Sequence[GaugeFamily] = ()
     """More `/metrics` gauges as `(name, help, collect)`; `collect()` yields `(labels, value)` pairs when
     scraped. The CLI passes the reconciler's status gauges, so the gateway need not import the reconciler."""

@@ -5,7 +5,6 @@ Follows the desired servers (`sync`), caches tools/list per server, routes each 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -14,15 +13,16 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 import anyio
+import anyio.abc
 from mcp import ClientSession, types
 from mcp.shared.exceptions import MCPError
 
-from mcpctl.errors import GatewayError
-from mcpctl.schemas import ServerSpec, TemplateSpec, instantiate_template
+from mcpctl.errors import UnknownUpstream, UpstreamError, UpstreamTimeout, UpstreamUnavailable
+from mcpctl.schemas import ServerSpec
 
-from ._errors import InvalidUpstreamSpec, UnknownUpstream, UpstreamTimeout, UpstreamUnavailable
+from ._context import CallContext
 from ._secrets import SecretResolver
-from ._upstream import Upstream, UpstreamState
+from ._upstream import TaskOwner, Upstream, UpstreamState
 
 logger = logging.getLogger(__name__)
 
@@ -54,31 +54,14 @@ class _CachedTools:
     error: Callable[[], Exception] | None = None
 
 
-def resolve_server_spec(spec: ServerSpec, templates: Mapping[str, TemplateSpec]) -> ServerSpec:
-    """The concrete spec of a server: `fromTemplate` instantiated (its env/headers/timeouts overriding).
-
-    Raises `InvalidUpstreamSpec` for an unknown template or values the template rejects.
-    """
-    ref = spec.from_template
-    if ref is None:
-        return spec
-    template = templates.get(ref.name)
-    if template is None:
-        raise InvalidUpstreamSpec(f"fromTemplate: unknown template {ref.name!r}")
-    try:
-        return instantiate_template(template, ref, overrides=spec)
-    except ValueError as error:
-        reason = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
-        raise InvalidUpstreamSpec(f"fromTemplate {ref.name!r}: {reason}") from None
-
-
-class UpstreamPool:
+class UpstreamPool(TaskOwner):
     """Sessions to every configured upstream, started lazily and isolated from each other.
 
     Each upstream has its own session task and its own tools-cache lock; no lock is shared between
     upstreams, so a dead or hung one never delays requests to the others. Every request is bounded
     by the server's `timeouts.call_seconds` (starting it by `timeouts.connect_seconds`). JSON-RPC
     errors an upstream answers with (an unknown tool, bad arguments) propagate as `mcp.MCPError`.
+    Session tasks run in the pool's task group: use it as `async with UpstreamPool(...) as pool:`.
     """
 
     def __init__(
@@ -89,7 +72,7 @@ class UpstreamPool:
         negative_ttl: float = 5.0,
         max_backoff: float = 30.0,
         on_tools_changed: Callable[[str], Awaitable[None]] | None = None,
-        on_resource_updated: Callable[[str, str], Awaitable[None]] | None = None,
+        on_resource_updated: Callable[[str, str], Awaitable[object]] | None = None,
     ) -> None:
         self._secrets = secrets
         self._tools_ttl = tools_ttl
@@ -99,8 +82,19 @@ class UpstreamPool:
         self._on_resource_updated = on_resource_updated
         self._upstreams: dict[str, Upstream] = {}
         self._tools: dict[str, _CachedTools] = {}
-        self._tool_locks: dict[str, asyncio.Lock] = {}
+        self._tool_locks: dict[str, anyio.Lock] = {}
         self._closed = False
+
+    def listen(
+        self,
+        on_tools_changed: Callable[[str], Awaitable[None]] | None = None,
+        on_resource_updated: Callable[[str, str], Awaitable[object]] | None = None,
+    ) -> None:
+        """Set who hears upstream notifications (the app's sessions, which are built after the pool)."""
+        if on_tools_changed is not None:
+            self._on_tools_changed = on_tools_changed
+        if on_resource_updated is not None:
+            self._on_resource_updated = on_resource_updated
 
     async def sync(self, servers: Mapping[str, ServerSpec]) -> None:
         """Make the pool serve exactly `servers` (template-instantiated specs, secret refs unresolved).
@@ -119,32 +113,37 @@ class UpstreamPool:
         for name, spec in servers.items():
             if name not in self._upstreams:
                 self._upstreams[name] = Upstream(
-                    name, spec, self._secrets, max_backoff=self._max_backoff, on_notification=self._notified
+                    name,
+                    spec,
+                    self._secrets,
+                    max_backoff=self._max_backoff,
+                    on_notification=self._notified,
+                    host=lambda: self._own_tasks,
                 )
         # The new set is already in place, so requests arriving meanwhile never reach a stopping upstream.
-        await asyncio.gather(*(upstream.aclose() for upstream in stopping))
+        await _close_all(stopping)
 
     def servers(self) -> list[str]:
         """Names of the configured upstreams."""
         return sorted(self._upstreams)
 
-    async def list_tools(self, server: str) -> list[types.Tool]:
+    async def list_tools(self, server: str, *, call: CallContext | None = None) -> list[types.Tool]:
         """The server's tools, cached for `tools_ttl` seconds (a failure for `negative_ttl`)."""
-        return [tool.model_copy() for tool in await self._cached_tools(server)]
+        return [tool.model_copy() for tool in await self._cached_tools(server, call)]
 
-    async def has_tool(self, server: str, name: str) -> bool:
+    async def has_tool(self, server: str, name: str, *, call: CallContext | None = None) -> bool:
         """Whether the server lists tool `name`, from the same cache as `list_tools` (no copies: hot path)."""
-        return any(tool.name == name for tool in await self._cached_tools(server))
+        return any(tool.name == name for tool in await self._cached_tools(server, call))
 
-    async def _cached_tools(self, server: str) -> list[types.Tool]:
+    async def _cached_tools(self, server: str, call: CallContext | None) -> list[types.Tool]:
         upstream = self._get(server)
         cached = self._fresh_tools(server, upstream)
         if cached is None:
-            lock = self._tool_locks.setdefault(server, asyncio.Lock())
+            lock = self._tool_locks.setdefault(server, anyio.Lock())
             async with lock:
                 cached = self._fresh_tools(server, upstream)
                 if cached is None:
-                    cached = await self._fetch_tools(server, upstream)
+                    cached = await self._fetch_tools(server, upstream, call)
         if cached.error is not None:
             raise cached.error()
         assert cached.tools is not None
@@ -155,54 +154,67 @@ class UpstreamPool:
         self._tools.pop(server, None)
 
     async def call_tool(
-        self, server: str, name: str, arguments: dict[str, Any] | None
+        self, server: str, name: str, arguments: dict[str, Any] | None, *, call: CallContext | None = None
     ) -> types.CallToolResult:
         """Call a tool on the server; a tool's own failure is a result with `is_error`, not an exception."""
-        return await self._get(server).request(f"tools/call {name}", lambda s: s.call_tool(name, arguments))
+        return await self._get(server).request(
+            f"tools/call {name}", lambda s: s.call_tool(name, arguments), call=call
+        )
 
-    async def list_prompts(self, server: str) -> list[types.Prompt]:
+    async def list_prompts(self, server: str, *, call: CallContext | None = None) -> list[types.Prompt]:
         """All prompts of the server (every page)."""
         return await self._paginate(
             self._get(server),
             "prompts/list",
             lambda s, p: s.list_prompts(params=p),
             lambda r: r.prompts,
+            call,
         )
 
     async def get_prompt(
-        self, server: str, name: str, arguments: dict[str, str] | None
+        self, server: str, name: str, arguments: dict[str, str] | None, *, call: CallContext | None = None
     ) -> types.GetPromptResult:
         """One prompt rendered with `arguments`."""
-        return await self._get(server).request(f"prompts/get {name}", lambda s: s.get_prompt(name, arguments))
+        return await self._get(server).request(
+            f"prompts/get {name}", lambda s: s.get_prompt(name, arguments), call=call
+        )
 
-    async def list_resources(self, server: str) -> list[types.Resource]:
+    async def list_resources(self, server: str, *, call: CallContext | None = None) -> list[types.Resource]:
         """All resources of the server (every page)."""
         return await self._paginate(
             self._get(server),
             "resources/list",
             lambda s, p: s.list_resources(params=p),
             lambda r: r.resources,
+            call,
         )
 
-    async def list_resource_templates(self, server: str) -> list[types.ResourceTemplate]:
+    async def list_resource_templates(
+        self, server: str, *, call: CallContext | None = None
+    ) -> list[types.ResourceTemplate]:
         """All resource templates of the server (every page)."""
         return await self._paginate(
             self._get(server),
             "resources/templates/list",
             lambda s, p: s.list_resource_templates(params=p),
             lambda r: r.resource_templates,
+            call,
         )
 
-    async def read_resource(self, server: str, uri: str) -> types.ReadResourceResult:
+    async def read_resource(
+        self, server: str, uri: str, *, call: CallContext | None = None
+    ) -> types.ReadResourceResult:
         """The contents of one resource."""
-        return await self._get(server).request(f"resources/read {uri}", lambda s: s.read_resource(uri))
+        return await self._get(server).request(
+            f"resources/read {uri}", lambda s: s.read_resource(uri), call=call
+        )
 
-    async def subscribe_resource(self, server: str, uri: str) -> None:
+    async def subscribe_resource(self, server: str, uri: str, *, call: CallContext | None = None) -> None:
         """Ask for `notifications/resources/updated` on `uri`; they reach `on_resource_updated`."""
         request = types.SubscribeRequest(params=types.SubscribeRequestParams(uri=uri))
         # Sent as a plain request: the SDK's helper is deprecated for 2026 servers but 2025 ones need it.
         await self._get(server).request(
-            f"resources/subscribe {uri}", lambda s: s.send_request(request, types.EmptyResult)
+            f"resources/subscribe {uri}", lambda s: s.send_request(request, types.EmptyResult), call=call
         )
 
     async def complete(
@@ -211,10 +223,12 @@ class UpstreamPool:
         ref: types.PromptReference | types.ResourceTemplateReference,
         argument: dict[str, str],
         context_arguments: dict[str, str] | None,
+        *,
+        call: CallContext | None = None,
     ) -> types.Completion:
         """Completion values for a prompt or resource-template argument."""
         result = await self._get(server).request(
-            "completion/complete", lambda s: s.complete(ref, argument, context_arguments)
+            "completion/complete", lambda s: s.complete(ref, argument, context_arguments), call=call
         )
         return result.completion
 
@@ -258,7 +272,7 @@ class UpstreamPool:
         except UpstreamTimeout as error:
             upstream.last_error = error.detail
             return False
-        except GatewayError:
+        except UpstreamError:
             # Start failures and missing secrets are already the upstream's last error.
             return False
         except MCPError as error:
@@ -269,7 +283,7 @@ class UpstreamPool:
     async def aclose(self) -> None:
         """Stop every session and wait for it; no upstream process outlives this call."""
         self._closed = True
-        await asyncio.gather(*(upstream.aclose() for upstream in self._upstreams.values()))
+        await _close_all(list(self._upstreams.values()))
         self._tools.clear()
 
     def _get(self, server: str) -> Upstream:
@@ -290,15 +304,16 @@ class UpstreamPool:
             return None
         return cached
 
-    async def _fetch_tools(self, server: str, upstream: Upstream) -> _CachedTools:
+    async def _fetch_tools(self, server: str, upstream: Upstream, call: CallContext | None) -> _CachedTools:
         try:
             tools = await self._paginate(
                 upstream,
                 "tools/list",
                 lambda s, p: s.list_tools(params=p),
                 lambda r: r.tools,
+                call,
             )
-        except GatewayError as error:
+        except UpstreamError as error:
             kind, detail = type(error), error.detail
             cached = _CachedTools(upstream, time.monotonic() + self._negative_ttl, error=lambda: kind(detail))
         except MCPError as error:
@@ -319,6 +334,7 @@ class UpstreamPool:
         what: str,
         fetch: Callable[[ClientSession, types.PaginatedRequestParams | None], Awaitable[R]],
         items_of: Callable[[R], list[X]],
+        call: CallContext | None = None,
     ) -> list[X]:
         async def every_page(session: ClientSession) -> list[X]:
             items: list[X] = []
@@ -332,7 +348,7 @@ class UpstreamPool:
                     break
             return items
 
-        return await upstream.request(what, every_page)
+        return await upstream.request(what, every_page, call=call)
 
     async def _notified(self, server: str, notification: types.ServerNotification) -> None:
         try:
@@ -347,3 +363,10 @@ class UpstreamPool:
                 await self._on_resource_updated(server, str(notification.params.uri))
         except Exception:
             logger.exception("handling %s from upstream %r failed", type(notification).__name__, server)
+
+
+async def _close_all(upstreams: list[Upstream]) -> None:
+    # At once: each may take its stop grace, and they do not wait for each other.
+    async with anyio.create_task_group() as group:
+        for upstream in upstreams:
+            group.start_soon(upstream.aclose)

@@ -1,4 +1,4 @@
-"""The running gateway's parts wired together (store, live state, pool, sessions, auth, metrics).
+"""The running gateway's parts wired together (store, live state, pool, sessions, auth, metrics, events).
 
 Route handlers reach it through `runtime_of(request)`; `create_app` builds one per app.
 """
@@ -16,6 +16,7 @@ from mcpctl.schemas import LiveResource
 from ._aggregate import Upstreams
 from ._auth import TokenAuthenticator, TokenInfo
 from ._config import GatewayConfig
+from ._events import Events
 from ._metrics import GatewayMetrics
 from ._pool import UpstreamStatus
 from ._sessions import ProjectSessions
@@ -61,6 +62,7 @@ class GatewayRuntime:
     auth: TokenAuthenticator
     metrics: GatewayMetrics
     prober: HealthProber
+    events: Events
 
 
 def runtime_of(request: Request[Any, Any, Any]) -> GatewayRuntime:

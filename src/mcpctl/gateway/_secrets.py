@@ -10,9 +10,8 @@ import re
 from collections.abc import Mapping
 from pathlib import Path
 
+from mcpctl.errors import MissingSecret
 from mcpctl.schemas import FromEnv, SecretRef
-
-from ._errors import MissingSecret
 
 SECRETS_DIR_VARIABLE = "MCPCTL_SECRETS_DIR"
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")

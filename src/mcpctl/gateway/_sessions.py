@@ -1,46 +1,68 @@
 """MCP Streamable HTTP sessions of every project: one SDK session manager per project, started on first use.
 
-Also remembers each open session so live config changes can reach it as `notifications/*/list_changed`.
+Each client session is a `GatewaySession` with an explicit lifecycle: opened when the SDK answers its
+initialize with a session id, closed on DELETE, idle timeout, project removal or gateway stop, with the
+pipeline's layers told both times.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+import time
+from collections.abc import AsyncIterator, Callable, MutableMapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import anyio
 import anyio.abc
-from mcp.server.context import ServerRequestContext
-from mcp.server.session import ServerSession
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser, authorization_context
+from mcp.server.streamable_http import MCP_SESSION_ID_HEADER
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
-from starlette.requests import Request
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
-from ._aggregate import GatewayServer, ProjectAggregator, Upstreams
+from ._aggregate import ProjectAggregator, Upstreams
 from ._config import SessionConfig
+from ._context import SESSION_KEY, principal_of
+from ._events import Events, SessionClosed, SessionOpened
 from ._metrics import GatewayMetrics
+from ._pipeline import Layer, Pipeline
+from ._server import GatewayServer, build_server
+from ._session import CloseReason, GatewaySession
 from ._state import Snapshot
 
 logger = logging.getLogger("mcpctl.gateway.sessions")
 
-SESSION_HEADER = "mcp-session-id"
+LISTENER_TIMEOUT = 5.0
+"""Seconds the layers may take to react to one session opening or closing."""
+_SESSION_HEADER = MCP_SESSION_ID_HEADER.lower().encode()
 
 
 @dataclass
 class _Project:
     aggregator: ProjectAggregator
+    pipeline: Pipeline
     server: GatewayServer
     manager: StreamableHTTPSessionManager
     stop: anyio.Event = field(default_factory=anyio.Event)
-    sessions: dict[str, ServerSession] = field(default_factory=dict)
+    sessions: dict[str, GatewaySession] = field(default_factory=dict)
+
+
+def _identity(user: object) -> object:
+    # What the SDK compares to bind a session to the credential that opened it.
+    return authorization_context(user) if isinstance(user, AuthenticatedUser) else None
+
+
+def _header(headers: Any, name: bytes) -> str | None:
+    for key, value in headers or ():
+        if bytes(key).lower() == name:
+            return bytes(value).decode("latin-1")
+    return None
 
 
 class ProjectSessions:
-    """Routes MCP HTTP requests to the session manager of their project and fans out change notifications."""
+    """Routes MCP HTTP requests to their project's session manager and owns every session's lifecycle."""
 
     def __init__(
         self,
@@ -49,12 +71,19 @@ class ProjectSessions:
         metrics: GatewayMetrics,
         security: TransportSecuritySettings,
         config: SessionConfig | None = None,
+        *,
+        layers: list[Layer] | None = None,
+        events: Events | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._snapshot = snapshot
         self.pool = pool
         self.metrics = metrics
         self.security = security
         self.config = config or SessionConfig()
+        self.layers = list(layers or [])
+        self.events = events or Events()
+        self._clock = clock
         self._projects: dict[str, _Project] = {}
         self._group: anyio.abc.TaskGroup | None = None
         self._lock = anyio.Lock()
@@ -64,30 +93,74 @@ class ProjectSessions:
         """Own the managers' task group for the app's lifetime; every session ends when this exits."""
         async with anyio.create_task_group() as group:
             self._group = group
+            group.start_soon(self._reap_idle)
             try:
                 yield
             finally:
                 self._group = None
-                for entry in self._projects.values():
-                    entry.stop.set()
+                with anyio.CancelScope(shield=True):
+                    for entry in list(self._projects.values()):
+                        await self._close_all(entry, "stopped")
+                        entry.stop.set()
                 self._projects.clear()
+                group.cancel_scope.cancel()
+
+    def sessions(self, project: str | None = None) -> list[GatewaySession]:
+        """Open sessions of `project` (every project when None)."""
+        entries = (
+            self._projects.values() if project is None else [e for e in [self._projects.get(project)] if e]
+        )
+        return [s for entry in entries for s in entry.sessions.values() if s.is_open]
 
     def open_sessions(self, project: str) -> int:
-        """How many sessions of `project` the gateway knows to be open."""
-        entry = self._projects.get(project)
-        if entry is None:
-            return 0
-        self._prune(entry)
-        return len(entry.sessions)
+        """How many sessions of `project` are open."""
+        return len(self.sessions(project))
+
+    def token_sessions(self, project: str, token_name: str) -> int:
+        """How many open sessions token `token_name` of `project` holds."""
+        return sum(
+            1
+            for s in self.sessions(project)
+            if s.principal is not None and s.principal.token_name == token_name
+        )
 
     async def handle(self, project: str, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one HTTP request of `project`'s MCP endpoint (the project must exist)."""
         entry = self._projects.get(project) or await self._start(project)
-        await entry.manager.handle_request(scope, receive, send)
-        if scope.get("method") == "DELETE":
-            session_id = Request(scope).headers.get(SESSION_HEADER)
-            if session_id:
-                entry.sessions.pop(session_id, None)
+        session_id = _header(scope.get("headers"), _SESSION_HEADER)
+        session: GatewaySession | None
+        if session_id is None:
+            session = GatewaySession(project, principal_of(scope), self._close_from_inside, self._clock)
+        else:
+            session = entry.sessions.get(session_id)
+            if session is not None and session.owner_identity != _identity(scope.get("user")):
+                # Another credential: the SDK answers 404 as for an unknown id, and it must not keep
+                # the owner's session alive.
+                session = None
+        if session is None:
+            await entry.manager.handle_request(scope, receive, send)
+            return
+        scope[SESSION_KEY] = session
+        status: int | None = None
+
+        async def watched_send(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = int(message["status"])
+                new_id = _header(message.get("headers"), _SESSION_HEADER)
+                if session.status == "opening" and status < 400 and new_id:
+                    await self._opened(entry, session, new_id, scope)
+            await send(message)
+
+        session.request_started()
+        try:
+            await entry.manager.handle_request(scope, receive, watched_send)
+        finally:
+            session.request_ended()
+        if session.is_open and status == 404:
+            await self._closed(entry, session, "gone")
+        elif session.is_open and scope.get("method") == "DELETE" and status is not None and status < 400:
+            await self._closed(entry, session, "client")
 
     async def _start(self, project: str) -> _Project:
         async with self._lock:
@@ -96,17 +169,23 @@ class ProjectSessions:
                 return existing
             if self._group is None:
                 raise RuntimeError("ProjectSessions.run() is not active")
+            spec = self._snapshot().projects.get(project)
             aggregator = ProjectAggregator(project, self._snapshot, self.pool, self.metrics)
-            server = aggregator.build_server()
+            pipeline = Pipeline(self.layers, aggregator, self.events)
+            server = build_server(
+                project, (spec.instructions or None) if spec else None, pipeline, self.metrics
+            )
             manager = StreamableHTTPSessionManager(
                 app=server,
                 json_response=self.config.json_response,
                 security_settings=self.security,
-                session_idle_timeout=self.config.idle_timeout_seconds,
+                # The gateway times sessions out itself (`_reap_idle`): the SDK would end them silently.
+                # Its per-connection teardown hook (`Connection.exit_stack`) is not public on the
+                # low-level server's request context, so a session's end is seen at the HTTP level.
+                session_idle_timeout=None,
                 max_sessions=self.config.max_sessions,
             )
-            entry = _Project(aggregator, server, manager)
-            server.middleware.append(self._middleware(project, entry))
+            entry = _Project(aggregator, pipeline, server, manager)
             await self._group.start(self._serve, entry)
             self._projects[project] = entry
             logger.info("project %s: MCP endpoint started", project)
@@ -118,26 +197,78 @@ class ProjectSessions:
             task_status.started()
             await entry.stop.wait()
 
-    def _middleware(self, project: str, entry: _Project) -> Any:
-        metrics = self.metrics
+    async def _opened(self, entry: _Project, session: GatewaySession, session_id: str, scope: Scope) -> None:
+        user = scope.get("user")
+        session.opened(session_id, user, _identity(user))
+        entry.sessions[session_id] = session
+        self.events.emit(SessionOpened(session))
+        # Before the client has its session id: layers may set up per-session state, quickly.
+        with anyio.move_on_after(LISTENER_TIMEOUT):
+            await entry.pipeline.session_opened(session)
 
-        async def track(ctx: ServerRequestContext[Any, Any], call_next: Any) -> Any:
-            if ctx.request_id is not None:
-                metrics.mcp_requests.inc(project=project, method=ctx.method)
-            request = ctx.request
-            if isinstance(request, Request):
-                session_id = request.headers.get(SESSION_HEADER)
-                if session_id and session_id not in entry.sessions:
-                    entry.sessions[session_id] = ctx.session
-            return await call_next(ctx)
+    async def _closed(self, entry: _Project, session: GatewaySession, reason: CloseReason) -> None:
+        if not session.ended(reason):
+            return
+        if entry.sessions.get(session.id) is session:
+            del entry.sessions[session.id]
+        self.events.emit(SessionClosed(session, reason))
+        with anyio.move_on_after(LISTENER_TIMEOUT, shield=True):
+            await entry.pipeline.session_closed(session, reason)
+        session.state.clear()
+        logger.debug("project %s: session %s closed (%s)", entry.aggregator.project, session.id[:8], reason)
 
-        return track
+    async def _close_all(self, entry: _Project, reason: CloseReason) -> None:
+        for session in list(entry.sessions.values()):
+            await self._closed(entry, session, reason)
 
-    def _prune(self, entry: _Project) -> None:
-        # The SDK offers no hook for sessions ending by idle timeout; its session table is the only truth.
-        live: dict[str, Any] = getattr(entry.manager, "_server_instances", {})
-        for session_id in [s for s in entry.sessions if s not in live]:
-            del entry.sessions[session_id]
+    async def _close_from_inside(self, session: GatewaySession, reason: CloseReason) -> None:
+        entry = self._projects.get(session.project)
+        if entry is None or entry.sessions.get(session.id) is not session:
+            session.ended(reason)
+            return
+        await self._terminate(entry, session)
+        await self._closed(entry, session, reason)
+
+    async def _terminate(self, entry: _Project, session: GatewaySession) -> None:
+        # The SDK has no call that ends one session; a DELETE through its public entry point is the
+        # protocol's own way, and its owner check needs the credential that opened the session.
+        host = (self.security.allowed_hosts or ["localhost"])[0].replace(":*", ":80")
+        scope: MutableMapping[str, Any] = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "DELETE",
+            "scheme": "http",
+            "path": "/",
+            "raw_path": b"/",
+            "query_string": b"",
+            "headers": [(b"host", host.encode()), (_SESSION_HEADER, session.id.encode())],
+            "client": None,
+            "server": None,
+        }
+        if session.owner_user is not None:
+            scope["user"] = session.owner_user
+
+        async def receive() -> Message:
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message: Message) -> None:
+            return None
+
+        with anyio.move_on_after(LISTENER_TIMEOUT, shield=True):
+            await entry.manager.handle_request(scope, receive, send)
+
+    async def _reap_idle(self) -> None:
+        idle = self.config.idle_timeout_seconds
+        tick = min(max(idle / 4, 0.05), 5.0)
+        while True:
+            await anyio.sleep(tick)
+            for entry in list(self._projects.values()):
+                for session in list(entry.sessions.values()):
+                    if session.is_open and session.idle_for() >= idle:
+                        logger.info("project %s: session %s idle timeout", session.project, session.id[:8])
+                        await self._terminate(entry, session)
+                        await self._closed(entry, session, "idle")
 
     async def apply(self, new: Snapshot, changed: set[str]) -> None:
         """Bring running projects in line with a new snapshot: stop removed ones, notify changed ones."""
@@ -148,59 +279,42 @@ class ProjectSessions:
             spec = new.projects.get(project)
             if spec is None:
                 self._projects.pop(project, None)
+                await self._close_all(entry, "project-removed")
                 entry.stop.set()
                 logger.info("project %s removed: its sessions were closed", project)
                 continue
             entry.server.instructions = spec.instructions or None
             await self.notify(project)
 
+    async def upstream_tools_changed(self, server: str) -> None:
+        """An upstream announced new tools: every project using it tells its sessions."""
+        for project, spec in self._snapshot().projects.items():
+            if server in spec.servers:
+                await self.notify(project)
+
     async def resource_updated(self, server: str, uri: str) -> int:
         """Forward an upstream's `notifications/resources/updated` to the sessions subscribed to it."""
         sent = 0
-        for project, entry in list(self._projects.items()):
+        for entry in list(self._projects.values()):
             for session_id, gateway_uri in entry.aggregator.subscribers(server, uri):
                 session = entry.sessions.get(session_id)
                 if session is None:
                     entry.aggregator.unsubscribe(server, uri, (session_id, gateway_uri))
-                    continue
-                try:
-                    with anyio.fail_after(5):
-                        await session.send_resource_updated(gateway_uri)
+                elif await session.resource_updated(gateway_uri):
                     sent += 1
-                except Exception as error:  # a session that went away must not stop the others
-                    logger.info(
-                        "project %s: resource update not delivered (%s)", project, type(error).__name__
-                    )
         return sent
 
     async def notify(self, project: str) -> int:
         """Tell every open session of `project` that its tools, prompts and resources may have changed."""
-        entry = self._projects.get(project)
-        if entry is None:
-            return 0
-        self._prune(entry)
-        delivered: list[str] = []
+        delivered: list[GatewaySession] = []
 
-        async def one(session_id: str, session: ServerSession) -> None:
-            try:
-                with anyio.fail_after(5):
-                    await session.send_tool_list_changed()
-                    await session.send_prompt_list_changed()
-                    await session.send_resource_list_changed()
-                delivered.append(session_id)
-            except Exception as error:  # a session that went away must not stop the others
-                logger.info(
-                    "project %s: session %s not notified (%s); forgetting it",
-                    project,
-                    session_id[:8],
-                    type(error).__name__,
-                )
-                entry.sessions.pop(session_id, None)
+        async def one(session: GatewaySession) -> None:
+            if await session.lists_changed():
+                delivered.append(session)
 
         # Concurrently, so one stalled client delays nobody else's notification.
         async with anyio.create_task_group() as group:
-            for session_id, session in list(entry.sessions.items()):
-                group.start_soon(one, session_id, session)
-        sent = len(delivered)
-        logger.info("project %s: list_changed sent to %d session(s)", project, sent)
-        return sent
+            for session in self.sessions(project):
+                group.start_soon(one, session)
+        logger.info("project %s: list_changed sent to %d session(s)", project, len(delivered))
+        return len(delivered)

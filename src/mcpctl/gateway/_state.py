@@ -6,13 +6,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import anyio
 import anyio.to_thread
 
+from mcpctl.errors import InvalidUpstreamSpec
 from mcpctl.schemas import (
     LiveResource,
     Project,
@@ -75,6 +76,24 @@ class Snapshot:
         return changed
 
 
+def resolve_server_spec(spec: ServerSpec, templates: Mapping[str, TemplateSpec]) -> ServerSpec:
+    """The concrete spec of a server: `fromTemplate` instantiated (its env/headers/timeouts overriding).
+
+    Raises `InvalidUpstreamSpec` for an unknown template or values the template rejects.
+    """
+    ref = spec.from_template
+    if ref is None:
+        return spec
+    template = templates.get(ref.name)
+    if template is None:
+        raise InvalidUpstreamSpec(f"fromTemplate: unknown template {ref.name!r}")
+    try:
+        return instantiate_template(template, ref, overrides=spec)
+    except ValueError as error:
+        reason = "; ".join(line.strip() for line in str(error).splitlines() if line.strip())
+        raise InvalidUpstreamSpec(f"fromTemplate {ref.name!r}: {reason}") from None
+
+
 def stored_templates(store: SnapshotSource) -> dict[str, TemplateSpec]:
     """Template specs by name, as stored (blocking)."""
     return {
@@ -97,18 +116,10 @@ def load_snapshot(store: SnapshotSource) -> Snapshot:
         resource = live.resource
         if not isinstance(resource, Server):
             continue
-        name, spec = resource.metadata.name, resource.spec
-        if spec.from_template is None:
-            servers[name] = spec
-            continue
-        template = templates.get(spec.from_template.name)
-        if template is None:
-            errors[name] = f"template {spec.from_template.name!r} does not exist"
-            continue
         try:
-            servers[name] = instantiate_template(template, spec.from_template, spec)
-        except ValueError as error:
-            errors[name] = f"template {spec.from_template.name!r}: {error}"
+            servers[resource.metadata.name] = resolve_server_spec(resource.spec, templates)
+        except InvalidUpstreamSpec as error:
+            errors[resource.metadata.name] = error.detail
     projects = {
         live.resource.metadata.name: live.resource.spec
         for live in store.list_resources(kind="Project")

@@ -5,61 +5,47 @@ Started lazily by the first request, restarted with exponential backoff after it
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
-import os
 import re
-import shutil
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from contextlib import AbstractAsyncContextManager, AsyncExitStack, asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Literal, TextIO, TypeVar
+from types import TracebackType
+from typing import Literal, Protocol, Self, TypeVar
 
 import anyio
-import httpx2
+import anyio.abc
 from anyio.streams.memory import MemoryObjectReceiveStream
-from mcp import ClientSession, StdioServerParameters, stdio_client, types
-from mcp.client._transport import ReadStream, TransportStreams
-from mcp.client.sse import sse_client
-from mcp.client.streamable_http import streamable_http_client
+from mcp import ClientSession, types
+from mcp.client import Transport
 from mcp.shared.exceptions import MCPError
 from mcp.shared.message import SessionMessage
 
 from mcpctl import __version__
-from mcpctl.errors import GatewayError
+from mcpctl.errors import InvalidUpstreamSpec, UpstreamError, UpstreamTimeout, UpstreamUnavailable
 from mcpctl.schemas import ServerSpec
 
-from ._errors import InvalidUpstreamSpec, UpstreamTimeout, UpstreamUnavailable
+from ._context import CallContext
 from ._secrets import SecretResolver
+from ._sse import sse_transport
+from ._stdio import stdio_transport
+from ._streamable import streamable_http_transport
 
 UpstreamState = Literal["idle", "starting", "up", "down", "stopped"]
 """`idle` never started; `starting`; `up`; `down` failed or died (restarts on next use); `stopped` closed."""
 
 NotificationHandler = Callable[[str, types.ServerNotification], Awaitable[None]]
 """Receives (server name, notification) for every notification an upstream sends."""
+TaskHost = Callable[[], anyio.abc.TaskGroup | None]
+"""Where an upstream starts its session task: the pool's task group while the pool runs."""
 
 T = TypeVar("T")
 logger = logging.getLogger(__name__)
 
 CLIENT_INFO = types.Implementation(name="mcpctl-gateway", version=__version__)
-INHERITED_ENV = (
-    "PATH",
-    "HOME",
-    "USER",
-    "LOGNAME",
-    "SHELL",
-    "TERM",
-    "LANG",
-    "LC_ALL",
-    "LC_CTYPE",
-    "TZ",
-    "TMPDIR",
-)
-"""Variables a stdio server inherits from the gateway; everything else must be in its spec's `env`."""
 FIRST_BACKOFF = 0.5
 """Seconds to wait before the second restart in a row; doubles per failure up to `max_backoff`."""
 STOP_GRACE = 10.0
@@ -71,41 +57,18 @@ _URL_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s'\"]+@"
 _URL_QUERY = re.compile(r"(?P<url>[A-Za-z][A-Za-z0-9+.-]*://[^?#\s'\"]*)\?[^#\s'\"]*")
 
 
-def resolve_command(command: str, cwd: str | None = None, path: str | None = None) -> str | None:
-    """The executable a stdio `command` names, or None: PATH plus the running interpreter's bin directory.
+class _Messages(Protocol):
+    """What `_watch_eof` reads from a transport: its message stream (the SDK's own protocol is private)."""
 
-    A relative path with a slash (`node_modules/.bin/x`) is taken relative to `cwd`, then the gateway's
-    working directory. The interpreter's directory is searched so servers installed in the gateway's
-    venv are found even when that venv is not activated.
-    """
-    if os.path.isabs(command):
-        return command if _is_executable(command) else None
-    if os.sep in command:
-        for base in (cwd, os.getcwd()):
-            if base is not None and _is_executable(candidate := os.path.abspath(os.path.join(base, command))):
-                return candidate
-        return None
-    search = os.pathsep.join(p for p in (path or os.environ.get("PATH", ""), _interpreter_bin()) if p)
-    return shutil.which(command, path=search)
+    def __aiter__(self) -> _Messages: ...
 
+    async def __anext__(self) -> SessionMessage | Exception: ...
 
-def _interpreter_bin() -> str:
-    # Not resolved through symlinks: a venv's bin/python links to the base interpreter.
-    return os.path.dirname(sys.executable)
+    async def __aenter__(self) -> Self: ...
 
-
-def _errlog() -> TextIO:
-    # Upstream stderr goes where the gateway's goes, unless something (a test runner) swapped in a
-    # stream without a file descriptor, which a subprocess cannot write to.
-    try:
-        sys.stderr.fileno()
-    except (AttributeError, OSError, ValueError):
-        return sys.__stderr__ or sys.stderr
-    return sys.stderr
-
-
-def _is_executable(path: str) -> bool:
-    return os.path.isfile(path) and os.access(path, os.X_OK)
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> bool | None: ...
 
 
 def describe(error: BaseException) -> str:
@@ -137,15 +100,17 @@ def _session_gone(error: MCPError) -> bool:
     return "session" in message and any(word in message for word in ("not found", "terminated", "expired"))
 
 
-@dataclass
+@dataclass(eq=False)
 class _Connection:
     """One attempt at a session; replaced by a new one when it dies."""
 
-    ready: asyncio.Event = field(default_factory=asyncio.Event)
-    closing: asyncio.Event = field(default_factory=asyncio.Event)
+    ready: anyio.Event = field(default_factory=anyio.Event)
+    closing: anyio.Event = field(default_factory=anyio.Event)
+    done: anyio.Event = field(default_factory=anyio.Event)
+    """Set when the connection's task has finished (its process is gone)."""
     session: ClientSession | None = None
     init: types.InitializeResult | None = None
-    error: GatewayError | None = None
+    error: UpstreamError | None = None
     dead: bool = False
     ended: bool = False
     stopping: bool = False
@@ -159,19 +124,40 @@ class _Connection:
             self.scope.cancel()
 
 
-@dataclass(frozen=True)
-class _Launch:
-    """Everything needed to open the transport, secrets already resolved."""
+class TaskOwner:
+    """Runs its background tasks in its own task group while used as `async with`; `aclose` stops them."""
 
-    open: Callable[[], AbstractAsyncContextManager[TransportStreams]]
+    _own_tasks: anyio.abc.TaskGroup | None = None
+
+    async def aclose(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        tasks = anyio.create_task_group()
+        await tasks.__aenter__()
+        self._own_tasks = tasks
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        tasks, self._own_tasks = self._own_tasks, None
+        try:
+            with anyio.CancelScope(shield=True):
+                await self.aclose()
+        finally:
+            if tasks is not None:
+                tasks.cancel_scope.cancel()
+                await tasks.__aexit__(exc_type, exc, tb)
 
 
-class Upstream:
+class Upstream(TaskOwner):
     """One upstream server and its current session; requests from any task, one owner task per session.
 
     The session's `async with` contexts are entered and exited in a task of its own (anyio cancel
     scopes must be), so callers only send requests over it and wait with their own timeout: a slow
-    request never blocks another, and a caller giving up never tears the session down.
+    request never blocks another, and a caller giving up never tears the session down. That task runs
+    in the pool's task group (`host`), or in the upstream's own while it is used as `async with upstream:`.
     """
 
     def __init__(
@@ -182,6 +168,7 @@ class Upstream:
         *,
         max_backoff: float = 30.0,
         on_notification: NotificationHandler | None = None,
+        host: TaskHost | None = None,
     ) -> None:
         self.name = name
         self.spec = spec
@@ -197,7 +184,8 @@ class Upstream:
         self._failures = 0
         self._retry_at = 0.0
         self._closed = False
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._host = host
+        self._running: set[_Connection] = set()
 
     @property
     def initialize_result(self) -> types.InitializeResult | None:
@@ -212,14 +200,22 @@ class Upstream:
         return init.capabilities if init is not None else None
 
     async def request(
-        self, what: str, operation: Callable[[ClientSession], Awaitable[T]], *, timeout: float | None = None
+        self,
+        what: str,
+        operation: Callable[[ClientSession], Awaitable[T]],
+        *,
+        timeout: float | None = None,
+        call: CallContext | None = None,
     ) -> T:
         """Run `operation` on a live session (starting one if needed) within the call timeout.
 
         JSON-RPC errors the server answers with propagate as `mcp.MCPError`; a dropped connection is
         `UpstreamUnavailable`, an exceeded timeout `UpstreamTimeout`. When an HTTP server no longer
-        knows the session (it restarted), the request is sent once more on a new session.
+        knows the session (it restarted), the request is sent once more on a new session. `call` is the
+        client request this one serves (None for the gateway's own, such as probes).
         """
+        if call is not None and logger.isEnabledFor(logging.DEBUG):
+            logger.debug("upstream %r: %s for request %s", self.name, what, call.correlation_id)
         for attempt in (1, 2):
             conn = await self._connected()
             session = conn.session
@@ -244,7 +240,7 @@ class Upstream:
                     continue
                 self._succeeded()
                 raise
-            except GatewayError:
+            except UpstreamError:
                 raise
             except Exception as error:
                 if conn.dead:
@@ -263,16 +259,20 @@ class Upstream:
         self._closed = True
         if self._conn is not None:
             self._conn.stop()
-        tasks = set(self._tasks)
-        if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=STOP_GRACE)
-            if pending:
-                logger.warning("upstream %r did not stop within %gs; cancelling it", self.name, STOP_GRACE)
-                conn = self._conn
-                if conn is not None and conn.scope is not None:
+        if not await self._wait_stopped():
+            logger.warning("upstream %r did not stop within %gs; cancelling it", self.name, STOP_GRACE)
+            for conn in list(self._running):
+                if conn.scope is not None:
                     conn.scope.cancel()
-                await asyncio.wait(pending, timeout=STOP_GRACE)
+            await self._wait_stopped()
         self.state = "stopped"
+
+    async def _wait_stopped(self) -> bool:
+        with anyio.move_on_after(STOP_GRACE):
+            for conn in list(self._running):
+                await conn.done.wait()
+            return True
+        return False
 
     def _succeeded(self) -> None:
         self._failures = 0
@@ -283,7 +283,8 @@ class Upstream:
         if not conn.ready.is_set():
             limit = self.spec.timeouts.connect_seconds
             try:
-                await asyncio.wait_for(conn.ready.wait(), limit)
+                with anyio.fail_after(limit):
+                    await conn.ready.wait()
             except TimeoutError:
                 raise UpstreamTimeout(f"upstream {self.name!r}: not started within {limit:g}s") from None
         if conn.error is not None:
@@ -306,62 +307,45 @@ class Upstream:
             )
         try:
             launch = self._prepare()
-        except GatewayError as error:
+        except UpstreamError as error:
             self.state = "down"
             self.last_error = error.detail
             raise
+        tasks = self._own_tasks or (self._host() if self._host is not None else None)
+        if tasks is None:
+            raise RuntimeError(f"upstream {self.name!r} is not running: use `async with` (or a running pool)")
         conn = _Connection()
         self._conn = conn
         self.state = "starting"
         if self._starts:
             self.restarts += 1
         self._starts += 1
-        task = asyncio.create_task(self._run(conn, launch), name=f"mcpctl-upstream-{self.name}")
-        self._tasks.add(task)
-        task.add_done_callback(self._tasks.discard)
+        self._running.add(conn)
+        tasks.start_soon(self._run, conn, launch, name=f"mcpctl-upstream-{self.name}")
         return conn
 
-    def _prepare(self) -> _Launch:
+    def _prepare(self) -> Callable[[], Transport]:
+        """How to open the transport, with secrets resolved now (so a missing one fails the call at once)."""
         spec = self.spec
         if spec.from_template is not None:
             raise InvalidUpstreamSpec(
                 f"upstream {self.name!r}: fromTemplate {spec.from_template.name!r} was not instantiated"
             )
         if spec.transport == "stdio":
-            return self._prepare_stdio()
+            return stdio_transport(self.name, spec, self._secrets)
         if spec.url is None or spec.transport is None:
             raise InvalidUpstreamSpec(f"upstream {self.name!r}: no url")
         headers = {
             key: self._secrets.resolve(self.name, f"headers.{key}", value)
             for key, value in spec.headers.items()
         }
-        url, connect, read = (
-            spec.url,
-            spec.timeouts.connect_seconds,
-            max(300.0, 2 * spec.timeouts.call_seconds),
-        )
+        connect, read = spec.timeouts.connect_seconds, max(300.0, 2 * spec.timeouts.call_seconds)
         if spec.transport == "sse":
-            return _Launch(lambda: sse_client(url, headers=headers, timeout=connect, sse_read_timeout=read))
-        return _Launch(lambda: _streamable_http(url, headers, connect, read))
+            return sse_transport(spec.url, headers, connect, read)
+        return streamable_http_transport(spec.url, headers, connect, read)
 
-    def _prepare_stdio(self) -> _Launch:
-        spec = self.spec
-        if not spec.command:
-            raise InvalidUpstreamSpec(f"upstream {self.name!r}: transport stdio needs a command")
-        env = {key: os.environ[key] for key in INHERITED_ENV if key in os.environ}
-        env.update(
-            {key: self._secrets.resolve(self.name, f"env.{key}", value) for key, value in spec.env.items()}
-        )
-        command = resolve_command(spec.command, spec.cwd, env.get("PATH"))
-        if command is None:
-            raise UpstreamUnavailable(f"upstream {self.name!r}: command not found: {spec.command}")
-        if spec.cwd is not None and not os.path.isdir(spec.cwd):
-            raise UpstreamUnavailable(f"upstream {self.name!r}: working directory does not exist: {spec.cwd}")
-        params = StdioServerParameters(command=command, args=list(spec.args), env=env, cwd=spec.cwd)
-        return _Launch(lambda: stdio_client(params, errlog=_errlog()))
-
-    async def _run(self, conn: _Connection, launch: _Launch) -> None:
-        error: GatewayError | None = None
+    async def _run(self, conn: _Connection, launch: Callable[[], Transport]) -> None:
+        error: UpstreamError | None = None
         connect = self.spec.timeouts.connect_seconds
         try:
             with anyio.CancelScope() as scope:
@@ -370,7 +354,7 @@ class Upstream:
                 # without a cancel scope exiting out of order; it is lifted once the session is up.
                 scope.deadline = anyio.current_time() + connect
                 async with AsyncExitStack() as stack:
-                    read, write = await stack.enter_async_context(launch.open())
+                    read, write = await stack.enter_async_context(launch())
                     watched = await stack.enter_async_context(
                         _watch_eof(read, lambda: self._transport_ended(conn))
                     )
@@ -388,7 +372,7 @@ class Upstream:
                     await conn.closing.wait()
             if scope.cancelled_caught and conn.session is None and not conn.stopping:
                 error = UpstreamTimeout(f"upstream {self.name!r}: not started within {connect:g}s")
-        except GatewayError as failure:
+        except UpstreamError as failure:
             error = failure
         except Exception as failure:
             stage = "connection failed" if conn.session is not None else "start failed"
@@ -400,6 +384,8 @@ class Upstream:
                     f"upstream {self.name!r}: stopped before it started"
                 )
                 conn.ready.set()
+            self._running.discard(conn)
+            conn.done.set()
 
     def _transport_ended(self, conn: _Connection) -> None:
         # Runs before the session fails its pending requests, so callers see the connection is gone.
@@ -411,7 +397,7 @@ class Upstream:
             what = "the server process exited or closed its stdout" if stdio else "the connection closed"
             self._ended(conn, UpstreamUnavailable(f"upstream {self.name!r}: {what}"))
 
-    def _ended(self, conn: _Connection, error: GatewayError | None) -> None:
+    def _ended(self, conn: _Connection, error: UpstreamError | None) -> None:
         # Called when the transport of a live session ends and again when its task finishes; the
         # first call counts.
         conn.dead = True
@@ -443,20 +429,8 @@ class Upstream:
 
 
 @asynccontextmanager
-async def _streamable_http(
-    url: str, headers: dict[str, str], connect: float, read: float
-) -> AsyncIterator[TransportStreams]:
-    timeout = httpx2.Timeout(connect, read=read)
-    async with (
-        httpx2.AsyncClient(headers=headers, timeout=timeout) as client,
-        streamable_http_client(url, http_client=client) as streams,
-    ):
-        yield streams
-
-
-@asynccontextmanager
 async def _watch_eof(
-    read: ReadStream[SessionMessage | Exception], on_eof: Callable[[], None]
+    read: _Messages, on_eof: Callable[[], None]
 ) -> AsyncIterator[MemoryObjectReceiveStream[SessionMessage | Exception]]:
     """Relay the transport's messages and call `on_eof` when they end — before the session sees the end.
 

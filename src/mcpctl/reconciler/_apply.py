@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -23,7 +23,7 @@ from ._sensitive import write_private
 from ._sources import DesiredState
 
 if TYPE_CHECKING:
-    from mcpctl.store import Store, StoreTransaction
+    from mcpctl.store import AuditEvent, Store, StoreTransaction
 
 STEP_DELAY_ENV = "MCPCTL_TEST_APPLY_STEP_DELAY"
 """Test hook: seconds to sleep after each change inside the transaction (to kill an apply mid-way)."""
@@ -122,6 +122,7 @@ def apply_plan(
     token_output: Path | None = None,
     refresh: DesiredState | None = None,
     accept_different: bool = False,
+    audit: Sequence[AuditEvent] = (),
 ) -> ApplyResult:
     """Make the store match `plan` in one transaction under the store lock, or change nothing.
 
@@ -131,6 +132,8 @@ def apply_plan(
     with `accept_different`), which is how two `apply -f` runs serialize instead of failing.
     Creates, updates and replaces run in dependency order, then deletes in reverse order. Token values
     are returned once (and written to `token_output/<project>.<name>.token`, mode 0600, if given).
+    The history row's `apply` audit event and the `audit` events given (what caused the apply) are
+    written in the same transaction, so an apply that commits is never missing from the audit trail.
     """
     if plan.errored:
         raise PlanRefused(f"the plan has {len(plan.errors)} error(s); nothing was applied")
@@ -161,4 +164,5 @@ def apply_plan(
             counts=plan.counts,
             actor=actor,
         )
+        tx.record_audit(*audit)
     return ApplyResult(revision_id, plan.counts, tuple(tokens), plan)

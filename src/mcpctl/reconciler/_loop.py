@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mcpctl.errors import McpctlError, PlanRefused, StalePlan, StoreError, ValidationFailed
+from mcpctl.store import AuditEvent, AuditOutcome, DetailValue
 
 from ._apply import apply_plan
 from ._git import GitRepository, GitSource
@@ -154,7 +155,22 @@ class ReconcileLoop:
         self._write_status()
         return result
 
+    def _audit_event(
+        self, state: DesiredState | None, outcome: AuditOutcome = "ok", **facts: DetailValue
+    ) -> AuditEvent:
+        commit = state.revision if state is not None else self.status.last_revision
+        return AuditEvent(
+            "reconcile", outcome=outcome, user=self.config.actor,
+            detail={"source": self.source.name, "commit": commit, **facts},
+        )
+
     def _failed(self, reason: str, *, log: bool = True) -> None:
+        if self.status.consecutive_failures == 0:
+            # The first failure of a run of them is audited; best effort, the store may be what failed.
+            try:
+                self._store_now().write_audit_events([self._audit_event(None, "error", error=reason)])
+            except McpctlError as error:
+                _log.debug("could not audit the failed pass: %s", error.detail)
         self.status.consecutive_failures += 1
         if log:
             _log.error("reconcile failed: %s (retrying in %.3gs)", reason, self._backoff())
@@ -298,9 +314,11 @@ class ReconcileLoop:
         else:
             _log.info("applying %s (%d change(s)):", self._describe(state), count)
         self._log_plan(plan)
+        repaired = count if drift else 0
         result = apply_plan(
             store, plan, lock_timeout=self.config.lock_timeout, actor=self.config.actor,
             token_output=self.config.token_output,
+            audit=[self._audit_event(state, drift_repaired=repaired, changes=count)],
         )
         for token in result.tokens:
             where = f"written to {token.path}" if token.path else "not shown (run with --token-output DIR)"

@@ -6,7 +6,16 @@ import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Annotated, Literal
 
-from pydantic import Field, StrictBool, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from ._base import Model, Name, ResourceModel, SortedNames
 
@@ -15,6 +24,10 @@ RuleResource = Literal[
     "servers", "templates", "projects", "prompts", "users", "groups", "rolebindings", "mcptokens", "*"
 ]
 SubjectKind = Literal["User", "Group", "ServiceAccount", "McpToken"]
+ToolPattern = Annotated[str, StringConstraints(min_length=1, max_length=128, pattern=r"^\S+$")]
+"""A tool name, or a glob over tool names: `*` any run of characters, `?` one character."""
+# Sorted after validation (not before, as names are), so an error points at the item as written.
+ToolPatterns = Annotated[list[ToolPattern], AfterValidator(lambda v: sorted(set(v)))]
 EXPIRES = re.compile(r"^(never|\d+[hdw]|\d{4}-\d{2}-\d{2}(T[0-9:.]+(Z|[+-]\d{2}:?\d{2})?)?)$")
 """`never`, a duration (`12h`, `30d`, `4w`) from creation, or an ISO date/time."""
 _DURATION_UNITS = {"h": timedelta(hours=1), "d": timedelta(days=1), "w": timedelta(weeks=1)}
@@ -64,14 +77,32 @@ class Subject(Model):
 
 
 class Rule(Model):
-    """A permission: a role on a resource type, optionally limited to names."""
+    """A permission: a role on a resource type, optionally limited to names (and, to run, tools)."""
+
+    # Generic JSON Schema validators learn the tools rule too (mcpctl checks it in `_tools_need_run`).
+    model_config = ConfigDict(
+        json_schema_extra={
+            "if": {"required": ["tools"], "properties": {"tools": {"minItems": 1}}},
+            "then": {"properties": {"role": {"const": "run"}, "resource": {"const": "servers"}}},
+        }
+    )
 
     role: Role
-    """`view`, `create`, `edit`, `delete` or `run` (run = call a server's tools)."""
+    """`view`, `create`, `edit` (implies `view`), `delete` or `run` (run = call a server's tools)."""
     resource: RuleResource
     """Resource type, or `*` for all."""
     names: SortedNames = Field(default_factory=list)
     """Limit to these resource names (all when empty)."""
+    tools: ToolPatterns = Field(default_factory=list)
+    """Only for `run` on `servers`: limit to these upstream tools, names or globs (`git_*`); all if empty."""
+
+    @field_validator("tools")
+    @classmethod
+    def _tools_need_run(cls, tools: list[str], info: ValidationInfo) -> list[str]:
+        role, resource = info.data.get("role"), info.data.get("resource")
+        if tools and None not in (role, resource) and (role, resource) != ("run", "servers"):
+            raise ValueError(f"only a run rule on servers may name tools (this rule is {role} {resource})")
+        return tools
 
 
 class Operation(Model):

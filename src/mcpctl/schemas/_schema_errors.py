@@ -29,6 +29,7 @@ PATTERN_MESSAGES = {
     r"^[^@\s]+@[^@\s]+\.[^@\s]+$": "must be an email address",
     r"^[A-Za-z_][A-Za-z0-9_]*$": "must be a name of letters, digits and '_', not starting with a digit",
     r"^(https?://|\{\{)": "must be an http:// or https:// URL",
+    r"^\S+$": "must not contain spaces",
 }
 """Readable messages for the regular expressions of the models (the pattern itself helps nobody)."""
 TYPE_MESSAGES = {

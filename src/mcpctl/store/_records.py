@@ -1,13 +1,12 @@
-"""Plain records the store returns besides resources: apply history, token lookups, audit events.
+"""Plain records the store returns besides resources: apply history and token lookups.
 
 They carry no SQL types, so the gateway and the CLI can use them without knowing the tables.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from mcpctl.schemas import McpTokenSpec
 
@@ -52,6 +51,8 @@ class TokenRecord:
     """When it stops working (UTC), or None for never."""
     revoked: bool
     """Revoked tokens are refused."""
+    last_used_at: datetime | None = None
+    """When the gateway last accepted it (to the minute), or None if never."""
 
     def is_valid(self, now: datetime | None = None) -> bool:
         """True unless revoked or expired at `now` (default: the current time)."""
@@ -60,31 +61,3 @@ class TokenRecord:
         if self.expires_at is None:
             return True
         return (now or datetime.now(UTC)) < self.expires_at
-
-
-@dataclass(frozen=True, slots=True)
-class AuditEvent:
-    """One audited gateway event; `detail` never holds tool arguments or secrets."""
-
-    ts: datetime
-    """When it happened (UTC)."""
-    correlation_id: str
-    """Ties together the events of one request or session."""
-    event_type: str
-    """E.g. `session.start`, `tool.call`, `auth.failure`, `rbac.decision`."""
-    project: str | None = None
-    """Project whose endpoint was used."""
-    token_name: str | None = None
-    """Name of the token used, if any."""
-    user: str | None = None
-    """User behind the token, if known."""
-    server: str | None = None
-    """Upstream server involved."""
-    tool: str | None = None
-    """Tool called."""
-    outcome: str = "ok"
-    """E.g. `ok`, `error`, `denied`, `timeout`."""
-    duration_ms: float | None = None
-    """How long it took."""
-    detail: dict[str, Any] = field(default_factory=dict)
-    """Extra facts (argument digest, error class, ...)."""

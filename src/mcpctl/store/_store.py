@@ -8,23 +8,34 @@ from __future__ import annotations
 import getpass
 import os
 import socket
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Text, cast, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Text, cast, delete, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 
 from mcpctl.errors import McpctlError, StoreError
 from mcpctl.schemas import KINDS, Identity, LiveResource, McpTokenSpec
 
+from ._audit_event import AuditEvent, AuditSession
+from ._audit_query import (
+    AuditQuery,
+    event_row,
+    events_statement,
+    latest_id_statement,
+    row_event,
+    row_session,
+    sessions_statement,
+)
 from ._codec import canonical_kind, load_resource
 from ._engine import make_engine
 from ._lock import APPLY_LOCK, begin_locked
 from ._migrate import current_revision, head_revision
 from ._migrate import upgrade as migrate
-from ._records import AuditEvent, Revision, TokenRecord
+from ._records import Revision, TokenRecord
 from ._tables import (
     GLOBAL,
     KIND_TABLES,
@@ -38,6 +49,10 @@ from ._tables import (
 from ._transaction import StoreTransaction
 from ._url import DatabaseUrl, default_database_url, sqlalchemy_url
 
+TOUCH_INTERVAL = timedelta(minutes=1)
+"""A token's LAST USED is written at most this often per process."""
+_MAX_THROTTLED_TOKENS = 10_000
+
 
 class Store:
     """The live store on SQLite or PostgreSQL; use `Store.open()`, and `close()` when done."""
@@ -46,6 +61,8 @@ class Store:
         self._engine = engine
         self.url = url
         """The database URL; its value is the real URL, printing it masks the password."""
+        self._touched: dict[str, datetime] = {}
+        self._touch_lock = threading.Lock()
 
     @classmethod
     def open(cls, url: str | None = None, *, migrate: bool = True) -> Store:
@@ -182,6 +199,7 @@ class Store:
             table.c.created_at,
             table.c.expires_at,
             table.c.revoked,
+            table.c.last_used_at,
         ).where(condition)
         with self._reading() as connection:
             row = connection.execute(query).first()
@@ -195,72 +213,93 @@ class Store:
             created_at=row.created_at,
             expires_at=row.expires_at,
             revoked=row.revoked,
+            last_used_at=row.last_used_at,
         )
 
     def write_audit_events(self, events: Sequence[AuditEvent]) -> None:
-        """Insert a batch of audit events in one statement."""
+        """Insert a batch of audit events in one short transaction (use `AuditWriter` on hot paths)."""
         if not events:
             return
-        rows = [
-            {
-                "ts": event.ts,
-                "correlation_id": event.correlation_id,
-                "event_type": event.event_type,
-                "project": event.project,
-                "token_name": event.token_name,
-                "user_name": event.user,
-                "server": event.server,
-                "tool": event.tool,
-                "outcome": event.outcome,
-                "duration_ms": event.duration_ms,
-                "detail": event.detail,
-            }
-            for event in events
-        ]
         with self._errors("write"), self._engine.begin() as connection:
-            connection.execute(insert(table_of(AuditEventRow)), rows)
+            connection.execute(insert(table_of(AuditEventRow)), [event_row(event) for event in events])
 
-    def query_audit(
-        self,
-        *,
-        project: str | None = None,
-        token: str | None = None,
-        user: str | None = None,
-        since: datetime | None = None,
-        until: datetime | None = None,
-        limit: int = 100,
-    ) -> list[AuditEvent]:
-        """Audit events matching every filter given (`token` is a token name), newest first.
-
-        `since` is inclusive and `until` exclusive.
-        """
-        table = table_of(AuditEventRow)
-        query = select(table).order_by(table.c.ts.desc(), table.c.id.desc()).limit(limit)
-        for column, value in (("project", project), ("token_name", token), ("user_name", user)):
-            if value is not None:
-                query = query.where(table.c[column] == value)
-        if since is not None:
-            query = query.where(table.c.ts >= since)
-        if until is not None:
-            query = query.where(table.c.ts < until)
+    def query_audit(self, query: AuditQuery | None = None) -> list[AuditEvent]:
+        """Audit events matching `query` (default: the newest 100), newest first; with
+        `query.after_id`, the events stored after that id, oldest first."""
         with self._reading() as connection:
-            rows = connection.execute(query).all()
-        return [
-            AuditEvent(
-                ts=row.ts,
-                correlation_id=row.correlation_id,
-                event_type=row.event_type,
-                project=row.project,
-                token_name=row.token_name,
-                user=row.user_name,
-                server=row.server,
-                tool=row.tool,
-                outcome=row.outcome,
-                duration_ms=row.duration_ms,
-                detail=dict(row.detail),
-            )
-            for row in rows
-        ]
+            rows = connection.execute(events_statement(query or AuditQuery())).all()
+        return [row_event(row) for row in rows]
+
+    def audit_sessions(self, query: AuditQuery | None = None) -> list[AuditSession]:
+        """MCP sessions among the events `query` selects (its limit counts sessions), latest first."""
+        with self._reading() as connection:
+            rows = connection.execute(sessions_statement(query or AuditQuery())).all()
+        return [row_session(row) for row in rows]
+
+    def explain_audit(self, query: AuditQuery | None = None, *, sessions: bool = False) -> str:
+        """The database's plan for `query_audit(query)` (or `audit_sessions`), to check which index
+        serves a filter: SQLite's EXPLAIN QUERY PLAN or PostgreSQL's EXPLAIN, one line per step."""
+        query = query or AuditQuery()
+        statement = sessions_statement(query) if sessions else events_statement(query)
+        with self._reading() as connection:
+            sql = statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+            prefix = "EXPLAIN QUERY PLAN " if connection.dialect.name == "sqlite" else "EXPLAIN "
+            rows = connection.exec_driver_sql(prefix + str(sql)).all()
+        return "\n".join(str(row[-1]) for row in rows)
+
+    def latest_audit_id(self) -> int:
+        """The id of the newest stored audit event (0 when there is none): a follower's start."""
+        with self._reading() as connection:
+            return int(connection.execute(latest_id_statement()).scalar() or 0)
+
+    def delete_audit_before(self, before: datetime, *, limit: int = 5000) -> int:
+        """Delete up to `limit` of the oldest events older than `before` in one short transaction;
+        returns how many went (see `prune_audit`, which repeats it until none are left)."""
+        table = table_of(AuditEventRow)
+        oldest = select(table.c.id).where(table.c.ts < before).order_by(table.c.ts).limit(limit)
+        with self._errors("write"), self._engine.begin() as connection:
+            return int(connection.execute(delete(table).where(table.c.id.in_(oldest))).rowcount)
+
+    def touch_token(self, token_hash: str, when: datetime | None = None) -> bool:
+        """Record that the token with this hash was used at `when` (default now) as its LAST USED.
+
+        At most one UPDATE per token and TOUCH_INTERVAL in this process (an in-memory throttle), so
+        the gateway may call it on every request; True when it wrote.
+        """
+        moment = when or datetime.now(UTC)
+        with self._touch_lock:
+            last = self._touched.get(token_hash)
+            if last is not None and abs(moment - last) < TOUCH_INTERVAL:
+                return False
+            if len(self._touched) >= _MAX_THROTTLED_TOKENS:
+                self._touched.clear()
+            self._touched[token_hash] = moment
+        table = table_of(McpTokenRow)
+        statement = (
+            update(table)
+            .where(table.c.token_hash == token_hash)
+            .where(table.c.last_used_at.is_(None) | (table.c.last_used_at < moment))
+            .values(last_used_at=moment)
+        )
+        try:
+            with self._errors("write"), self._engine.begin() as connection:
+                connection.execute(statement)
+        except StoreError:
+            with self._touch_lock:
+                self._touched.pop(token_hash, None)
+            raise
+        return True
+
+    def tokens_last_used(self, project: str | None = None) -> dict[tuple[str, str], datetime]:
+        """When each token (by project and name) was last used; tokens never used are absent."""
+        table = table_of(McpTokenRow)
+        query = select(table.c.project, table.c.name, table.c.last_used_at).where(
+            table.c.last_used_at.is_not(None)
+        )
+        if project is not None:
+            query = query.where(table.c.project == project)
+        with self._reading() as connection:
+            return {(row.project, row.name): row.last_used_at for row in connection.execute(query)}
 
     def _check_schema(self) -> None:
         if self.schema_revision() != head_revision():

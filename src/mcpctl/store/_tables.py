@@ -126,6 +126,8 @@ class McpTokenRow(ResourceRow, Base):
     token_prefix: Mapped[str] = mapped_column(String(32))
     expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    """When the gateway last accepted the token (kept to the minute: see `Store.touch_token`)."""
 
 
 class ProxyModelRow(ResourceRow, Base):
@@ -165,7 +167,12 @@ class GroupMemberRow(Base):
 
 
 class AuditEventRow(Base):
-    """One audit event written by the gateway (never arguments or secrets)."""
+    """One audit event (see `AuditEvent`; never arguments, token values or secrets).
+
+    Column names predate the event's field names: `ts` is `time`, `event_type` is `kind`,
+    `token_name` is `token`, `user_name` is `user`. Each (column, ts, id) index serves one filter of
+    `query_audit`, newest first; `ts` alone serves unfiltered listings, time ranges and retention.
+    """
 
     __tablename__ = "audit_events"
 
@@ -174,18 +181,22 @@ class AuditEventRow(Base):
     correlation_id: Mapped[str] = mapped_column(String(64))
     event_type: Mapped[str] = mapped_column(String(64))
     project: Mapped[str | None] = mapped_column(String(253))
+    session_id: Mapped[str | None] = mapped_column(String(128))
     token_name: Mapped[str | None] = mapped_column(String(253))
+    token_prefix: Mapped[str | None] = mapped_column(String(32))
     user_name: Mapped[str | None] = mapped_column(String(253))
     server: Mapped[str | None] = mapped_column(String(253))
     tool: Mapped[str | None] = mapped_column(String(253))
     outcome: Mapped[str] = mapped_column(String(64))
     duration_ms: Mapped[float | None] = mapped_column(Float)
+    args_digest: Mapped[str | None] = mapped_column(String(71))
+    result_size: Mapped[int | None] = mapped_column(BigInteger)
     detail: Mapped[dict[str, Any]] = mapped_column(JSON_TYPE)
 
-    __table_args__ = (
-        Index(None, "project", "ts"),
-        Index(None, "token_name", "ts"),
-        Index(None, "user_name", "ts"),
+    __table_args__ = tuple(
+        # `id` last: the whole ORDER BY ts DESC, id DESC comes from the index, so a LIMIT stops early.
+        Index(None, column, "ts", "id")
+        for column in ("project", "token_name", "user_name", "session_id", "event_type")
     )
 
 

@@ -7,7 +7,7 @@ Existing keys are read once per kind and transaction, and writes go out as execu
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -16,10 +16,13 @@ from sqlalchemy import Connection, Table, bindparam, delete, insert, select, upd
 from mcpctl.errors import PlanRefused, StoreError
 from mcpctl.schemas import PREVENT_DESTROY_ANNOTATION, Identity, McpToken, ResourceModel
 
+from ._audit_event import AuditEvent, new_correlation_id
+from ._audit_query import event_row
 from ._codec import canonical_kind, resource_values
 from ._tables import (
     GLOBAL,
     KIND_TABLES,
+    AuditEventRow,
     GroupMemberRow,
     ProjectServerRow,
     RevisionRow,
@@ -68,6 +71,8 @@ class StoreTransaction:
         self.generation = generation
         """The store generation read under the lock when the transaction began."""
         self.actor = actor
+        self.correlation_id = new_correlation_id()
+        """Shared by every audit event this transaction writes (its apply and what caused it)."""
         self._connection = connection
         self._existing: dict[str, dict[tuple[str, str], _Existing]] = {}
         self._pending: dict[Identity, _Put | _Delete] = {}
@@ -140,20 +145,38 @@ class StoreTransaction:
         counts: Mapping[str, int],
         actor: str | None = None,
     ) -> int:
-        """Add an apply to the history; its generation is the one this transaction commits."""
+        """Add an apply to the history (and its `apply` audit event); its generation is the one this
+        transaction commits."""
+        applied_at = datetime.now(UTC)
+        actor = actor if actor is not None else self.actor
         row = {
             "generation": self.generation,
             "source": source,
             "revision": revision,
             "plan_digest": plan_digest,
             "counts": dict(counts),
-            "actor": actor if actor is not None else self.actor,
-            "applied_at": datetime.now(UTC),
+            "actor": actor,
+            "applied_at": applied_at,
         }
         table = table_of(RevisionRow)
-        new_id = self._connection.execute(insert(table).returning(table.c.id), row).scalar_one()
-        self._revision_ids.append(int(new_id))
-        return int(new_id)
+        new_id = int(self._connection.execute(insert(table).returning(table.c.id), row).scalar_one())
+        self._revision_ids.append(new_id)
+        self.record_audit(
+            AuditEvent(
+                "apply",
+                time=applied_at,
+                user=actor,
+                detail={"revision": new_id, "source": source, "commit": revision, **counts},
+            )
+        )
+        return new_id
+
+    def record_audit(self, *events: AuditEvent) -> None:
+        """Write audit events in this transaction (they commit or roll back with it), each with the
+        transaction's correlation id. `record_revision` writes the `apply` event itself."""
+        if events:
+            rows = [event_row(replace(event, correlation_id=self.correlation_id)) for event in events]
+            self._connection.execute(insert(table_of(AuditEventRow)), rows)
 
     def _existing_row(self, identity: Identity) -> _Existing | None:
         rows = self._existing.get(identity.kind)

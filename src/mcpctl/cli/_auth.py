@@ -1,0 +1,170 @@
+"""`mcpctl auth can-i`: may a subject do something, and why? Asked of the live store or of a config repo.
+
+Exit 0 for yes, 1 for no; anything else (bad usage, an invalid repo, an unreachable store) exits 2, so
+a pipeline expecting "no" never mistakes an error for one.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+
+import click
+
+from mcpctl.errors import McpctlError, UsageError
+from mcpctl.policy import (
+    KIND_RESOURCES,
+    OPERATIONS,
+    POLICY_KINDS,
+    RESOURCES,
+    Grant,
+    PermissionSet,
+    PolicySet,
+    check_request,
+    parse_subject,
+)
+from mcpctl.schemas import load_and_validate, resolve_kind
+
+from ._completion import complete_projects
+from ._main import cli
+from ._options import database_option, open_store
+from ._output import table
+from ._plan import filename_option
+
+LIST_COLUMNS = ("PROJECT", "VERB", "RESOURCE", "NAMES", "TOOLS", "VIA", "FROM", "NARROWED-BY")
+
+
+@cli.group("auth")
+def auth() -> None:
+    """Questions about permissions: who may do what, and why."""
+
+
+def resource_word(word: str) -> str:
+    """`servers`, `server`, `srv`, `Server` → `servers`; anything else is left for `check_request`."""
+    if word in RESOURCES:
+        return word
+    kind = resolve_kind(word)
+    return KIND_RESOURCES.get(kind, word) if kind else word
+
+
+def parse_target(target: str | None) -> tuple[str | None, str | None, str | None]:
+    """`RESOURCE[/NAME[/TOOL]]` as (resource, name, tool); `*` for NAME means every name."""
+    if target is None:
+        return None, None, None
+    resource, _, rest = target.partition("/")
+    name, _, tool = rest.partition("/")
+    return resource_word(resource), (name if name not in ("", "*") else None), (tool or None)
+
+
+def load_policy(filenames: Sequence[str], database_url: str | None) -> PolicySet:
+    """The policy of a config repo (validated; invalid is an error) or, without files, of the live store."""
+    if filenames:
+        result = load_and_validate(filenames)
+        result.raise_for_errors()
+        return PolicySet.from_resources(result.models())
+    store = open_store(database_url)
+    try:
+        return PolicySet.from_resources(live for kind in POLICY_KINDS for live in store.list_resources(kind))
+    finally:
+        store.close()
+
+
+def grant_row(grant: Grant) -> tuple[str, ...]:
+    """A grant as a `--list` row (see LIST_COLUMNS)."""
+    via = grant.via
+    if grant.implied_by is not None:
+        via += f", {grant.implied_by} implies {grant.verb}"
+    if grant.resource is None:
+        names = tools = "-"
+    else:
+        names, tools = ",".join(sorted(grant.names)) or "*", grant.tools.text
+    return (
+        grant.project or "*",
+        grant.verb,
+        grant.resource or "-",
+        names,
+        tools,
+        via,
+        str(grant.origin),
+        str(grant.limit) if grant.limit is not None else "-",
+    )
+
+
+def render_list(permissions: PermissionSet, project: str | None) -> str:
+    """Everything the subject may do, one grant per row, or a line saying it may do nothing."""
+    if not permissions.grants:
+        where = f" in project {project}" if project else ""
+        notes = "".join(f"; {note}" for note in permissions.notes)
+        return f"{permissions.subject} may do nothing{where}{notes}"
+    return table(LIST_COLUMNS, [grant_row(g) for g in permissions.grants])
+
+
+@auth.command("can-i")
+@click.argument("verb", required=False)
+@click.argument("target", metavar="[RESOURCE[/NAME[/TOOL]]]", required=False)
+@click.option(
+    "--as",
+    "subject",
+    required=True,
+    metavar="SUBJECT",
+    help="User/NAME, Group/NAME, ServiceAccount/NAME or McpToken/PROJECT/NAME.",
+)
+@click.option(
+    "-p",
+    "--project",
+    metavar="PROJECT",
+    shell_complete=complete_projects,
+    help="Ask within this project (default: outside any project; a token's own project).",
+)
+@filename_option
+@click.option("--list", "list_all", is_flag=True, help="Print all the subject may do, with provenance.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing; answer with the exit code only.")
+@database_option
+def can_i(
+    verb: str | None,
+    target: str | None,
+    subject: str,
+    project: str | None,
+    filenames: tuple[str, ...],
+    list_all: bool,
+    quiet: bool,
+    database_url: str | None,
+) -> None:
+    """May SUBJECT do VERB on RESOURCE[/NAME[/TOOL]]? Prints yes or no and why; exit 0 yes, 1 no.
+
+    VERB is a role (view, create, edit, delete, run) with a RESOURCE (servers, prompts, ... or *),
+    or an operation (backup, logs, impersonate, audit) alone. With -f the question is asked of that
+    config repo (no store needed); without, of the live store.
+
+    \b
+    mcpctl auth can-i run servers/git/git_commit --as McpToken/platform/ci-bot
+    mcpctl auth can-i view prompts -p research --as User/carol -f examples/config-repo
+    mcpctl auth can-i audit --as Group/platform-team
+    mcpctl auth can-i --list --as User/alice
+    """
+    try:
+        who = parse_subject(subject, project)
+        if list_all:
+            if verb is not None:
+                raise UsageError("--list takes no VERB or RESOURCE")
+        elif verb is None:
+            raise UsageError("give VERB [RESOURCE[/NAME[/TOOL]]], or --list")
+        elif verb in OPERATIONS and target is not None:
+            raise UsageError(f'"{verb}" is an operation: it takes no RESOURCE')
+        resource, name, tool = parse_target(target)
+        if verb is not None:
+            check_request(verb, resource, name, tool)
+        permissions = load_policy(filenames, database_url).permissions_of(who)
+    except McpctlError as error:
+        # 1 means "no": every failure answers 2 (as `diff` does with its 1 for "changes").
+        error.exit_code = max(error.exit_code, 2)
+        raise
+    if list_all:
+        click.echo(render_list(permissions.in_project(project) if project else permissions, project))
+        return
+    assert verb is not None
+    decision = permissions.decide(verb, resource, name, tool, project)
+    if not quiet:
+        click.echo("yes" if decision.allowed else "no")
+        click.echo(f"  {decision.reason}")
+    sys.exit(0 if decision.allowed else 1)

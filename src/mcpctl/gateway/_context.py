@@ -1,0 +1,116 @@
+"""Per-request context: `CallContext`, made at the top of every MCP request and passed down to the pool.
+
+Also the ASGI scope keys under which the endpoint leaves the principal and the session for what follows.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import MutableMapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from mcp import ServerSession
+from mcp.shared.exceptions import MCPError
+from mcp_types import INVALID_PARAMS, ProgressToken, RequestId, RequestParamsMeta
+
+from ._principal import Principal
+from ._session import GatewaySession
+
+PRINCIPAL_KEY = "mcpctl.principal"
+"""ASGI scope key of the authenticated `Principal` (absent when auth is off)."""
+SESSION_KEY = "mcpctl.session"
+"""ASGI scope key of the request's `GatewaySession` (absent for an unknown session id, which gets 404)."""
+
+TargetKind = Literal["tool", "prompt", "resource", "resource template"]
+
+
+def principal_of(scope: MutableMapping[str, Any]) -> Principal | None:
+    """The principal the endpoint authenticated for this HTTP request."""
+    principal = scope.get(PRINCIPAL_KEY)
+    return principal if isinstance(principal, Principal) else None
+
+
+def session_of(scope: MutableMapping[str, Any]) -> GatewaySession | None:
+    """The gateway session this HTTP request belongs to (the one it opens, for an initialize)."""
+    session = scope.get(SESSION_KEY)
+    return session if isinstance(session, GatewaySession) else None
+
+
+def new_correlation_id() -> str:
+    """A fresh id tying a client request to everything it causes (upstream calls, events, spans)."""
+    return uuid.uuid4().hex
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """What one intercepted request is about, as the client named it and as an upstream serves it."""
+
+    kind: TargetKind
+    exposed: str
+    """The name or URI the client sent (`git__git_log`, a gateway URI)."""
+    server: str | None = None
+    """The upstream serving it; None for the gateway's own (a project prompt) and for what nothing serves."""
+    name: str | None = None
+    """Its name or URI on `server` (a project prompt's name when `server` is None); None when unknown."""
+
+    @property
+    def known(self) -> bool:
+        return self.name is not None
+
+
+class UnknownTarget(MCPError):
+    """-32602 for a tool, prompt, resource or template this session cannot use: unknown, filtered or denied.
+
+    One wording for all three, so a client cannot tell what exists from what it may not use.
+    """
+
+    def __init__(self, kind: TargetKind, exposed: str) -> None:
+        super().__init__(INVALID_PARAMS, f"Unknown {kind}: {exposed}")
+        self.kind, self.exposed = kind, exposed
+
+
+class Refused(UnknownTarget):
+    """A layer's refusal (policy, pins, toolFilter): answered as `UnknownTarget`, recorded as a denial."""
+
+    def __init__(self, target: Target, reason: str) -> None:
+        super().__init__(target.kind, target.exposed)
+        self.target, self.reason = target, reason
+
+
+@dataclass(frozen=True, slots=True)
+class CallContext:
+    """One client request on its way through the layers into the upstream pool.
+
+    Fan-out requests (a `tools/list` over every server) pass the same context, hence one correlation id,
+    to every upstream call they cause.
+    """
+
+    session: GatewaySession
+    principal: Principal | None
+    """Who asked; None when the gateway runs without auth."""
+    method: str
+    """The JSON-RPC method (`tools/call`, `tools/list`, ...)."""
+    peer: ServerSession
+    """The SDK's channel for this request: progress, log lines and server→client requests tied to it
+    (`peer.send_progress_notification(token, ..., related_request_id=request_id)`, `peer.elicit(...)`)."""
+    request_id: RequestId | None = None
+    """The client's JSON-RPC request id."""
+    meta: RequestParamsMeta | None = None
+    """The client's `_meta` of this request (`progressToken` among others)."""
+    correlation_id: str = field(default_factory=new_correlation_id)
+    target: Target | None = None
+    """Set for requests about one thing (calls, gets, reads, subscriptions, completions), None for lists."""
+    started: float = field(default_factory=time.perf_counter)
+
+    @property
+    def project(self) -> str:
+        return self.session.project
+
+    @property
+    def progress_token(self) -> ProgressToken | None:
+        """The client's progress token, to forward upstream and to answer progress against."""
+        meta = self.meta
+        token = meta.get("progressToken") if meta is not None else None
+        return token if isinstance(token, str | int) else None

@@ -1,0 +1,31 @@
+"""The event sink that keeps the gateway's Prometheus counters (`/metrics`) from its events."""
+
+from __future__ import annotations
+
+from ._events import AuthFailed, GatewayEvent, RequestFinished
+from ._metrics import GatewayMetrics
+
+
+class MetricsSink:
+    """Counts tool calls (by server and outcome, with their latency) and auth failures."""
+
+    def __init__(self, metrics: GatewayMetrics) -> None:
+        self.metrics = metrics
+
+    def emit(self, event: GatewayEvent) -> None:
+        if isinstance(event, RequestFinished):
+            call, target = event.call, event.call.target
+            # Only calls routed to a server count: a name no server has has no label to count under, and a
+            # refusal is counted as a denial.
+            if (
+                call.method != "tools/call"
+                or target is None
+                or target.server is None
+                or event.outcome == "denied"
+            ):
+                return
+            project, server = call.project, target.server
+            self.metrics.tool_calls.inc(project=project, server=server, outcome=event.outcome)
+            self.metrics.tool_call_seconds.observe(event.seconds, project=project, server=server)
+        elif isinstance(event, AuthFailed):
+            self.metrics.auth_failures.inc(status=str(event.status), reason=event.reason)
