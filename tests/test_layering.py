@@ -1,4 +1,4 @@
-"""Dependencies flow one way (DESIGN §2): cli → reconciler, gateway → store → policy → schemas; llm → schemas."""
+"""Dependencies flow one way (DESIGN §2): cli → reconciler, gateway → store → policy → schemas; llm too."""
 
 from __future__ import annotations
 
