@@ -1,11 +1,12 @@
 # Two entry points: `make run` (quickstart on SQLite with the example config repo) and `make test`.
+# `make vllm` builds the cached vLLM venv and test model the LLM tests use (outside the checkout).
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: setup run test lint clean
+.PHONY: setup run test lint vllm clean
 
 $(BIN)/mcpctl: pyproject.toml package.json
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +35,10 @@ run: setup
 
 test: setup
 	$(BIN)/pytest -q
+
+# The venv and model live in $MCPCTL_VLLM_HOME (default ~/.cache/mcpctl-vllm); a second run reuses them.
+vllm:
+	scripts/setup-vllm.sh
 
 lint: setup
 	$(BIN)/ruff check src tests benchmarks

@@ -9,6 +9,9 @@ Fixtures every test package may use:
   PostgreSQL case is skipped only when the server is unreachable and ``$CI`` is unset; in CI it fails.
 - `sqlite_database_url` / `postgres_database_url` -- the same, for one backend only.
 - `store` -- ``Store.open(database_url)`` (migrated), closed after the test; runs on both backends.
+- `vllm` -- the session's one real vLLM server (tests/llm/vllm_harness.py), started on first use (~2 min)
+  from the venv and model `make vllm` builds; mark such tests ``@pytest.mark.vllm``. Skipped when they
+  are missing and ``$CI`` is unset; in CI it fails.
 
 Autouse: every test gets ``$XDG_DATA_HOME`` pointed into its ``tmp_path`` and ``$MCPCTL_DATABASE_URL``
 unset, so nothing ever touches the user's real default store.
@@ -26,6 +29,7 @@ from urllib.parse import quote
 import pytest
 
 if TYPE_CHECKING:
+    from llm.vllm_harness import VllmServer
     from mcpctl.store import Store
 
 POSTGRES_URL = os.environ.get("MCPCTL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -94,3 +98,24 @@ def store(database_url: str) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture(scope="session")
+def _vllm_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[VllmServer]:
+    from gateway.gateway_harness import free_port
+    from llm.vllm_harness import missing_vllm, start_vllm
+
+    reason = missing_vllm()
+    if reason is not None:
+        if os.environ.get("CI"):
+            pytest.fail(reason)
+        pytest.skip(reason)
+    with start_vllm(tmp_path_factory.mktemp("vllm"), free_port()) as server:
+        yield server
+
+
+@pytest.fixture
+def vllm(_vllm_server: VllmServer) -> VllmServer:
+    """The session's real vLLM server, running (restarted if an earlier test stopped it)."""
+    _vllm_server.ensure_running()
+    return _vllm_server

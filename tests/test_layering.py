@@ -1,4 +1,4 @@
-"""Dependencies flow one way (DESIGN §2): cli → reconciler, gateway → store → policy → schemas."""
+"""Dependencies flow one way (DESIGN §2): cli → reconciler, gateway → store → policy → schemas; llm too."""
 
 from __future__ import annotations
 
@@ -8,11 +8,19 @@ import sys
 import pytest
 
 FORBIDDEN = {
-    "mcpctl.schemas": ("mcpctl.store", "mcpctl.reconciler", "mcpctl.gateway", "mcpctl.cli", "mcpctl.policy"),
-    "mcpctl.policy": ("mcpctl.store", "mcpctl.reconciler", "mcpctl.gateway", "mcpctl.cli"),
-    "mcpctl.store": ("mcpctl.reconciler", "mcpctl.gateway", "mcpctl.cli"),
-    "mcpctl.reconciler": ("mcpctl.gateway", "mcpctl.cli"),
+    "mcpctl.schemas": (
+        "mcpctl.store",
+        "mcpctl.reconciler",
+        "mcpctl.gateway",
+        "mcpctl.cli",
+        "mcpctl.policy",
+        "mcpctl.llm",
+    ),
+    "mcpctl.policy": ("mcpctl.store", "mcpctl.reconciler", "mcpctl.gateway", "mcpctl.cli", "mcpctl.llm"),
+    "mcpctl.store": ("mcpctl.reconciler", "mcpctl.gateway", "mcpctl.cli", "mcpctl.llm"),
+    "mcpctl.reconciler": ("mcpctl.gateway", "mcpctl.cli", "mcpctl.llm"),
     "mcpctl.gateway": ("mcpctl.reconciler", "mcpctl.cli"),
+    "mcpctl.llm": ("mcpctl.store", "mcpctl.reconciler", "mcpctl.gateway", "mcpctl.cli", "mcpctl.policy"),
 }
 
 

@@ -11,14 +11,24 @@
     ├── AlreadyExists                   a resource to be created is already in the live store
     ├── PlanRefused                     a plan that must not be applied (prevent-destroy, errors)
     ├── SourceError                     a git or file source could not be read
-    └── GatewayError                    the gateway could not serve a request
-        ├── AuthFailure(status_code, reason)  token auth refused it: 401 or 403, with `WWW-Authenticate`
-        └── UpstreamError               an upstream server failed; a JSON-RPC error or an `isError` result
-            ├── UnknownUpstream         no server of that name is configured
-            ├── UpstreamUnavailable     the server could not be started/reached, or its connection dropped
-            ├── UpstreamTimeout         starting the server or a request to it took longer than its timeout
-            ├── MissingSecret           a secretRef/fromEnv in the server's env or headers has no value
-            └── InvalidUpstreamSpec     the server spec cannot be used as is (unknown template, bad values)
+    ├── GatewayError                    the gateway could not serve a request
+    │   ├── AuthFailure(status_code, reason)  token auth refused it: 401 or 403, with `WWW-Authenticate`
+    │   └── UpstreamError               an upstream server failed; a JSON-RPC error or an `isError` result
+    │       ├── UnknownUpstream         no server of that name is configured
+    │       ├── UpstreamUnavailable     the server could not be started/reached, or its connection dropped
+    │       ├── UpstreamTimeout         starting the server or a request to it took longer than its timeout
+    │       ├── MissingSecret           a secretRef/fromEnv in the server's env or headers has no value
+    │       └── InvalidUpstreamSpec     the server spec cannot be used as is (unknown template, bad values)
+    └── LlmError                        the LLM layer (`mcpctl.llm`) could not answer or is misconfigured
+        ├── LlmConfigError(problems)    the LLM configuration is invalid (also a ValidationFailed)
+        ├── UnknownProvider             a provider name the configuration does not define
+        ├── NoProviderAvailable         every provider of the fallback chain failed (`failures`)
+        └── ProviderError(provider)     one provider failed; the chain moves on to the next
+            ├── ProviderUnavailable     no connection, HTTP 5xx/408/429 (down or overloaded), not ready yet
+            ├── ProviderTimeout         no answer within the call's time budget
+            ├── ProviderRejected(status)  the server refused the request (4xx, e.g. a bad API key)
+            ├── ModelNotServed          the server does not serve the model asked for
+            └── InvalidAnswer           the answer is not JSON, or does not match the schema
 
 This module imports nothing of ours, so every subpackage may use it.
 """
@@ -133,3 +143,60 @@ class MissingSecret(UpstreamError):
 
 class InvalidUpstreamSpec(UpstreamError):
     """A server spec the pool cannot start: an unknown template, bad template values, no command."""
+
+
+class LlmError(McpctlError):
+    """The LLM layer could not answer, or its configuration is wrong."""
+
+
+class LlmConfigError(LlmError, ValidationFailed):
+    """The LLM configuration (file or env vars) has problems; `problems` lists each at file:line: field."""
+
+    def __init__(self, problems: Sequence[Any], source: str) -> None:
+        ValidationFailed.__init__(self, problems)
+        self.detail = f"invalid LLM configuration {source}: {len(self.problems)} problem(s)"
+        self.args = (self.detail,)
+
+
+class UnknownProvider(LlmError):
+    """A provider was asked for by name but the LLM configuration does not define it."""
+
+
+class NoProviderAvailable(LlmError):
+    """No provider of the fallback chain answered; `failures` says why each one failed, in order."""
+
+    def __init__(self, detail: str, failures: Sequence[ProviderError] = ()) -> None:
+        super().__init__(detail)
+        self.failures = tuple(failures)
+
+
+class ProviderError(LlmError):
+    """One provider failed to answer; `provider` names it."""
+
+    def __init__(self, detail: str, provider: str) -> None:
+        super().__init__(f"{provider}: {detail}")
+        self.provider = provider
+
+
+class ProviderUnavailable(ProviderError):
+    """The provider could not be reached, answered 5xx, 408 or 429 (down, overloaded), or is not ready yet."""
+
+
+class ProviderTimeout(ProviderError):
+    """The provider did not answer within the time budget of the call."""
+
+
+class ProviderRejected(ProviderError):
+    """The provider refused the request (HTTP 4xx other than an unknown model)."""
+
+    def __init__(self, detail: str, provider: str, status_code: int) -> None:
+        super().__init__(detail, provider)
+        self.status_code = status_code
+
+
+class ModelNotServed(ProviderError):
+    """The provider does not serve the model that was asked for."""
+
+
+class InvalidAnswer(ProviderError):
+    """The provider answered, but not with JSON matching the schema asked for."""

@@ -20,6 +20,7 @@ from . import (
     _reconcile,  # noqa: F401
     _schema,  # noqa: F401
     _serve,  # noqa: F401
+    _status,  # noqa: F401
     _test_mcp,  # noqa: F401
     _validate,  # noqa: F401
 )
