@@ -19,13 +19,16 @@ $(BIN)/mcpctl: pyproject.toml package.json
 setup: $(BIN)/mcpctl
 
 # The example's two HTTP upstreams (SSE on 3001, Streamable HTTP on 3002) are the npm reference server,
-# started here in the background and stopped when the gateway exits.
+# started here in the background and stopped when the gateway exits. It has no auth and no setting for
+# its address, so examples/node-loopback.cjs makes it listen on 127.0.0.1 only.
+UPSTREAM_ENV := NODE_OPTIONS=--require=$(CURDIR)/examples/node-loopback.cjs
+
 run: setup
 	$(BIN)/mcpctl apply -f examples/config-repo --yes --token-output .tokens
 	@trap 'kill 0' EXIT INT TERM; \
 	 if [ -x node_modules/.bin/mcp-server-everything ]; then \
-	   PORT=3001 node_modules/.bin/mcp-server-everything sse >/dev/null 2>&1 & \
-	   PORT=3002 node_modules/.bin/mcp-server-everything streamableHttp >/dev/null 2>&1 & \
+	   $(UPSTREAM_ENV) PORT=3001 node_modules/.bin/mcp-server-everything sse >/dev/null 2>&1 & \
+	   $(UPSTREAM_ENV) PORT=3002 node_modules/.bin/mcp-server-everything streamableHttp >/dev/null 2>&1 & \
 	 fi; \
 	 MCPCTL_SECRETS_DIR=examples/secrets MCPCTL_TEAM=platform \
 	   $(BIN)/mcpctl serve --host $(HOST) --port $(PORT)

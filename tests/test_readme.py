@@ -51,22 +51,28 @@ def test_readme_commands_run(tmp_path: Path) -> None:
     }
     env.pop("MCPCTL_TOKEN", None)
     port = free_port()
+    # `make run` first: its apply (as the Makefile runs it) into the store its gateway serves.
+    recipe = subprocess.run(["make", "-n", "run"], cwd=ROOT, capture_output=True, text=True, check=True)
+    (make_apply,) = [line.strip() for line in recipe.stdout.splitlines() if " apply " in line]
+    served = {**env, "MCPCTL_DATABASE_URL": f"sqlite:///{tmp_path / 'gateway.db'}"}
+    run("mcpctl " + make_apply.split("/mcpctl ", 1)[1], tmp_path, served, port)
+    # The tour, into a store of the reader's choosing: another one here.
     for command in tour:
         run(command, tmp_path, env, port)
     assert (tmp_path / "exported-estate" / "servers").is_dir()
 
-    # The connect block needs the gateway that `make run` serves.
+    # The connect block talks to the gateway `make run` serves, with the tokens it wrote.
     serve = subprocess.Popen(
         [str(BIN / "mcpctl"), "serve", "--port", str(port), "--log-level", "warning"],
         cwd=tmp_path,
-        env={**env, "MCPCTL_SECRETS_DIR": str(ROOT / "examples" / "secrets")},
+        env={**served, "MCPCTL_SECRETS_DIR": str(ROOT / "examples" / "secrets")},
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
     try:
         wait_healthy(f"http://127.0.0.1:{port}", serve)
         for command in connect:
-            run(command, tmp_path, env, port)
+            run(command, tmp_path, served, port)
     finally:
         serve.send_signal(signal.SIGTERM)
         serve.wait(30)

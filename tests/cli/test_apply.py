@@ -180,3 +180,98 @@ def test_on_a_tty_it_asks_and_colours(url: str, tmp_path: Path) -> None:
     code, text = session(b"y")
     assert code == 0, text
     assert "Apply complete! Resources: 1 added" in text
+
+
+def test_token_output_never_silently_overwrites_another_stores_token(tmp_path: Path) -> None:
+    # The README tour's trap: a second apply into another store, into the same --token-output DIR.
+    out, source = tmp_path / "tokens", repo(tmp_path, PROJECT, TOKEN)
+    first, second = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
+    assert (
+        run("apply", "-f", source, "--yes", "--database-url", first, "--token-output", str(out)).exit_code
+        == 0
+    )
+    kept = (out / "team.ci.token").read_text()
+    refused = run("apply", "-f", source, "--yes", "--database-url", second, "--token-output", str(out))
+    assert refused.exit_code == 1
+    assert f"{out / 'team.ci.token'}" in refused.stderr and "--overwrite-tokens" in refused.stderr
+    assert "nothing was applied" in refused.stderr
+    assert (out / "team.ci.token").read_text() == kept
+    with Store.open(second) as store:
+        assert store.list_resources() == []
+    with Store.open(first) as store:
+        assert store.find_token(hash_token(kept.strip())) is not None
+    forced = run(
+        "apply",
+        "-f",
+        source,
+        "--yes",
+        "--database-url",
+        second,
+        "--token-output",
+        str(out),
+        "--overwrite-tokens",
+    )
+    assert forced.exit_code == 0, forced.output
+    with Store.open(second) as store:
+        assert store.find_token(hash_token((out / "team.ci.token").read_text().strip())) is not None
+
+
+def test_token_replacement_rewrites_its_own_file(url: str, tmp_path: Path) -> None:
+    out = tmp_path / "tokens"
+    assert run("apply", "-f", repo(tmp_path, PROJECT, TOKEN), "--yes", "--database-url", url,
+               "--token-output", str(out)).exit_code == 0  # fmt: skip
+    old = (out / "team.ci.token").read_text()
+    changed = doc("McpToken", "ci", {"expires": "never"}, project="team")
+    replaced = run("apply", "-f", repo(tmp_path, PROJECT, changed), "--yes", "--database-url", url,
+                   "--token-output", str(out))  # fmt: skip
+    assert replaced.exit_code == 0, replaced.output
+    new = (out / "team.ci.token").read_text()
+    assert new != old and sorted(p.name for p in out.iterdir()) == ["team.ci.token"]
+    with Store.open(url) as store:
+        assert store.find_token(hash_token(new.strip())) is not None
+        assert store.find_token(hash_token(old.strip())) is None
+
+
+def test_token_files_never_follow_a_planted_symlink(url: str, tmp_path: Path) -> None:
+    out, victim = tmp_path / "tokens", tmp_path / "victim.txt"
+    out.mkdir()
+    victim.write_text("precious\n")
+    (out / "team.ci.token").symlink_to(victim)
+    (out / "team.ci.token.new").symlink_to(victim)
+    source = repo(tmp_path, PROJECT, TOKEN)
+    refused = run("apply", "-f", source, "--yes", "--database-url", url, "--token-output", str(out))
+    assert refused.exit_code == 1 and "team.ci.token" in refused.stderr
+    forced = run(
+        "apply",
+        "-f",
+        source,
+        "--yes",
+        "--database-url",
+        url,
+        "--token-output",
+        str(out),
+        "--overwrite-tokens",
+    )
+    assert forced.exit_code == 0, forced.output
+    assert victim.read_text() == "precious\n"
+    written = out / "team.ci.token"
+    assert not written.is_symlink() and written.read_text().startswith("mcpctl_pat_")
+    assert stat.S_IMODE(written.stat().st_mode) == 0o600 and not (out / "team.ci.token.new").exists()
+
+
+def test_hand_edited_saved_plan_is_refused(url: str, tmp_path: Path) -> None:
+    import json
+
+    assert run("create", "user", "manual", "--email", "m@x.io", "--database-url", url).exit_code == 0
+    source, saved = repo(tmp_path, PROJECT), tmp_path / "plan.json"
+    assert run("plan", "-f", source, "--database-url", url, "-out", str(saved)).exit_code == 0
+    data = json.loads(saved.read_text())
+    data["changes"].append(
+        {**data["changes"][0], "action": "delete", "symbol": "-", "kind": "User", "name": "manual",
+         "address": "User/manual", "before": data["changes"][0]["after"], "after": None}
+    )  # fmt: skip
+    saved.write_text(json.dumps(data))
+    refused = run("apply", str(saved), "--database-url", url)
+    assert refused.exit_code == 2 and "changed after `mcpctl plan -out` wrote it" in refused.stderr
+    with Store.open(url) as store:
+        assert [str(item.identity) for item in store.list_resources()] == ["User/manual"]

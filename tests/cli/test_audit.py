@@ -160,7 +160,7 @@ def test_control_characters_are_escaped_in_tables(database_url: str) -> None:
         )
     out = run(database_url, "audit").stdout
     assert "\x1b" not in out and "\x07" not in out and "\u202e" not in out
-    assert "doc\\x1b]0;pwned\\x07\\x1b[2J" in out and "a\\u202eb" in out
+    assert "doc\\u001b]0;pwned\\u0007\\u001b[2J" in out and "a\\u202eb" in out
 
 
 def test_sessions(url: str) -> None:

@@ -173,6 +173,48 @@ def test_secret_looking_literals_are_masked(database_url: str) -> None:
     assert "pat: (sensitive)" in gh1 and "org: acme" in gh1 and "ghp_literal123" not in gh1
 
 
+def test_secrets_found_by_value_shape_are_masked(sqlite_database_url: str) -> None:
+    from mcpctl.schemas import parse_resource
+
+    from .test_plan import SHAPED_SECRETS, shaped_secret_servers
+
+    url = sqlite_database_url
+    seed(url, *(parse_resource(doc) for doc in shaped_secret_servers()))
+    for name in ("db", "api"):
+        shown = run(url, "describe", "server", name).stdout
+        assert "(sensitive)" in shown and not [s for s in SHAPED_SECRETS if s in shown], shown
+    assert (
+        "- --api-key\n    - (sensitive)\n    - (sensitive)\n    - --port"
+        in run(url, "describe", "server", "db").stdout
+    )
+    for fmt in ("wide", "yaml", "json"):
+        listed = run(url, "get", "servers", "-o", fmt).stdout
+        assert not [s for s in SHAPED_SECRETS if s in listed], (fmt, listed)
+
+
+def test_escape_sequences_in_fields_are_shown_escaped(sqlite_database_url: str) -> None:
+    url = sqlite_database_url
+    seed(
+        url,
+        res(
+            "User",
+            "mallory",
+            {"email": "m@example.com", "displayName": "x\x1b[2J\x1b]0;pwned\x07"},
+            description="\u202eevil\r\x9b31m",
+            labels={"team": "a\x1b[31m"},
+        ),
+    )
+    for args in (
+        ("describe", "user", "mallory"),
+        ("get", "users", "-o", "wide"),
+        ("get", "users", "-o", "yaml"),
+    ):
+        shown = run(url, *args).stdout
+        assert not any(c in shown for c in "\x1b\x07\x9b\u202e\r"), (args, shown)
+    described = run(url, "describe", "user", "mallory").stdout
+    assert "\\u202eevil\\u000d\\u009b31m" in described and "team=a\\u001b[31m" in described
+
+
 def test_token_shows_when_it_was_last_used(database_url: str) -> None:
     with Store.open(database_url) as store:
         with store.transaction() as tx:

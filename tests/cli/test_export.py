@@ -8,6 +8,7 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
+import yaml
 from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -161,3 +162,97 @@ def test_export_to_stdout_with_filters(database_url: str, store: Store) -> None:
     assert servers.output.count("kind: Server\n") == 6 and "kind: Project" not in servers.output
     refused = run("export", "somewhere", "--kind", "srv", "--database-url", url)
     assert refused.exit_code == 2 and "need DIR `-`" in refused.output
+
+
+LITERAL_SECRETS = ("DBPASSWORD", "HEADERTOKEN", "URLPASSWORD", "DEFAULTSECRET", "ARGSECRET")
+
+
+def literal_secret_repo(root: Path) -> Path:
+    """A repo whose servers and template hold literal secrets (validation only warns about them)."""
+    repo = root / "secrets-repo"
+    repo.mkdir()
+    documents = [
+        doc(
+            "Server",
+            "db",
+            {
+                "transport": "stdio",
+                "command": "db-mcp",
+                "args": ["--api-key", "ARGSECRET", "--port", "5432"],
+                "env": {"DATABASE_URL": "postgres://app:DBPASSWORD@db.internal/app", "LOG": "info"},
+            },
+        ),
+        doc(
+            "Server",
+            "web",
+            {
+                "transport": "streamable-http",
+                "url": "https://bot:URLPASSWORD@web.example/mcp",
+                "headers": {"Authorization": "Bearer HEADERTOKEN", "X-Team": "core"},
+            },
+        ),
+        doc(
+            "Template",
+            "gh",
+            {
+                "parameters": [{"name": "pat", "secret": True, "default": "DEFAULTSECRET"}],
+                "server": {"transport": "stdio", "command": "gh", "env": {"GH_TOKEN": "{{ pat }}"}},
+            },
+        ),
+    ]
+    (repo / "all.yaml").write_text(yaml.safe_dump_all(documents))
+    return repo
+
+
+def test_export_withholds_literal_secrets_and_says_which(sqlite_database_url: str, tmp_path: Path) -> None:
+    url = sqlite_database_url
+    applied = run("apply", "-f", str(literal_secret_repo(tmp_path)), "--yes", "--database-url", url)
+    assert applied.exit_code == 0, applied.output
+    out = tmp_path / "out"
+    exported = CliRunner().invoke(cli, ["export", str(out), "--database-url", url])
+    assert exported.exit_code == 0, exported.output
+    text = "".join(p.read_text() for p in sorted(out.rglob("*.yaml")))
+    assert not [s for s in LITERAL_SECRETS if s in text], text
+    assert text.count("<withheld>") == 5 and text.count("# withheld on export") == 5
+    assert "DATABASE_URL: postgres://<withheld>@db.internal/app  # withheld on export: give a" in text
+    assert "- <withheld>  # withheld on export: put the value back" in text
+    assert "postgres://app:<withheld>@db.internal/app" not in text  # the whole userinfo is withheld
+    assert "postgres://<withheld>@db.internal/app" in text and "https://<withheld>@web.example/mcp" in text
+    assert "X-Team: core" in text and "- --port\n" in text and "LOG: info" in text
+    for entry in (
+        "Server/db: spec.args[1]",
+        "Server/db: spec.env.DATABASE_URL",
+        "Server/web: spec.url",
+        "Server/web: spec.headers.Authorization",
+        "Template/gh: spec.parameters[0].default",
+    ):
+        assert f"  {entry}\n" in exported.stderr
+    assert "Withheld 5 literal secret value(s)" in exported.stderr
+    # The placeholder never validates, so the export cannot silently replace a secret on apply.
+    checked = run("validate", str(out))
+    assert checked.exit_code == 1
+    assert "spec.env.DATABASE_URL: a hidden-value placeholder" in checked.output
+    assert checked.output.count("hidden-value placeholder") == 5
+    # Standard output withholds the same way.
+    piped = CliRunner().invoke(cli, ["export", "-", "--database-url", url])
+    assert not [s for s in LITERAL_SECRETS if s in piped.stdout] and piped.stdout.count("<withheld>") == 5
+
+
+def test_export_include_secrets_round_trips_and_warns(sqlite_database_url: str, tmp_path: Path) -> None:
+    url = sqlite_database_url
+    repo = literal_secret_repo(tmp_path)
+    assert run("apply", "-f", str(repo), "--yes", "--database-url", url).exit_code == 0
+    out = tmp_path / "out"
+    exported = CliRunner().invoke(cli, ["export", str(out), "--include-secrets", "--database-url", url])
+    assert exported.exit_code == 0
+    assert "warning: --include-secrets: 5 literal secret value(s) written in clear" in exported.stderr
+    text = "".join(p.read_text() for p in out.rglob("*.yaml"))
+    assert all(s in text for s in LITERAL_SECRETS) and "<withheld>" not in text
+    planned = run("plan", "-f", str(out), "--database-url", url, "-o", "json")
+    assert [c["field_changes"] for c in json.loads(planned.stdout)["changes"]] == [[], [], []]
+    # Exporting again without the flag keeps the values the files already hold (nothing new is revealed,
+    # and the owner's own values are not replaced by placeholders).
+    before = {p: p.read_bytes() for p in out.rglob("*.yaml")}
+    again = CliRunner().invoke(cli, ["export", str(out), "--database-url", url])
+    assert again.exit_code == 0 and "Withheld" not in again.stderr
+    assert {p: p.read_bytes() for p in out.rglob("*.yaml")} == before

@@ -144,11 +144,18 @@ def test_token_table(url: str) -> None:
     assert rows["used"][5] == "5m" and rows["ci"][5] == "never"
 
 
-def test_yaml_of_one_resource_is_its_document(url: str) -> None:
+def test_yaml_of_one_resource_is_its_document_with_secrets_masked(url: str, tmp_path: Path) -> None:
     result = run(url, "get", "server", "time", "-o", "yaml")
     assert result.exit_code == 0
     document = YAML(typ="safe").load(result.stdout)
-    assert parse_resource(document) == estate()[0]
+    expected = estate()[0].to_document()
+    expected["spec"]["env"]["API_KEY"] = "(sensitive)"
+    assert parse_resource(document) == parse_resource(expected)
+    assert "s3cr3t" not in run(url, "get", "servers", "-o", "json").stdout
+    # Applying the copy would replace the real secret with the mask: validation refuses it.
+    (tmp_path / "copy.yaml").write_text(result.stdout)
+    refused = run(url, "validate", str(tmp_path / "copy.yaml"))
+    assert refused.exit_code == 1 and "spec.env.API_KEY: a hidden-value placeholder" in refused.stderr
 
 
 def test_yaml_and_json_of_several_are_a_list(url: str) -> None:

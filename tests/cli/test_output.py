@@ -124,12 +124,16 @@ def test_kind_columns_show_the_spec() -> None:
     assert "User/u" in binding and "run:servers[s]" in binding
 
 
-def test_documents_round_trip_through_yaml_and_json() -> None:
-    resources = [s.resource for s in SAMPLES]
+def test_documents_round_trip_through_yaml_and_json_with_secrets_masked() -> None:
+    from mcpctl.schemas import masked, sensitive_paths
+
+    documents = [s.resource.to_document() for s in SAMPLES]
+    expected = [parse_resource(masked(doc, sensitive_paths(doc, {}))) for doc in documents]
     one = YAML(typ="safe").load(render("ProxyModel", SAMPLES[-1:], "yaml", single=True))
     assert parse_resource(one) == SAMPLES[-1].resource
     many = json.loads(render("Server", SAMPLES, "json", single=False))
-    assert many["kind"] == "List" and [parse_resource(doc) for doc in many["items"]] == resources
+    assert many["kind"] == "List" and [parse_resource(doc) for doc in many["items"]] == expected
+    assert many["items"][1]["spec"]["headers"] == {"X-Key": "(sensitive)"}
     many_yaml = YAML(typ="safe").load(render("Server", SAMPLES, "yaml", single=False))
     assert many_yaml == many
 

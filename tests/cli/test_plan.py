@@ -124,3 +124,50 @@ def test_diff_exit_codes(url: str, tmp_path: Path) -> None:
     assert run("diff", "-f", source, "--database-url", url).exit_code == 0
     missing = run("diff", "--database-url", url)
     assert missing.exit_code == 2 and "-f PATH" in missing.stderr
+
+
+SHAPED_SECRETS = ("ARGSECRET", "EQSECRET", "DBPASSWORD", "DSNKEY", "URLQUERYSECRET")
+
+
+def shaped_secret_servers() -> list[dict[str, object]]:
+    """Servers whose secrets sit under names that do not look secret (found by value shape or flag)."""
+    stdio = {
+        "transport": "stdio",
+        "command": "srv",
+        "args": ["--api-key", "ARGSECRET", "--token=EQSECRET", "--port", "8080"],
+        "env": {
+            "DATABASE_URL": "postgres://app:DBPASSWORD@db.internal/app",
+            "SENTRY_DSN": "https://DSNKEY@o1.ingest.sentry.io/42",
+        },
+    }
+    http = {"transport": "streamable-http", "url": "https://h.example/mcp?api_key=URLQUERYSECRET"}
+    return [
+        {"apiVersion": "mcpctl.dev/v1", "kind": "Server", "metadata": {"name": "db"}, "spec": stdio},
+        {"apiVersion": "mcpctl.dev/v1", "kind": "Server", "metadata": {"name": "api"}, "spec": http},
+    ]
+
+
+def test_secrets_found_by_value_shape_are_masked_in_every_plan_format(url: str, tmp_path: Path) -> None:
+    source = write(tmp_path / "repo" / "servers.yaml", *shaped_secret_servers())
+    for fmt in ("text", "json", "markdown"):
+        shown = run("plan", "-f", source, "--database-url", url, "-o", fmt).output
+        assert "(sensitive)" in shown and "8080" in shown, fmt
+        assert not [s for s in SHAPED_SECRETS if s in shown], (fmt, shown)
+    # An update shows old and new as (sensitive) too.
+    assert run("apply", "-f", source, "--database-url", url, "--yes").exit_code == 0
+    changed = (tmp_path / "repo" / "servers.yaml").read_text().replace("DBPASSWORD", "NEWPASSWORD")
+    (tmp_path / "repo" / "servers.yaml").write_text(changed)
+    text = run("plan", "-f", source, "--database-url", url).output
+    assert "spec.env.DATABASE_URL = (sensitive) → (sensitive)" in text
+    assert "NEWPASSWORD" not in text and "DBPASSWORD" not in text
+
+
+def test_escape_sequences_from_resources_never_reach_the_terminal(url: str, tmp_path: Path) -> None:
+    hostile = user("ada", description="\x1b]0;owned\x07\x1b[2J", labels={"team": "a\x9b31mb"})
+    hostile["spec"] = {"email": "ada@example.com", "displayName": "\u202eevil\x1b[31m"}
+    source = write(tmp_path / "repo" / "users.yaml", hostile)
+    for fmt in ("text", "json", "markdown"):
+        shown = run("plan", "-f", source, "--database-url", url, "-o", fmt).output
+        assert not any(c in shown for c in "\x1b\x07\x9b\u202e"), (fmt, shown)
+    text = run("plan", "-f", source, "--database-url", url).output
+    assert "\\u001b[2J" in text and "\\u202eevil" in text

@@ -114,3 +114,59 @@ def test_commands_shown_in_docs_validation_md_run() -> None:
             env={"PATH": f"{MCPCTL.parent}:/usr/bin:/bin"},
         )
         assert completed.returncode == 0, (line, completed.stderr.decode())
+
+
+def test_fifo_in_a_directory_is_skipped_not_waited_on(tmp_path: Path) -> None:
+    import os
+
+    (tmp_path / "user.yaml").write_text(
+        "apiVersion: mcpctl.dev/v1\nkind: User\nmetadata: {name: ada}\nspec: {email: ada@example.com}\n"
+    )
+    os.mkfifo(tmp_path / "pipe.yaml")
+    done = subprocess.run([MCPCTL, "validate", str(tmp_path)], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert "pipe.yaml: warning: not a regular file" in done.stderr
+    assert done.stdout.strip() == "1 documents, 0 errors, 1 warnings"
+
+
+def test_document_and_problem_limits_stop_with_a_clear_error(tmp_path: Path, monkeypatch: object) -> None:
+    many = tmp_path / "many.yaml"
+    many.write_text("---\na: 1\n" * 50)
+    code, out, err = run("validate", str(many), "--max-problems", "5")
+    # Two problems a document: the sixth, in the third document, stops the run.
+    assert code == 1 and out.strip() == "3 documents, 6 errors, 0 warnings"
+    assert err.count("\n") == 6 and "validation stopped after 5 problems, the limit" in err
+    assert "--max-problems or MCPCTL_MAX_PROBLEMS" in err
+    code, out, err = run("validate", str(many), "--max-documents", "10", "--max-problems", "1000")
+    assert code == 1 and "more than 10 documents in one run, the limit" in err
+    assert f"{many}:22:1: more than 10" in err and out.startswith("10 documents")
+    # The environment sets the same limits (for plan, apply and reconcile too).
+    result = CliRunner().invoke(cli, ["validate", str(many)], env={"MCPCTL_MAX_DOCUMENTS": "3"})
+    assert result.exit_code == 1 and "more than 3 documents" in result.stderr
+    bad = CliRunner().invoke(cli, ["plan", "-f", str(many)], env={"MCPCTL_MAX_DOCUMENTS": "lots"})
+    assert bad.exit_code == 2 and "MCPCTL_MAX_DOCUMENTS must be a whole number" in bad.stderr
+
+
+def test_a_million_tiny_documents_cost_little(tmp_path: Path) -> None:
+    # Once 2.19 GB and 67 s: now the problem limit stops the run within its first thousand documents,
+    # and without it the document limit stops it at 100,000.
+    flood = tmp_path / "flood.yaml"
+    flood.write_text("---\na: 1\n" * 1_000_000)
+    script = (
+        "import resource, subprocess, sys, time\n"
+        "started = time.monotonic()\n"
+        "done = subprocess.run(sys.argv[1:], capture_output=True, text=True)\n"
+        "rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss // 1024\n"
+        "print(done.returncode, rss, time.monotonic() - started, done.stderr.splitlines()[-1])\n"
+    )
+    for extra in ((), ("--max-problems", "1000000000")):
+        measured = subprocess.run(
+            [sys.executable, "-c", script, str(MCPCTL), "validate", str(flood), *extra],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        ).stdout.split(maxsplit=3)
+        code, rss_mb, seconds, last = int(measured[0]), int(measured[1]), float(measured[2]), measured[3]
+        assert code == 1 and rss_mb < 400, (rss_mb, last)
+        assert ("validation stopped" if not extra else "more than 100,000 documents") in last
+        assert seconds < 120

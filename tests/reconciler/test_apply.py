@@ -234,6 +234,35 @@ def test_moved_store_with_different_changes_is_refused_unless_accepted(store: St
     assert result.counts["add"] == len(BASE) - 1
 
 
+def test_plan_without_a_store_generation_is_treated_as_stale(store: Store) -> None:
+    import dataclasses
+
+    plan = dataclasses.replace(plan_against(store, state(*BASE)), base_generation=None)
+    with pytest.raises(StalePlan, match="no store generation"):
+        apply_plan(store, plan)
+    assert store.list_resources() == []
+    # With the desired state it came from, it is planned again under the lock, as a stale -f plan is.
+    assert apply_plan(store, plan, refresh=state(*BASE)).revision_id is not None
+
+
+def test_hand_made_delete_of_a_resource_of_another_manager_is_refused(store: Store) -> None:
+    import dataclasses
+
+    from mcpctl.reconciler import Change
+
+    manual = res("User", "manual", {"email": "m@x.io"})
+    with store.transaction() as tx:
+        tx.put(manual, managed_by=CLI_MANAGER)
+    plan = plan_against(store, state(*BASE))
+    forged = dataclasses.replace(
+        plan, changes=(Change(Action.DELETE, manual.identity, manual, None), *plan.changes)
+    )
+    before = snapshot(store)
+    with pytest.raises(PlanRefused, match="managed by cli"):
+        apply_plan(store, forged)
+    assert snapshot(store) == before
+
+
 def test_an_apply_is_audited_in_its_own_transaction(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     plan = plan_against(store, state(*BASE))
     cause = AuditEvent("reconcile", detail={"commit": "abc", "drift_repaired": 0})

@@ -12,7 +12,7 @@ from pathlib import Path
 import yaml
 
 from mcpctl.reconciler import STEP_DELAY_ENV
-from mcpctl.store import Store
+from mcpctl.store import Store, hash_token
 
 MCPCTL = str(Path(sys.executable).with_name("mcpctl"))
 
@@ -139,3 +139,75 @@ def test_kill_9_mid_apply_leaves_store_fully_before(database_url: str, tmp_path:
     )
     assert redo.returncode == 0, redo.stderr
     assert names(database_url) == {f"v-{i}" for i in range(40)}
+
+
+def write_token(directory: Path, expires: str) -> Path:
+    directory.mkdir(parents=True, exist_ok=True)
+    docs = [
+        {"apiVersion": "mcpctl.dev/v1", "kind": "Project", "metadata": {"name": "team"}, "spec": {}},
+        {
+            "apiVersion": "mcpctl.dev/v1",
+            "kind": "McpToken",
+            "metadata": {"name": "ci", "project": "team"},
+            "spec": {"expires": expires},
+        },
+    ]
+    (directory / "all.yaml").write_text(yaml.safe_dump_all(docs))
+    return directory
+
+
+def accepted_by(url: str, path: Path) -> bool:
+    """True when the token file holds a value the store accepts for team/ci."""
+    store = Store.open(url)
+    try:
+        record = store.find_token(hash_token(path.read_text().strip()))
+    finally:
+        store.close()
+    return record is not None and record.name == "ci" and record.is_valid()
+
+
+def interrupt_token_replacement(url: str, tmp_path: Path, signum: int) -> tuple[Path, str]:
+    """Apply a token, then kill the apply that replaces it once the new value is staged beside it."""
+    source, out = write_token(tmp_path / "repo", "30d"), tmp_path / "tokens"
+    done = subprocess.run(
+        [MCPCTL, "apply", "-f", str(source), "--yes", "--database-url", url, "--token-output", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    path = out / "team.ci.token"
+    old = path.read_text()
+    write_token(source, "never")  # an immutable field: the token is replaced (revoke + new value)
+    victim = start_apply(url, source, "--token-output", str(out), delay=3.0)
+    deadline = time.monotonic() + 60
+    # The new value is written (beside the old file, or, as older versions did, over it) mid-transaction.
+    while not (out / "team.ci.token.new").exists() and path.read_text() == old:
+        assert victim.poll() is None and time.monotonic() < deadline, "the new value was never written"
+        time.sleep(0.02)
+    victim.send_signal(signum)
+    victim.communicate(timeout=30)
+    assert victim.returncode != 0
+    return path, old
+
+
+def test_ctrl_c_mid_token_replacement_keeps_a_working_token_file(database_url: str, tmp_path: Path) -> None:
+    path, old = interrupt_token_replacement(database_url, tmp_path, signal.SIGINT)
+    assert path.read_text() == old and accepted_by(database_url, path)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["team.ci.token"]
+
+
+def test_kill_9_mid_token_replacement_keeps_a_working_token_file(database_url: str, tmp_path: Path) -> None:
+    path, old = interrupt_token_replacement(database_url, tmp_path, signal.SIGKILL)
+    assert path.read_text() == old and accepted_by(database_url, path)
+    # The staged value the store never saved is left beside it; the next apply replaces it.
+    redo = subprocess.run(
+        [MCPCTL, "apply", "-f", str(tmp_path / "repo"), "--yes", "--database-url", database_url,
+         "--token-output", str(path.parent), "--lock-timeout", "10"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )  # fmt: skip
+    assert redo.returncode == 0, redo.stderr
+    assert path.read_text() != old and accepted_by(database_url, path)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["team.ci.token"]

@@ -176,3 +176,49 @@ def test_names_are_masked_and_canonical(tmp_path: Path) -> None:
     )
     assert source_name("https://tok@example.com/r.git", "/mcp/") == "https://***@example.com/r.git//mcp"
     assert canonical_url(str(tmp_path / "x" / ".." / "y")) == str((tmp_path / "y").resolve())
+
+
+def test_url_credentials_reach_git_per_command_and_never_the_disk(
+    remote: Remote, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import hashlib
+    import stat
+
+    from mcpctl.reconciler._git import default_cache_dir
+
+    from ._remote import GitHttpServer
+
+    sha = remote.publish({"servers/a.yaml": "a: 1\n"})
+    # The default cache (under XDG_CACHE_HOME), and a user whose git would store credentials it is given.
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("MCPCTL_CACHE_DIR", raising=False)
+    store_file = tmp_path / "git-credentials"
+    (tmp_path / "gitconfig").write_text(f"[credential]\n\thelper = store --file={store_file}\n")
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(tmp_path / "gitconfig"))
+    with GitHttpServer(remote.bare.parent, "alice", "s3cr3t-PW") as server:
+        url = f"http://alice:s3cr3t-PW@127.0.0.1:{server.port}/origin.git"
+        # A cache an older version made, keyed by the URL with its credentials and holding them.
+        legacy = default_cache_dir() / hashlib.sha1(url.encode()).hexdigest()
+        legacy.mkdir(parents=True)
+        (legacy / "config").write_text(f'[remote "origin"]\n\turl = {url}\n')
+        repo = GitRepository(url)
+        repo.fetch()
+        assert repo.resolve("main") == sha
+        assert (repo.checkout(sha).directory / "servers" / "a.yaml").read_text() == "a: 1\n"
+        assert any(authorized for _method, _path, authorized in server.requests)
+        wrong = GitRepository(f"http://alice:not-the-PW@127.0.0.1:{server.port}/origin.git")
+        with pytest.raises(SourceError) as caught:
+            wrong.fetch()
+        assert "not-the-PW" not in caught.value.detail and "***@127.0.0.1" in caught.value.detail
+        anonymous = GitRepository(f"http://127.0.0.1:{server.port}/origin.git")
+        with pytest.raises(SourceError):
+            anonymous.fetch()  # fails at once: no prompt, no stored credential to fall back on
+    root = default_cache_dir()
+    assert not legacy.exists()
+    written = [p for p in root.parent.rglob("*") if p.is_file() and not p.is_symlink()]
+    assert written and not [p for p in written if b"s3cr3t-PW" in p.read_bytes()]
+    assert not store_file.exists()  # git's own helpers were not asked to keep them
+    assert stat.S_IMODE(root.stat().st_mode) == 0o700 and stat.S_IMODE(repo.path.stat().st_mode) == 0o700
+    assert stat.S_IMODE((repo.path / "config").stat().st_mode) & 0o077 == 0
+    assert stat.S_IMODE(repo.path.with_suffix(".lock").stat().st_mode) == 0o600
+    assert stat.S_IMODE((root / "checkouts" / repo.path.name).stat().st_mode) == 0o700

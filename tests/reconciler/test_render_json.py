@@ -11,7 +11,6 @@ import pytest
 from mcpctl.errors import UsageError
 from mcpctl.reconciler import (
     FORMAT_VERSION,
-    Action,
     diff,
     load_plan,
     plan_digest,
@@ -19,6 +18,7 @@ from mcpctl.reconciler import (
     render_text,
     save_plan,
 )
+from mcpctl.reconciler._render_json import _file_digest
 
 from ._samples import MANAGER, check_golden, scenario
 
@@ -66,21 +66,45 @@ def test_saving_over_a_readable_file_leaves_it_owner_only(tmp_path: Path) -> Non
     assert load_plan(path) == _plan()
 
 
-def test_masked_json_cannot_be_applied_as_a_plan(tmp_path: Path) -> None:
+def test_printed_json_cannot_be_applied_as_a_plan(tmp_path: Path) -> None:
     path = tmp_path / "shown.json"
     path.write_text(render_json(_plan()))
+    with pytest.raises(UsageError, match="not a plan file written by `mcpctl plan -out`"):
+        load_plan(path)
+
+
+def test_saved_plan_without_its_sensitive_values_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    save_plan(_plan(), path)
+    data = json.loads(path.read_text())
+    for change in data["changes"]:
+        change.pop("sensitive_values", None)
+    data["digest"] = _file_digest(data)
+    path.write_text(json.dumps(data))
     with pytest.raises(UsageError, match="sensitive values are missing"):
         load_plan(path)
 
 
-def test_plan_without_secrets_loads_from_plain_json(tmp_path: Path) -> None:
-    plan = _plan()
-    path = tmp_path / "plain.json"
-    data = json.loads(render_json(plan))
-    data["changes"] = [c for c in data["changes"] if not c["sensitive_paths"]]
+def test_edited_saved_plan_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    save_plan(_plan(), path)
+    data = json.loads(path.read_text())
+    deleted = next(c for c in data["changes"] if c["action"] == "delete")
+    data["changes"].append({**deleted, "name": "someone-elses", "address": "Server/someone-elses"})
     path.write_text(json.dumps(data))
-    loaded = load_plan(path)
-    assert {c.action for c in loaded.changes} >= {Action.CREATE, Action.DELETE, Action.REPLACE}
+    with pytest.raises(UsageError, match="changed after `mcpctl plan -out` wrote it"):
+        load_plan(path)
+
+
+def test_saved_plan_without_a_store_generation_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "plan.json"
+    save_plan(_plan(), path)
+    data = json.loads(path.read_text())
+    data["base_generation"] = None
+    data["digest"] = _file_digest(data)  # even with a digest that matches
+    path.write_text(json.dumps(data))
+    with pytest.raises(UsageError, match="no store generation"):
+        load_plan(path)
 
 
 @pytest.mark.parametrize("content", ["not json", "[]", '{"format_version": "0"}', '{"format_version": "1"}'])

@@ -49,6 +49,17 @@ def test_duplicate_keys_are_problems_and_later_documents_still_load() -> None:
     assert [d.data for d in result.documents] == [{"ok": True}]
 
 
+def test_keys_that_are_not_strings_are_named_at_their_own_line() -> None:
+    # `1` and `true` are an int and a bool (and 1 == True in Python): not one key given twice.
+    assert problems_of("metadata:\n  labels:\n    team: a\n    1: x\n    true: y\n") == [
+        "f.yaml:4:5: mapping key '1' is read as a number, not a string; quote it ('1')"
+    ]
+    assert problems_of("labels:\n  true: y\n") == [
+        "f.yaml:2:3: mapping key 'true' is read as a boolean, not a string; quote it ('true')"
+    ]
+    assert problems_of("labels:\n  '1': x\n  'true': y\n") == []
+
+
 def test_tabs_in_indentation_are_reported_with_their_position() -> None:
     assert problems_of("a:\n\tb: 1\n") == [
         "f.yaml:2:1: tab characters are not allowed in YAML indentation; use spaces"
@@ -123,13 +134,13 @@ def test_directories_are_walked_recursively_sorted_skipping_hidden(tmp_path: Pat
 
 def test_unreadable_inputs_are_problems(tmp_path: Path) -> None:
     (tmp_path / "binary.yaml").write_bytes(b"\x00\x01\x02")
-    (tmp_path / "latin1.yaml").write_bytes("name: caf\xe9\n".encode("latin-1"))
+    (tmp_path / "latin1.yaml").write_bytes("name: ok\ncity: caf\xe9\n".encode("latin-1"))
     (tmp_path / "bom.yaml").write_bytes(b"\xef\xbb\xbfn: 1\n")
     (tmp_path / "utf16.yaml").write_bytes("n: 1\n".encode("utf-16"))
     result = load_documents([str(tmp_path), str(tmp_path / "missing.yaml")])
     assert sorted(str(p).replace(str(tmp_path), "D") for p in result.problems) == [
         "D/binary.yaml: binary file (contains NUL bytes), not YAML",
-        "D/latin1.yaml: not UTF-8 text (bad byte at offset 9)",
+        "D/latin1.yaml:2:10: not UTF-8 text (bad byte 0xe9 at offset 18)",
         "D/missing.yaml: no such file or directory",
         "D/utf16.yaml: UTF-16 text; save the file as UTF-8",
     ]
@@ -148,3 +159,31 @@ def test_stdin_is_read_for_dash() -> None:
 def test_files_without_documents_are_fine(text: str) -> None:
     result = load_text(text, "f.yaml")
     assert (result.documents, result.problems) == ([], [])
+
+
+def test_symlinks_and_special_files_in_a_directory_are_said_not_skipped_silently(tmp_path: Path) -> None:
+    import os
+
+    outside, repo = tmp_path / "outside", tmp_path / "repo"
+    outside.mkdir()
+    repo.mkdir()
+    (outside / "secret.yaml").write_text("n: outside\n")
+    (outside / "more").mkdir()
+    (outside / "more" / "x.yaml").write_text("n: linked-dir\n")
+    (repo / "a.yaml").write_text("n: 1\n")
+    (repo / "alias.yaml").symlink_to(repo / "a.yaml")  # inside: read (once)
+    (repo / "escape.yaml").symlink_to(outside / "secret.yaml")
+    (repo / "linked").symlink_to(outside / "more")
+    os.mkfifo(repo / "pipe.yaml")
+    result = load_documents([str(repo)])
+    assert [d.data["n"] for d in result.documents] == [1]
+    assert sorted((str(p).replace(str(tmp_path), "T"), p.severity) for p in result.problems) == [
+        ("T/repo/escape.yaml: symlink to a file outside T/repo (T/outside/secret.yaml) not read; "
+         "give that file with its own -f to read it", "error"),
+        ("T/repo/linked: warning: symlinked directory not followed; give it with its own -f to read it",
+         "warning"),
+        ("T/repo/pipe.yaml: warning: not a regular file (a FIFO, socket or device); skipped", "warning"),
+    ]  # fmt: skip
+    # Named on the command line, a symlink or a directory behind one is read as asked.
+    explicit = load_documents([str(repo / "escape.yaml"), str(repo / "linked")])
+    assert [d.data["n"] for d in explicit.documents] == ["outside", "linked-dir"]

@@ -52,7 +52,13 @@ def _report(result: ApplyResult) -> None:
 @click.option(
     "--token-output",
     type=click.Path(file_okay=False, path_type=Path),
-    help="Write new token values to DIR/<project>.<name>.token (mode 0600) instead of printing them.",
+    help="Write new token values to DIR/<project>.<name>.token (mode 0600) instead of printing them; "
+    "an existing file is replaced only when it holds the old value of the token being replaced.",
+)
+@click.option(
+    "--overwrite-tokens",
+    is_flag=True,
+    help="With --token-output: replace existing token files even when they hold another value.",
 )
 @prune_all_option
 @database_option
@@ -65,12 +71,15 @@ def apply_command(
     yes: bool,
     lock_timeout: float,
     token_output: Path | None,
+    overwrite_tokens: bool,
     prune_all: bool,
     database_url: str | None,
 ) -> None:
     """Make the live store match the desired state (-f PATH...), or apply a saved PLANFILE exactly."""
     if planfile is not None and (filenames or repo):
         raise UsageError("give either a saved plan file or -f PATH / --repo URL, not both")
+    if overwrite_tokens and token_output is None:
+        raise UsageError("--overwrite-tokens needs --token-output DIR")
     plan: Plan
     state: DesiredState | None = None
     if planfile is not None:
@@ -96,6 +105,7 @@ def apply_command(
             lock_timeout=lock_timeout,
             actor=current_actor(),
             token_output=token_output,
+            overwrite_tokens=overwrite_tokens,
             refresh=state,
             accept_different=yes,
         )

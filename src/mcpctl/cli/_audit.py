@@ -17,10 +17,11 @@ import click
 from click.core import ParameterSource
 
 from mcpctl.errors import UsageError
+from mcpctl.schemas import printable
 
 from ._main import cli
 from ._options import database_option, open_store
-from ._output import printable, table
+from ._output import table
 
 if TYPE_CHECKING:
     from mcpctl.store import AuditEvent, AuditQuery, AuditSession, Store

@@ -14,10 +14,11 @@ from mcpctl.reconciler import (
     Inventory,
     Section,
     relations,
+    template_specs,
     token_expiry,
     token_status,
 )
-from mcpctl.schemas import LiveResource, McpToken, Template, TemplateSpec, masked, sensitive_paths
+from mcpctl.schemas import LiveResource, McpToken, TemplateSpec, printable
 
 from ._completion import KIND, complete_names, complete_projects
 from ._main import cli
@@ -28,7 +29,7 @@ _LABEL_WIDTH = 18
 
 
 def _field(label: str, value: str) -> str:
-    return f"{label + ':':<{_LABEL_WIDTH}}{value}"
+    return f"{label + ':':<{_LABEL_WIDTH}}{printable(value)}"
 
 
 def _mapping(values: dict[str, str]) -> str:
@@ -47,19 +48,9 @@ def _indent(text: str, by: str = "  ") -> str:
 
 
 def _spec_yaml(live: LiveResource, templates: Mapping[str, TemplateSpec]) -> str:
-    # Literal env/header values that look secret are shown as `(sensitive)`, as plans show them.
-    full = document(live.resource)
-    spec = masked(full, sensitive_paths(full, templates)).get("spec") or {}
+    # Sensitive values are shown as `(sensitive)`, as plans show them.
+    spec = document(live.resource, templates).get("spec") or {}
     return yaml_text(spec) if spec else "{}"
-
-
-def templates_of(inventory: Inventory) -> dict[str, TemplateSpec]:
-    """Stored templates by name: they say which template values are secret."""
-    found = {}
-    for live in inventory.of_kind("Template"):
-        assert isinstance(live.resource, Template)
-        found[live.identity.name] = live.resource.spec
-    return found
 
 
 def render_section(section: Section) -> str:
@@ -127,7 +118,8 @@ def describe(kind: str, name: str, project: str | None, database_url: str | None
         inventory = Inventory(store)
         live = inventory.find(kind, name, project)
         sections = relations(inventory, live, now)
-        templates = templates_of(inventory) if live.identity.kind in ("Server", "Template") else {}
+        kept = inventory.of_kind("Template") if live.identity.kind == "Server" else []
+        templates = template_specs(t.resource for t in kept)
         record = (
             store.token_record(live.identity.project or "", live.identity.name)
             if isinstance(live.resource, McpToken)

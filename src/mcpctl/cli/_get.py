@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 import click
 
 from mcpctl.errors import UsageError
-from mcpctl.reconciler import Inventory
+from mcpctl.reconciler import Inventory, template_specs
 from mcpctl.schemas import KINDS, LiveResource
 
 from ._completion import KIND, complete_names, complete_projects
@@ -101,6 +101,9 @@ def get(
     store = open_store(database_url)
     extra: list[Column] = []
     try:
+        # Templates say which template values of a Server are secret (masked in -o yaml/json).
+        documents = kind == "Server" and fmt in ("yaml", "json")
+        templates = template_specs(t.resource for t in store.list_resources("Template")) if documents else {}
         if kind == "McpToken" and fmt in ("table", "wide"):
             extra.append(last_used_column(store.tokens_last_used(project if scoped else None)))
         if names:
@@ -118,7 +121,8 @@ def get(
         where = f" in project {project}" if project and scoped else ""
         click.echo(f"No resources found{where}.", err=True)
         return
-    click.echo(render(kind, rows, fmt, single=len(names) == 1 and len(rows) == 1, extra=extra))
+    single = len(names) == 1 and len(rows) == 1
+    click.echo(render(kind, rows, fmt, single=single, extra=extra, templates=templates))
 
 
 def last_used_column(last_used: Mapping[tuple[str, str], datetime]) -> Column:

@@ -20,10 +20,12 @@ class ErrorBoundary(click.Group):
         except McpctlError as error:
             if ctx.meta.get("mcpctl.debug"):
                 raise
+            from mcpctl.schemas import printable  # errors may quote file content; loaded only on error
+
             if isinstance(error, ValidationFailed):
                 for problem in error.problems:
-                    click.echo(str(problem), err=True)
-            click.echo(f"error: {error.detail}", err=True)
+                    click.echo(printable(str(problem)), err=True)
+            click.echo(printable(f"error: {error.detail}"), err=True)
             sys.exit(error.exit_code)
 
 

@@ -6,8 +6,7 @@ Pure functions from live resources to text; the commands only pick one and echo 
 from __future__ import annotations
 
 import json
-import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -28,8 +27,13 @@ from mcpctl.schemas import (
     Server,
     ServerSpec,
     Template,
+    TemplateSpec,
     User,
+    mask_args,
     mask_url,
+    masked,
+    printable,
+    sensitive_paths,
 )
 
 OUTPUT_FORMATS = ("table", "wide", "yaml", "json", "name")
@@ -71,15 +75,6 @@ def _cell(value: str) -> str:
     return value if len(value) <= _MAX_CELL else value[: _MAX_CELL - 3] + "..."
 
 
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
-
-
-def printable(text: str) -> str:
-    """`text` safe to print on a terminal: control characters (escape sequences, bidi overrides) are
-    shown as Python escapes (`\\x1b`), since stored values may come from clients."""
-    return _CONTROL.sub(lambda found: found[0].encode("unicode_escape").decode(), text)
-
-
 @dataclass(frozen=True)
 class Column:
     """One table column: header, how to read its cell, and whether only `-o wide` shows it."""
@@ -93,7 +88,7 @@ def _server_target(spec: ServerSpec) -> str:
     if spec.from_template is not None:
         return f"template:{spec.from_template.name}"
     if spec.transport == "stdio":
-        return " ".join([spec.command or "", *spec.args])
+        return " ".join([spec.command or "", *mask_args(spec.args)])
     return mask_url(spec.url or "", SENSITIVE)
 
 
@@ -228,33 +223,47 @@ def render_names(rows: Sequence[LiveResource]) -> str:
     return "\n".join(slug(live.identity) for live in rows)
 
 
-def document(resource: ResourceModel) -> dict[str, Any]:
-    """The resource's document as `apply -f` reads it back."""
-    return resource.to_document()
+def document(resource: ResourceModel, templates: Mapping[str, TemplateSpec] | None = None) -> dict[str, Any]:
+    """The resource's document as `apply -f` reads it, with sensitive values shown as `(sensitive)`.
+
+    `templates` (by name) say which template values of a Server are secret. Validation refuses a
+    `(sensitive)` value, so a copy of this output cannot replace a real secret by mistake.
+    """
+    full = resource.to_document()
+    return masked(full, sensitive_paths(full, templates or {}))
 
 
-def list_document(resources: Sequence[ResourceModel]) -> dict[str, Any]:
+def list_document(
+    resources: Sequence[ResourceModel], templates: Mapping[str, TemplateSpec] | None = None
+) -> dict[str, Any]:
     """Several resources in one document, like kubectl's `kind: List`."""
     return {
         "apiVersion": "mcpctl.dev/v1",
         "kind": LIST_KIND,
-        "items": [document(resource) for resource in resources],
+        "items": [document(resource, templates) for resource in resources],
     }
 
 
-def render_documents(resources: Sequence[ResourceModel], fmt: str, *, single: bool) -> str:
+def render_documents(
+    resources: Sequence[ResourceModel],
+    fmt: str,
+    *,
+    single: bool,
+    templates: Mapping[str, TemplateSpec] | None = None,
+) -> str:
     """YAML or JSON: the one resource's document when `single`, else a List of them."""
-    data = document(resources[0]) if single else list_document(resources)
+    data = document(resources[0], templates) if single else list_document(resources, templates)
     if fmt == "json":
         return json.dumps(data, indent=2)
     return yaml_text(data)
 
 
 def yaml_text(data: Any) -> str:
-    """Plain data as block YAML in the house style (multi-line strings as `|` blocks)."""
+    """Plain data as block YAML in the house style (multi-line strings as `|` blocks), terminal-safe."""
     from mcpctl.reconciler import dump_documents, to_yaml_value
 
-    return dump_documents([to_yaml_value(data)]).rstrip("\n")
+    # Unsafe strings are double-quoted by to_yaml_value, where a `\uXXXX` escape means the same.
+    return printable(dump_documents([to_yaml_value(data)]).rstrip("\n"))
 
 
 def render(
@@ -265,10 +274,11 @@ def render(
     single: bool,
     now: datetime | None = None,
     extra: Sequence[Column] = (),
+    templates: Mapping[str, TemplateSpec] | None = None,
 ) -> str:
     """Render `get` output in one of OUTPUT_FORMATS (`extra` columns go into tables only)."""
     if fmt in ("table", "wide"):
         return render_table(kind, rows, wide=fmt == "wide", now=now or datetime.now(UTC), extra=extra)
     if fmt == "name":
         return render_names(rows)
-    return render_documents([live.resource for live in rows], fmt, single=single)
+    return render_documents([live.resource for live in rows], fmt, single=single, templates=templates)

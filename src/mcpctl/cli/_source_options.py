@@ -14,7 +14,7 @@ from mcpctl.errors import UsageError
 from mcpctl.reconciler import FileSource, GitSource, Source, relative_problem, subpath
 
 if TYPE_CHECKING:
-    from mcpctl.schemas import ValidationResult
+    from mcpctl.schemas import Limits, ValidationResult
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -61,7 +61,9 @@ def source_from_options(
     return FileSource(tuple(filenames))
 
 
-def validate_repository(repo: str, ref: str | None = None, path: str | None = None) -> ValidationResult:
+def validate_repository(
+    repo: str, ref: str | None = None, path: str | None = None, *, limits: Limits | None = None
+) -> ValidationResult:
     """`load_and_validate` of one commit of a repository; problems name files inside the repository."""
     from mcpctl.schemas import load_and_validate
 
@@ -69,6 +71,6 @@ def validate_repository(repo: str, ref: str | None = None, path: str | None = No
     repository = source.repository
     repository.fetch()
     checkout = repository.checkout(repository.resolve(ref))
-    result = load_and_validate([str(subpath(checkout, path))])
+    result = load_and_validate([str(subpath(checkout, path))], limits=limits)
     result.problems = [relative_problem(p, checkout.directory) for p in result.problems]
     return result

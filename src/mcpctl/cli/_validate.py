@@ -10,19 +10,51 @@ import json
 import click
 
 from mcpctl.errors import UsageError
-from mcpctl.schemas import ValidationResult, load_and_validate
+from mcpctl.schemas import (
+    MAX_DOCUMENTS_ENV,
+    MAX_PROBLEMS_ENV,
+    Limits,
+    ValidationResult,
+    load_and_validate,
+    printable,
+)
 
 from ._main import cli
 from ._source_options import source_options, validate_repository
+
+_DEFAULTS = Limits()
 
 
 @cli.command("validate")
 @click.argument("paths", nargs=-1, type=click.Path(exists=True, allow_dash=True))
 @source_options
 @click.option("-o", "--output", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.option(
+    "--max-documents",
+    type=int,
+    default=None,
+    metavar="N",
+    help=f"Stop with an error past N documents (default {_DEFAULTS.max_documents:,}; "
+    f"or {MAX_DOCUMENTS_ENV}).",
+)
+@click.option(
+    "--max-problems",
+    type=int,
+    default=None,
+    metavar="N",
+    help=f"Show at most N problems, stopping at the next error (default {_DEFAULTS.max_problems:,}; "
+    f"or {MAX_PROBLEMS_ENV}).",
+)
 @click.pass_context
 def validate(
-    ctx: click.Context, paths: tuple[str, ...], repo: str | None, ref: str | None, path: str | None, fmt: str
+    ctx: click.Context,
+    paths: tuple[str, ...],
+    repo: str | None,
+    ref: str | None,
+    path: str | None,
+    fmt: str,
+    max_documents: int | None,
+    max_problems: int | None,
 ) -> None:
     """Check YAML files and directories (recursively; `-` for stdin) and print every problem.
 
@@ -30,21 +62,23 @@ def validate(
     """
     if (repo is None) == (not paths) or (repo is None and (ref or path)):
         raise UsageError("give PATH... or --repo URL [--ref REF] [--path SUBDIR]")
-    result = validate_repository(repo, ref, path) if repo is not None else load_and_validate(paths)
+    limits = Limits.from_env(max_documents=max_documents, max_problems=max_problems)
+    if repo is not None:
+        result = validate_repository(repo, ref, path, limits=limits)
+    else:
+        result = load_and_validate(paths, limits=limits)
     if fmt == "json":
         click.echo(render_json(result))
     else:
         for problem in result.problems:
-            click.echo(str(problem), err=True)
+            click.echo(printable(str(problem)), err=True)
         click.echo(summary(result))
     ctx.exit(0 if result.valid else 1)
 
 
 def summary(result: ValidationResult) -> str:
-    """`N documents, N errors, N warnings`."""
-    errors = len(result.errors)
-    warnings = len(result.problems) - errors
-    return f"{result.documents} documents, {errors} errors, {warnings} warnings"
+    """`N documents, N errors, N warnings` (problems past the limit counted too)."""
+    return f"{result.documents} documents, {result.error_count} errors, {result.warning_count} warnings"
 
 
 def render_json(result: ValidationResult) -> str:
@@ -52,8 +86,9 @@ def render_json(result: ValidationResult) -> str:
     document = {
         "valid": result.valid,
         "documents": result.documents,
-        "errors": len(result.errors),
-        "warnings": len(result.warnings),
+        "errors": result.error_count,
+        "warnings": result.warning_count,
+        "omitted": result.omitted_errors + result.omitted_warnings,
         "problems": [problem.to_dict() for problem in result.problems],
     }
     return json.dumps(document, indent=2)

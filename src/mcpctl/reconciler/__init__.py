@@ -8,7 +8,7 @@ from __future__ import annotations
 from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
-from ._apply import STEP_DELAY_ENV, ApplyResult, CreatedToken, apply_plan, token_file
+from ._apply import STEP_DELAY_ENV, ApplyResult, CreatedToken, apply_plan
 from ._diff import IMMUTABLE_FIELDS, MUTABLE_TOKEN_FIELDS, diff, field_changes, flatten
 from ._format import describe_identity
 from ._inspect import (
@@ -35,9 +35,10 @@ from ._sources import (
     source_name_for_paths,
     source_name_for_repo,
 )
+from ._token_files import token_file
 
 if TYPE_CHECKING:
-    from ._export import export_resources
+    from ._export import ExportResult, export_resources, export_stream, template_specs
     from ._git import GitRepository, GitSource, is_local_path, relative_problem, subpath
     from ._loop import LoopConfig, ReconcileLoop
     from ._status import ReconcileStatus, read_statuses, reconcile_metric_families, status_path
@@ -49,6 +50,7 @@ if TYPE_CHECKING:
 # Type checkers see them through the TYPE_CHECKING imports above.
 _LAZY: dict[str, str] = {
     "DebouncedWatcher": "._watch",
+    "ExportResult": "._export",
     "GitRepository": "._git",
     "GitSource": "._git",
     "LoopConfig": "._loop",
@@ -58,6 +60,7 @@ _LAZY: dict[str, str] = {
     "dump_documents": "._yamlio",
     "dump_resource_yaml": "._yamlio",
     "export_resources": "._export",
+    "export_stream": "._export",
     "git_ref_filter": "._watch",
     "is_local_path": "._git",
     "read_statuses": "._status",
@@ -65,6 +68,7 @@ _LAZY: dict[str, str] = {
     "relative_problem": "._git",
     "status_path": "._status",
     "subpath": "._git",
+    "template_specs": "._export",
     "to_yaml_value": "._yamlio",
 }
 
@@ -89,6 +93,7 @@ __all__ = [
     "DebouncedWatcher",
     "DeletePlan",
     "DesiredState",
+    "ExportResult",
     "FieldChange",
     "FileSource",
     "GitRepository",
@@ -109,6 +114,7 @@ __all__ = [
     "dump_documents",
     "dump_resource_yaml",
     "export_resources",
+    "export_stream",
     "field_changes",
     "flatten",
     "format_path",
@@ -133,6 +139,7 @@ __all__ = [
     "source_name_for_repo",
     "status_path",
     "subpath",
+    "template_specs",
     "to_yaml_value",
     "token_expiry",
     "token_file",

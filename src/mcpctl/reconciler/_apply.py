@@ -7,8 +7,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,8 +18,8 @@ from mcpctl.schemas import Identity, McpToken
 from ._diff import diff
 from ._plan import Action, Change, Plan
 from ._render_json import changes_digest, plan_digest
-from ._sensitive import write_private
 from ._sources import DesiredState
+from ._token_files import TokenFiles
 
 if TYPE_CHECKING:
     from mcpctl.store import AuditEvent, Store, StoreTransaction
@@ -50,11 +49,6 @@ class ApplyResult:
     """The plan actually applied (re-made under the lock when the store had moved)."""
 
 
-def token_file(directory: Path, identity: Identity) -> Path:
-    """`DIR/<project>.<name>.token`: where `--token-output` writes a token's value."""
-    return directory / f"{identity.project}.{identity.name}.token"
-
-
 def _step(tx: StoreTransaction, change: Change, plan: Plan) -> str | None:
     """Execute one change; returns a new token value when one was generated."""
     after = change.after
@@ -79,6 +73,8 @@ def _refreshed(
     stale = (
         f"the plan was made at store generation {plan.base_generation}, but the store is now at "
         f"generation {generation}"
+        if plan.base_generation is not None
+        else "the plan records no store generation, so whether the store moved since cannot be told"
     )
     if refresh is None:
         raise StalePlan(f"{stale}: it changed since; run plan again")
@@ -102,15 +98,18 @@ def _refreshed(
     return fresh
 
 
-@contextmanager
-def _cleanup_on_failure(paths: list[Path]) -> Iterator[None]:
-    # Token files written before a failed commit name tokens that never existed: remove them.
-    try:
-        yield
-    except BaseException:
-        for path in paths:
-            path.unlink(missing_ok=True)
-        raise
+def _refuse_foreign_deletes(store: Store, plan: Plan) -> None:
+    # The diff never plans these; a plan that has one was made by hand. Checked under the lock.
+    if plan.prune_all:
+        return
+    for change in plan.changes:
+        if change.action is Action.DELETE:
+            live = store.get_resource(change.identity)
+            if live is not None and live.managed_by != plan.manager:
+                raise PlanRefused(
+                    f"{change.identity} is managed by {live.managed_by}, not by {plan.manager}: only a plan "
+                    "made with --prune-all may delete it; nothing was applied"
+                )
 
 
 def apply_plan(
@@ -120,6 +119,7 @@ def apply_plan(
     lock_timeout: float = 30.0,
     actor: str | None = None,
     token_output: Path | None = None,
+    overwrite_tokens: bool = False,
     refresh: DesiredState | None = None,
     accept_different: bool = False,
     audit: Sequence[AuditEvent] = (),
@@ -131,38 +131,46 @@ def apply_plan(
     under the lock and applied if its changes are the same as those shown (or whatever they now are,
     with `accept_different`), which is how two `apply -f` runs serialize instead of failing.
     Creates, updates and replaces run in dependency order, then deletes in reverse order. Token values
-    are returned once (and written to `token_output/<project>.<name>.token`, mode 0600, if given).
-    The history row's `apply` audit event and the `audit` events given (what caused the apply) are
-    written in the same transaction, so an apply that commits is never missing from the audit trail.
+    are returned once (and written to `token_output/<project>.<name>.token`, mode 0600, if given: see
+    `TokenFiles`; an existing file that is not the old copy of a replaced token is refused unless
+    `overwrite_tokens`). The history row's `apply` audit event and the `audit` events given (what
+    caused the apply) are written in the same transaction, so an apply that commits is never missing
+    from the audit trail.
     """
     if plan.errored:
         raise PlanRefused(f"the plan has {len(plan.errors)} error(s); nothing was applied")
     delay = float(os.environ.get(STEP_DELAY_ENV, "0") or 0)
-    written: list[Path] = []
+    files = TokenFiles(token_output, store, overwrite=overwrite_tokens) if token_output is not None else None
     tokens: list[CreatedToken] = []
     revision_id: int | None = None
-    with _cleanup_on_failure(written), store.transaction(lock_timeout=lock_timeout, actor=actor) as tx:
-        if plan.base_generation is not None and tx.generation != plan.base_generation:
-            plan = _refreshed(store, plan, tx.generation, refresh, accept_different)
-        if not plan.has_changes:
-            return ApplyResult(None, plan.counts, (), plan)
-        for change in plan.apply_order():
-            value = _step(tx, change, plan)
-            if value is not None:
-                path = token_file(token_output, change.identity) if token_output is not None else None
-                if path is not None:
-                    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-                    write_private(path, value + "\n")
-                    written.append(path)
-                tokens.append(CreatedToken(change.identity, value, path))
-            if delay:
-                time.sleep(delay)
-        revision_id = tx.record_revision(
-            source=plan.source,
-            revision=plan.revision,
-            plan_digest=plan_digest(plan),
-            counts=plan.counts,
-            actor=actor,
-        )
-        tx.record_audit(*audit)
+    try:
+        with store.transaction(lock_timeout=lock_timeout, actor=actor) as tx:
+            if plan.base_generation is None or tx.generation != plan.base_generation:
+                plan = _refreshed(store, plan, tx.generation, refresh, accept_different)
+            _refuse_foreign_deletes(store, plan)
+            if files is not None:
+                files.prepare(plan)
+            if not plan.has_changes:
+                return ApplyResult(None, plan.counts, (), plan)
+            for change in plan.apply_order():
+                value = _step(tx, change, plan)
+                if value is not None:
+                    path = files.stage(change.identity, value) if files is not None else None
+                    tokens.append(CreatedToken(change.identity, value, path))
+                if delay:
+                    time.sleep(delay)
+            revision_id = tx.record_revision(
+                source=plan.source,
+                revision=plan.revision,
+                plan_digest=plan_digest(plan),
+                counts=plan.counts,
+                actor=actor,
+            )
+            tx.record_audit(*audit)
+    except BaseException:
+        if files is not None:
+            files.discard()  # values of tokens the store never saved
+        raise
+    if files is not None:
+        files.commit()
     return ApplyResult(revision_id, plan.counts, tuple(tokens), plan)

@@ -16,6 +16,7 @@ from mcpctl.schemas import (
     Template,
     TemplateSpec,
     is_sensitive,
+    masked,
     resource_sensitive_paths,
 )
 
@@ -101,8 +102,17 @@ def field_changes(
         was, now = old.get(path), new.get(path)
         if path in old and path in new and was == now:
             continue
-        changes.append(FieldChange(path, was, now, is_sensitive(path, secret)))
+        hidden = is_sensitive(path, secret)
+        if not hidden:
+            was, now = _masked_below(path, was, secret), _masked_below(path, now, secret)
+        changes.append(FieldChange(path, was, now, hidden))
     return tuple(changes)
+
+
+def _masked_below(path: Path, value: Any, secret: Sequence[Path]) -> Any:
+    # A leaf that is a whole list (`spec.args`) shows its secret items as `(sensitive)`, the rest as is.
+    inner = [("v", *p[len(path) :]) for p in secret if len(p) > len(path) and p[: len(path)] == path]
+    return masked({"v": value}, inner)["v"] if inner and value is not None else value
 
 
 def _templates(desired: Sequence[ResourceModel], live: Sequence[LiveResource]) -> dict[str, TemplateSpec]:

@@ -1,6 +1,8 @@
 """Git repositories as a source of desired state: a reused cache clone, fetched on every run.
 
 Each run checks out one exact commit into its own directory, so concurrent runs never trample each other.
+Credentials in an `https://user:password@host/...` URL are handed to each git command through its
+environment and never written to the cache, which only its owner can read.
 """
 
 from __future__ import annotations
@@ -13,11 +15,12 @@ import re
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import unquote, urlsplit, urlunsplit
 
 import git
 
@@ -31,6 +34,53 @@ _SHORT_SHA = re.compile(r"^[0-9a-f]{7,39}$")
 _KEEP_CHECKOUTS = 4
 """Commits kept extracted per repository; older ones are removed (a new run re-extracts cheaply)."""
 _FETCH_TIMEOUT = 120.0
+_USERNAME_ENV = "MCPCTL_GIT_USERNAME"
+_PASSWORD_ENV = "MCPCTL_GIT_PASSWORD"
+# A credential helper that answers `get` from the environment of the one git command it serves.
+_HELPER = (
+    '!f() { test "$1" = get && printf "username=%s\\npassword=%s\\n" '
+    f'"${_USERNAME_ENV}" "${_PASSWORD_ENV}"; }}; f'
+)
+
+
+def split_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """An http(s) URL without its userinfo, and the username and password it carried (decoded).
+
+    Other URLs (ssh, file, local paths) come back unchanged: an ssh user name is no secret.
+    """
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or "@" not in parts.netloc:
+        return url, None, None
+    userinfo, _, host = parts.netloc.rpartition("@")
+    user, has_password, password = userinfo.partition(":")
+    clean = urlunsplit((parts.scheme, host, parts.path, parts.query, parts.fragment))
+    return clean, unquote(user), unquote(password) if has_password else None
+
+
+def _credential_env(username: str | None, password: str | None) -> dict[str, str]:
+    """Environment giving one git command these credentials (and no credential helper of the user's,
+    so that git cannot store them either), appended to any `GIT_CONFIG_*` already set."""
+    if username is None:
+        return {}
+    try:
+        count = int(os.environ.get("GIT_CONFIG_COUNT", "0"))
+    except ValueError:
+        count = 0
+    return {
+        "GIT_CONFIG_COUNT": str(count + 2),
+        f"GIT_CONFIG_KEY_{count}": "credential.helper",
+        f"GIT_CONFIG_VALUE_{count}": "",  # an empty value resets the list of helpers
+        f"GIT_CONFIG_KEY_{count + 1}": "credential.helper",
+        f"GIT_CONFIG_VALUE_{count + 1}": _HELPER,
+        _USERNAME_ENV: username,
+        _PASSWORD_ENV: password or "",
+    }
+
+
+def _private_dir(path: Path) -> None:
+    """Create `path` (and parents) and make it readable by its owner only."""
+    path.mkdir(parents=True, exist_ok=True, mode=0o700)
+    os.chmod(path, 0o700)
 
 
 def default_cache_dir() -> Path:
@@ -70,16 +120,33 @@ class GitRepository:
     def __init__(self, url: str, *, cache_dir: Path | None = None) -> None:
         self.url = canonical_url(url)
         self.display_url = mask_url(self.url)
-        root = cache_dir if cache_dir is not None else default_cache_dir()
-        # The key hashes the real URL; the directory name shows nothing of its credentials.
-        self.path = root / hashlib.sha1(self.url.encode()).hexdigest()
+        self.remote_url, username, password = split_credentials(self.url)
+        self._credentials: Mapping[str, str] = _credential_env(username, password)
+        self._default_root = cache_dir is None
+        self.root = cache_dir if cache_dir is not None else default_cache_dir()
+        # The key hashes the URL without credentials: a new password reuses the cache.
+        self.path = self.root / hashlib.sha1(self.remote_url.encode()).hexdigest()
         self._lock_path = self.path.with_suffix(".lock")
+        # Caches of older versions were keyed by the URL with its credentials, which their config
+        # kept in clear: such a cache is removed rather than reused.
+        self._legacy_path = self.root / hashlib.sha1(self.url.encode()).hexdigest()
+
+    def _prepare_root(self) -> None:
+        if self._default_root:
+            _private_dir(self.root)  # our own directory: nobody else's business what is fetched
+        else:
+            self.root.mkdir(parents=True, exist_ok=True)
+        if self._legacy_path != self.path and self._legacy_path.exists():
+            shutil.rmtree(self._legacy_path, ignore_errors=True)
+            shutil.rmtree(self.root / "checkouts" / self._legacy_path.name, ignore_errors=True)
+            self._legacy_path.with_suffix(".lock").unlink(missing_ok=True)
 
     @contextmanager
     def _locked(self) -> Iterator[None]:
         # Two processes fetching into one cache at once make git fail on ref locks; take turns.
-        self._lock_path.parent.mkdir(parents=True, exist_ok=True)
-        with self._lock_path.open("a") as handle:
+        self._prepare_root()
+        fd = os.open(self._lock_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+        with os.fdopen(fd, "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX)
             try:
                 yield
@@ -88,12 +155,20 @@ class GitRepository:
 
     def _repo(self) -> git.Repo:
         if not (self.path / "HEAD").exists():
-            self.path.mkdir(parents=True, exist_ok=True)
-            repo = git.Repo.init(self.path, bare=True)
+            _private_dir(self.path)
+            # core.sharedRepository=0600: git creates every file owner-only, directories 0700.
+            repo = git.Repo.init(self.path, bare=True, shared="0600")
             with repo.config_writer() as config:
-                config.set_value('remote "origin"', "url", self.url)
+                config.set_value('remote "origin"', "url", self.remote_url)
             return repo
-        return git.Repo(self.path)
+        repo = git.Repo(self.path)
+        os.chmod(self.path, 0o700)
+        with repo.config_reader() as config:
+            stored = config.get_value('remote "origin"', "url", default="")
+        if stored != self.remote_url:
+            with repo.config_writer() as config:
+                config.set_value('remote "origin"', "url", self.remote_url)
+        return repo
 
     def _error(self, action: str, error: Exception) -> SourceError:
         reason = str(error.stderr if isinstance(error, git.GitCommandError) else error).strip()
@@ -106,6 +181,7 @@ class GitRepository:
         with self._locked():
             repo = self._repo()
             env = {"GIT_TERMINAL_PROMPT": "0", "GIT_ASKPASS": "true", "SSH_ASKPASS": "true"}
+            env.update(self._credentials)
             if "GIT_SSH_COMMAND" not in os.environ:
                 # An unattended reconciler must fail, not hang, on a passphrase or host-key prompt.
                 env["GIT_SSH_COMMAND"] = "ssh -o BatchMode=yes"
@@ -177,7 +253,7 @@ class GitRepository:
         if target.is_dir():
             os.utime(target)
             return Checkout(target, revision)
-        target.parent.mkdir(parents=True, exist_ok=True)
+        _private_dir(target.parent)
         staging = Path(tempfile.mkdtemp(prefix=f".{revision[:12]}-", dir=target.parent))
         try:
             archive = staging / ".archive.tar"

@@ -11,7 +11,7 @@ from pathlib import Path as FilePath
 from typing import Any
 
 from mcpctl.errors import UsageError
-from mcpctl.schemas import SENSITIVE, Identity, masked, parse_resource
+from mcpctl.schemas import SENSITIVE, Identity, masked, parse_resource, printable
 
 from ._diff import field_changes
 from ._plan import Action, Change, FieldChange, Plan
@@ -96,8 +96,11 @@ def plan_document(plan: Plan, *, with_secrets: bool = False) -> dict[str, Any]:
 
 
 def render_json(plan: Plan) -> str:
-    """The plan JSON as `-o json` prints it (sensitive values hidden), ending in a newline."""
-    return json.dumps(plan_document(plan), indent=2, ensure_ascii=False) + "\n"
+    """The plan JSON as `-o json` prints it (sensitive values hidden), ending in a newline.
+
+    Control characters and bidi overrides are `\\uXXXX` escapes (the same string to a JSON reader).
+    """
+    return printable(json.dumps(plan_document(plan), indent=2, ensure_ascii=False)) + "\n"
 
 
 def plan_digest(plan: Plan) -> str:
@@ -113,10 +116,25 @@ def changes_digest(plan: Plan) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
+def _file_digest(document: dict[str, Any]) -> str:
+    canonical = json.dumps(
+        {k: v for k, v in document.items() if k != "digest"},
+        sort_keys=True,
+        separators=(",", ":"),
+        ensure_ascii=False,
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def save_plan(plan: Plan, path: FilePath) -> None:
-    """Write a plan file: the plan JSON plus the sensitive values apply needs, readable by the owner only."""
-    text = json.dumps(plan_document(plan, with_secrets=True), indent=2, ensure_ascii=False) + "\n"
-    write_private(path, text)
+    """Write a plan file: the plan JSON plus the sensitive values apply needs, readable by the owner only.
+
+    The file carries a `digest` of its own content (SHA-256 of the canonical JSON without it):
+    `load_plan` refuses a file edited since, so a change added by hand is never applied.
+    """
+    document = plan_document(plan, with_secrets=True)
+    document["digest"] = _file_digest(document)
+    write_private(path, json.dumps(document, indent=2, ensure_ascii=False) + "\n")
 
 
 def _resource(document: dict[str, Any] | None, secrets: dict[str, Any]) -> Any:
@@ -126,13 +144,22 @@ def _resource(document: dict[str, Any] | None, secrets: dict[str, Any]) -> Any:
 
 
 def load_plan(path: FilePath) -> Plan:
-    """Read a plan file written by `save_plan` (or `-o json`, if it holds no sensitive values)."""
+    """Read a plan file written by `save_plan`; refuses one whose content no longer matches its digest."""
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
         raise UsageError(f"{path}: not a readable plan file ({error})") from error
     if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
         raise UsageError(f"{path}: not a plan file of format version {FORMAT_VERSION}")
+    if "digest" not in data:
+        raise UsageError(f"{path}: no digest, so not a plan file written by `mcpctl plan -out`")
+    if data["digest"] != _file_digest(data):
+        raise UsageError(
+            f"{path}: the plan file was changed after `mcpctl plan -out` wrote it (its digest no longer "
+            "matches); nothing was applied: make the plan again"
+        )
+    if not isinstance(data.get("base_generation"), int) or isinstance(data["base_generation"], bool):
+        raise UsageError(f"{path}: the plan file records no store generation, so staleness cannot be checked")
     try:
         changes = []
         for item in data["changes"]:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import re
 
+from mcpctl.schemas import printable
+
 from ._format import HEADLINES, field_line, show, summary_line
 from ._plan import Action, Change, Plan
 
@@ -80,4 +82,4 @@ def render_markdown(plan: Plan) -> str:
             "",
         ]
         out += [f"- `{identity}`" for identity in plan.unmanaged] + ["", "</details>", ""]
-    return "\n".join(out).rstrip("\n") + "\n"
+    return printable("\n".join(out).rstrip("\n")) + "\n"

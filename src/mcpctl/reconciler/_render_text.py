@@ -1,9 +1,12 @@
 """Terraform-style text rendering of a plan: `+`, `~`, `-/+`, `-` blocks with nested field lines.
 
-Colour (ANSI) only when the caller asks for it; the CLI asks when stdout is a TTY.
+Colour (ANSI) only when the caller asks for it; the CLI asks when stdout is a TTY. Text from the
+resources is made terminal-safe (`printable`) before any colour is added.
 """
 
 from __future__ import annotations
+
+from mcpctl.schemas import printable
 
 from ._format import HEADLINES, describe_identity, field_line, summary_line
 from ._plan import Change, Plan
@@ -13,6 +16,7 @@ _RESET = "\x1b[0m"
 
 
 def _paint(symbol: str, text: str, color: bool) -> str:
+    text = printable(text)
     if not color or symbol not in _COLOURS:
         return text
     return f"\x1b[{_COLOURS[symbol]}m{text}{_RESET}"
@@ -22,7 +26,7 @@ def _block(change: Change, color: bool) -> list[str]:
     symbol = change.action.value
     lines = [f"  # {change.identity} {HEADLINES[change.action]}"]
     if change.reason:
-        lines.append(f"  # ({change.reason})")
+        lines.append(printable(f"  # ({change.reason})"))
     lines.append(_paint(symbol, f"{symbol.rjust(3)} {describe_identity(change.identity)} {{", color))
     width = max((len(f.dotted) for f in change.field_changes), default=0)
     for field in change.field_changes:
@@ -36,7 +40,7 @@ def _block(change: Change, color: bool) -> list[str]:
 
 def render_text(plan: Plan, *, color: bool = False) -> str:
     """The plan as a terminal shows it; ends with the `Plan: ...` or `No changes.` line and a newline."""
-    out = [f"Source: {plan.source}" + (f" @ {plan.revision}" if plan.revision else "")]
+    out = [printable(f"Source: {plan.source}" + (f" @ {plan.revision}" if plan.revision else ""))]
     if plan.has_changes:
         out += ["", "mcpctl will perform the following actions:", ""]
         for change in plan.changes:

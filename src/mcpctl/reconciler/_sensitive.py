@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import tempfile
 from collections.abc import Iterable, Mapping
 from pathlib import Path as FilePath
 from typing import Any
@@ -14,12 +15,18 @@ from mcpctl.schemas import FieldPath
 
 
 def write_private(path: FilePath, text: str) -> None:
-    """Write `text` to `path`, readable by its owner only (mode 0600 before any byte is written)."""
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        # The mode given to os.open only applies to a new file; an existing one keeps its own until here.
-        os.fchmod(handle.fileno(), 0o600)
-        handle.write(text)
+    """Write `text` to `path`, readable by its owner only (mode 0600 before any byte is written).
+
+    Through a new file renamed over `path`: a symlink planted at `path` is replaced, never followed.
+    """
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)  # O_EXCL, mode 0600
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temporary, path)
+    except BaseException:
+        FilePath(temporary).unlink(missing_ok=True)
+        raise
 
 
 def extract(document: Mapping[str, Any], paths: Iterable[FieldPath]) -> dict[str, Any]:

@@ -16,10 +16,18 @@ from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import YAMLError
-from ruamel.yaml.scalarstring import LiteralScalarString
+from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
 from mcpctl.errors import SourceError
-from mcpctl.schemas import API_VERSION, Identity, ResourceModel, parse_resource, raw_identity
+from mcpctl.schemas import (
+    API_VERSION,
+    FieldPath,
+    Identity,
+    ResourceModel,
+    has_unsafe,
+    parse_resource,
+    raw_identity,
+)
 
 
 def round_trip_yaml() -> YAML:
@@ -33,17 +41,27 @@ def round_trip_yaml() -> YAML:
 
 
 def to_yaml_value(value: Any) -> Any:
-    """Plain JSON-like data as ruamel nodes; multi-line strings become literal blocks (`|`)."""
+    """Plain JSON-like data as ruamel nodes; multi-line strings become literal blocks (`|`).
+
+    Strings holding control characters (or bidi overrides) are always double-quoted, where they are
+    written as escapes: a literal block would carry an escape sequence raw to whoever reads the YAML.
+    """
     if isinstance(value, Mapping):
         mapping = CommentedMap()
         for key, item in value.items():
-            mapping[key] = to_yaml_value(item)
+            mapping[_quoted_if_unsafe(key)] = to_yaml_value(item)
         return mapping
     if isinstance(value, list | tuple):
         return CommentedSeq(to_yaml_value(item) for item in value)
+    if isinstance(value, str) and has_unsafe(value):
+        return DoubleQuotedScalarString(value)
     if isinstance(value, str) and "\n" in value and not _has_trailing_space(value):
         return LiteralScalarString(value)
     return value
+
+
+def _quoted_if_unsafe(key: Any) -> Any:
+    return DoubleQuotedScalarString(key) if isinstance(key, str) and has_unsafe(key) else key
 
 
 def _has_trailing_space(text: str) -> bool:
@@ -133,12 +151,34 @@ def _equal_meaning(document: Any, resource: ResourceModel) -> bool:
         return False
 
 
-def render_file(path: Path, resources: Sequence[ResourceModel], *, keep_unknown: bool = True) -> str:
+def add_comments(document: Any, comments: Mapping[FieldPath, str]) -> None:
+    """Put each comment at the end of the line of the value at its path (a flow list becomes a block)."""
+    for path, text in comments.items():
+        parent = document
+        try:
+            for part in path[:-1]:
+                parent = parent[part]
+        except (KeyError, IndexError, TypeError):
+            continue
+        if isinstance(parent, CommentedMap | CommentedSeq):
+            parent.fa.set_block_style()
+            parent.yaml_add_eol_comment(text, path[-1])
+
+
+def render_file(
+    path: Path,
+    resources: Sequence[ResourceModel],
+    *,
+    keep_unknown: bool = True,
+    comments: Mapping[Identity, Mapping[FieldPath, str]] | None = None,
+) -> str:
     """The new text of `path` holding exactly `resources` (plus non-resource documents when asked).
 
     Documents already in the file are updated in place (comments and key order survive; a document that
     already means the same resource is left byte-for-byte alone); new resources are appended in order.
+    `comments` (by identity, then field path) are added to the documents written or changed.
     """
+    notes = comments or {}
     wanted = {resource.identity: resource for resource in resources}
     documents: list[Any] = []
     seen: set[Identity] = set()
@@ -156,9 +196,14 @@ def render_file(path: Path, resources: Sequence[ResourceModel], *, keep_unknown:
             seen.add(identity)
             if not _equal_meaning(document, resource):
                 update_in_place(document, resource.to_document())
+                add_comments(document, notes.get(identity, {}))
                 changed = True
             documents.append(document)
-    added = [to_yaml_value(r.to_document()) for r in resources if r.identity not in seen]
+    added = []
+    for resource in resources:
+        if resource.identity not in seen:
+            added.append(to_yaml_value(resource.to_document()))
+            add_comments(added[-1], notes.get(resource.identity, {}))
     if not changed and not added:
         # Nothing to say: keep the person's own formatting exactly.
         return path.read_text(encoding="utf-8")

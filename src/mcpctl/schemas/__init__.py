@@ -17,6 +17,7 @@ from ._base import (
     SecretRef,
 )
 from ._jsonschema import export_schemas, schema_files
+from ._limits import MAX_DOCUMENTS_ENV, MAX_PROBLEMS_ENV, Limits
 from ._live import CLI_MANAGER, LiveResource, gitops_manager
 from ._loader import STDIN, Document, LoadResult, load_documents, load_text
 from ._problems import Problem, Severity, format_field
@@ -56,12 +57,16 @@ from ._resource import (
 )
 from ._sensitive import (
     SENSITIVE,
+    WITHHELD,
     is_sensitive,
     looks_secret,
+    looks_secret_value,
+    mask_args,
     mask_url,
     masked,
     resource_sensitive_paths,
     sensitive_paths,
+    withhold,
 )
 from ._server import (
     HealthCheck,
@@ -75,6 +80,7 @@ from ._server import (
     ToolFilter,
     instantiate_template,
 )
+from ._text import has_unsafe, printable
 from ._validate import SourcedResource, ValidationResult, load_and_validate, validate_documents
 
 __all__ = [
@@ -84,9 +90,12 @@ __all__ = [
     "KINDS",
     "KIND_ALIASES",
     "LINK_TARGET",
+    "MAX_DOCUMENTS_ENV",
+    "MAX_PROBLEMS_ENV",
     "PREVENT_DESTROY_ANNOTATION",
     "SENSITIVE",
     "STDIN",
+    "WITHHELD",
     "Document",
     "FieldPath",
     "FromEnv",
@@ -94,6 +103,7 @@ __all__ = [
     "GroupSpec",
     "HealthCheck",
     "Identity",
+    "Limits",
     "LiveResource",
     "LoadResult",
     "McpToken",
@@ -133,15 +143,19 @@ __all__ = [
     "export_schemas",
     "format_field",
     "gitops_manager",
+    "has_unsafe",
     "instantiate_template",
     "is_sensitive",
     "load_and_validate",
     "load_documents",
     "load_text",
     "looks_secret",
+    "looks_secret_value",
+    "mask_args",
     "mask_url",
     "masked",
     "parse_resource",
+    "printable",
     "raw_identity",
     "render_reference",
     "resolve_kind",
@@ -149,4 +163,5 @@ __all__ = [
     "schema_files",
     "sensitive_paths",
     "validate_documents",
+    "withhold",
 ]

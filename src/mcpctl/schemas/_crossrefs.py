@@ -16,7 +16,7 @@ from ._loader import Document
 from ._problems import Problem, did_you_mean, format_field
 from ._project import BUILTIN_PROXY_MODELS, LINK_TARGET, Project, Prompt
 from ._rbac import Group, McpToken, RoleBinding, Rule
-from ._sensitive import looks_secret
+from ._sensitive import SENSITIVE, WITHHELD, looks_secret, looks_secret_value, placeholder_paths
 from ._server import PLACEHOLDER, Server, ServerSpec, Template, instantiate_template, template_placeholders
 
 if TYPE_CHECKING:
@@ -151,9 +151,11 @@ class _CrossReferences:
                     document, ("spec", "parameters", index), f"parameter {name!r} is not used by the server"
                 )
         self._secret_literals(template.spec.server, document, ("spec", "server"))
+        self._hidden_placeholders(document)
 
     def _check_server(self, server: Server, document: Document) -> None:
         self._secret_literals(server.spec, document, ("spec",))
+        self._hidden_placeholders(document)
         ref = server.spec.from_template
         if ref is None:
             return
@@ -206,17 +208,28 @@ class _CrossReferences:
     def _secret_literals(self, spec: ServerSpec, document: Document, at: FieldPath) -> None:
         for section, values in (("env", spec.env), ("headers", spec.headers)):
             for name, value in values.items():
-                if (
-                    isinstance(value, str)
-                    and value
-                    and looks_secret(name)
-                    and not PLACEHOLDER.search(value)
-                ):
-                    self._warn(
-                        document,
-                        (*at, section, name),
-                        f"literal value for secret-looking {name!r}; use secretRef or fromEnv",
-                    )
+                if not isinstance(value, str) or not value or PLACEHOLDER.search(value):
+                    continue
+                if looks_secret(name):
+                    message = f"literal value for secret-looking {name!r}; use secretRef or fromEnv"
+                elif looks_secret_value(value):
+                    message = f"the literal value of {name!r} holds a credential; use secretRef or fromEnv"
+                else:
+                    continue
+                self._warn(document, (*at, section, name), message)
+
+    def _hidden_placeholders(self, document: Document) -> None:
+        # `(sensitive)` or `<withheld>` in a spec came from masked output (describe, plan JSON, export):
+        # applying it would silently replace the real secret with the stand-in.
+        if not (document.source.contains(WITHHELD) or document.source.contains(SENSITIVE)):
+            return
+        for path in placeholder_paths(document.data.get("spec"), ("spec",)):
+            self._error(
+                document,
+                path,
+                "a hidden-value placeholder, not a value (copied from masked output or withheld by "
+                "`mcpctl export`): give a secretRef, fromEnv or the real value",
+            )
 
     def _check_project(self, project: Project, document: Document) -> None:
         for name in project.spec.servers:

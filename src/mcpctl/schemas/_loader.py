@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import os
 import re
+import stat
 import sys
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
@@ -16,7 +18,8 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ._base import FieldPath
-from ._problems import Problem, Severity, format_field
+from ._limits import MAX_DOCUMENTS_ENV, Limits
+from ._problems import Problem, ProblemLog, Severity, format_field
 
 # libyaml (PyYAML's C binding) parses over 10x faster than ruamel.yaml's round-trip loader, and
 # ruamel's own C parser is an optional extra that is often missing. Positions of keys and values come
@@ -73,6 +76,7 @@ SEQ = "tag:yaml.org,2002:seq"
 MAP = "tag:yaml.org,2002:map"
 MAX_DEPTH = 100
 """Deeper nesting is refused; no resource is nested more than a few levels."""
+_TYPE_WORDS = {int: "a number", float: "a number", bool: "a boolean", type(None): "null"}
 
 
 class _Loader(_BaseLoader):
@@ -112,15 +116,23 @@ def _build(node: Node, seen: set[int], depth: int) -> Any:
     if tag == MAP:
         if depth > MAX_DEPTH:
             raise _DocumentProblem(problem="YAML nested too deeply", problem_mark=node.start_mark)
-        mapping: dict[Any, Any] = {}
+        mapping: dict[str, Any] = {}
         for key_node, value_node in node.value:
             if not isinstance(key_node, ScalarNode):
                 raise _DocumentProblem(
                     problem="a mapping key must be a scalar", problem_mark=key_node.start_mark
                 )
             key = _build(key_node, seen, depth + 1)
+            if not isinstance(key, str):
+                # Every mapping of a resource is keyed by strings; `1:` or `true:` is an int or a bool
+                # under YAML 1.2 (and 1 == True in Python, which would make them look like one key).
+                raise _DocumentProblem(
+                    problem=f"mapping key {key_node.value!r} is read as {_TYPE_WORDS[type(key)]}, not a "
+                    f"string; quote it ('{key_node.value}')",
+                    problem_mark=key_node.start_mark,
+                )
             if key in mapping:
-                first = next(k for k, _ in node.value if getattr(k, "value", None) == key_node.value)
+                first = next(k for k, _ in node.value if k.tag == STR and k.value == key)
                 raise _DocumentProblem(
                     problem=f"duplicate key {key!r} (first at line {first.start_mark.line + 1})",
                     problem_mark=key_node.start_mark,
@@ -157,28 +169,61 @@ class SourceText:
     """Display path, as problems show it."""
     text: str
     """The decoded file content."""
+    _found: dict[str, bool] = field(default_factory=dict, repr=False)
+
+    def contains(self, needle: str) -> bool:
+        """Whether `needle` occurs anywhere in the file (searched once per file, not per document)."""
+        found = self._found.get(needle)
+        if found is None:
+            found = self._found[needle] = needle in self.text
+        return found
 
     def root(self, index: int) -> Node | None:
         """Root node of document `index` (0-based, counting every document), with line/column marks."""
-        # Only the last file's node trees are kept: problems come file by file, and keeping every
-        # file's trees makes the garbage collector crawl when a large repository is broken everywhere.
-        global _composed
-        composed = _composed  # one read: another thread may replace it meanwhile
-        if composed is None or composed[0] is not self:
-            roots: list[Node | None] = []
-            loader = _Loader(self.text)
+        # One file at a time, composed only as far as asked and only the last few trees kept: problems
+        # come in file order, and holding every tree of a huge file would take gigabytes.
+        global _composer
+        with _composer_lock:
+            composer = _composer
+            if composer is None or composer.source is not self or index < composer.oldest:
+                composer = _composer = _Composer(self)
+            return composer.get(index)
+
+
+_KEPT_ROOTS = 64
+
+
+class _Composer:
+    """Composes the documents of one file in order, keeping the node trees of the last few."""
+
+    def __init__(self, source: SourceText) -> None:
+        self.source = source
+        self.loader: _Loader | None = _Loader(source.text)
+        self.roots: dict[int, Node | None] = {}
+        self.next = 0
+        self.oldest = 0
+
+    def get(self, index: int) -> Node | None:
+        while self.loader is not None and self.next <= index:
             try:
-                while loader.check_node():
-                    roots.append(loader.get_node())
+                more = self.loader.check_node()
+                node = self.loader.get_node() if more else None
             except yaml.YAMLError:
-                pass  # the syntax error was reported by the first pass; earlier documents are kept
-            finally:
-                loader.dispose()
-            composed = _composed = (self, roots)
-        return composed[1][index] if index < len(composed[1]) else None
+                more = False  # the syntax error was reported by the first pass
+            if not more:
+                self.loader.dispose()
+                self.loader = None
+                break
+            self.roots[self.next] = node
+            self.next += 1
+            if len(self.roots) > _KEPT_ROOTS:
+                del self.roots[self.oldest]
+                self.oldest += 1
+        return self.roots.get(index)
 
 
-_composed: tuple[SourceText, list[Node | None]] | None = None
+_composer: _Composer | None = None
+_composer_lock = threading.Lock()
 
 
 @dataclass(eq=False)
@@ -275,52 +320,113 @@ class LoadResult:
     """Number of files (and stdin) read."""
 
 
-def load_documents(paths: Sequence[str], *, stdin: IO[bytes] | None = None) -> LoadResult:
+def load_documents(
+    paths: Sequence[str], *, stdin: IO[bytes] | None = None, limits: Limits | None = None
+) -> LoadResult:
     """Load every YAML document from `paths`: files, directories (recursively) and `-` for stdin.
 
     Never raises for bad input: unreadable files, syntax errors and bad documents become problems.
+    `limits` (default: from the environment) caps documents and problems.
     """
-    result = LoadResult()
-    seen: set[str] = set()
-    for display, real in _expand(paths, result.problems):
-        if real is not None:
-            if real in seen:
-                continue
-            seen.add(real)
-        text = _read(display, real, stdin, result.problems)
-        result.files += 1
-        if text is not None:
-            load_text(text, display, result)
-    return result
+    limits = limits or Limits.from_env()
+    log = ProblemLog(limits.max_problems)
+    stream = DocumentStream(paths, log, stdin=stdin, max_documents=limits.max_documents)
+    documents = list(stream)
+    return LoadResult(documents, log.problems, stream.files)
 
 
 def load_text(text: str, path: str, into: LoadResult | None = None) -> LoadResult:
     """Parse one file's text (named `path` in problems), adding its documents and problems to `into`."""
     result = into if into is not None else LoadResult()
+    log = ProblemLog()
+    result.documents.extend(_parse(text, path, log, _Count(None)))
+    result.problems.extend(log.problems)
+    return result
+
+
+@dataclass
+class _Count:
+    """Documents parsed so far in one run, against the run's limit."""
+
+    limit: int | None
+    parsed: int = 0
+    exceeded: bool = False
+
+
+class DocumentStream:
+    """The documents of `paths`, parsed one at a time as they are iterated; problems go to `log`.
+
+    Reading stops at the first document past `max_documents` (with a problem saying so) and as soon
+    as `log` is full, so a hostile input costs no more than the limits allow.
+    """
+
+    def __init__(
+        self,
+        paths: Sequence[str],
+        log: ProblemLog,
+        *,
+        stdin: IO[bytes] | None = None,
+        max_documents: int | None = None,
+    ) -> None:
+        self.paths = paths
+        self.log = log
+        self.stdin = stdin
+        self.files = 0
+        """Files (and stdin) read so far."""
+        self._count = _Count(max_documents)
+
+    def __iter__(self) -> Iterator[Document]:
+        seen: set[str] = set()
+        for display, real, walked in _expand(self.paths, self.log):
+            if self._count.exceeded or self.log.full:
+                return
+            if real is not None:
+                if real in seen:
+                    continue
+                seen.add(real)
+            text = _read(display, real, self.stdin, self.log, regular_only=walked)
+            self.files += 1
+            if text is not None:
+                yield from _parse(text, display, self.log, self._count)
+
+
+def _parse(text: str, path: str, log: ProblemLog, count: _Count) -> Iterator[Document]:
     source = SourceText(path, text)
     loader = _Loader(text)
     index = -1
     try:
-        while loader.check_node():
+        while not log.full and loader.check_node():
             index += 1
             node = loader.get_node()
             if node is None:
                 break
+            count.parsed += 1
+            line, col = _mark(node)
+            if count.limit is not None and count.parsed > count.limit:
+                count.exceeded = True
+                log.add(
+                    Problem(
+                        path,
+                        line,
+                        col,
+                        message=f"more than {count.limit:,} documents in one run, the limit; nothing "
+                        f"after this was read (raise it with --max-documents or {MAX_DOCUMENTS_ENV})",
+                    )
+                )
+                return
             try:
                 data = _build(node, set(), 0)
             except yaml.MarkedYAMLError as error:
-                result.problems.append(_yaml_problem(path, text, error))
+                log.add(_yaml_problem(path, text, error))
                 continue
             except (ValueError, TypeError, OverflowError) as error:
-                line, col = _mark(node)
-                result.problems.append(Problem(path, line, col, message=f"cannot read value: {error}"))
+                log.add(Problem(path, line, col, message=f"cannot read value: {error}"))
                 continue
             if data is None:
                 continue  # an empty document, as after a trailing `---`
-            line, col = _mark(node)
             if not isinstance(data, dict):
                 found = type(data).__name__ if not isinstance(data, list) else "a list"
-                result.problems.append(
+                log.add(
                     Problem(
                         path,
                         line,
@@ -329,12 +435,11 @@ def load_text(text: str, path: str, into: LoadResult | None = None) -> LoadResul
                     )
                 )
                 continue
-            result.documents.append(Document(path, index, line, col, data, source))
+            yield Document(path, index, line, col, data, source)
     except yaml.YAMLError as error:
-        result.problems.append(_yaml_problem(path, text, error))
+        log.add(_yaml_problem(path, text, error))
     finally:
         loader.dispose()
-    return result
 
 
 def _yaml_problem(path: str, text: str, error: yaml.YAMLError) -> Problem:
@@ -364,55 +469,117 @@ def _char_at(text: str, line: int, col: int) -> str:
     return row[col - 1] if 0 < col <= len(row) else ""
 
 
-def _expand(paths: Sequence[str], problems: list[Problem]) -> Iterator[tuple[str, str | None]]:
+def _expand(paths: Sequence[str], log: ProblemLog) -> Iterator[tuple[str, str | None, bool]]:
+    """(display path, real path or None for stdin, found by walking a directory) of each input."""
     for path in paths:
         if path == STDIN:
-            yield STDIN_NAME, None
+            yield STDIN_NAME, None, False
         elif os.path.isdir(path):
-            yield from ((p, os.path.realpath(p)) for p in _walk(path))
+            yield from ((p, os.path.realpath(p), True) for p in _walk(path, log))
         elif os.path.exists(path):
-            yield path, os.path.realpath(path)
+            yield path, os.path.realpath(path), False
         else:
-            problems.append(Problem(path, message="no such file or directory"))
+            log.add(Problem(path, message="no such file or directory"))
 
 
-def _walk(directory: str) -> list[str]:
+def _walk(directory: str, log: ProblemLog) -> list[str]:
+    """The YAML files under `directory`, sorted; what is not read is said, never skipped silently.
+
+    Symlinked directories are not followed (a warning), file symlinks pointing outside `directory`
+    are refused (an error: a repository must not make the reader load files from elsewhere), and
+    FIFOs, sockets and devices are skipped (a warning; reading a FIFO would wait forever).
+    """
+    root = os.path.realpath(directory)
     found: list[str] = []
-    for root, dirs, files in os.walk(directory):
+    for folder, dirs, files in os.walk(directory):
         # Hidden directories hold tooling (.git, .github), never resources.
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        found.extend(
-            os.path.join(root, name)
-            for name in files
-            if name.endswith(YAML_SUFFIXES) and not name.startswith(".")
+        for name in sorted(
+            d for d in dirs if not d.startswith(".") and os.path.islink(os.path.join(folder, d))
+        ):
+            log.add(
+                Problem(
+                    os.path.join(folder, name),
+                    message="symlinked directory not followed; give it with its own -f to read it",
+                    severity="warning",
+                )
+            )
+        dirs[:] = sorted(
+            d for d in dirs if not d.startswith(".") and not os.path.islink(os.path.join(folder, d))
         )
+        for name in files:
+            if not name.endswith(YAML_SUFFIXES) or name.startswith("."):
+                continue
+            path = os.path.join(folder, name)
+            if os.path.islink(path):
+                target = os.path.realpath(path)
+                if os.path.commonpath([root, target]) != root:
+                    log.add(
+                        Problem(
+                            path,
+                            message=f"symlink to a file outside {directory} ({target}) not read; give "
+                            "that file with its own -f to read it",
+                        )
+                    )
+                    continue
+            try:
+                mode = os.stat(path).st_mode
+            except OSError:
+                found.append(path)  # broken symlink: reading it says why
+                continue
+            if not stat.S_ISREG(mode):
+                log.add(
+                    Problem(
+                        path,
+                        message="not a regular file (a FIFO, socket or device); skipped",
+                        severity="warning",
+                    )
+                )
+                continue
+            found.append(path)
     return sorted(found)
 
 
-def _read(display: str, real: str | None, stdin: IO[bytes] | None, problems: list[Problem]) -> str | None:
+def _read(
+    display: str, real: str | None, stdin: IO[bytes] | None, log: ProblemLog, *, regular_only: bool
+) -> str | None:
     try:
         if real is None:
             stream = stdin if stdin is not None else sys.stdin.buffer
             raw = stream.read(MAX_FILE_BYTES + 1)
         else:
-            with open(real, "rb") as handle:
+            # A file found by walking must still be a regular file when opened (O_NONBLOCK: a FIFO put
+            # there since would otherwise block the open); one named on the command line may be a pipe.
+            flags = os.O_RDONLY | (os.O_NONBLOCK if regular_only else 0)
+            with os.fdopen(os.open(display, flags), "rb") as handle:
+                if regular_only and not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                    log.add(Problem(display, message="not a regular file; skipped", severity="warning"))
+                    return None
                 raw = handle.read(MAX_FILE_BYTES + 1)
     except OSError as error:
-        problems.append(Problem(display, message=f"cannot read: {error.strerror or error}"))
+        log.add(Problem(display, message=f"cannot read: {error.strerror or error}"))
         return None
     if len(raw) > MAX_FILE_BYTES:
-        problems.append(
-            Problem(display, message=f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB")
-        )
+        log.add(Problem(display, message=f"file is larger than {MAX_FILE_BYTES // (1024 * 1024)} MiB"))
         return None
     if raw.startswith((b"\xff\xfe", b"\xfe\xff")):
-        problems.append(Problem(display, message="UTF-16 text; save the file as UTF-8"))
+        log.add(Problem(display, message="UTF-16 text; save the file as UTF-8"))
         return None
     if b"\x00" in raw:
-        problems.append(Problem(display, message="binary file (contains NUL bytes), not YAML"))
+        log.add(Problem(display, message="binary file (contains NUL bytes), not YAML"))
         return None
     try:
         return raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        problems.append(Problem(display, message=f"not UTF-8 text (bad byte at offset {error.start})"))
+        offset = error.start + (3 if raw.startswith(b"\xef\xbb\xbf") else 0)
+        line_start = raw.rfind(b"\n", 0, offset) + 1
+        line = raw.count(b"\n", 0, offset) + 1
+        col = len(raw[line_start:offset].decode("utf-8", "replace")) + 1
+        log.add(
+            Problem(
+                display,
+                line,
+                col,
+                message=f"not UTF-8 text (bad byte 0x{raw[offset]:02x} at offset {offset})",
+            )
+        )
         return None

@@ -95,3 +95,40 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
         return f"; did you mean {lowered[word.lower()]!r}?"
     close = difflib.get_close_matches(word.lower(), list(lowered), n=1, cutoff=0.6)
     return f"; did you mean {lowered[close[0]]!r}?" if close else ""
+
+
+class ProblemLog:
+    """The problems of one run: at most `limit` kept, in the order found; the rest only counted.
+
+    An error past the limit makes the log `full`: the run stops there (a broken repository is not
+    worth reading to its end only to print the first thousand problems).
+    """
+
+    def __init__(self, limit: int | None = None) -> None:
+        self.limit = limit
+        self.problems: list[Problem] = []
+        self.omitted_errors = 0
+        self.omitted_warnings = 0
+        self.first_omitted: Problem | None = None
+        """Where the log ran out of room (the first problem not kept)."""
+
+    @property
+    def full(self) -> bool:
+        """True once an error was dropped for want of room."""
+        return self.omitted_errors > 0
+
+    def add(self, problem: Problem) -> None:
+        """Keep `problem` if there is room, else count it."""
+        if self.limit is None or len(self.problems) < self.limit:
+            self.problems.append(problem)
+            return
+        self.first_omitted = self.first_omitted or problem
+        if problem.is_error:
+            self.omitted_errors += 1
+        else:
+            self.omitted_warnings += 1
+
+    def extend(self, problems: Iterable[Problem]) -> None:
+        """`add` each of `problems`."""
+        for problem in problems:
+            self.add(problem)

@@ -1,6 +1,7 @@
 """Validation of loaded documents: schema errors at their exact position, then cross references.
 
-Every problem is collected (never only the first), each pointing at the field it is about.
+Every problem is collected (never only the first), each pointing at the field it is about, up to the
+run's problem limit. Documents stream through one at a time: only valid ones are kept.
 """
 
 from __future__ import annotations
@@ -13,8 +14,9 @@ from mcpctl.errors import ValidationFailed
 
 from ._base import Identity, ResourceModel
 from ._crossrefs import check_references
-from ._loader import Document, load_documents
-from ._problems import Problem
+from ._limits import MAX_PROBLEMS_ENV, Limits
+from ._loader import Document, DocumentStream
+from ._problems import Problem, ProblemLog, Severity
 from ._resource import raw_identity
 from ._schema_errors import check_schema
 
@@ -44,6 +46,24 @@ class ValidationResult:
     """Every error and warning, sorted by file, line and column."""
     documents: int = 0
     """Number of documents read."""
+    omitted_errors: int = 0
+    """Errors past the problem limit, counted but not kept (validation stopped at the first)."""
+    omitted_warnings: int = 0
+    """Warnings past the problem limit, counted but not kept."""
+    limit_note: Problem | None = None
+    """The last entry of `problems` when the limit was reached: where, and what was left out."""
+
+    @property
+    def error_count(self) -> int:
+        """Errors found, whether kept or past the limit (the limit note not counted)."""
+        note = 1 if self.limit_note is not None and self.limit_note.is_error else 0
+        return len(self.errors) - note + self.omitted_errors
+
+    @property
+    def warning_count(self) -> int:
+        """Warnings found, whether kept or past the limit (the limit note not counted)."""
+        note = 1 if self.limit_note is not None and not self.limit_note.is_error else 0
+        return len(self.warnings) - note + self.omitted_warnings
 
     @property
     def errors(self) -> list[Problem]:
@@ -58,7 +78,7 @@ class ValidationResult:
     @property
     def valid(self) -> bool:
         """True when there is no error (warnings allowed)."""
-        return not any(p.is_error for p in self.problems)
+        return not self.omitted_errors and not any(p.is_error for p in self.problems)
 
     def models(self) -> list[ResourceModel]:
         """The validated resources without their documents."""
@@ -70,19 +90,34 @@ class ValidationResult:
             raise ValidationFailed(self.problems)
 
 
-def load_and_validate(paths: Sequence[str], *, stdin: IO[bytes] | None = None) -> ValidationResult:
-    """Load YAML from files, directories or `-` (stdin) and validate everything in it."""
-    loaded = load_documents(paths, stdin=stdin)
-    return validate_documents(loaded.documents, loaded.problems)
+def load_and_validate(
+    paths: Sequence[str], *, stdin: IO[bytes] | None = None, limits: Limits | None = None
+) -> ValidationResult:
+    """Load YAML from files, directories or `-` (stdin) and validate everything in it.
+
+    `limits` (default: from the environment, see `Limits.from_env`) cap documents and problems.
+    """
+    limits = limits or Limits.from_env()
+    log = ProblemLog(limits.max_problems)
+    return _validate(DocumentStream(paths, log, stdin=stdin, max_documents=limits.max_documents), log)
 
 
-def validate_documents(documents: Sequence[Document], problems: Iterable[Problem] = ()) -> ValidationResult:
+def validate_documents(
+    documents: Iterable[Document], problems: Iterable[Problem] = (), *, limits: Limits | None = None
+) -> ValidationResult:
     """Validate documents against the schemas and against each other; `problems` are carried along."""
-    result = ValidationResult(problems=list(problems), documents=len(documents))
+    log = ProblemLog((limits or Limits.from_env()).max_problems)
+    log.extend(problems)
+    return _validate(documents, log)
+
+
+def _validate(documents: Iterable[Document], log: ProblemLog) -> ValidationResult:
+    result = ValidationResult()
     known: set[Identity] = set()
     for document in documents:
+        result.documents += 1
         resource, found = check_schema(document)
-        result.problems.extend(found)
+        log.extend(found)
         if resource is not None:
             result.resources.append(SourcedResource(resource, document))
             known.add(resource.identity)
@@ -90,7 +125,28 @@ def validate_documents(documents: Sequence[Document], problems: Iterable[Problem
             identity = raw_identity(document.data)
             if identity is not None:
                 known.add(identity)
-    result.problems.extend(check_references(result.resources, known))
-    result.problems.sort(key=Problem.sort_key)
+        if log.full:
+            break
+    if not log.full:
+        log.extend(check_references(result.resources, known))
+    result.problems = sorted(log.problems, key=Problem.sort_key)
+    result.omitted_errors, result.omitted_warnings = log.omitted_errors, log.omitted_warnings
+    if log.first_omitted is not None:
+        result.limit_note = _limit_note(log)
+        result.problems.append(result.limit_note)
     return result
+
+
+def _limit_note(log: ProblemLog) -> Problem:
+    first = log.first_omitted
+    assert first is not None
+    if log.full:
+        message = (
+            f"validation stopped after {log.limit:,} problems, the limit; later documents were not "
+            f"checked (raise it with --max-problems or {MAX_PROBLEMS_ENV})"
+        )
+    else:
+        message = f"{log.omitted_warnings:,} more warning(s) not shown (the limit is {log.limit:,} problems)"
+    severity: Severity = "error" if log.full else "warning"
+    return Problem(first.path, first.line, first.col, message=message, severity=severity)
 
