@@ -8,30 +8,34 @@ PORT ?= 8080
 
 .PHONY: setup run test lint vllm clean
 
-$(BIN)/mcpctl: pyproject.toml package.json
+# `run` needs mcpctl and the example servers; `test` and `lint` add the dev tools. Each stamp says
+# what it installs, so a first `make run` is not two silent minutes.
+$(VENV)/.run-installed: pyproject.toml package.json
+	@echo "==> creating $(VENV) and installing mcpctl with the example servers (first time: a minute or two)"
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev,postgres,examples]'
-	@if command -v npm >/dev/null 2>&1; then npm install --no-audit --no-fund --silent; \
+	$(BIN)/pip install --quiet -e '.[postgres,examples]'
+	@if command -v npm >/dev/null 2>&1; then echo "==> npm install (the example's HTTP servers, MCP Inspector)"; \
+	   npm install --no-audit --no-fund --silent; \
 	 else echo "npm not found: npm-based example servers and Inspector tests will be skipped"; fi
-	touch $(BIN)/mcpctl
+	touch $@
 
-setup: $(BIN)/mcpctl
+$(VENV)/.dev-installed: $(VENV)/.run-installed
+	@echo "==> installing the dev tools (pytest, ruff, mypy)"
+	$(BIN)/pip install --quiet -e '.[dev,postgres,examples]'
+	touch $@
 
-# The example's two HTTP upstreams (SSE on 3001, Streamable HTTP on 3002) are the npm reference server,
-# started here in the background and stopped when the gateway exits. It has no auth and no setting for
-# its address, so examples/node-loopback.cjs makes it listen on 127.0.0.1 only.
-UPSTREAM_ENV := NODE_OPTIONS=--require=$(CURDIR)/examples/node-loopback.cjs
+setup: $(VENV)/.dev-installed
 
-run: setup
+# The example's two HTTP upstreams (SSE on 3001, Streamable HTTP on 3002) are the npm reference server.
+# scripts/run_example.py runs them and the gateway as one unit: Ctrl-C, a kill of make or of the
+# script, or any of them exiting stops all three.
+run: $(VENV)/.run-installed
+	@echo "==> applying examples/config-repo to the store (token values go to .tokens/)"
 	$(BIN)/mcpctl apply -f examples/config-repo --yes --token-output .tokens
-	@trap 'kill 0' EXIT INT TERM; \
-	 if [ -x node_modules/.bin/mcp-server-everything ]; then \
-	   $(UPSTREAM_ENV) PORT=3001 node_modules/.bin/mcp-server-everything sse >/dev/null 2>&1 & \
-	   $(UPSTREAM_ENV) PORT=3002 node_modules/.bin/mcp-server-everything streamableHttp >/dev/null 2>&1 & \
-	 fi; \
-	 MCPCTL_SECRETS_DIR=examples/secrets MCPCTL_TEAM=platform \
-	   $(BIN)/mcpctl serve --host $(HOST) --port $(PORT)
+	@echo "==> serving on http://$(HOST):$(PORT) (Ctrl-C stops the gateway and the example servers)"
+	MCPCTL_SECRETS_DIR=examples/secrets MCPCTL_TEAM=platform \
+	  $(BIN)/python scripts/run_example.py --host $(HOST) --port $(PORT)
 
 test: setup
 	$(BIN)/pytest -q
@@ -41,7 +45,7 @@ vllm:
 	scripts/setup-vllm.sh
 
 lint: setup
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks scripts
 	$(BIN)/mypy
 
 clean:

@@ -14,11 +14,13 @@ Fixtures every test package may use:
   are missing and ``$CI`` is unset; in CI it fails.
 
 Autouse: every test gets ``$XDG_DATA_HOME`` pointed into its ``tmp_path`` and ``$MCPCTL_DATABASE_URL``
-unset, so nothing ever touches the user's real default store.
+unset, so nothing ever touches the user's real default store; and the root logger's handlers and level
+are put back after each test (commands run in-process configure logging for the whole process).
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from collections.abc import Iterator
@@ -39,6 +41,16 @@ POSTGRES_URL = os.environ.get("MCPCTL_TEST_POSTGRES_URL", "postgresql://postgres
 def _isolated_user_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.delenv("MCPCTL_DATABASE_URL", raising=False)
+
+
+@pytest.fixture(autouse=True)
+def _restored_logging() -> Iterator[None]:
+    # `serve` and `reconcile` run in-process by CliRunner configure the root logger for the process.
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    yield
+    root.handlers[:] = handlers
+    root.setLevel(level)
 
 
 @pytest.fixture(scope="session")

@@ -5,6 +5,7 @@
     │   └── UnknownSubject              a policy question about a user, group or token not defined
     ├── ValidationFailed(problems)      desired state has problems (exit code 1)
     ├── StoreError                      the live store is unreachable or inconsistent
+    │   ├── StoreMissing                there is no store there yet (read-only commands never make one)
     │   ├── LockTimeout                 another apply holds the store lock
     │   └── StalePlan                   a saved plan no longer matches the store generation
     ├── ResourceNotFound                a named resource is not in the live store
@@ -69,6 +70,10 @@ class ValidationFailed(McpctlError):
 
 class StoreError(McpctlError):
     """The live store could not be read or written."""
+
+
+class StoreMissing(StoreError):
+    """The URL names no store yet: a SQLite file that does not exist, or a database without the schema."""
 
 
 class LockTimeout(StoreError):

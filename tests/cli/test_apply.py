@@ -275,3 +275,37 @@ def test_hand_edited_saved_plan_is_refused(url: str, tmp_path: Path) -> None:
     assert refused.exit_code == 2 and "changed after `mcpctl plan -out` wrote it" in refused.stderr
     with Store.open(url) as store:
         assert [str(item.identity) for item in store.list_resources()] == ["User/manual"]
+
+
+def test_get_yaml_applies_back_with_references_to_the_store(database_url: str, tmp_path: Path) -> None:
+    examples = str(Path(__file__).resolve().parents[2] / "examples" / "config-repo")
+    applied = run("apply", "-f", examples, "--yes", "--database-url", database_url)
+    assert applied.exit_code == 0, applied.output
+    before = {live.identity for live in Store.open(database_url).list_resources()}
+    # One project (its servers live only in the store), then a List of prompts (their projects too).
+    project = run("get", "project", "platform", "-o", "yaml", "--database-url", database_url).stdout
+    back = run("apply", "-f", "-", "--yes", "--database-url", database_url, stdin=project)
+    assert back.exit_code == 0, back.output
+    assert "0 added, 1 changed, 0 destroyed" in back.stdout  # stdin takes over the project, nothing else
+    prompts = run("get", "prompts", "-o", "yaml", "--database-url", database_url).stdout
+    assert "kind: List" in prompts
+    planned = run("plan", "-f", "-", "--database-url", database_url, stdin=prompts)
+    assert planned.exit_code == 0, planned.output
+    assert "0 to add, 5 to change, 0 to destroy" in planned.stdout
+    with Store.open(database_url) as store:
+        assert {live.identity for live in store.list_resources()} == before
+    # A reference to nothing, in the store or the input, is still an error with its position.
+    ghost = project.replace("- time", "- ghost")
+    refused = run("apply", "-f", "-", "--yes", "--database-url", database_url, stdin=ghost)
+    assert refused.exit_code == 1
+    assert "<stdin>:" in refused.stderr and "unknown Server 'ghost'" in refused.stderr
+
+
+def test_references_to_what_the_plan_prunes_are_errors(url: str, tmp_path: Path) -> None:
+    server = doc("Server", "time", {"transport": "stdio", "command": "mcp-server-time"})
+    source = repo(tmp_path, server, doc("Project", "team", {"servers": ["time"]}))
+    assert run("apply", "-f", source, "--yes", "--database-url", url).exit_code == 0
+    # The server leaves the repository while the project still names it: prune would leave it dangling.
+    (Path(source) / "all.yaml").write_text(yaml.safe_dump(doc("Project", "team", {"servers": ["time"]})))
+    refused = run("plan", "-f", source, "--database-url", url)
+    assert refused.exit_code == 1 and "unknown Server 'time'" in refused.stderr

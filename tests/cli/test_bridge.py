@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,8 +16,10 @@ from mcp.client.session import ClientSession
 from mcp.shared.exceptions import MCPError
 
 from gateway.gateway_harness import (
+    INITIALIZE,
     RunningGateway,
     create_token,
+    free_port,
     project_doc,
     put,
     serve_gateway,
@@ -65,6 +68,80 @@ async def test_bridge_relays_a_whole_session(running: tuple[RunningGateway, str]
         assert [p.name for p in prompts.prompts] == ["toy__greet"]
 
 
+PIPELINED = [
+    INITIALIZE,
+    {"jsonrpc": "2.0", "method": "notifications/initialized"},
+    {"jsonrpc": "2.0", "id": 2, "method": "tools/list"},
+    {
+        "jsonrpc": "2.0",
+        "id": 3,
+        "method": "tools/call",
+        "params": {"name": "toy__echo", "arguments": {"text": "hi"}},
+    },
+]
+
+
+def bridge(base: str, token: str | None) -> subprocess.Popen[bytes]:
+    env = {**os.environ}
+    env.pop("MCPCTL_TOKEN", None)
+    if token is not None:
+        env["MCPCTL_TOKEN"] = token
+    return subprocess.Popen(
+        [MCPCTL, "mcp", "-p", "demo", "--url", base],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+    )
+
+
+def replies(stdout: bytes) -> dict[int, dict[str, object]]:
+    return {message["id"]: message for message in map(json.loads, stdout.decode().splitlines())}
+
+
+def test_requests_sent_at_once_are_all_answered_before_exit(running: tuple[RunningGateway, str]) -> None:
+    # A client that writes everything without waiting, then closes stdin (a pipe, a script).
+    gateway, token = running
+    process = bridge(gateway.base, token)
+    out, err = process.communicate("".join(json.dumps(m) + "\n" for m in PIPELINED).encode(), timeout=60)
+    assert process.returncode == 0, err.decode()
+    answered = replies(out)
+    assert sorted(answered) == [1, 2, 3]
+    assert "toy__echo" in json.dumps(answered[2]["result"])
+    assert answered[3]["result"]["content"][0]["text"] == "hi"  # type: ignore[index]
+
+
+def test_no_token_is_a_clear_error_and_an_exit_even_with_stdin_open(
+    running: tuple[RunningGateway, str],
+) -> None:
+    gateway, _ = running
+    process = bridge(gateway.base, None)
+    assert process.stdin is not None
+    process.stdin.write("".join(json.dumps(m) + "\n" for m in PIPELINED).encode())
+    process.stdin.flush()
+    try:
+        code = process.wait(60)  # stdin stays open: the bridge must not wait for it
+        out, err = process.communicate(timeout=10)
+    finally:
+        process.kill()
+    assert code == 1
+    lines = err.decode().strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: the gateway at ") and "(HTTP 401)" in lines[0]
+    assert "set MCPCTL_TOKEN" in lines[0]
+    answered = replies(out)
+    assert sorted(answered) == [1, 2, 3] and all("error" in reply for reply in answered.values())
+
+
+def test_an_unreachable_gateway_is_one_line_not_a_traceback() -> None:
+    process = bridge(f"http://127.0.0.1:{free_port()}", "mcpctl_pat_whatever")
+    out, err = process.communicate((json.dumps(INITIALIZE) + "\n").encode(), timeout=60)
+    assert process.returncode == 1
+    (line,) = err.decode().strip().splitlines()
+    assert line.startswith("error: cannot reach the gateway at http://127.0.0.1:")
+    assert "Traceback" not in err.decode() and "mcpctl_pat_whatever" not in err.decode()
+    assert "cannot reach the gateway" in replies(out)[1]["error"]["message"]  # type: ignore[index]
+
+
 def test_config_claude_writes_and_merges_without_secrets(tmp_path: Path) -> None:
     target = tmp_path / "repo" / ".mcp.json"
     target.parent.mkdir()
@@ -81,7 +158,8 @@ def test_config_claude_writes_and_merges_without_secrets(tmp_path: Path) -> None
     assert document["extra"] == 1 and document["mcpServers"]["keep"] == {"command": "other"}
     assert document["mcpServers"]["mcpctl-demo"] == {
         "type": "stdio",
-        "command": "mcpctl",
+        # The absolute path: the client starts it outside this virtual environment.
+        "command": MCPCTL,
         "args": ["mcp", "-p", "demo", "--url", "http://gw:8080"],
         "env": {"MCPCTL_TOKEN": "${MCPCTL_TOKEN}"},
     }

@@ -15,7 +15,7 @@ from ruamel.yaml import YAML
 from mcpctl.schemas import CLI_MANAGER, Identity, McpToken, Prompt, RoleBinding, Server, parse_resource
 from mcpctl.store import Store
 
-from .test_get import res, run, seed
+from .test_get import MANAGER, res, run, seed
 
 
 @pytest.fixture
@@ -326,3 +326,34 @@ def test_concurrent_creates_of_one_name_store_exactly_one(url: str) -> None:
     assert sorted(code for code, _ in results) == [0, 1, 1]
     assert all('Server "race" already exists' in err for code, err in results if code == 1)
     assert stored(url, "Server", "race").resource.spec.command.startswith("cmd-")
+
+
+def test_an_expired_token_is_created_with_a_warning(url: str, tmp_path: Path) -> None:
+    created = run(url, "create", "mcptoken", "late", "-p", "alpha", "--expires", "2020-01-01")
+    assert created.exit_code == 0, created.output
+    assert "warning: --expires 2020-01-01 is in the past" in created.stderr
+    source = tmp_path / "late.yaml"
+    source.write_text(
+        "apiVersion: mcpctl.dev/v1\nkind: Project\nmetadata:\n  name: beta\n---\n"
+        "apiVersion: mcpctl.dev/v1\nkind: McpToken\nmetadata:\n  name: later\n  project: beta\n"
+        "spec:\n  expires: 2021-05-01\n"
+    )
+    planned = run(url, "plan", "-f", str(source))
+    assert "Warning:" in planned.stdout and "is in the past" in planned.stdout
+
+
+def test_a_server_from_a_builtin_template_stores_the_template_too(url: str) -> None:
+    listed = run(url, "get", "templates")
+    rows = {line.split()[0]: line.split() for line in listed.stdout.splitlines()[1:]}
+    assert rows["builtin.time"][-2:] == ["builtin", "<unknown>"] and rows["git"][-2] == MANAGER
+    assert run(url, "get", "template", "builtin.github", "-o", "yaml").stdout.count("secret: true") == 1
+    tokyo = ["--set", "timezone=Asia/Tokyo"]
+    made = run(url, "create", "server", "clock", "--from-template", "builtin.time", *tokyo)
+    assert made.exit_code == 0, made.output
+    assert "template/builtin.time created from the built-in catalog" in made.stderr
+    template = stored(url, "Template", "builtin.time")
+    assert template is not None and template.managed_by == "cli"
+    again = run(url, "create", "server", "clock2", "--from-template", "builtin.time")
+    assert again.exit_code == 0 and "built-in catalog" not in again.stderr  # stored once
+    missing = run(url, "create", "server", "gh", "--from-template", "builtin.github")
+    assert missing.exit_code == 2 and "authorization" in missing.stderr

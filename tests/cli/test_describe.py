@@ -129,7 +129,7 @@ def test_token_shows_status_expiry_and_rules(url: str) -> None:
     assert "Last-Used:        never\n" in ci
     # The display prefix of the generated value, never the value itself.
     prefix = next(line for line in ci.splitlines() if line.startswith("Token-Prefix:")).split()[1]
-    assert prefix.startswith("mcpctl_pat_") and prefix.endswith("…") and len(prefix) < 20
+    assert prefix.startswith("mcpctl_pat_") and prefix.endswith("…") and len(prefix) == 20
     assert section(ci, "Bindings") == [["ROLE", "RESOURCE", "NAMES"], ["run", "servers", "*"]]
 
 
@@ -225,3 +225,10 @@ def test_token_shows_when_it_was_last_used(database_url: str) -> None:
     out = run(database_url, "describe", "token", "bot").stdout
     (line,) = [line for line in out.splitlines() if line.startswith("Last-Used:")]
     assert line.startswith("Last-Used:        2026-05-01T12:00:00+00:00 (") and line.endswith(" ago)")
+
+
+def test_token_description_is_shown(url: str) -> None:
+    created = run(url, "create", "token", "described", "-p", "alpha", "--description", "For the nightly job")
+    assert created.exit_code == 0, created.output
+    out = run(url, "describe", "token", "described").stdout
+    assert "Description:      For the nightly job\n" in out

@@ -130,10 +130,21 @@ def test_project_scoped_kinds_show_project_and_filter_by_it(url: str) -> None:
 
 def test_token_table(url: str) -> None:
     result = run(url, "get", "tokens")
-    header, row = result.stdout.splitlines()[:2]
-    assert header.split()[5:7] == ["LAST", "USED"]
-    assert row.split()[:7] == ["ci", "alpha", "empty", "30d", "active", "never", MANAGER]
-    assert "mcpctl_pat_" not in result.stdout
+    header, row = (line.split() for line in result.stdout.splitlines())
+    columns = ["NAME", "PROJECT", "RBAC", "EXPIRES", "STATUS", "PREFIX", "LAST", "USED", "MANAGED-BY"]
+    assert header[:9] == columns
+    with Store.open(url) as store:
+        (record,) = store.token_records()
+    # EXPIRES is when the token stops working (30 days after it was made), not the duration.
+    assert record.expires_at is not None
+    expires = record.expires_at.strftime("%Y-%m-%dT%H:%MZ")
+    assert row[:8] == ["ci", "alpha", "empty", expires, "active", record.prefix, "never", MANAGER]
+    # The prefix shows 8 characters of the value's random part, and never more.
+    assert len(record.prefix) == len("mcpctl_pat_") + 8 + 1 and record.prefix.endswith("…")
+    assert "PREFIX" in run(url, "get", "tokens", "-o", "wide").stdout
+    never = run(url, "create", "token", "forever", "-p", "alpha")
+    assert never.exit_code == 0, never.output
+    assert run(url, "get", "token", "forever").stdout.splitlines()[1].split()[3] == "never"
     # What the gateway records on use (at most once a minute) shows as an age.
     with Store.open(url) as store:
         with store.transaction() as tx:
@@ -141,7 +152,7 @@ def test_token_table(url: str) -> None:
             value = tx.create_token(used, managed_by=MANAGER)  # type: ignore[arg-type]
         store.touch_token(hash_token(value), datetime.now(UTC) - timedelta(minutes=5))
     rows = {line.split()[0]: line.split() for line in run(url, "get", "tokens").stdout.splitlines()[1:]}
-    assert rows["used"][5] == "5m" and rows["ci"][5] == "never"
+    assert rows["used"][6] == "5m" and rows["ci"][6] == "never"
 
 
 def test_yaml_of_one_resource_is_its_document_with_secrets_masked(url: str, tmp_path: Path) -> None:
@@ -193,6 +204,7 @@ def test_unknown_kind_is_a_usage_error_with_a_suggestion(url: str) -> None:
 
 
 def test_empty_listing(database_url: str) -> None:
+    Store.open(database_url).close()  # an empty store (a missing one is an error: tests/cli/test_options.py)
     result = run(database_url, "get", "users")
     assert result.exit_code == 0 and result.stdout == ""
     assert "No resources found." in result.stderr

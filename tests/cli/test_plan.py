@@ -77,6 +77,8 @@ def test_saved_plan_then_apply_it(url: str, tmp_path: Path) -> None:
     again = run("apply", str(plan_file), "--database-url", url)
     assert again.exit_code == 1
     assert "stale" in again.stderr.lower() or "generation" in again.stderr
+    # Refused before the plan is shown: a stale plan's changes are not what would happen.
+    assert again.stdout == "" and "run plan again" in again.stderr
 
 
 def test_invalid_input_prints_the_same_problems_as_validate_and_plans_nothing(

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +14,7 @@ import git
 import pytest
 from click.testing import CliRunner
 
+from gateway.gateway_harness import free_port
 from mcpctl.cli import cli
 from mcpctl.cli._reconcile import parse_duration
 from mcpctl.errors import UsageError
@@ -230,3 +235,50 @@ def test_commands_and_yaml_in_the_docs_parse(page: str) -> None:
             group = found
         context = group.make_context(group.name or "mcpctl", list(words), resilient_parsing=False)
         assert context is not None, words
+
+
+def test_once_from_local_files_on_a_fresh_store(sqlite_database_url: str, tmp_path: Path) -> None:
+    # The example mixes a global and a project RoleBinding: their identities must still sort.
+    once = run(
+        "reconcile",
+        "--once",
+        "-f",
+        str(EXAMPLES),
+        "--database-url",
+        sqlite_database_url,
+        "--token-output",
+        str(tmp_path / "tokens"),
+    )
+    assert once.exit_code == 0, once.output
+    assert "applied" in once.output and "Traceback" not in once.output
+    # A new token is news, not a warning; its value never reaches the log.
+    created = "INFO mcpctl.reconcile: token McpToken/platform/ci-bot created; its value was written to"
+    assert created in once.output
+    assert "WARNING" not in once.output and "mcpctl_pat_" not in once.output
+    again = run("reconcile", "--once", "-f", str(EXAMPLES), "--database-url", sqlite_database_url)
+    assert again.exit_code == 0 and "in sync" in again.output
+
+
+def test_the_webhook_logs_where_it_listens(sqlite_database_url: str, tmp_path: Path) -> None:
+    port = free_port()
+    command = [str(Path(sys.executable).parent / "mcpctl"), "reconcile", "-f", str(EXAMPLES), "--no-watch"]
+    command += ["--webhook-listen", f"127.0.0.1:{port}", "--database-url", sqlite_database_url]
+    process = subprocess.Popen(
+        [*command, "--interval", "1h"],
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "MCPCTL_WEBHOOK_SECRET": "s3cret"},
+    )
+    try:
+        assert process.stderr is not None
+        for line in process.stderr:
+            if "webhook listening on" in line:
+                where = f"http://127.0.0.1:{port}/api/v1/reconcile"
+                assert f"mcpctl.reconcile: webhook listening on {where}" in line
+                assert " INFO " in line and line.count(" - ") == 0  # mcpctl's format, not litestar's
+                break
+        else:
+            raise AssertionError("the webhook address was never logged")
+    finally:
+        process.send_signal(signal.SIGTERM)
+        process.wait(30)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ import httpx
 import pytest
 
 from gateway.gateway_harness import (
+    TOY,
     create_token,
     free_port,
     is_alive,
@@ -21,6 +23,7 @@ from gateway.gateway_harness import (
     put,
     server_doc,
     toy_spec,
+    wait_for_port,
     wait_healthy,
 )
 from mcpctl.store import Store
@@ -101,3 +104,42 @@ def test_serve_refuses_no_auth_off_loopback(sqlite_database_url: str, host: str)
     )
     assert refused.returncode == 2
     assert "loopback" in refused.stderr and "Traceback" not in refused.stderr
+
+
+LOG_LINE = re.compile(r"^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3} (DEBUG|INFO|WARNING|ERROR|CRITICAL) [\w.]+: ")
+
+
+def test_every_log_line_has_one_format_and_probes_are_quiet(tmp_path: Path) -> None:
+    # A new store (so alembic migrates it) and an HTTP upstream probed every second.
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    upstream_port = free_port()
+    toy = subprocess.Popen(
+        [sys.executable, str(TOY), "--transport", "streamable-http", "--port", str(upstream_port)]
+    )
+    port = free_port()
+    try:
+        wait_for_port(upstream_port, toy)
+        spec = {"transport": "streamable-http", "url": f"http://127.0.0.1:{upstream_port}/mcp"}
+        serve = subprocess.Popen(
+            [MCPCTL, "serve", "--port", str(port), "--database-url", url],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            wait_healthy(f"http://127.0.0.1:{port}", serve)
+            with Store.open(url) as store:
+                put(store, server_doc("web", {**spec, "healthCheck": {"intervalSeconds": 1}}))
+                put(store, project_doc("demo", ["web"]))
+                create_token(store, "demo", "t")
+            time.sleep(4)  # a few probes
+        finally:
+            serve.send_signal(signal.SIGTERM)
+            _, stderr = serve.communicate(timeout=30)
+    finally:
+        toy.terminate()
+        toy.wait(10)
+    lines = [line for line in stderr.splitlines() if not line.startswith("mcpctl gateway on ")]
+    assert any("alembic.runtime.migration: Running upgrade" in line for line in lines)
+    assert any(" uvicorn.error: " in line for line in lines)
+    assert [line for line in lines if not LOG_LINE.match(line)] == []
+    assert "HTTP Request:" not in stderr  # httpx/httpx2 say it at INFO for every probe

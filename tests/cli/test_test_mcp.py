@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from gateway.gateway_harness import (
+    TOY,
     RunningGateway,
     create_token,
     free_port,
@@ -17,6 +21,7 @@ from gateway.gateway_harness import (
     serve_gateway,
     server_doc,
     toy_spec,
+    wait_for_port,
 )
 from mcpctl.cli import cli
 from mcpctl.store import Store
@@ -74,3 +79,37 @@ def test_usage_errors() -> None:
     assert result.exit_code == 2 and "--args needs --tool" in result.output
     result = CliRunner().invoke(cli, ["test", "mcp", "http://x/mcp", "--tool", "t", "--args", "[1]"])
     assert result.exit_code == 2 and "JSON object" in result.output
+
+
+def test_legacy_sse_missing_token_long_names_and_tools_in_json(
+    running: tuple[RunningGateway, str], tmp_path: Path
+) -> None:
+    gateway, token = running
+    port = free_port()
+    toy = subprocess.Popen([sys.executable, str(TOY), "--transport", "sse", "--port", str(port)])
+    try:
+        wait_for_port(port, toy)
+        code, output = run(f"http://127.0.0.1:{port}/sse", "--timeout", "10")
+    finally:
+        toy.terminate()
+        toy.wait(10)
+    assert code == 1, output
+    assert "HTTP 405" in output and "legacy SSE endpoint" in output
+
+    code, output = run(gateway.url("demo"))
+    assert code == 1 and "HTTP 401" in output and "set MCPCTL_TOKEN" in output
+    code, output = run(gateway.url("demo"), token="mcpctl_pat_unknown")
+    assert code == 1 and "MCPCTL_TOKEN" not in output
+
+    code, output = run(gateway.url("demo"), "--tool", "toy__add", "--args", '{"a": 1, "b": 2}', token=token)
+    assert code == 0, output
+    rows = [line for line in output.splitlines() if line.startswith(("PASS  ", "FAIL  "))]
+    assert len(rows) == 3 and len({row.index(" ms ") for row in rows}) == 1  # columns line up
+    long_tool = "toy__" + "x" * 40
+    code, output = run(gateway.url("demo"), "--tool", long_tool, token=token)
+    rows = [line for line in output.splitlines() if line.startswith(("PASS  ", "FAIL  "))]
+    assert code == 2 and len({row.index(" ms ") for row in rows}) == 1
+
+    code, output = run(gateway.url("demo"), "-o", "json", token=token)
+    tools = {tool["name"]: tool["description"] for tool in json.loads(output)["tools"]}
+    assert {"toy__echo", "toy__add"} <= set(tools) and tools["toy__echo"]

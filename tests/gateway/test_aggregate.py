@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 import anyio
 import httpx
@@ -19,10 +20,12 @@ from mcpctl.gateway._aggregate import (
     template_prefix,
 )
 from mcpctl.gateway._toolfilter import tool_visible
-from mcpctl.schemas import ServerSpec, ToolFilter
+from mcpctl.reconciler import FileSource, apply_plan, plan_against
+from mcpctl.schemas import ServerSpec, ToolFilter, load_documents
 from mcpctl.store import Store
 
 pytestmark = pytest.mark.anyio
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "config-repo"
 
 
 def test_split_name_prefers_the_longest_server() -> None:
@@ -209,3 +212,38 @@ async def test_a_hung_upstream_times_out_without_stalling_others(
             # The quick call starts 0.2 s after the hung one and is answered long before that one times out.
             assert timings["quick"] < 1.0
             assert 1.9 < timings["hang"] < 6
+
+
+async def test_the_example_git_server_is_read_only(sqlite_store: Store, git_repo: Path) -> None:
+    # The example config repo's git server, pointed at a scratch repository instead of the checkout.
+    loaded = load_documents(
+        [str(EXAMPLES / "templates" / "git.yaml"), str(EXAMPLES / "servers" / "git.yaml")]
+    )
+    template, server = (document.data for document in loaded.documents)
+    server["spec"]["fromTemplate"]["values"]["repository"] = str(git_repo)
+    put(sqlite_store, template, server, project_doc("demo", ["git"]))
+    token = create_token(sqlite_store, "demo", "t")
+    with serve_gateway(sqlite_store) as gateway:
+        async with mcp_session(gateway.url("demo"), token) as session:
+            tools = {tool.name for tool in (await session.list_tools()).tools}
+            assert {"git__git_status", "git__git_log", "git__git_diff"} <= tools
+            assert not tools & {"git__git_commit", "git__git_add", "git__git_reset", "git__git_checkout"}
+            with pytest.raises(MCPError):
+                await session.call_tool("git__git_commit", {"repo_path": str(git_repo), "message": "x"})
+
+
+async def test_a_server_from_the_builtin_catalog_is_served(sqlite_store: Store, tmp_path: Path) -> None:
+    (tmp_path / "estate.yaml").write_text(
+        "apiVersion: mcpctl.dev/v1\nkind: Server\nmetadata:\n  name: clock\n"
+        "spec:\n  fromTemplate:\n    name: builtin.time\n---\n"
+        "apiVersion: mcpctl.dev/v1\nkind: Project\nmetadata:\n  name: demo\nspec:\n  servers: [clock]\n"
+    )
+    state = FileSource((str(tmp_path / "estate.yaml"),)).load().require_valid()
+    apply_plan(sqlite_store, plan_against(sqlite_store, state))
+    stored = sqlite_store.list_resources("Template")
+    assert [(t.identity.name, t.managed_by) for t in stored] == [("builtin.time", state.manager)]
+    token = create_token(sqlite_store, "demo", "t")
+    with serve_gateway(sqlite_store) as gateway:
+        async with mcp_session(gateway.url("demo"), token) as session:
+            result = await session.call_tool("clock__get_current_time", {"timezone": "UTC"})
+            assert not result.is_error and "UTC" in result.content[0].text  # type: ignore[union-attr]

@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
+import re
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -11,6 +16,7 @@ import pytest
 
 from mcpctl.schemas import KINDS, load_documents, schema_files
 from mcpctl.schemas._jsonschema import SCHEMA_BASE_URL
+from mcpctl.schemas._project import LINK_TARGET_PATTERN
 
 ROOT = Path(__file__).resolve().parents[2]
 PUBLISHED = ROOT / "schemas"
@@ -114,3 +120,66 @@ def test_a_generic_validator_is_never_stricter_than_mcpctl() -> None:
         assert mcpctl_rejects or not generic_rejects, (document.path, document.line)
         both_reject += generic_rejects and mcpctl_rejects
     assert both_reject >= 15
+
+
+CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
+NODE = shutil.which("node")
+
+
+def _patterns(node: Any) -> list[str]:
+    if isinstance(node, dict):
+        found = [node["pattern"]] if isinstance(node.get("pattern"), str) else []
+        return found + [p for value in node.values() for p in _patterns(value)]
+    if isinstance(node, list):
+        return [p for value in node for p in _patterns(value)]
+    return []
+
+
+def test_an_outside_validator_accepts_the_schemas_and_the_examples(tmp_path: Path) -> None:
+    # check-jsonschema checks `pattern` with its default (ECMA-262) regex engine, as editors do.
+    files = sorted(str(p) for p in PUBLISHED.glob("*.json"))
+    meta = subprocess.run([CHECK_JSONSCHEMA, "--check-metaschema", *files], capture_output=True, text=True)
+    assert meta.returncode == 0, meta.stdout + meta.stderr
+    loaded = load_documents([str(ROOT / "examples" / "config-repo")])
+    assert loaded.documents and not loaded.problems
+    instances = []
+    for number, document in enumerate(loaded.documents):
+        path = tmp_path / f"{number:03}-{document.kind}.json"
+        path.write_text(json.dumps(document.data))
+        instances.append(str(path))
+    assert any("Prompt" in name for name in instances)
+    run = [CHECK_JSONSCHEMA, "--schemafile", str(PUBLISHED / "all.json")]
+    good = subprocess.run([*run, *instances], capture_output=True, text=True)
+    assert good.returncode == 0, good.stdout + good.stderr
+    bad = tmp_path / "bad.json"
+    prompt = {"apiVersion": "mcpctl.dev/v1", "kind": "Prompt", "metadata": {"name": "p", "project": "x"}}
+    bad.write_text(json.dumps({**prompt, "spec": {"linkTarget": "Not A Target"}}))
+    refused = subprocess.run([*run, str(bad)], capture_output=True, text=True)
+    assert refused.returncode == 1 and "linkTarget" in refused.stdout
+
+
+@pytest.mark.skipif(NODE is None and not os.environ.get("CI"), reason="node is not installed")
+def test_every_pattern_means_the_same_in_ecma_262_and_python() -> None:
+    patterns = sorted({p for text in schema_files().values() for p in _patterns(json.loads(text))})
+    samples = [
+        "platform/git:file:///README.md", "a/b:c", "p-1/s.2:x", "P/s:x", "p/s:", "p/s: x", "p/-s:x",
+        "mcpctl.dev/v1", "never", "30d", "2027-06-30", "2027-06-30T10:00:00Z", "time", "-bad", "a_b",
+        "alice@example.com", "API_KEY", "https://x", "{{ url }}", "",
+    ]
+    script = (
+        "const [patterns, samples] = JSON.parse(require('fs').readFileSync(0, 'utf8'));\n"
+        "console.log(JSON.stringify(patterns.map(p => { const r = new RegExp(p, 'u');"
+        " return samples.map(s => r.test(s)); })));\n"
+    )
+    assert NODE is not None
+    done = subprocess.run(
+        [NODE, "-e", script],
+        input=json.dumps([patterns, samples]),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    ecma = json.loads(done.stdout)
+    python = [[re.search(p, s) is not None for s in samples] for p in patterns]
+    assert ecma == python
+    assert LINK_TARGET_PATTERN in patterns

@@ -187,3 +187,26 @@ def test_symlinks_and_special_files_in_a_directory_are_said_not_skipped_silently
     # Named on the command line, a symlink or a directory behind one is read as asked.
     explicit = load_documents([str(repo / "escape.yaml"), str(repo / "linked")])
     assert [d.data["n"] for d in explicit.documents] == ["outside", "linked-dir"]
+
+
+def test_a_list_document_gives_its_items_with_their_positions() -> None:
+    text = (
+        "apiVersion: mcpctl.dev/v1\nkind: List\nitems:\n"
+        "  - apiVersion: mcpctl.dev/v1\n    kind: User\n"
+        "    metadata: {name: ada}\n    spec: {email: a@b.co}\n"
+        "  - apiVersion: mcpctl.dev/v1\n    kind: Group\n    metadata:\n      name: devs\n"
+        "    spec:\n      members: [ada, bob]\n"
+        "  - just text\n"
+        "---\napiVersion: mcpctl.dev/v1\nkind: List\nitems: {}\n"
+    )
+    result = load_text(text, "f.yaml")
+    user, group = result.documents
+    assert (user.kind, user.name, user.line, user.col) == ("User", "ada", 4, 5)
+    assert (group.kind, group.index, group.line) == ("Group", 0, 8)
+    assert group.locate(("spec", "members", 1)) == (13, 22)
+    problem = group.problem(("spec", "members", 1), "unknown User 'bob'")
+    assert str(problem) == "f.yaml:13:22: Group/devs: spec.members[1]: unknown User 'bob'"
+    assert problems_of(text) == [
+        "f.yaml:14:5: List: items[2] must be a mapping (apiVersion, kind, ...)",
+        "f.yaml:18:8: List: items must be a list",
+    ]

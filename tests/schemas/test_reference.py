@@ -23,3 +23,10 @@ def test_every_kind_and_every_spec_field_is_documented() -> None:
             assert f"`spec.{info.alias or name}`" in text, (kind, name)
     assert "| `spec.server.healthCheck.intervalSeconds` | integer | `30` | Seconds between probes. |" in text
     assert "`stdio` \\| `sse` \\| `streamable-http`" in text
+
+
+def test_union_members_are_named_by_their_type() -> None:
+    text = render_reference()
+    assert "PydanticUndefined" not in text
+    assert "| `spec.stages[](type=paginate).pageChars` | integer | `40000` | Size of one page. |" in text
+    assert "`spec.stages[](type=summarize).tier`" in text

@@ -182,3 +182,19 @@ def test_validation_speed_floor(tmp_path: Path) -> None:
     rate = count / (time.process_time() - started)
     assert result.valid and result.documents == count == 2000
     assert rate >= 3000, f"{rate:.0f} docs per CPU-second"
+
+
+def test_a_token_expiring_in_the_past_is_a_warning() -> None:
+    text = (
+        "apiVersion: mcpctl.dev/v1\nkind: Project\nmetadata:\n  name: p\n---\n"
+        "apiVersion: mcpctl.dev/v1\nkind: McpToken\nmetadata:\n  name: old\n  project: p\n"
+        "spec:\n  expires: 2020-01-01\n---\n"
+        "apiVersion: mcpctl.dev/v1\nkind: McpToken\nmetadata:\n  name: new\n  project: p\n"
+        "spec:\n  expires: 2999-01-01\n"
+    )
+    result = load_and_validate(["-"], stdin=io.BytesIO(text.encode()))
+    assert result.valid
+    assert [str(p) for p in result.warnings] == [
+        "<stdin>:12:12: McpToken/old: spec.expires: warning: expires 2020-01-01 is in the past: "
+        "the token would be created already expired"
+    ]

@@ -28,7 +28,7 @@ def test_create_token_returns_a_value_found_only_by_its_hash(store: Store) -> No
     record = store.find_token(hash_token(value))
     assert record is not None
     assert (record.project, record.name, record.revoked) == ("platform", "ci-bot", False)
-    assert record.prefix == value[:12] + "…"
+    assert record.prefix == value[:19] + "…"
     assert record.expires_at is not None
     assert record.expires_at - record.created_at == timedelta(days=30)
     assert record.is_valid()
@@ -111,7 +111,7 @@ def test_expiry(expires: str, expected: datetime | None) -> None:
 
 
 def test_display_prefix_hides_the_random_part() -> None:
-    assert display_prefix("mcpctl_pat_abcdefghijklmnop") == "mcpctl_pat_a…"
+    assert display_prefix("mcpctl_pat_abcdefghijklmnop") == "mcpctl_pat_abcdefgh…"
 
 
 def test_timestamps_come_back_in_utc(store: Store, database_url: str) -> None:

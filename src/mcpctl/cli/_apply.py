@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
-from mcpctl.errors import PlanRefused, UsageError
+from mcpctl.errors import PlanRefused, StalePlan, UsageError
 from mcpctl.reconciler import ApplyResult, DesiredState, Plan, apply_plan, load_plan, render_text
 
 from ._main import cli
 from ._options import current_actor, database_option, open_store
-from ._plan import filename_option, make_plan, prune_all_option, refuse_if_errored, use_color
+from ._plan import filename_option, plan_source, prune_all_option, refuse_if_errored, use_color
 from ._source_options import source_from_options, source_options
 
 
@@ -39,6 +39,22 @@ def _report(result: ApplyResult) -> None:
             click.echo(f"{token.identity}: {token.value}")
     if result.tokens and all(token.path is None for token in result.tokens):
         click.echo("Token values are shown only this once; store them now.", err=True)
+
+
+def _refuse_if_stale(database_url: str | None, plan: Plan) -> None:
+    """Refuse a saved plan made at another store generation before showing it (apply re-checks it)."""
+    if plan.base_generation is None:
+        return
+    store = open_store(database_url)
+    try:
+        generation = store.generation()
+    finally:
+        store.close()
+    if generation != plan.base_generation:
+        raise StalePlan(
+            f"the plan was made at store generation {plan.base_generation}, but the store is now at "
+            f"generation {generation}: it changed since; run plan again"
+        )
 
 
 @cli.command("apply")
@@ -86,9 +102,10 @@ def apply_command(
         if prune_all:
             raise UsageError("--prune-all is decided when the plan is made, not when a saved plan is applied")
         plan = load_plan(planfile)
+        _refuse_if_stale(database_url, plan)
     else:
-        state = source_from_options(filenames, repo, ref, path).load().require_valid()
-        plan = make_plan(database_url, state, prune_all=prune_all)
+        source = source_from_options(filenames, repo, ref, path)
+        plan, state = plan_source(database_url, source, prune_all=prune_all)
     click.echo(render_text(plan, color=use_color()), nl=False)
     refuse_if_errored(plan)
     if not plan.has_changes:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +31,15 @@ def bridge_entry(project: str, url: str, command: str, token_env: str = TOKEN_EN
         # Claude Code expands ${VAR} from its own environment, so the file holds no secret.
         "env": {"MCPCTL_TOKEN": f"${{{token_env}}}"},
     }
+
+
+def mcpctl_command() -> str:
+    """The absolute path of this mcpctl (so the client finds it outside the venv), else `mcpctl`."""
+    beside = Path(sys.executable).parent / "mcpctl"
+    if beside.is_file():
+        return str(beside.absolute())
+    found = shutil.which("mcpctl")
+    return str(Path(found).absolute()) if found else "mcpctl"
 
 
 def merge_entry(path: Path, name: str, entry: dict[str, Any]) -> bool:
@@ -72,7 +83,12 @@ def config_group() -> None:
 )
 @gateway_url_option
 @click.option("--name", default=None, help="Server name in the client [default: mcpctl-PROJECT].")
-@click.option("--command", "command", default=None, help="How the client starts mcpctl [default: mcpctl].")
+@click.option(
+    "--command",
+    "command",
+    default=None,
+    help="How the client starts mcpctl [default: the absolute path of this mcpctl].",
+)
 @click.option(
     "--token-env",
     default=TOKEN_ENV,
@@ -84,7 +100,7 @@ def config_claude(
 ) -> None:
     """Write the `.mcp.json` entry that connects Claude Code to PROJECT through `mcpctl mcp`."""
     entry_name = name or f"mcpctl-{project}"
-    entry = bridge_entry(project, url, command or "mcpctl", token_env)
+    entry = bridge_entry(project, url, command or mcpctl_command(), token_env)
     changed = merge_entry(path, entry_name, entry)
     click.echo(f"{'wrote' if changed else 'unchanged'}: {path} mcpServers.{entry_name}")
     click.echo(f"Set {token_env} to a token of project {project} in the environment Claude Code starts from.")

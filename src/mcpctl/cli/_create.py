@@ -7,7 +7,8 @@ store, then writes it in one store transaction (or only prints it with `--dry-ru
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -15,14 +16,16 @@ import click
 from pydantic import ValidationError
 
 from mcpctl.errors import AlreadyExists, McpctlError, ResourceNotFound, UsageError
-from mcpctl.reconciler import Inventory, describe_identity, missing_references
+from mcpctl.reconciler import Inventory, describe_identity, missing_references, token_file, write_private
 from mcpctl.schemas import (
     API_VERSION,
     CLI_MANAGER,
+    Identity,
     McpToken,
     ResourceModel,
     Server,
     Template,
+    builtin_templates,
     instantiate_template,
     parse_resource,
     resolve_kind,
@@ -144,57 +147,129 @@ def build(
 
 
 def finish(
-    resource: ResourceModel, options: dict[str, Any], check: Callable[[Inventory], None] | None = None
+    resource: ResourceModel,
+    options: dict[str, Any],
+    check: Callable[[Inventory], None] | None = None,
+    *,
+    replace: bool = False,
+    also: Sequence[ResourceModel] = (),
 ) -> None:
-    """Check `resource` against the store and write it (unless --dry-run), then report."""
+    """Check `resource` against the store and write it (unless --dry-run), then report.
+
+    `replace` (create mcptoken --force) lets it take the place of a stored one of the same identity.
+    `also` are written first, in the same transaction (a catalog template the checks found needed).
+    """
     fmt, dry_run = options["fmt"], options["dry_run"]
     is_token = isinstance(resource, McpToken)
     if is_token and fmt and not dry_run:
         raise UsageError("-o prints an mcptoken document only with --dry-run; creating one prints its value")
     store = open_store(options["database_url"])
     token_value = None
+    token_path: Path | None = None
+    replaced = False
 
     def checks() -> None:
+        nonlocal replaced
         inventory = Inventory(store)
-        _check_new(inventory, resource)
         if check is not None:
             check(inventory)
+        replaced = replace and inventory.lookup(resource.identity) is not None
+        if not replaced and inventory.lookup(resource.identity) is not None:
+            raise AlreadyExists(f"{describe_identity(resource.identity)} already exists")
+        # What `also` provides is found: a server from a catalog template refers to nothing else.
+        missing = [] if also else missing_references(inventory, resource)
+        if missing:
+            raise McpctlError(f"cannot create {describe_identity(resource.identity)}: {'; '.join(missing)}")
 
     try:
         if dry_run:
             checks()
             _report(resource, fmt, dry_run, None)
             return
-        with store.transaction(actor=current_actor()) as tx:
+        with (
+            token_file_written(resource.identity, options.get("token_output")) as write_token,
+            store.transaction(actor=current_actor()) as tx,
+        ):
             # Checked under the store lock, so no other writer can create it or drop a reference meanwhile.
             checks()
+            for needed in also:
+                tx.put(needed, managed_by=CLI_MANAGER)
+                click.echo(f"{slug(needed.identity)} created from the built-in catalog", err=True)
             if isinstance(resource, McpToken):
                 token_value = tx.create_token(resource, managed_by=CLI_MANAGER)
+                token_path = write_token(token_value)
             else:
                 tx.put(resource, managed_by=CLI_MANAGER)
-            record_cli_revision(tx, resource.to_document(), add=1)
+            added = len(also) + (0 if replaced else 1)
+            record_cli_revision(tx, resource.to_document(), add=added, change=int(replaced))
     finally:
         store.close()
-    _report(resource, fmt, dry_run, token_value)
+    _report(resource, fmt, dry_run, token_value, token_path, replaced)
 
 
-def _report(resource: ResourceModel, fmt: str | None, dry_run: bool, token_value: str | None) -> None:
+def _report(
+    resource: ResourceModel,
+    fmt: str | None,
+    dry_run: bool,
+    token_value: str | None,
+    token_path: Path | None = None,
+    replaced: bool = False,
+) -> None:
     name = slug(resource.identity)
     if token_value is not None:
-        click.echo(f"{name} created; its token value is shown only once:", err=True)
-        click.echo(token_value)
+        show_token(resource.identity, token_value, token_path, "replaced" if replaced else "created")
     elif fmt:
         click.echo(render_documents([resource], fmt, single=True))
     else:
         click.echo(f"{name} created" + (" (dry run)" if dry_run else ""))
 
 
-def _check_new(inventory: Inventory, resource: ResourceModel) -> None:
-    if inventory.lookup(resource.identity) is not None:
-        raise AlreadyExists(f"{describe_identity(resource.identity)} already exists")
-    problems = missing_references(inventory, resource)
-    if problems:
-        raise McpctlError(f"cannot create {describe_identity(resource.identity)}: {'; '.join(problems)}")
+@contextmanager
+def token_file_written(
+    identity: Identity, token_output: Path | None
+) -> Iterator[Callable[[str], Path | None]]:
+    """Inside a store transaction: a writer of the new value to DIR/<project>.<name>.token (0600), whose
+    file is removed again if the transaction then fails (the value would name no token)."""
+    written: list[Path] = []
+
+    def write(value: str) -> Path | None:
+        if token_output is None:
+            return None
+        path = token_file(token_output, identity)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            write_private(path, value + "\n")
+        except OSError as error:
+            raise UsageError(f"cannot write the token value to {path}: {error.strerror}") from None
+        written.append(path)
+        return path
+
+    try:
+        yield write
+    except BaseException:
+        for path in written:
+            path.unlink(missing_ok=True)
+        raise
+
+
+def show_token(identity: Identity, value: str, path: Path | None, done: str) -> None:
+    """Tell of a new token value once: where it was written, or the value itself on stdout."""
+    name = slug(identity)
+    if path is None:
+        click.echo(f"{name} {done}; its token value is shown only once:", err=True)
+        click.echo(value)
+    else:
+        click.echo(f"{name} {done}; token value written to {path} (mode 0600)")
+
+
+def token_output_option(command: F) -> F:
+    """`--token-output DIR`: write a new token value to a file instead of printing it."""
+    return click.option(
+        "--token-output",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=None,
+        help="Write the token value to DIR/<project>.<name>.token (mode 0600) instead of printing it.",
+    )(command)
 
 
 @create.command("server")
@@ -262,6 +337,7 @@ def create_server(
         if args:
             spec["args"] = list(args)
     server = build("Server", name, spec, options)
+    catalog: list[ResourceModel] = []
 
     def check_template(inventory: Inventory) -> None:
         assert isinstance(server, Server)
@@ -269,16 +345,19 @@ def create_server(
         if ref is None:
             return
         found = inventory.get("Template", ref.name)
-        if found is None:
+        # A catalog template the store does not hold yet is stored along with the server.
+        template = found.resource if found is not None else builtin_templates().get(ref.name)
+        if template is None:
             raise ResourceNotFound(f'Template "{ref.name}" not found')
-        assert isinstance(found.resource, Template)
+        assert isinstance(template, Template)
+        catalog[:] = [template] if found is None else []
         try:
-            instantiate_template(found.resource.spec, ref, server.spec)
+            instantiate_template(template.spec, ref, server.spec)
         except (ValueError, ValidationError) as error:
             detail = str(error).splitlines()[0]
             raise UsageError(f'server {name!r} from template "{ref.name}": {detail}') from None
 
-    finish(server, options, check_template)
+    finish(server, options, check_template, also=catalog)
 
 
 @create.command("project")
@@ -380,6 +459,10 @@ def create_group(name: str, members: tuple[str, ...], **options: Any) -> None:
     help="empty (only --rule) or clone (the owner's rules narrowed by --rule).",
 )
 @click.option("--owner", default=None, metavar="USER", help="User whose rules `--rbac clone` copies.")
+@click.option(
+    "--force", is_flag=True, help="Replace a token of this name: the old value stops working at once."
+)
+@token_output_option
 @common_options
 def create_mcptoken(
     name: str,
@@ -388,6 +471,7 @@ def create_mcptoken(
     rules: tuple[str, ...],
     rbac: str | None,
     owner: str | None,
+    force: bool,
     **options: Any,
 ) -> None:
     """Create an McpToken NAME in a project and print its value once (only its hash is stored)."""
@@ -396,7 +480,10 @@ def create_mcptoken(
         spec["description"] = options["description"]
     spec.update(given(expires=expires, rbac=rbac, owner=owner))
     # A token's description belongs in its spec (shown with its bindings), not twice.
-    finish(build("McpToken", name, spec, {**options, "description": ""}, project), options)
+    token = build("McpToken", name, spec, {**options, "description": ""}, project)
+    if token.spec.expired_at_creation():
+        click.echo(f"warning: --expires {token.spec.expires} is in the past: it never works", err=True)
+    finish(token, options, replace=force)
 
 
 @create.command("rolebinding")

@@ -21,6 +21,7 @@ from mcpctl.reconciler import (
 from mcpctl.schemas import LiveResource, McpToken, TemplateSpec, printable
 
 from ._completion import KIND, complete_names, complete_projects
+from ._get import find_or_catalog
 from ._main import cli
 from ._options import database_option, open_store
 from ._output import age, document, table, yaml_text
@@ -69,11 +70,13 @@ def render_describe(
 ) -> str:
     """The `describe` text: header fields, token status, the spec as YAML, then each relation section."""
     meta = live.resource.metadata
+    # A token's description is part of its spec (where `create mcptoken --description` puts it).
+    spec_description = live.resource.spec.description if isinstance(live.resource, McpToken) else ""
     lines = [_field("Name", live.identity.name), _field("Kind", live.identity.kind)]
     if live.identity.project:
         lines.append(_field("Project", live.identity.project))
     lines += [
-        _field("Description", meta.description or "<none>"),
+        _field("Description", meta.description or spec_description or "<none>"),
         _field("Labels", _mapping(meta.labels)),
         _field("Annotations", _mapping(meta.annotations)),
         _field("Managed-By", live.managed_by),
@@ -113,10 +116,10 @@ def describe(kind: str, name: str, project: str | None, database_url: str | None
     rules; a group's members; a template's servers.
     """
     now = datetime.now(UTC)
-    store = open_store(database_url)
+    store = open_store(database_url, read_only=True)
     try:
         inventory = Inventory(store)
-        live = inventory.find(kind, name, project)
+        live = find_or_catalog(inventory, kind, name, project)
         sections = relations(inventory, live, now)
         kept = inventory.of_kind("Template") if live.identity.kind == "Server" else []
         templates = template_specs(t.resource for t in kept)

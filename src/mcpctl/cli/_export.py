@@ -43,7 +43,7 @@ def export_command(
     each is replaced by a secretRef or fromEnv; the withheld fields are listed on stderr.
     """
     wanted = set(kinds)
-    store = open_store(database_url)
+    store = open_store(database_url, read_only=True)
     try:
         live = store.list_resources()
     finally:

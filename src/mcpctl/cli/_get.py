@@ -7,17 +7,21 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 import click
 
-from mcpctl.errors import UsageError
+from mcpctl.errors import ResourceNotFound, UsageError
 from mcpctl.reconciler import Inventory, template_specs
-from mcpctl.schemas import KINDS, LiveResource
+from mcpctl.schemas import BUILTIN_MANAGER, KINDS, LiveResource, Template, builtin_templates
 
 from ._completion import KIND, complete_names, complete_projects
 from ._main import cli
 from ._options import database_option, open_store
 from ._output import OUTPUT_FORMATS, Column, age, render
+
+if TYPE_CHECKING:
+    from mcpctl.store import Store
 
 
 def parse_selector(selectors: Sequence[str]) -> list[tuple[str, str, str | None]]:
@@ -98,22 +102,26 @@ def get(
         raise UsageError("-p/--project and -A/--all-projects cannot be used together")
     terms = parse_selector(selector)
     scoped = KINDS[kind].scope != "global"
-    store = open_store(database_url)
+    store = open_store(database_url, read_only=True)
     extra: list[Column] = []
     try:
         # Templates say which template values of a Server are secret (masked in -o yaml/json).
         documents = kind == "Server" and fmt in ("yaml", "json")
         templates = template_specs(t.resource for t in store.list_resources("Template")) if documents else {}
         if kind == "McpToken" and fmt in ("table", "wide"):
+            extra.append(_prefix_column(store))
             extra.append(last_used_column(store.tokens_last_used(project if scoped else None)))
         if names:
             inventory = Inventory(store)
-            rows = [inventory.find(kind, name, project if scoped else None) for name in names]
+            rows = [find_or_catalog(inventory, kind, name, project if scoped else None) for name in names]
         else:
             rows = sorted(
                 store.list_resources(kind, project if scoped else None),
                 key=lambda r: (r.identity.project or "", r.identity.name),
             )
+            if kind == "Template":
+                stored = {live.identity.name for live in rows}
+                rows += [_catalog(t) for name, t in builtin_templates().items() if name not in stored]
     finally:
         store.close()
     rows = [live for live in rows if matches(live, terms)]
@@ -134,3 +142,24 @@ def last_used_column(last_used: Mapping[tuple[str, str], datetime]) -> Column:
         return "never" if moment is None else age(moment, now)
 
     return Column("LAST USED", cell)
+
+
+def _catalog(template: Template) -> LiveResource:
+    """A template of the built-in catalog, as `get` shows one the store does not hold."""
+    return LiveResource(template, managed_by=BUILTIN_MANAGER)
+
+
+def find_or_catalog(inventory: Inventory, kind: str, name: str, project: str | None) -> LiveResource:
+    """The named stored resource, or the catalog template of that name (stored ones come first)."""
+    try:
+        return inventory.find(kind, name, project)
+    except ResourceNotFound:
+        if kind == "Template" and name in builtin_templates():
+            return _catalog(builtin_templates()[name])
+        raise
+
+
+def _prefix_column(store: Store) -> Column:
+    """PREFIX of `get mcptokens`: the display prefix of each value, which only the store keeps."""
+    prefixes = {(r.project, r.name): r.prefix for r in store.token_records()}
+    return Column("PREFIX", lambda live: prefixes.get((live.identity.project or "", live.identity.name), ""))

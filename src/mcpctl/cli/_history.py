@@ -25,7 +25,7 @@ HEADERS = ("ID", "GENERATION", "APPLIED", "SOURCE", "REVISION", "CHANGES", "ACTO
 @database_option
 def history(fmt: str, limit: int, database_url: str | None) -> None:
     """List past applies: source, commit, plan digest, change counts, who and when."""
-    store = open_store(database_url)
+    store = open_store(database_url, read_only=True)
     try:
         revisions = store.history(limit)
     finally:

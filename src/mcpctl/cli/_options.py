@@ -1,6 +1,7 @@
 """Options several commands share: `--database-url` (and opening its store), the gateway `--url`, `--token`.
 
-Use `@database_option` on a command (it passes `database_url: str | None`) and `open_store(database_url)`.
+Use `@database_option` on a command (it passes `database_url: str | None`) and `open_store(database_url)`
+(`read_only=True` for commands that only read).
 """
 
 from __future__ import annotations
@@ -83,9 +84,13 @@ def record_cli_revision(
     )
 
 
-def open_store(url: str | None) -> Store:
-    """Open (and migrate) the store at `url`, or the default store when None; close it when done."""
+def open_store(url: str | None, *, read_only: bool = False) -> Store:
+    """Open the store at `url`, or the default store when None; close it when done.
+
+    Commands that write create and migrate it; `read_only` ones never do: a store that is not there
+    is `StoreMissing`, so a mistyped URL is an error rather than an empty listing.
+    """
     # Imported here so that `mcpctl --help` and store-free commands never load SQLAlchemy.
     from mcpctl.store import Store
 
-    return Store.open(url)
+    return Store.open(url, migrate=not read_only)

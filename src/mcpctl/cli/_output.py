@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from mcpctl.reconciler import token_status
+from mcpctl.reconciler import token_expiry, token_status
 from mcpctl.schemas import (
     KINDS,
     SENSITIVE,
@@ -123,6 +123,12 @@ def _rules(binding: RoleBinding | McpToken) -> str:
     return ",".join(f"{r.role}:{r.resource}" + (f"[{' '.join(r.names)}]" if r.names else "") for r in rules)
 
 
+def expiry_text(live: LiveResource) -> str:
+    """When a token stops working, as a UTC date and time (`2027-03-01T09:30Z`), or `never`."""
+    expiry = token_expiry(_token(live).spec.expires, live.created_at)
+    return expiry.astimezone(UTC).strftime("%Y-%m-%dT%H:%MZ") if expiry is not None else "never"
+
+
 COLUMNS: dict[str, list[Column]] = {
     "Server": [
         Column("TRANSPORT", lambda r: _server(r).spec.transport or "(template)"),
@@ -174,7 +180,7 @@ COLUMNS: dict[str, list[Column]] = {
     ],
     "McpToken": [
         Column("RBAC", lambda r: _token(r).spec.rbac),
-        Column("EXPIRES", lambda r: _token(r).spec.expires),
+        Column("EXPIRES", lambda r: expiry_text(r)),
         Column("STATUS", lambda r: token_status(r, datetime.now(UTC))),
         Column("OWNER", lambda r: _token(r).spec.owner or "", wide=True),
         Column("BINDINGS", lambda r: _rules(_token(r)), wide=True),

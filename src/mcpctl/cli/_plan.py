@@ -9,13 +9,14 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from mcpctl.errors import McpctlError, PlanRefused
+from mcpctl.errors import McpctlError, PlanRefused, StoreMissing
 from mcpctl.reconciler import (
     DesiredState,
+    FileSource,
     Plan,
     Source,
     plan_against,
@@ -23,14 +24,21 @@ from mcpctl.reconciler import (
     render_markdown,
     render_text,
     save_plan,
+    store_references,
 )
 
 from ._main import cli
 from ._options import database_option, open_store
 from ._source_options import source_from_options, source_options
 
+if TYPE_CHECKING:
+    from mcpctl.schemas import Identity
+    from mcpctl.store import Store
+
 F = TypeVar("F", bound=Callable[..., Any])
 
+EMPTY_STORE = "sqlite://"
+"""An in-memory store: what a plan is made against where there is no store yet."""
 PLAN_FORMATS = ("text", "json", "markdown")
 """Values of `-o` for `plan`."""
 
@@ -56,15 +64,50 @@ def prune_all_option(command: F) -> F:
     )(command)
 
 
-def make_plan(database_url: str | None, source: Source | DesiredState, *, prune_all: bool) -> Plan:
+def make_plan(
+    database_url: str | None, source: Source | DesiredState, *, prune_all: bool, read_only: bool = False
+) -> Plan:
     """Load the source (failing with its problems if invalid) and plan against the store."""
-    state = source if isinstance(source, DesiredState) else source.load()
-    state.require_valid()
-    store = open_store(database_url)
+    return plan_source(database_url, source, prune_all=prune_all, read_only=read_only)[0]
+
+
+def plan_source(
+    database_url: str | None, source: Source | DesiredState, *, prune_all: bool, read_only: bool = False
+) -> tuple[Plan, DesiredState]:
+    """The plan of `source` against the store, and the desired state it was made from.
+
+    Files may refer to resources only the store holds (`get project p -o yaml | apply -f -`): when
+    they do not stand alone, they are validated again with the store's resources as known ones
+    (except those the plan would prune). Standard input alone prunes nothing.
+
+    `read_only` (plan, diff) never creates or migrates the store: where there is none yet, the plan
+    is made against an empty one, as apply would find it, and a note on stderr says so.
+    """
+    prune = not isinstance(source, FileSource) or source.prunes
+    stores: list[Store] = []
+
+    def store() -> Store:
+        if not stores:
+            try:
+                stores.append(open_store(database_url, read_only=read_only))
+            except StoreMissing as missing:
+                click.echo(f"note: {missing.detail.split(';')[0]}; planning against an empty store", err=True)
+                stores.append(open_store(EMPTY_STORE))
+        return stores[0]
+
+    def known(first: DesiredState) -> frozenset[Identity]:
+        return store_references(store().list_resources(), first.manager, prune=prune, prune_all=prune_all)
+
     try:
-        return plan_against(store, state, prune_all=prune_all)
+        if isinstance(source, FileSource):
+            state = source.load(known)
+        else:
+            state = source if isinstance(source, DesiredState) else source.load()
+        state.require_valid()
+        return plan_against(store(), state, prune=prune, prune_all=prune_all), state
     finally:
-        store.close()
+        for opened in stores:
+            opened.close()
 
 
 def use_color() -> bool:
@@ -111,7 +154,8 @@ def plan_command(
     database_url: str | None,
 ) -> None:
     """Show what apply would change in the live store to match the desired state."""
-    plan = make_plan(database_url, source_from_options(filenames, repo, ref, path), prune_all=prune_all)
+    source = source_from_options(filenames, repo, ref, path)
+    plan = make_plan(database_url, source, prune_all=prune_all, read_only=True)
     click.echo(render(plan, output), nl=False)
     refuse_if_errored(plan)
     if out is not None:
@@ -138,7 +182,8 @@ def diff_command(
 ) -> None:
     """Show the differences between the desired state and the live store (exit 0 none, 1 some, >1 error)."""
     try:
-        plan = make_plan(database_url, source_from_options(filenames, repo, ref, path), prune_all=prune_all)
+        source = source_from_options(filenames, repo, ref, path)
+        plan = make_plan(database_url, source, prune_all=prune_all, read_only=True)
     except McpctlError as error:
         # Like `kubectl diff`: 1 means "differences", so failures use 2.
         error.exit_code = max(error.exit_code, 2)

@@ -35,6 +35,7 @@ from mcpctl.reconciler import (
     status_path,
 )
 
+from ._logging import configure_logging
 from ._main import cli
 from ._options import database_option, open_store
 from ._source_options import source_from_options, source_options
@@ -46,6 +47,7 @@ WEBHOOK_SECRET_ENV = "MCPCTL_WEBHOOK_SECRET"
 F = TypeVar("F", bound=Callable[..., Any])
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h)?\s*$")
 _UNITS = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0, None: 1.0}
+_log = logging.getLogger("mcpctl.reconcile")
 
 
 def parse_duration(text: str) -> float:
@@ -59,27 +61,8 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
-class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever `sys.stderr` is at the time of each record (click's test runner swaps it)."""
-
-    @property
-    def stream(self) -> Any:
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value: Any) -> None:
-        pass
-
-
 def _configure_logging() -> None:
-    handler = _StderrHandler()
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
-    for name in ("mcpctl.reconcile", "mcpctl.webhook"):
-        logger = logging.getLogger(name)
-        logger.handlers[:] = [handler]
-        logger.setLevel(logging.INFO)
-        # Our handler prints it; the root logger (configured by `serve`, say) must not print it again.
-        logger.propagate = False
+    configure_logging("info")
 
 
 def _watcher(source: Source, trigger: Callable[[], object]) -> DebouncedWatcher | None:
@@ -115,9 +98,13 @@ def _serve_webhook(listen: str, trigger: Callable[[], object]) -> Any:
     if not host or not port.isdigit():
         raise UsageError(f"--webhook-listen takes HOST:PORT, got {listen!r}")
     app = webhook_app(WebhookConfig(secret=os.environ.get(WEBHOOK_SECRET_ENV, ""), trigger=trigger))
-    server = uvicorn.Server(uvicorn.Config(app, host=host, port=int(port), log_level="warning"))
+    _configure_logging()  # again: building the app configured litestar's logging on the root logger
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=host, port=int(port), log_level="warning", log_config=None)
+    )
     # uvicorn installs signal handlers only in the main thread; here the loop owns them.
     threading.Thread(target=server.run, name="mcpctl-webhook", daemon=True).start()
+    _log.info("webhook listening on http://%s:%s/api/v1/reconcile", host, port)
     return server
 
 

@@ -6,13 +6,13 @@ Parses flags into a `GatewayConfig`, builds the app with `create_app`, and hands
 from __future__ import annotations
 
 import dataclasses
-import logging
 from pathlib import Path
 
 import click
 
 from mcpctl.reconciler import reconcile_metric_families
 
+from ._logging import configure_logging
 from ._main import cli
 from ._options import database_option
 from ._reconcile import GatewayReconciler, serve_reconcile_options
@@ -79,7 +79,7 @@ def serve(
 
     from mcpctl.gateway import AuthConfig, GatewayConfig, LiveConfig, UpstreamConfig, create_app
 
-    logging.basicConfig(level=log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(log_level)
     config = GatewayConfig(
         database_url=database_url,
         host=host,
@@ -107,7 +107,10 @@ def serve(
     if reconciler is not None:
         reconciler.start()
     try:
-        uvicorn.run(app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on")
+        # log_config=None: uvicorn's own lines go through mcpctl's handler and format too.
+        uvicorn.run(
+            app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on", log_config=None
+        )
     finally:
         if reconciler is not None:
             reconciler.stop()

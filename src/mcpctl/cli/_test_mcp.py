@@ -41,6 +41,8 @@ class Report:
     url: str
     steps: list[Step] = field(default_factory=list)
     exit_code: int = 0
+    tools: list[dict[str, str]] = field(default_factory=list)
+    """Name and description of every tool `tools/list` returned."""
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +50,7 @@ class Report:
             "ok": self.exit_code == 0,
             "exitCode": self.exit_code,
             "steps": [asdict(step) for step in self.steps],
+            "tools": self.tools,
         }
 
 
@@ -61,11 +64,15 @@ HTTP_REASONS = {
     401: "unauthorized (missing, unknown, revoked or expired token)",
     403: "forbidden (the token is not valid for this project)",
     404: "not found (no such endpoint or project)",
+    405: "method not allowed (a legacy SSE endpoint? this check speaks Streamable HTTP, as at .../mcp)",
 }
 
 
-def _http_reason(status: int) -> str:
-    return f"HTTP {status}: {HTTP_REASONS.get(status, 'HTTP error')}"
+def _http_reason(status: int, token: str | None = None) -> str:
+    reason = f"HTTP {status}: {HTTP_REASONS.get(status, 'HTTP error')}"
+    if status == 401 and not token:
+        reason += "; no token was given: set MCPCTL_TOKEN (or pass --token)"
+    return reason
 
 
 def _leaves(error: BaseException) -> list[BaseException]:
@@ -74,7 +81,7 @@ def _leaves(error: BaseException) -> list[BaseException]:
     return [error]
 
 
-def _describe(error: BaseException) -> tuple[str, int]:
+def _describe(error: BaseException, token: str | None = None) -> tuple[str, int]:
     """A one-line reason for a failure and whether it is a transport (1) or contract (2) failure."""
     from mcp.shared.exceptions import MCPError
 
@@ -83,7 +90,7 @@ def _describe(error: BaseException) -> tuple[str, int]:
         response = getattr(leaf, "response", None)
         status = getattr(response, "status_code", None)
         if isinstance(status, int):
-            return _http_reason(status), EXIT_TRANSPORT
+            return _http_reason(status, token), EXIT_TRANSPORT
         if isinstance(leaf, MCPError):
             return f"JSON-RPC error {leaf.code}: {leaf.message}", EXIT_CONTRACT
         if isinstance(leaf, TimeoutError):
@@ -112,18 +119,21 @@ async def check_endpoint(
 
     async def record_status(response: httpx2.Response) -> None:
         # The SDK turns an HTTP error into a JSON-RPC error; the status tells auth failures apart.
-        if response.status_code >= 400:
+        # Only requests (POST): a server may refuse the optional GET stream with 405, which is fine.
+        if response.status_code >= 400 and response.request.method == "POST":
             http_failures.append(response.status_code)
 
     async def step(name: str, action: Callable[[], Awaitable[T]], describe: Callable[[T], str]) -> T:
         started = time.perf_counter()
+        http_failures.clear()
         try:
             with anyio.fail_after(timeout):
                 value = await action()
         except Exception as error:
             detail, code = _describe(error)
-            if http_failures and http_failures[-1] in HTTP_REASONS:
-                detail, code = _http_reason(http_failures[-1]), EXIT_TRANSPORT
+            if http_failures:
+                # Whatever JSON-RPC error the SDK made of it, an HTTP error status is a transport failure.
+                detail, code = _http_reason(http_failures[-1], token), EXIT_TRANSPORT
             report.steps.append(Step(name, False, _ms(started), detail))
             raise _Failed(code) from None
         report.steps.append(Step(name, True, _ms(started), describe(value)))
@@ -147,6 +157,7 @@ async def check_endpoint(
                 ),
             )
             listed = await step("tools/list", session.list_tools, lambda r: f"{len(r.tools)} tool(s)")
+            report.tools = [{"name": t.name, "description": t.description or ""} for t in listed.tools]
             names = {t.name for t in listed.tools}
             if expect_tools:
                 missing = [name for name in expect_tools if name not in names]
@@ -172,7 +183,7 @@ async def check_endpoint(
         if failed:
             report.exit_code = failed[0].exit_code
         elif all(s.ok for s in report.steps):  # the transport failed outside a step (connect)
-            detail, code = _describe(error)
+            detail, code = _describe(error, token)
             report.steps.append(Step("connect", False, 0.0, detail))
             report.exit_code = code
     return report
@@ -242,8 +253,9 @@ def test_mcp(
     if output == "json":
         click.echo(json.dumps(report.to_json(), indent=2))
     else:
+        width = max([24, *(len(s.name) for s in report.steps)])
         for s in report.steps:
-            click.echo(f"{'PASS' if s.ok else 'FAIL'}  {s.name:<24} {s.ms:>8.1f} ms  {s.detail}")
+            click.echo(f"{'PASS' if s.ok else 'FAIL'}  {s.name:<{width}} {s.ms:>8.1f} ms  {s.detail}")
         click.echo(("OK" if report.exit_code == 0 else f"FAILED (exit {report.exit_code})") + f": {url}")
     if report.exit_code:
         raise SystemExit(report.exit_code)

@@ -27,6 +27,7 @@ from ._planning import plan_against
 from ._render_json import FORMAT_VERSION, load_plan, plan_digest, plan_document, render_json, save_plan
 from ._render_markdown import render_markdown
 from ._render_text import render_text
+from ._sensitive import write_private
 from ._sources import (
     DesiredState,
     FileSource,
@@ -34,6 +35,7 @@ from ._sources import (
     StaticSource,
     source_name_for_paths,
     source_name_for_repo,
+    store_references,
 )
 from ._token_files import token_file
 
@@ -138,10 +140,12 @@ __all__ = [
     "source_name_for_paths",
     "source_name_for_repo",
     "status_path",
+    "store_references",
     "subpath",
     "template_specs",
     "to_yaml_value",
     "token_expiry",
     "token_file",
     "token_status",
+    "write_private",
 ]

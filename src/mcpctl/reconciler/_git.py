@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 import git
 
 from mcpctl.errors import SourceError
-from mcpctl.schemas import load_and_validate, mask_url
+from mcpctl.schemas import load_and_validate, mask_url, with_builtin_templates
 
 from ._sources import DesiredState, source_name_for_repo
 
@@ -350,4 +350,5 @@ class GitSource:
         root = subpath(checkout, self.path)
         result = load_and_validate([str(root)])
         problems = tuple(relative_problem(p, checkout.directory) for p in result.problems)
-        return DesiredState(tuple(result.models()), self.name, checkout.revision, problems)
+        resources = with_builtin_templates(result.models())
+        return DesiredState(resources, self.name, checkout.revision, problems)

@@ -322,7 +322,7 @@ class ReconcileLoop:
         )
         for token in result.tokens:
             where = f"written to {token.path}" if token.path else "not shown (run with --token-output DIR)"
-            _log.warning("token %s created; its value was %s", token.identity, where)
+            _log.info("token %s created; its value was %s", token.identity, where)
         counts = result.counts
         _log.info(
             "%s %s: %d added, %d changed, %d destroyed",

@@ -5,13 +5,23 @@ A git source (another module) implements the same protocol; both name their `man
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from mcpctl.errors import ValidationFailed
-from mcpctl.schemas import STDIN, ResourceModel, gitops_manager, load_and_validate
+from mcpctl.schemas import (
+    STDIN,
+    Identity,
+    LiveResource,
+    ResourceModel,
+    ValidationResult,
+    gitops_manager,
+    load_documents,
+    validate_documents,
+    with_builtin_templates,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,8 +114,33 @@ class FileSource:
         """Resolved paths (see `source_name_for_paths`)."""
         return source_name_for_paths(self.paths)
 
-    def load(self) -> DesiredState:
-        """Load and validate every document, exactly as `mcpctl validate` does."""
-        result = load_and_validate(list(self.paths))
-        resources = tuple(item.resource for item in result.resources)
+    @property
+    def prunes(self) -> bool:
+        """False for standard input alone: a stream is a few resources (`get -o yaml | apply -f -`),
+        not an inventory, so what it left out is not meant to be deleted (kubectl never prunes either)."""
+        return any(path != STDIN for path in self.paths)
+
+    def load(self, known: Callable[[DesiredState], Collection[Identity]] | None = None) -> DesiredState:
+        """Load and validate every document, exactly as `mcpctl validate` does.
+
+        When that finds errors and `known` is given, the same documents (stdin is read once) are
+        validated again with `known(first_result)` as resources that exist outside the files.
+        """
+        loaded = load_documents(list(self.paths))
+        state = self._state(validate_documents(loaded.documents, loaded.problems))
+        if not state.errors or known is None:
+            return state
+        return self._state(validate_documents(loaded.documents, loaded.problems, known=known(state)))
+
+    def _state(self, result: ValidationResult) -> DesiredState:
+        resources = with_builtin_templates([item.resource for item in result.resources])
         return DesiredState(resources, self.name, None, tuple(result.problems))
+
+
+def store_references(
+    live: Sequence[LiveResource], manager: str, *, prune: bool, prune_all: bool
+) -> frozenset[Identity]:
+    """The live resources desired state may refer to without holding them: all but those a plan of
+    `manager` would prune when they are missing from it (a reference to them would dangle)."""
+    pruned = [item for item in live if prune and (prune_all or item.managed_by == manager)]
+    return frozenset(item.identity for item in live) - {item.identity for item in pruned}

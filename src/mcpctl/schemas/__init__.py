@@ -16,6 +16,7 @@ from ._base import (
     SecretKeyRef,
     SecretRef,
 )
+from ._builtin import BUILTIN_MANAGER, BUILTIN_PREFIX, builtin_templates, with_builtin_templates
 from ._jsonschema import export_schemas, schema_files
 from ._limits import MAX_DOCUMENTS_ENV, MAX_PROBLEMS_ENV, Limits
 from ._live import CLI_MANAGER, LiveResource, gitops_manager
@@ -85,6 +86,8 @@ from ._validate import SourcedResource, ValidationResult, load_and_validate, val
 
 __all__ = [
     "API_VERSION",
+    "BUILTIN_MANAGER",
+    "BUILTIN_PREFIX",
     "BUILTIN_PROXY_MODELS",
     "CLI_MANAGER",
     "KINDS",
@@ -140,6 +143,7 @@ __all__ = [
     "User",
     "UserSpec",
     "ValidationResult",
+    "builtin_templates",
     "export_schemas",
     "format_field",
     "gitops_manager",
@@ -163,5 +167,6 @@ __all__ = [
     "schema_files",
     "sensitive_paths",
     "validate_documents",
+    "with_builtin_templates",
     "withhold",
 ]

@@ -12,6 +12,7 @@ from pydantic import ValidationError
 from pydantic.alias_generators import to_snake
 
 from ._base import FieldPath, Identity
+from ._builtin import builtin_templates
 from ._loader import Document
 from ._problems import Problem, did_you_mean, format_field
 from ._project import BUILTIN_PROXY_MODELS, LINK_TARGET, Project, Prompt
@@ -162,12 +163,14 @@ class _CrossReferences:
         ref_path = _raw_path(document, "spec", "fromTemplate")
         key = Identity("Template", None, ref.name)
         target = self.by_identity.get(key)
-        if target is None:
+        builtin = builtin_templates().get(ref.name)
+        if target is None and (builtin is None or self._exists(*key)):
             if not self._exists(*key):
                 self._error(document, (*ref_path, "name"), self._unknown("Template", ref.name))
             return
-        assert isinstance(target.resource, Template)
-        template = target.resource.spec
+        found = target.resource if target is not None else builtin
+        assert isinstance(found, Template)
+        template = found.spec
         parameters = {p.name: p for p in template.parameters}
         before = len(self.problems)
         for name, value in ref.values.items():
@@ -305,6 +308,12 @@ class _CrossReferences:
         if owner is not None and not self._exists("User", None, owner):
             self._error(document, ("spec", "owner"), self._unknown("User", owner))
         self._check_rules(token.spec.bindings, project, document, "bindings")
+        if token.spec.expired_at_creation():
+            self._warn(
+                document,
+                _raw_path(document, "spec", "expires"),
+                f"expires {token.spec.expires} is in the past: the token would be created already expired",
+            )
 
     def _check_rules(
         self, rules: Sequence[Rule], project: str | None, document: Document, section: str

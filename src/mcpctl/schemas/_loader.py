@@ -35,6 +35,8 @@ STDIN_NAME = "<stdin>"
 """How standard input is named in problems."""
 YAML_SUFFIXES = (".yaml", ".yml")
 """Files a directory walk picks up."""
+LIST_KIND = "List"
+"""`kind` of a document that wraps others in `items`, as `mcpctl get -o yaml` and kubectl print them."""
 MAX_FILE_BYTES = 16 * 1024 * 1024
 """Larger files are refused rather than parsed (a config file is never this big)."""
 
@@ -242,6 +244,8 @@ class Document:
     """The parsed mapping."""
     source: SourceText = field(repr=False)
     """The file's text, for positions of fields."""
+    base: FieldPath = ()
+    """Where the data sits in the YAML document: `("items", 3)` for an item of a `kind: List`."""
 
     @property
     def kind(self) -> str | None:
@@ -267,6 +271,11 @@ class Document:
         if node is None:
             return (self.line, self.col)
         holder: Node | None = None
+        for step in self.base:
+            found = _child(node, step)
+            if found is None:
+                return (self.line, self.col)
+            node = found[1]
         for step in path:
             found = _child(node, step)
             if found is None:
@@ -435,11 +444,33 @@ def _parse(text: str, path: str, log: ProblemLog, count: _Count) -> Iterator[Doc
                     )
                 )
                 continue
-            yield Document(path, index, line, col, data, source)
+            if data.get("kind") == LIST_KIND and "items" in data:
+                yield from _list_items(log, path, index, node, data, source)
+            else:
+                yield Document(path, index, line, col, data, source)
     except yaml.YAMLError as error:
         log.add(_yaml_problem(path, text, error))
     finally:
         loader.dispose()
+
+
+def _list_items(
+    log: ProblemLog, path: str, index: int, node: Node, data: dict[str, Any], source: SourceText
+) -> Iterator[Document]:
+    """Each item of a `kind: List` (what `mcpctl get -o yaml` prints) as a document of its own."""
+    items = data["items"]
+    found = _child(node, "items")
+    if not isinstance(items, list) or found is None or not isinstance(found[1], SequenceNode):
+        line, col = _mark(found[1] if found is not None else node)
+        log.add(Problem(path, line, col, kind=LIST_KIND, message="items must be a list"))
+        return
+    for number, (item, item_node) in enumerate(zip(items, found[1].value, strict=True)):
+        line, col = _mark(item_node)
+        if not isinstance(item, dict):
+            message = f"items[{number}] must be a mapping (apiVersion, kind, ...)"
+            log.add(Problem(path, line, col, kind=LIST_KIND, message=message))
+            continue
+        yield Document(path, index, line, col, item, source, base=("items", number))
 
 
 def _yaml_problem(path: str, text: str, error: yaml.YAMLError) -> Problem:

@@ -12,10 +12,11 @@ from ._base import Model, Name, ResourceModel, SortedNames, SortedStrings
 BUILTIN_PROXY_MODELS = ("default", "gate", "content-pipeline")
 """Proxy models every gateway knows; any other value must name a ProxyModel resource."""
 
-LINK_TARGET = re.compile(
-    r"^(?P<project>[a-z0-9]([a-z0-9._-]*[a-z0-9])?)/(?P<server>[a-z0-9]([a-z0-9._-]*[a-z0-9])?):(?P<uri>\S+)$"
-)
-"""Syntax of `Prompt.spec.linkTarget`: `<project>/<server>:<uri>`."""
+_LINK_NAME = r"[a-z0-9]([a-z0-9._-]*[a-z0-9])?"
+LINK_TARGET_PATTERN = rf"^{_LINK_NAME}/{_LINK_NAME}:\S+$"
+"""`Prompt.spec.linkTarget` as the JSON Schemas publish it: ECMA-262 has no `(?P<name>...)` groups."""
+LINK_TARGET = re.compile(rf"^(?P<project>{_LINK_NAME})/(?P<server>{_LINK_NAME}):(?P<uri>\S+)$")
+"""Syntax of `Prompt.spec.linkTarget`: `<project>/<server>:<uri>` (matches what LINK_TARGET_PATTERN does)."""
 
 
 class ProjectLLM(Model):
@@ -63,7 +64,7 @@ class PromptSpec(Model):
 
     content: str | None = None
     """Inline prompt text."""
-    link_target: Annotated[str, StringConstraints(pattern=LINK_TARGET.pattern)] | None = None
+    link_target: Annotated[str, StringConstraints(pattern=LINK_TARGET_PATTERN)] | None = None
     """`<project>/<server>:<uri>`: the prompt's text is that server's resource."""
     priority: Annotated[int, Field(ge=1, le=10, strict=True)] = 5
     """1 (low) to 10 (high); the gate prefers higher priorities."""

@@ -188,6 +188,12 @@ class McpTokenSpec(Model):
         moment = datetime.fromisoformat(self.expires)
         return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
+    def expired_at_creation(self, now: datetime | None = None) -> bool:
+        """True when `expires` is a date or time already past: a token made now would never work."""
+        now = now or datetime.now(UTC)
+        expiry = self.expiry(now)
+        return expiry is not None and self.expires[-1] not in _DURATION_UNITS and expiry <= now
+
     @model_validator(mode="after")
     def _check_owner(self) -> McpTokenSpec:
         if self.rbac == "clone" and self.owner is None:

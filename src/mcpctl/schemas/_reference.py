@@ -16,6 +16,7 @@ from pydantic.fields import FieldInfo
 from pydantic_core import PydanticUndefined
 
 from ._base import API_VERSION, FromEnv, Metadata, ResourceModel, SecretKeyRef, SecretRef
+from ._builtin import BUILTIN_MANAGER, BUILTIN_PREFIX, builtin_templates
 from ._resource import KIND_ALIASES, KINDS
 
 _LEAF_MODELS = (SecretRef, FromEnv, SecretKeyRef)
@@ -54,7 +55,47 @@ def render_reference() -> str:
         out += ["", f"### {leaf.__name__}", "", _doc(leaf), "", *_table(leaf, "")]
     for kind, model in KINDS.items():
         out += ["", *_kind_section(kind, model)]
+    out += ["", *_catalog_section()]
     return "\n".join(out) + "\n"
+
+
+def _catalog_section() -> list[str]:
+    lines = [
+        "## Built-in templates",
+        "",
+        f"mcpctl ships a catalog of Templates, named `{BUILTIN_PREFIX}<name>`. A Server can use one in",
+        "`fromTemplate` without any Template document: validation checks its values against the catalog,",
+        "and the desired state then carries the template, so `apply` stores it (owned by that source, and",
+        "pruned with it once no server uses it) and the gateway runs it like any other. A Template of the",
+        "same name in the desired state or the store takes precedence. `mcpctl get templates` lists the",
+        f"catalog's with MANAGED-BY `{BUILTIN_MANAGER}`; `mcpctl create server NAME --from-template",
+        f"{BUILTIN_PREFIX}time` stores the template along with the server. Secret parameters take a",
+        "`secretRef` or `fromEnv`.",
+        "",
+        "```yaml",
+        "apiVersion: mcpctl.dev/v1",
+        "kind: Server",
+        "metadata: {name: github}",
+        "spec:",
+        "  fromTemplate:",
+        "    name: builtin.github",
+        "    values:",
+        "      authorization: {secretRef: {name: github, key: authorization}}",
+        "```",
+        "",
+        "| Template | Transport | Parameters (`*` required, `!` secret) | Description |",
+        "|---|---|---|---|",
+    ]
+    for name, template in builtin_templates().items():
+        parameters = ", ".join(
+            f"`{p.name}`" + ("*" if p.required else "") + ("!" if p.secret else "")
+            for p in template.spec.parameters
+        )
+        lines.append(
+            f"| `{name}` | {template.spec.server.transport} | {parameters or '-'} | "
+            f"{_escape(template.metadata.description)} |"
+        )
+    return lines
 
 
 def _kind_section(kind: str, model: type[ResourceModel]) -> list[str]:
@@ -101,7 +142,9 @@ def _rows(model: type[BaseModel], prefix: str, seen: tuple[type[BaseModel], ...]
 def _variant(model: type[BaseModel]) -> str:
     # Members of a discriminated union are told apart by their `type`.
     info = model.model_fields.get("type")
-    return f"(type={info.default})" if info is not None else f"({model.__name__})"
+    if info is not None and typing.get_origin(info.annotation) is Literal:
+        return f"(type={'|'.join(str(a) for a in typing.get_args(info.annotation))})"
+    return f"({model.__name__})"
 
 
 def _doc(model: type[BaseModel]) -> str:

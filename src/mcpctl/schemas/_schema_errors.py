@@ -16,7 +16,7 @@ from pydantic import BaseModel, ValidationError
 from ._base import API_VERSION, FieldPath, ResourceModel
 from ._loader import Document
 from ._problems import Problem, did_you_mean
-from ._project import LINK_TARGET
+from ._project import LINK_TARGET_PATTERN
 from ._rbac import EXPIRES
 from ._resource import KINDS, resolve_kind
 
@@ -25,7 +25,7 @@ PATTERN_MESSAGES = {
         "must be lowercase letters, digits, '-', '_' or '.', starting and ending with a letter or digit"
     ),
     EXPIRES.pattern: "must be 'never', a duration such as 30d, 12h or 4w, or an ISO date such as 2027-01-31",
-    LINK_TARGET.pattern: "must look like <project>/<server>:<uri>",
+    LINK_TARGET_PATTERN: "must look like <project>/<server>:<uri>",
     r"^[^@\s]+@[^@\s]+\.[^@\s]+$": "must be an email address",
     r"^[A-Za-z_][A-Za-z0-9_]*$": "must be a name of letters, digits and '_', not starting with a digit",
     r"^(https?://|\{\{)": "must be an http:// or https:// URL",

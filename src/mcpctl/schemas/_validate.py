@@ -6,7 +6,7 @@ run's problem limit. Documents stream through one at a time: only valid ones are
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -91,29 +91,45 @@ class ValidationResult:
 
 
 def load_and_validate(
-    paths: Sequence[str], *, stdin: IO[bytes] | None = None, limits: Limits | None = None
+    paths: Sequence[str],
+    *,
+    stdin: IO[bytes] | None = None,
+    limits: Limits | None = None,
+    known: Collection[Identity] = (),
 ) -> ValidationResult:
     """Load YAML from files, directories or `-` (stdin) and validate everything in it.
 
-    `limits` (default: from the environment, see `Limits.from_env`) cap documents and problems.
+    `limits` (default: from the environment, see `Limits.from_env`) cap documents and problems;
+    `known` as for `validate_documents`.
     """
     limits = limits or Limits.from_env()
     log = ProblemLog(limits.max_problems)
-    return _validate(DocumentStream(paths, log, stdin=stdin, max_documents=limits.max_documents), log)
+    stream = DocumentStream(paths, log, stdin=stdin, max_documents=limits.max_documents)
+    return _validate(stream, log, known)
 
 
 def validate_documents(
-    documents: Iterable[Document], problems: Iterable[Problem] = (), *, limits: Limits | None = None
+    documents: Iterable[Document],
+    problems: Iterable[Problem] = (),
+    *,
+    limits: Limits | None = None,
+    known: Collection[Identity] = (),
 ) -> ValidationResult:
-    """Validate documents against the schemas and against each other; `problems` are carried along."""
+    """Validate documents against the schemas and against each other; `problems` are carried along.
+
+    `known` names resources outside the documents that references may point at (the live store's,
+    when a plan is made against it); the documents alone must be complete otherwise.
+    """
     log = ProblemLog((limits or Limits.from_env()).max_problems)
     log.extend(problems)
-    return _validate(documents, log)
+    return _validate(documents, log, known)
 
 
-def _validate(documents: Iterable[Document], log: ProblemLog) -> ValidationResult:
+def _validate(
+    documents: Iterable[Document], log: ProblemLog, known_outside: Collection[Identity]
+) -> ValidationResult:
     result = ValidationResult()
-    known: set[Identity] = set()
+    known: set[Identity] = set(known_outside)
     for document in documents:
         result.documents += 1
         resource, found = check_schema(document)

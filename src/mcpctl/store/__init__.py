@@ -26,6 +26,7 @@ from ._audit_follow import AuditFollower
 from ._audit_query import MAX_LIMIT, AuditQuery
 from ._audit_retention import PRUNE_BATCH, AuditRetention, prune_audit
 from ._audit_writer import AuditWriter, AuditWriterStats
+from ._backup import BACKUP_FORMAT, BACKUP_VERSION, BadBackup, backup_document, restore_backup
 from ._records import Revision, TokenRecord
 from ._store import TOUCH_INTERVAL, Store
 from ._timespec import parse_duration, parse_time
@@ -36,6 +37,8 @@ from ._url import DatabaseUrl, default_database_url
 __all__ = [
     "AUDIT_KINDS",
     "AUDIT_OUTCOMES",
+    "BACKUP_FORMAT",
+    "BACKUP_VERSION",
     "CALL_KINDS",
     "MAX_DETAIL_CHARS",
     "MAX_LIMIT",
@@ -51,12 +54,14 @@ __all__ = [
     "AuditSession",
     "AuditWriter",
     "AuditWriterStats",
+    "BadBackup",
     "DatabaseUrl",
     "DetailValue",
     "Revision",
     "Store",
     "StoreTransaction",
     "TokenRecord",
+    "backup_document",
     "clean_detail",
     "default_database_url",
     "digest_arguments",
@@ -66,4 +71,5 @@ __all__ = [
     "parse_duration",
     "parse_time",
     "prune_audit",
+    "restore_backup",
 ]

@@ -42,7 +42,7 @@ class TokenRecord:
     name: str
     """Token name."""
     prefix: str
-    """Display prefix of the value, e.g. `mcpctl_pat_A…`."""
+    """Display prefix of the value, e.g. `mcpctl_pat_Ab3dE9xQ…`."""
     spec: McpTokenSpec
     """Bindings, RBAC mode, owner, revocation."""
     created_at: datetime
@@ -53,6 +53,8 @@ class TokenRecord:
     """Revoked tokens are refused."""
     last_used_at: datetime | None = None
     """When the gateway last accepted it (to the minute), or None if never."""
+    token_hash: str = ""
+    """SHA-256 hex of the value (what backups keep so that restored tokens still work)."""
 
     def is_valid(self, now: datetime | None = None) -> bool:
         """True unless revoked or expired at `now` (default: the current time)."""

@@ -14,10 +14,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, Engine, Text, cast, delete, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Engine, Text, cast, delete, insert, select, true, update
 from sqlalchemy.exc import SQLAlchemyError
 
-from mcpctl.errors import McpctlError, StoreError
+from mcpctl.errors import McpctlError, StoreError, StoreMissing
 from mcpctl.schemas import KINDS, Identity, LiveResource, McpTokenSpec
 
 from ._audit_event import AuditEvent, AuditSession
@@ -47,7 +47,7 @@ from ._tables import (
     table_of,
 )
 from ._transaction import StoreTransaction
-from ._url import DatabaseUrl, default_database_url, sqlalchemy_url
+from ._url import DatabaseUrl, default_database_url, sqlalchemy_url, sqlite_file
 
 TOUCH_INTERVAL = timedelta(minutes=1)
 """A token's LAST USED is written at most this often per process."""
@@ -68,10 +68,18 @@ class Store:
     def open(cls, url: str | None = None, *, migrate: bool = True) -> Store:
         """Open the store at `url` (default: `default_database_url()`), migrating it unless told not to.
 
-        With `migrate=False` the schema must already be current, else StoreError says to run
+        With `migrate=False` nothing is created or changed: a missing SQLite file or a database
+        without the schema is `StoreMissing`, an older schema StoreError; both say to run
         `mcpctl db upgrade`.
         """
         location = DatabaseUrl(url if url is not None else default_database_url())
+        if not migrate:
+            path = sqlite_file(location)
+            if path is not None and not path.exists():
+                raise StoreMissing(
+                    f"no store at {path}: the SQLite file does not exist (check --database-url or "
+                    "MCPCTL_DATABASE_URL); to create one, run `mcpctl db upgrade` or apply desired state"
+                )
         store = cls(make_engine(sqlalchemy_url(location)), location)
         try:
             if migrate:
@@ -189,7 +197,17 @@ class Store:
         table = table_of(McpTokenRow)
         return self._token_where((table.c.project == project) & (table.c.name == name))
 
+    def token_records(self, project: str | None = None) -> list[TokenRecord]:
+        """The stored records of every token (of one project), in one query; sorted by project, name."""
+        table = table_of(McpTokenRow)
+        condition = table.c.project == project if project is not None else true()
+        return self._tokens_where(condition)
+
     def _token_where(self, condition: ColumnElement[bool]) -> TokenRecord | None:
+        found = self._tokens_where(condition)
+        return found[0] if found else None
+
+    def _tokens_where(self, condition: ColumnElement[bool]) -> list[TokenRecord]:
         table = table_of(McpTokenRow)
         query = select(
             table.c.project,
@@ -199,22 +217,25 @@ class Store:
             table.c.created_at,
             table.c.expires_at,
             table.c.revoked,
+            table.c.token_hash,
             table.c.last_used_at,
         ).where(condition)
         with self._reading() as connection:
-            row = connection.execute(query).first()
-        if row is None:
-            return None
-        return TokenRecord(
-            project=row.project,
-            name=row.name,
-            prefix=row.token_prefix,
-            spec=McpTokenSpec.model_validate(row.spec),
-            created_at=row.created_at,
-            expires_at=row.expires_at,
-            revoked=row.revoked,
-            last_used_at=row.last_used_at,
-        )
+            rows = connection.execute(query.order_by(table.c.project, table.c.name)).all()
+        return [
+            TokenRecord(
+                project=row.project,
+                name=row.name,
+                prefix=row.token_prefix,
+                spec=McpTokenSpec.model_validate(row.spec),
+                created_at=row.created_at,
+                expires_at=row.expires_at,
+                revoked=row.revoked,
+                token_hash=row.token_hash,
+                last_used_at=row.last_used_at,
+            )
+            for row in rows
+        ]
 
     def write_audit_events(self, events: Sequence[AuditEvent]) -> None:
         """Insert a batch of audit events in one short transaction (use `AuditWriter` on hot paths)."""
@@ -302,7 +323,13 @@ class Store:
             return {(row.project, row.name): row.last_used_at for row in connection.execute(query)}
 
     def _check_schema(self) -> None:
-        if self.schema_revision() != head_revision():
+        revision = self.schema_revision()
+        if revision is None:
+            raise StoreMissing(
+                f"the database at {self.url} holds no mcpctl store yet; to create one, run "
+                "`mcpctl db upgrade` or apply desired state"
+            )
+        if revision != head_revision():
             raise StoreError(f"the store at {self.url} is not at the current schema; run `mcpctl db upgrade`")
 
     @contextmanager

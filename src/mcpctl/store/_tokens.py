@@ -22,6 +22,11 @@ def hash_token(value: str) -> str:
     return hashlib.sha256(value.encode()).hexdigest()
 
 
+DISPLAY_CHARS = 8
+"""Random characters after `mcpctl_pat_` that the display prefix keeps: enough to tell tokens apart
+(48 bits), far too few to guess the other 35. Tokens made before kept one; they show as they were."""
+
+
 def display_prefix(value: str) -> str:
-    """The first 12 characters of a value and an ellipsis, enough to tell tokens apart in listings."""
-    return value[:12] + "…"
+    """`mcpctl_pat_` and the next DISPLAY_CHARS characters of a value, then an ellipsis (fits the column)."""
+    return value[: len(TOKEN_PREFIX) + DISPLAY_CHARS] + "…"

@@ -51,6 +51,8 @@ class _Put:
     """True when a row of this identity exists and must be deleted first (delete, then put again)."""
     token: dict[str, Any] | None = None
     """Hash, prefix and expiry of a newly created token value."""
+    kept: dict[str, Any] | None = None
+    """Column values written as given (timestamps, a token's hash): what a restore puts back."""
 
 
 @dataclass(slots=True)
@@ -135,6 +137,26 @@ class StoreTransaction:
         values = resource_values(resource) | {"managed_by": managed_by, "source_revision": source_revision}
         self._pending[identity] = _Put(resource, values, replace=existing is not None, token=token)
         return value
+
+    def restore(
+        self,
+        resource: ResourceModel,
+        *,
+        managed_by: str,
+        source_revision: str | None,
+        created_at: datetime,
+        updated_at: datetime,
+        token: Mapping[str, Any] | None = None,
+    ) -> None:
+        """Write a resource exactly as a backup holds it: its manager, revision and timestamps, and for a
+        token its `token_hash`, `token_prefix` and `expires_at` (so its value keeps working)."""
+        identity = resource.identity
+        if isinstance(resource, McpToken) and token is None:
+            raise StoreError(f"{identity}: a restored token needs its token_hash, token_prefix, expires_at")
+        existing = self._existing_row(identity)
+        values = resource_values(resource) | {"managed_by": managed_by, "source_revision": source_revision}
+        kept = {"created_at": created_at, "updated_at": updated_at, **(token or {})}
+        self._pending[identity] = _Put(resource, values, replace=existing is not None, kept=kept)
 
     def record_revision(
         self,
@@ -240,6 +262,8 @@ class StoreTransaction:
                 row |= operation.token
             if isinstance(operation.resource, McpToken):
                 row["revoked"] = operation.resource.spec.revoked
+            if operation.kept is not None:
+                row |= operation.kept
             if existing is None or operation.replace:
                 inserts.setdefault(identity.kind, []).append(row)
             else:

@@ -56,6 +56,14 @@ class DatabaseUrl(str):
         return format(self.masked, spec)
 
 
+def sqlite_file(url: str) -> Path | None:
+    """The file a `sqlite:///PATH` URL names; None for other databases and in-memory SQLite."""
+    parsed = sqlalchemy_url(url)
+    if parsed.get_backend_name() != "sqlite" or parsed.database in (None, "", ":memory:"):
+        return None
+    return Path(str(parsed.database)).expanduser()
+
+
 def sqlalchemy_url(url: str) -> URL:
     """The SQLAlchemy URL for a user-given one: `postgresql://` goes through psycopg 3."""
     raw = str.__str__(url) if isinstance(url, DatabaseUrl) else url
