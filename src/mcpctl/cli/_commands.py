@@ -18,6 +18,7 @@ from . import (
     _export,  # noqa: F401
     _get,  # noqa: F401
     _history,  # noqa: F401
+    _pin,  # noqa: F401
     _plan,  # noqa: F401
     _reconcile,  # noqa: F401
     _rotate,  # noqa: F401
