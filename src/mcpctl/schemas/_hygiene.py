@@ -60,7 +60,8 @@ class Finding:
     kind: FindingKind
     message: str
     offset: int
-    """Character offset of the first occurrence."""
+    """Character offset of the first occurrence (for comments and cues: in the text without its hidden
+    characters, where they are looked for)."""
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.message} (at character {self.offset})"
