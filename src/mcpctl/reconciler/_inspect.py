@@ -385,9 +385,10 @@ def _server_relations(inventory: Inventory, live: LiveResource, now: datetime) -
         row = (template, _present(inventory.exists("Template", template)))
         sections.append(Section("Template", ("NAME", "STATUS"), [row]))
     pins = inventory.get("ToolPins", live.identity.name)
-    mode = resource.spec.pinning or ("block" if pins is not None else "off")
-    count = len(pins.resource.spec.tools) if pins is not None and isinstance(pins.resource, ToolPins) else 0
-    sections.append(Section("Tool pins", ("MODE", "PINNED-TOOLS"), [(mode, str(count))]))
+    if pins is not None or resource.spec.pinning is not None:
+        mode = resource.spec.pinning or "block"
+        count = len(pins.resource.spec.tools) if pins is not None and isinstance(pins.resource, ToolPins) else 0
+        sections.append(Section("Tool pins", ("MODE", "PINNED-TOOLS"), [(mode, str(count))]))
     return sections
 
 

@@ -37,7 +37,7 @@ _KIND_ALIASES: dict[str, tuple[str, ...]] = {
     "RoleBinding": ("rolebinding", "rolebindings", "rb"),
     "McpToken": ("mcptoken", "mcptokens", "token", "tokens", "tok"),
     "ProxyModel": ("proxymodel", "proxymodels", "pm"),
-    "ToolPins": ("toolpins", "pins", "pin"),
+    "ToolPins": ("toolpins", "toolpin", "tp"),
 }
 KIND_ALIASES: dict[str, str] = {
     alias: kind for kind, aliases in _KIND_ALIASES.items() for alias in (*aliases, kind.lower())
