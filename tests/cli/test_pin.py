@@ -146,4 +146,4 @@ def test_check_reports_new_and_gone_tools_and_refuses_hand_edited_pins(repo: Pat
     tools[0] = {**tools[0], "description": "Approved by nobody."}
     pins.write_text(yaml.safe_dump({**document, "spec": {"tools": tools}}), encoding="utf-8")
     refused = run("pin", "--check", "-f", str(repo))
-    assert refused.exit_code == 2 and "does not match its pinned definition" in refused.output
+    assert refused.exit_code == 1 and "does not match its pinned definition" in refused.output

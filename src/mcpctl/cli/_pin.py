@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from mcpctl.errors import UsageError
+from mcpctl.errors import UsageError, ValidationFailed
 
 from ._main import cli
 
@@ -62,7 +62,7 @@ def pin(
     Each tool's pin is the SHA-256 of its name, description, inputSchema and annotations, kept with the
     description text so a pull request shows the wording a reviewer approves.
     """
-    from mcpctl.schemas import load_and_validate, printable
+    from mcpctl.schemas import load_and_validate
 
     if check and output_dir is not None:
         raise UsageError("--check reads the pins from -f DIR; it writes nothing (drop -o)")
@@ -72,10 +72,8 @@ def pin(
     if not paths:
         raise UsageError("give -f DIR: the config repo holding the servers and their pins")
     result = load_and_validate(paths)
-    for problem in result.errors:
-        click.echo(printable(str(problem)), err=True)
     if not result.valid:
-        raise UsageError(f"the desired state in {', '.join(paths)} is not valid (see `mcpctl validate`)")
+        raise ValidationFailed(result.errors)
     specs, pins = _desired(result.resources)
     chosen = _choose(servers, project, all_servers, specs, pins, result.resources, check=check)
     live = _read(specs, chosen)
