@@ -387,7 +387,8 @@ def _server_relations(inventory: Inventory, live: LiveResource, now: datetime) -
     pins = inventory.get("ToolPins", live.identity.name)
     if pins is not None or resource.spec.pinning is not None:
         mode = resource.spec.pinning or "block"
-        count = len(pins.resource.spec.tools) if pins is not None and isinstance(pins.resource, ToolPins) else 0
+        pinned = pins.resource if pins is not None else None
+        count = len(pinned.spec.tools) if isinstance(pinned, ToolPins) else 0
         sections.append(Section("Tool pins", ("MODE", "PINNED-TOOLS"), [(mode, str(count))]))
     return sections
 
