@@ -12,7 +12,12 @@ import unicodedata
 from dataclasses import dataclass
 from typing import Literal
 
-FindingKind = Literal["hidden-character", "html-comment", "instruction"]
+FindingKind = Literal["hidden-character", "html-comment", "instruction", "length"]
+
+LONG_DESCRIPTION = 8_000
+"""Characters past which a description is flagged as unusually long (room to hide instructions)."""
+MAX_SCANNED = 65_536
+"""Only this much of a description is scanned: the server controls it, and the scan must stay cheap."""
 
 _VARIATION_SUPPLEMENT = range(0xE0100, 0xE01F0)
 """Variation selectors 17-256: invisible, and a known way to smuggle bytes into text."""
@@ -82,10 +87,14 @@ def strip_invisible(text: str) -> str:
 
 
 def description_findings(text: str | None) -> list[Finding]:
-    """Every hygiene problem of a description, in order of kind (hidden characters, comments, cues)."""
+    """Every hygiene problem of a description: its length, hidden characters, comments, cues (in that order;
+    only the first `MAX_SCANNED` characters are looked at)."""
     if not text:
         return []
     findings: list[Finding] = []
+    if len(text) > LONG_DESCRIPTION:
+        findings.append(Finding("length", f"unusually long ({len(text):,} characters)", LONG_DESCRIPTION))
+        text = text[:MAX_SCANNED]
     hidden = [(i, c) for i, c in enumerate(text) if is_invisible(c)]
     if hidden:
         codes = sorted({f"U+{ord(c):04X}" for _, c in hidden})
