@@ -133,6 +133,14 @@ HELP: dict[str, tuple[str, list[str]]] = {
         "Bridge stdio to a project's endpoint.",
         ["mcpctl mcp -p platform", "mcpctl mcp -p platform --url https://mcp.example.com"],
     ),
+    "pin": (
+        "Pin or check servers' tool definitions.",
+        [
+            "mcpctl pin files -o examples/config-repo",
+            "mcpctl pin -p platform -o .",
+            "mcpctl pin --check -f examples/config-repo",
+        ],
+    ),
     "plan": (
         "Show what apply would change.",
         [
@@ -175,12 +183,15 @@ HELP: dict[str, tuple[str, list[str]]] = {
         "Check the store, gateway and LLM providers.",
         ["mcpctl status", "mcpctl status --url http://127.0.0.1:8080 -o json"],
     ),
-    "test": ("Check things from the outside.", ["mcpctl test mcp http://127.0.0.1:8080/projects/platform/mcp"]),
+    "test": (
+        "Check things from the outside.",
+        ["mcpctl test mcp http://127.0.0.1:8080/projects/platform/mcp"],
+    ),
     "test mcp": (
         "Check an MCP endpoint as a client.",
         [
             "mcpctl test mcp http://127.0.0.1:8080/projects/platform/mcp",
-            "mcpctl test mcp URL --tool time__get_current_time --args '{\"timezone\": \"UTC\"}'",
+            'mcpctl test mcp URL --tool time__get_current_time --args \'{"timezone": "UTC"}\'',
         ],
     ),
     "validate": (

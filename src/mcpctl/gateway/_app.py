@@ -30,6 +30,7 @@ from ._events import Events
 from ._health import HealthProber, health_router
 from ._metrics import GatewayMetrics, Gauge
 from ._metrics_sink import MetricsSink
+from ._pinning import PinningLayer
 from ._pipeline import Layer
 from ._pool import UpstreamPool
 from ._runtime import GatewayPool, GatewayRuntime, GatewayStore
@@ -58,10 +59,11 @@ def _make_pool(config: GatewayConfig) -> UpstreamPool:
     )
 
 
-def _layers(config: GatewayConfig, state: LiveState) -> list[Layer]:
+def _layers(config: GatewayConfig, state: LiveState, pool: GatewayPool, events: Events) -> list[Layer]:
     """The layers of every project's pipeline, outermost first: a new feature's layer is registered here."""
     return [
         *config.layers,
+        PinningLayer(lambda: state.snapshot, pool, events),
         ToolFilterLayer(lambda: state.snapshot),
     ]
 
@@ -169,7 +171,7 @@ def create_app(
         metrics,
         security,
         config.sessions,
-        layers=_layers(config, state),
+        layers=_layers(config, state, the_pool, events),
         events=events,
     )
     if made_pool is not None:

@@ -24,6 +24,8 @@ from mcpctl.schemas import (
     ServerSpec,
     Template,
     TemplateSpec,
+    ToolPins,
+    ToolPinsSpec,
     instantiate_template,
 )
 
@@ -51,6 +53,8 @@ class Snapshot:
     """Servers that could not be built (a missing template, a bad value), with the reason."""
     prompts: dict[str, dict[str, PromptSpec]] = field(default_factory=dict)
     """Prompt specs by project, then by name."""
+    pins: dict[str, ToolPinsSpec] = field(default_factory=dict)
+    """Approved tool definitions (ToolPins) by server name."""
 
     def project_servers(self, project: str) -> list[str]:
         """Names of the project's servers that exist in this snapshot, in the project's order."""
@@ -71,7 +75,10 @@ class Snapshot:
             if self.prompts.get(name, {}) != newer.prompts.get(name, {}):
                 changed.add(name)
                 continue
-            if any(self.servers.get(s) != newer.servers.get(s) for s in after.servers):
+            if any(
+                self.servers.get(s) != newer.servers.get(s) or self.pins.get(s) != newer.pins.get(s)
+                for s in after.servers
+            ):
                 changed.add(name)
         return changed
 
@@ -130,7 +137,12 @@ def load_snapshot(store: SnapshotSource) -> Snapshot:
         resource = live.resource
         if isinstance(resource, Prompt) and resource.metadata.project is not None:
             prompts.setdefault(resource.metadata.project, {})[resource.metadata.name] = resource.spec
-    return Snapshot(generation, projects, servers, errors, prompts)
+    pins = {
+        live.resource.metadata.name: live.resource.spec
+        for live in store.list_resources(kind="ToolPins")
+        if isinstance(live.resource, ToolPins)
+    }
+    return Snapshot(generation, projects, servers, errors, prompts, pins)
 
 
 OnChange = Callable[[Snapshot, Snapshot, set[str]], Awaitable[None]]
