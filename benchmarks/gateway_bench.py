@@ -186,6 +186,8 @@ def prepare_store(directory: Path, upstream: dict[str, Any]) -> tuple[str, str]:
                 "apiVersion": "mcpctl.dev/v1",
                 "kind": "McpToken",
                 "metadata": {"name": "bench", "project": "bench"},
+                # RBAC is enforced: the token may run every server of its project.
+                "spec": {"bindings": [{"role": "run", "resource": "servers"}]},
             }
         )
         assert isinstance(token_resource, McpToken)

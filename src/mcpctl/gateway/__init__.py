@@ -18,7 +18,7 @@ from mcpctl.errors import (
 
 from ._app import create_app
 from ._auth import TokenAuthenticator
-from ._config import AuthConfig, GatewayConfig, LiveConfig, SessionConfig, UpstreamConfig
+from ._config import AuthConfig, GatewayConfig, LiveConfig, PolicyConfig, SessionConfig, UpstreamConfig
 from ._context import CallContext, Refused, Target, UnknownTarget
 from ._events import (
     AccessDenied,
@@ -30,6 +30,7 @@ from ._events import (
     SessionOpened,
 )
 from ._pipeline import Layer, Listed, refuse
+from ._policy import PolicyLayer
 from ._pool import UpstreamPool, UpstreamStatus
 from ._principal import Permissions, Principal
 from ._secrets import SecretResolver
@@ -55,6 +56,8 @@ __all__ = [
     "LiveState",
     "MissingSecret",
     "Permissions",
+    "PolicyConfig",
+    "PolicyLayer",
     "Principal",
     "Refused",
     "RequestFinished",

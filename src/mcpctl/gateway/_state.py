@@ -14,6 +14,7 @@ import anyio
 import anyio.to_thread
 
 from mcpctl.errors import InvalidUpstreamSpec
+from mcpctl.policy import POLICY_KINDS, PolicySet
 from mcpctl.schemas import (
     LiveResource,
     Project,
@@ -51,6 +52,8 @@ class Snapshot:
     """Servers that could not be built (a missing template, a bad value), with the reason."""
     prompts: dict[str, dict[str, PromptSpec]] = field(default_factory=dict)
     """Prompt specs by project, then by name."""
+    policy: PolicySet = field(default_factory=PolicySet, compare=False)
+    """Users, groups, role bindings and tokens' specs, indexed: whom the gateway lets do what."""
 
     def project_servers(self, project: str) -> list[str]:
         """Names of the project's servers that exist in this snapshot, in the project's order."""
@@ -130,7 +133,10 @@ def load_snapshot(store: SnapshotSource) -> Snapshot:
         resource = live.resource
         if isinstance(resource, Prompt) and resource.metadata.project is not None:
             prompts.setdefault(resource.metadata.project, {})[resource.metadata.name] = resource.spec
-    return Snapshot(generation, projects, servers, errors, prompts)
+    policy = PolicySet.from_resources(
+        live for kind in POLICY_KINDS for live in store.list_resources(kind=kind)
+    )
+    return Snapshot(generation, projects, servers, errors, prompts, policy)
 
 
 OnChange = Callable[[Snapshot, Snapshot, set[str]], Awaitable[None]]
