@@ -147,8 +147,8 @@ def delete(store: Store, kind: str, name: str, project: str | None = None) -> No
         tx.delete(Identity(kind, project, name))
 
 
-USE_ALL = [{"role": "run", "resource": "servers"}, {"role": "view", "resource": "prompts"}]
-"""Bindings that let a token use every server and prompt of its project."""
+USE_ALL = [{"role": "run", "resource": "servers"}, {"role": "view", "resource": "*"}]
+"""Bindings that let a token use every server and prompt of its project and read all of it."""
 
 
 def create_token(store: Store, project: str, name: str, **spec: Any) -> str:
