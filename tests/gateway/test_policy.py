@@ -7,8 +7,13 @@ its own project only, and only what it may view.
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -16,6 +21,7 @@ import mcp_types as types
 import pytest
 from gateway_harness import (
     API,
+    TOY,
     Recorder,
     create_token,
     delete,
@@ -35,6 +41,7 @@ from mcpctl.store import Store
 
 pytestmark = pytest.mark.anyio
 DEFAULTS = GatewayConfig()  # poll every 1 s and cache tokens 1 s, as `mcpctl serve` does
+MCPCTL = str(Path(sys.executable).parent / "mcpctl")
 
 
 def run(names: list[str] | None = None, tools: list[str] | None = None) -> dict[str, Any]:
@@ -320,3 +327,62 @@ async def test_the_admin_api_shows_a_token_its_own_project_and_what_it_may_view(
         for body in bodies:
             for secret in (*hashes, *(h[:16] for h in hashes), reader, runner, narrow, demo_full):
                 assert secret not in body
+
+
+def stream(docs: list[dict[str, Any]]) -> str:
+    """A YAML stream of the documents (JSON is YAML)."""
+    return "\n---\n".join(json.dumps(doc) for doc in docs) + "\n"
+
+
+async def test_a_binding_narrowed_in_git_and_applied_narrows_an_open_session(
+    sqlite_database_url: str, tmp_path: Path
+) -> None:
+    import git
+
+    repo_dir = tmp_path / "config"
+    repo_dir.mkdir()
+    toy = {"transport": "stdio", "command": sys.executable, "args": [str(TOY)]}
+    docs = [
+        server_doc("alpha", toy),
+        server_doc("beta", toy),
+        project_doc("demo", ["alpha", "beta"]),
+        {"apiVersion": API, "kind": "McpToken", "metadata": {"name": "ci", "project": "demo"}, "spec": {}},
+        binding_doc("ci-run", "demo", [{"kind": "McpToken", "name": "ci"}], [run(["alpha", "beta"])]),
+    ]
+    (repo_dir / "estate.yaml").write_text(stream(docs))
+    repo = git.Repo.init(repo_dir)
+    repo.index.add(["estate.yaml"])
+    repo.index.commit("estate")
+    env = {**os.environ, "MCPCTL_DATABASE_URL": sqlite_database_url}
+
+    def apply() -> None:
+        done = subprocess.run(
+            [MCPCTL, "apply", "-f", str(repo_dir), "--yes", "--token-output", str(tmp_path / "tokens")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+
+    apply()
+    token = next((tmp_path / "tokens").iterdir()).read_text().strip()
+    with Store.open(sqlite_database_url) as store, serve_gateway(store, DEFAULTS) as gateway:
+        told: list[Any] = []
+
+        async def on_message(message: Any) -> None:
+            told.append(message)
+
+        async with mcp_session(gateway.url("demo"), token, message_handler=on_message) as session:
+            assert "beta__echo" in {t.name for t in (await session.list_tools()).tools}
+            docs[-1] = binding_doc("ci-run", "demo", [{"kind": "McpToken", "name": "ci"}], [run(["alpha"])])
+            (repo_dir / "estate.yaml").write_text(stream(docs))
+            repo.index.add(["estate.yaml"])
+            repo.index.commit("ci runs alpha only")
+            apply()
+            applied = time.monotonic()
+            await wait_until(lambda: any(isinstance(m, types.ToolListChangedNotification) for m in told), 2.0)
+            print(f"tools/list_changed {(time.monotonic() - applied) * 1000:.0f} ms after `mcpctl apply`")
+            names = {t.name for t in (await session.list_tools()).tools}
+            assert names and all(n.startswith("alpha__") for n in names)
+            assert await refused(session.call_tool("beta__echo", {"text": "x"})) == "Unknown tool: beta__echo"
