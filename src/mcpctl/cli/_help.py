@@ -105,7 +105,11 @@ HELP: dict[str, tuple[str, list[str]]] = {
     ),
     "describe": (
         "Show one resource and its relations.",
-        ["mcpctl describe project platform", "mcpctl describe token ci-bot -p platform"],
+        [
+            "mcpctl describe project platform",
+            "mcpctl describe token ci-bot -p platform",
+            "mcpctl describe sa backup-job",
+        ],
     ),
     "diff": (
         "Show how the store differs from the files.",

@@ -18,7 +18,7 @@ from mcpctl.errors import (
 
 from ._app import create_app
 from ._auth import TokenAuthenticator
-from ._config import AuthConfig, GatewayConfig, LiveConfig, SessionConfig, UpstreamConfig
+from ._config import AuthConfig, GatewayConfig, LiveConfig, PolicyConfig, SessionConfig, UpstreamConfig
 from ._context import CallContext, Refused, Target, UnknownTarget
 from ._events import (
     AccessDenied,
@@ -34,6 +34,7 @@ from ._events import (
 from ._live_tools import read_live_tools
 from ._pinning import PinningLayer, live_definition
 from ._pipeline import Layer, Listed, refuse
+from ._policy import PolicyLayer
 from ._pool import UpstreamPool, UpstreamStatus
 from ._principal import Permissions, Principal
 from ._secrets import SecretResolver
@@ -61,6 +62,8 @@ __all__ = [
     "MissingSecret",
     "Permissions",
     "PinningLayer",
+    "PolicyConfig",
+    "PolicyLayer",
     "Principal",
     "Refused",
     "RequestFinished",

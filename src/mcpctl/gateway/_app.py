@@ -32,6 +32,7 @@ from ._metrics import GatewayMetrics, Gauge
 from ._metrics_sink import MetricsSink
 from ._pinning import PinningLayer
 from ._pipeline import Layer
+from ._policy import PolicyLayer, token_permissions
 from ._pool import UpstreamPool
 from ._runtime import GatewayPool, GatewayRuntime, GatewayStore
 from ._secrets import SecretResolver
@@ -59,10 +60,13 @@ def _make_pool(config: GatewayConfig) -> UpstreamPool:
     )
 
 
-def _layers(config: GatewayConfig, state: LiveState, pool: GatewayPool, events: Events) -> list[Layer]:
+def _layers(
+    config: GatewayConfig, state: LiveState, policy: PolicyLayer | None, pool: GatewayPool, events: Events
+) -> list[Layer]:
     """The layers of every project's pipeline, outermost first: a new feature's layer is registered here."""
     return [
         *config.layers,
+        *([policy] if policy is not None else []),
         PinningLayer(lambda: state.snapshot, pool, events),
         ToolFilterLayer(lambda: state.snapshot),
     ]
@@ -160,6 +164,7 @@ def create_app(
     state = LiveState(the_store, poll_interval=config.live.poll_interval_seconds)
     made_pool = _make_pool(config) if pool is None else None
     the_pool: GatewayPool = made_pool if made_pool is not None else cast(GatewayPool, pool)
+    policy = PolicyLayer(lambda: state.snapshot) if config.policy.enforce else None
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
         allowed_hosts=config.allowed_hosts(),
@@ -171,13 +176,17 @@ def create_app(
         metrics,
         security,
         config.sessions,
-        layers=_layers(config, state, the_pool, events),
+        layers=_layers(config, state, policy, the_pool, events),
         events=events,
     )
     if made_pool is not None:
         made_pool.listen(sessions.upstream_tools_changed, sessions.resource_updated)
     auth = TokenAuthenticator(
-        the_store, ttl=config.auth.cache_ttl_seconds, max_entries=config.auth.cache_size
+        the_store,
+        ttl=config.auth.cache_ttl_seconds,
+        max_entries=config.auth.cache_size,
+        # From the live snapshot at every request, so the auth cache never holds permissions.
+        permissions_of=lambda record: token_permissions(state.snapshot, record.project, record.name),
     )
     prober = HealthProber(
         lambda: state.snapshot.servers,
@@ -194,6 +203,8 @@ def create_app(
         metrics.store_reloads.inc()
         await the_pool.sync(new.servers)
         await sessions.apply(new, changed)
+        if policy is not None:
+            await policy.policy_changed(old, new)
 
     async def close_store() -> None:
         with anyio.CancelScope(shield=True):

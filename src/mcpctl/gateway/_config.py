@@ -41,6 +41,15 @@ class AuthConfig:
 
 
 @dataclass(frozen=True)
+class PolicyConfig:
+    """RBAC enforcement on the MCP endpoints (see docs/policy.md)."""
+
+    enforce: bool = True
+    """`False` leaves out the policy layer, so every valid token uses everything of its project. Only for
+    measuring the layer's cost (benchmarks/policy_bench.py); `mcpctl serve` always enforces."""
+
+
+@dataclass(frozen=True)
 class LiveConfig:
     """How the gateway notices changes in the store."""
 
@@ -87,6 +96,7 @@ class GatewayConfig:
     port: int = 8080
     """Bind port, also used for the DNS-rebinding allow-list."""
     auth: AuthConfig = field(default_factory=AuthConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
     live: LiveConfig = field(default_factory=LiveConfig)
     upstream: UpstreamConfig = field(default_factory=UpstreamConfig)
     sessions: SessionConfig = field(default_factory=SessionConfig)

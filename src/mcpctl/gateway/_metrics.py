@@ -151,6 +151,11 @@ class GatewayMetrics:
             "Latency of tools/call through the gateway.",
             ("project", "server"),
         )
+        self.access_denied = Counter(
+            "mcpctl_access_denied_total",
+            "Requests a layer refused (policy, toolFilter), by project and method; answered as unknown.",
+            ("project", "method"),
+        )
         self.upstream_list_failures = Counter(
             "mcpctl_upstream_list_failures_total",
             "Upstreams skipped in an aggregated list because they failed.",
@@ -186,6 +191,7 @@ class GatewayMetrics:
             self.mcp_requests,
             self.tool_calls,
             self.tool_call_seconds,
+            self.access_denied,
             self.upstream_list_failures,
             self.auth_failures,
             self.tool_pin_mismatches,

@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
-from ._events import AuthFailed, DescriptionFlagged, GatewayEvent, RequestFinished, ToolPinMismatch
+from ._events import (
+    AccessDenied,
+    AuthFailed,
+    DescriptionFlagged,
+    GatewayEvent,
+    RequestFinished,
+    ToolPinMismatch,
+)
 from ._metrics import GatewayMetrics
 
 
 class MetricsSink:
-    """Counts tool calls (by server and outcome, with their latency), auth failures, pin mismatches and
-    flagged descriptions."""
+    """Counts tool calls (by server and outcome, with their latency), denials, auth failures, pin
+    mismatches and flagged descriptions."""
 
     def __init__(self, metrics: GatewayMetrics) -> None:
         self.metrics = metrics
@@ -28,6 +35,8 @@ class MetricsSink:
             project, server = call.project, target.server
             self.metrics.tool_calls.inc(project=project, server=server, outcome=event.outcome)
             self.metrics.tool_call_seconds.observe(event.seconds, project=project, server=server)
+        elif isinstance(event, AccessDenied):
+            self.metrics.access_denied.inc(project=event.call.project, method=event.call.method)
         elif isinstance(event, AuthFailed):
             self.metrics.auth_failures.inc(status=str(event.status), reason=event.reason)
         elif isinstance(event, ToolPinMismatch):

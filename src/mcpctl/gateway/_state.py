@@ -14,6 +14,7 @@ import anyio
 import anyio.to_thread
 
 from mcpctl.errors import InvalidUpstreamSpec
+from mcpctl.policy import POLICY_KINDS, PolicySet
 from mcpctl.schemas import (
     LiveResource,
     Project,
@@ -55,6 +56,8 @@ class Snapshot:
     """Prompt specs by project, then by name."""
     pins: dict[str, ToolPinsSpec] = field(default_factory=dict)
     """Approved tool definitions (ToolPins) by server name."""
+    policy: PolicySet = field(default_factory=PolicySet, compare=False)
+    """Users, groups, role bindings and tokens' specs, indexed: whom the gateway lets do what."""
 
     def project_servers(self, project: str) -> list[str]:
         """Names of the project's servers that exist in this snapshot, in the project's order."""
@@ -142,7 +145,10 @@ def load_snapshot(store: SnapshotSource) -> Snapshot:
         for live in store.list_resources(kind="ToolPins")
         if isinstance(live.resource, ToolPins)
     }
-    return Snapshot(generation, projects, servers, errors, prompts, pins)
+    policy = PolicySet.from_resources(
+        live for kind in POLICY_KINDS for live in store.list_resources(kind=kind)
+    )
+    return Snapshot(generation, projects, servers, errors, prompts, pins, policy)
 
 
 OnChange = Callable[[Snapshot, Snapshot, set[str]], Awaitable[None]]
