@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import re
 import secrets
-from urllib.parse import quote
 
 import anyio
 import anyio.to_thread
@@ -12,6 +12,7 @@ from anyio.streams.memory import MemoryObjectReceiveStream
 
 from mcpctl.schemas import parse_resource
 from mcpctl.store import ChangeFeed, Store
+from mcpctl.store._changes import libpq_url
 
 
 def _put_server(store: Store, name: str, command: str = "echo") -> None:
@@ -76,13 +77,12 @@ def test_a_commit_is_announced_with_its_generation_and_a_rollback_is_not(postgre
 def test_another_schema_on_the_same_database_is_not_announced(postgres_database_url: str) -> None:
     import psycopg
 
-    from conftest import POSTGRES_URL
-
+    own = re.search(r"mcpctl_test_[0-9a-f]+", postgres_database_url)
+    assert own is not None
     schema = f"mcpctl_test_{secrets.token_hex(6)}"
-    with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+    other_url = postgres_database_url.replace(own.group(0), schema)
+    with psycopg.connect(libpq_url(postgres_database_url), autocommit=True) as conn:
         conn.execute(f"CREATE SCHEMA {schema}")
-    separator = "&" if "?" in POSTGRES_URL else "?"
-    other_url = f"{POSTGRES_URL}{separator}options={quote(f'-csearch_path={schema}')}"
 
     async def main() -> None:
         with Store.open(postgres_database_url) as store, Store.open(other_url) as other:
@@ -97,5 +97,5 @@ def test_another_schema_on_the_same_database_is_not_announced(postgres_database_
     try:
         anyio.run(main)
     finally:
-        with psycopg.connect(POSTGRES_URL, autocommit=True) as conn:
+        with psycopg.connect(libpq_url(postgres_database_url), autocommit=True) as conn:
             conn.execute(f"DROP SCHEMA {schema} CASCADE")

@@ -35,7 +35,7 @@ from ._pool import UpstreamPool
 from ._runtime import GatewayPool, GatewayRuntime, GatewayStore
 from ._secrets import SecretResolver
 from ._sessions import ProjectSessions
-from ._state import LiveState, Snapshot
+from ._state import ChangeSource, LiveState, Snapshot
 from ._toolfilter import ToolFilterLayer
 
 logger = logging.getLogger("mcpctl.gateway")
@@ -46,6 +46,15 @@ def _open_store(config: GatewayConfig) -> GatewayStore:
 
     store: GatewayStore = Store.open(config.database_url)
     return store
+
+
+def _change_feed(store: GatewayStore, config: GatewayConfig) -> ChangeSource | None:
+    """The store's LISTEN/NOTIFY feed (PostgreSQL), unless turned off; None for SQLite or other stores."""
+    from mcpctl.store import Store
+
+    if not config.live.listen or not isinstance(store, Store):
+        return None
+    return store.change_feed()
 
 
 def _make_pool(config: GatewayConfig) -> UpstreamPool:
@@ -155,7 +164,9 @@ def create_app(
     metrics = GatewayMetrics()
     events = Events([MetricsSink(metrics), *config.event_sinks])
     the_store = store if store is not None else _open_store(config)
-    state = LiveState(the_store, poll_interval=config.live.poll_interval_seconds)
+    state = LiveState(
+        the_store, poll_interval=config.live.poll_interval_seconds, changes=_change_feed(the_store, config)
+    )
     made_pool = _make_pool(config) if pool is None else None
     the_pool: GatewayPool = made_pool if made_pool is not None else cast(GatewayPool, pool)
     security = TransportSecuritySettings(
@@ -190,6 +201,7 @@ def create_app(
 
     async def on_change(old: Snapshot, new: Snapshot, changed: set[str]) -> None:
         metrics.store_reloads.inc()
+        auth.clear()  # tokens are not in the snapshot; a revocation must not wait for the cache TTL
         await the_pool.sync(new.servers)
         await sessions.apply(new, changed)
 

@@ -45,7 +45,9 @@ class LiveConfig:
     """How the gateway notices changes in the store."""
 
     poll_interval_seconds: float = 1.0
-    """Seconds between reads of the store generation."""
+    """Seconds between reads of the store generation (on PostgreSQL the fallback of the change feed)."""
+    listen: bool = True
+    """On PostgreSQL, reload as soon as a change commits (LISTEN/NOTIFY on the store's channel)."""
 
 
 @dataclass(frozen=True)
