@@ -18,7 +18,7 @@ from mcpctl.errors import (
 
 from ._app import create_app
 from ._auth import TokenAuthenticator
-from ._config import AuthConfig, GatewayConfig, LiveConfig, SessionConfig, UpstreamConfig
+from ._config import AuthConfig, GatewayConfig, LiveConfig, RateLimitConfig, SessionConfig, UpstreamConfig
 from ._context import CallContext, Refused, Target, UnknownTarget
 from ._events import (
     AccessDenied,
@@ -56,6 +56,7 @@ __all__ = [
     "MissingSecret",
     "Permissions",
     "Principal",
+    "RateLimitConfig",
     "Refused",
     "RequestFinished",
     "SecretResolver",

@@ -32,6 +32,7 @@ from ._metrics import GatewayMetrics, Gauge
 from ._metrics_sink import MetricsSink
 from ._pipeline import Layer
 from ._pool import UpstreamPool
+from ._ratelimit import RateLimiter, rate_check
 from ._runtime import GatewayPool, GatewayRuntime, GatewayStore
 from ._secrets import SecretResolver
 from ._sessions import ProjectSessions
@@ -193,6 +194,9 @@ def create_app(
         the_pool.probe,
         lambda name: status.state if (status := the_pool.status().get(name)) is not None else None,
     )
+    # Limits are per token: without auth there is none to count by.
+    limited = config.auth.enabled and config.rate_limit.requests_per_minute > 0
+    limiter = RateLimiter(config.rate_limit) if limited else None
     runtime = GatewayRuntime(config, the_store, state, the_pool, sessions, auth, metrics, prober, events)
     for gauge in _gauges(runtime):
         metrics.add_gauge(gauge)
@@ -215,6 +219,8 @@ def create_app(
             # Closed in reverse: sessions first, then the pool (and its processes), then the store.
             if owns_store:
                 owned.push_async_callback(close_store)
+            if limiter is not None:
+                owned.push_async_callback(limiter.aclose)
             if made_pool is not None:
                 await owned.enter_async_context(made_pool)
             snapshot = await state.load()
@@ -235,7 +241,11 @@ def create_app(
                     group.cancel_scope.cancel()
 
     endpoint = mcp_endpoint(
-        lambda: state.snapshot.projects, sessions, events, auth if config.auth.enabled else None
+        lambda: state.snapshot.projects,
+        sessions,
+        events,
+        auth if config.auth.enabled else None,
+        rate_check(limiter, metrics) if limiter is not None else None,
     )
     return Litestar(
         route_handlers=[endpoint, health_router(), admin_router(), *config.extra_routers],

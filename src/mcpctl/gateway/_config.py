@@ -79,6 +79,20 @@ class SessionConfig:
 
 
 @dataclass(frozen=True)
+class RateLimitConfig:
+    """Per-token request limits on the MCP endpoints (probes, metrics and the admin API are exempt)."""
+
+    requests_per_minute: int = 2000
+    """Requests each token may make per minute (a burst of this many, then an even rate); 0: no limit."""
+    redis_url: str | None = None
+    """`redis://...`: the counters are shared by every replica using it; None: each process counts alone."""
+    redis_timeout_seconds: float = 0.25
+    """Longest wait for Redis on a request; beyond it the request is counted in process."""
+    redis_retry_seconds: float = 5.0
+    """After a Redis failure, how long requests are counted in process before Redis is asked again."""
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     """Everything `create_app` needs: where the store is, where the app listens, and per-feature settings."""
 
@@ -92,6 +106,7 @@ class GatewayConfig:
     live: LiveConfig = field(default_factory=LiveConfig)
     upstream: UpstreamConfig = field(default_factory=UpstreamConfig)
     sessions: SessionConfig = field(default_factory=SessionConfig)
+    rate_limit: RateLimitConfig = field(default_factory=RateLimitConfig)
     extra_hosts: Sequence[str] = ()
     """More `Host` header values to accept (e.g. a public name behind a proxy), as `host` or `host:port`."""
     extra_origins: Sequence[str] = ()

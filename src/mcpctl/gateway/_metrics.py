@@ -161,6 +161,12 @@ class GatewayMetrics:
             "Requests refused by token auth, by HTTP status and reason.",
             ("status", "reason"),
         )
+        self.rate_limited = Counter(
+            "mcpctl_rate_limited_total",
+            "MCP requests refused with 429 by the per-token rate limit, by project and where it was counted "
+            "(shared: Redis, local: this process).",
+            ("project", "counter"),
+        )
         self.store_reloads = Counter(
             "mcpctl_store_reloads_total", "Snapshots reloaded from the store after its generation moved."
         )
@@ -178,6 +184,7 @@ class GatewayMetrics:
             self.tool_call_seconds,
             self.upstream_list_failures,
             self.auth_failures,
+            self.rate_limited,
             self.store_reloads,
             *self.gauges,
         ]
