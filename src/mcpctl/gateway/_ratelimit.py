@@ -175,7 +175,7 @@ def rate_check(
         metrics.rate_limited.inc(project=project, counter="shared" if verdict.shared else "local")
         wait = verdict.retry_after_header
         message = (
-            f"rate limit exceeded: token {principal.label} may make {limit} requests per minute; "
+            f"rate limit exceeded: {principal.label} may make {limit} requests per minute; "
             f"retry after {wait} s"
         )
         return 429, message, {"Retry-After": wait}
