@@ -221,6 +221,7 @@ def create_app(
                 owned.push_async_callback(close_store)
             if limiter is not None:
                 owned.push_async_callback(limiter.aclose)
+                await limiter.start()
             if made_pool is not None:
                 await owned.enter_async_context(made_pool)
             snapshot = await state.load()
