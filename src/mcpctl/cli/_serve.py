@@ -18,7 +18,7 @@ from ._options import database_option
 from ._reconcile import GatewayReconciler, serve_reconcile_options
 
 
-class _Rate(click.ParamType):
+class _Rate(click.ParamType[int]):
     """`N` or `N/min` requests per minute, `N/s` per second: the value is requests per minute."""
 
     name = "rate"
