@@ -251,6 +251,7 @@ def gateway_throughput(options: argparse.Namespace) -> dict[str, Any]:
             for arm, extra in arms.items():
                 port = free_port()
                 serve = [gateway_bench.MCPCTL, "serve", "--port", str(port), "--log-level", "warning", *extra]
+                serve += ["--rate-limit-per-token", "0"]  # the per-token limit would refuse most calls
                 with gateway_bench.running(serve, port, {"MCPCTL_DATABASE_URL": database_url}):
                     result = asyncio.run(
                         gateway_bench.load(

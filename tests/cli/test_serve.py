@@ -143,3 +143,23 @@ def test_every_log_line_has_one_format_and_probes_are_quiet(tmp_path: Path) -> N
     assert any(" uvicorn.error: " in line for line in lines)
     assert [line for line in lines if not LOG_LINE.match(line)] == []
     assert "HTTP Request:" not in stderr  # httpx/httpx2 say it at INFO for every probe
+
+
+@pytest.mark.parametrize(
+    ("value", "per_minute"), [("60", 60), ("60/min", 60), ("2/s", 120), ("0", 0), (" 5 / m ", 5)]
+)
+def test_rate_limit_values_are_requests_per_minute(value: str, per_minute: int) -> None:
+    from mcpctl.cli._serve import RATE
+
+    assert RATE.convert(value, None, None) == per_minute
+
+
+@pytest.mark.parametrize("value", ["x", "5/h", "-1", "1.5", "20000000"])
+def test_bad_rate_limits_are_refused_before_serving(value: str) -> None:
+    from click.testing import CliRunner
+
+    from mcpctl.cli import cli
+
+    result = CliRunner().invoke(cli, ["serve", "--rate-limit-per-token", value])
+    assert result.exit_code == 2
+    assert "Invalid value for '--rate-limit-per-token'" in result.output

@@ -18,6 +18,28 @@ from ._options import database_option
 from ._reconcile import GatewayReconciler, serve_reconcile_options
 
 
+class _Rate(click.ParamType[int]):
+    """`N` or `N/min` requests per minute, `N/s` per second: the value is requests per minute."""
+
+    name = "rate"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().lower().replace(" ", "")
+        number, _, unit = text.partition("/")
+        per = {"": 1, "m": 1, "min": 1, "minute": 1, "s": 60, "sec": 60, "second": 60}.get(unit)
+        if not number.isdigit() or per is None:
+            self.fail(f"{value!r} is not a rate: use N (per minute), N/min or N/s", param, ctx)
+        rate = int(number) * per
+        if rate > 10_000_000:
+            self.fail(f"{value!r} is more than 10,000,000 requests per minute", param, ctx)
+        return rate
+
+
+RATE = _Rate()
+
+
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Port to bind.")
@@ -58,6 +80,22 @@ from ._reconcile import GatewayReconciler, serve_reconcile_options
     show_default=True,
     help="Log verbosity.",
 )
+@click.option(
+    "--rate-limit-per-token",
+    "rate_limit",
+    type=RATE,
+    default="2000",
+    show_default=True,
+    metavar="N[/min|/s]",
+    help="Requests each token may make per minute (or N/s per second); 0 turns the limit off.",
+)
+@click.option(
+    "--redis-url",
+    envvar="MCPCTL_REDIS_URL",
+    show_envvar=True,
+    metavar="URL",
+    help="redis://HOST:6379/0: share the rate-limit counters with every replica using it.",
+)
 @serve_reconcile_options
 def serve(
     host: str,
@@ -69,6 +107,8 @@ def serve(
     token_cache_ttl: float,
     allowed_hosts: tuple[str, ...],
     log_level: str,
+    rate_limit: int,
+    redis_url: str | None,
     reconcile_repo: str | None,
     reconcile_ref: str | None,
     reconcile_path: str | None,
@@ -77,7 +117,14 @@ def serve(
     """Serve every project's MCP endpoint at http://HOST:PORT/projects/<project>/mcp."""
     import uvicorn
 
-    from mcpctl.gateway import AuthConfig, GatewayConfig, LiveConfig, UpstreamConfig, create_app
+    from mcpctl.gateway import (
+        AuthConfig,
+        GatewayConfig,
+        LiveConfig,
+        RateLimitConfig,
+        UpstreamConfig,
+        create_app,
+    )
 
     configure_logging(log_level)
     config = GatewayConfig(
@@ -87,6 +134,7 @@ def serve(
         auth=AuthConfig(enabled=not no_auth, cache_ttl_seconds=token_cache_ttl),
         live=LiveConfig(poll_interval_seconds=poll_interval),
         upstream=UpstreamConfig(secrets_dir=secrets_dir),
+        rate_limit=RateLimitConfig(requests_per_minute=rate_limit, redis_url=redis_url or None),
         extra_hosts=allowed_hosts,
         extra_gauges=reconcile_metric_families(),
     )

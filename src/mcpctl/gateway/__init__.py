@@ -18,7 +18,15 @@ from mcpctl.errors import (
 
 from ._app import create_app
 from ._auth import TokenAuthenticator
-from ._config import AuthConfig, GatewayConfig, LiveConfig, PolicyConfig, SessionConfig, UpstreamConfig
+from ._config import (
+    AuthConfig,
+    GatewayConfig,
+    LiveConfig,
+    PolicyConfig,
+    RateLimitConfig,
+    SessionConfig,
+    UpstreamConfig,
+)
 from ._context import CallContext, Refused, Target, UnknownTarget
 from ._events import (
     AccessDenied,
@@ -65,6 +73,7 @@ __all__ = [
     "PolicyConfig",
     "PolicyLayer",
     "Principal",
+    "RateLimitConfig",
     "Refused",
     "RequestFinished",
     "SecretResolver",

@@ -34,10 +34,11 @@ from ._pinning import PinningLayer
 from ._pipeline import Layer
 from ._policy import PolicyLayer, token_permissions
 from ._pool import UpstreamPool
+from ._ratelimit import RateLimiter, rate_check
 from ._runtime import GatewayPool, GatewayRuntime, GatewayStore
 from ._secrets import SecretResolver
 from ._sessions import ProjectSessions
-from ._state import LiveState, Snapshot
+from ._state import ChangeSource, LiveState, Snapshot
 from ._toolfilter import ToolFilterLayer
 
 logger = logging.getLogger("mcpctl.gateway")
@@ -48,6 +49,15 @@ def _open_store(config: GatewayConfig) -> GatewayStore:
 
     store: GatewayStore = Store.open(config.database_url)
     return store
+
+
+def _change_feed(store: GatewayStore, config: GatewayConfig) -> ChangeSource | None:
+    """The store's LISTEN/NOTIFY feed (PostgreSQL), unless turned off; None for SQLite or other stores."""
+    from mcpctl.store import Store
+
+    if not config.live.listen or not isinstance(store, Store):
+        return None
+    return store.change_feed()
 
 
 def _make_pool(config: GatewayConfig) -> UpstreamPool:
@@ -161,7 +171,9 @@ def create_app(
     metrics = GatewayMetrics()
     events = Events([MetricsSink(metrics), *config.event_sinks])
     the_store = store if store is not None else _open_store(config)
-    state = LiveState(the_store, poll_interval=config.live.poll_interval_seconds)
+    state = LiveState(
+        the_store, poll_interval=config.live.poll_interval_seconds, changes=_change_feed(the_store, config)
+    )
     made_pool = _make_pool(config) if pool is None else None
     the_pool: GatewayPool = made_pool if made_pool is not None else cast(GatewayPool, pool)
     policy = PolicyLayer(lambda: state.snapshot) if config.policy.enforce else None
@@ -193,6 +205,9 @@ def create_app(
         the_pool.probe,
         lambda name: status.state if (status := the_pool.status().get(name)) is not None else None,
     )
+    # Limits are per token: without auth there is none to count by.
+    limited = config.auth.enabled and config.rate_limit.requests_per_minute > 0
+    limiter = RateLimiter(config.rate_limit) if limited else None
     runtime = GatewayRuntime(config, the_store, state, the_pool, sessions, auth, metrics, prober, events)
     for gauge in _gauges(runtime):
         metrics.add_gauge(gauge)
@@ -201,6 +216,7 @@ def create_app(
 
     async def on_change(old: Snapshot, new: Snapshot, changed: set[str]) -> None:
         metrics.store_reloads.inc()
+        auth.clear()  # tokens are not in the snapshot; a revocation must not wait for the cache TTL
         await the_pool.sync(new.servers)
         await sessions.apply(new, changed)
         if policy is not None:
@@ -216,6 +232,9 @@ def create_app(
             # Closed in reverse: sessions first, then the pool (and its processes), then the store.
             if owns_store:
                 owned.push_async_callback(close_store)
+            if limiter is not None:
+                owned.push_async_callback(limiter.aclose)
+                await limiter.start()
             if made_pool is not None:
                 await owned.enter_async_context(made_pool)
             snapshot = await state.load()
@@ -236,7 +255,11 @@ def create_app(
                     group.cancel_scope.cancel()
 
     endpoint = mcp_endpoint(
-        lambda: state.snapshot.projects, sessions, events, auth if config.auth.enabled else None
+        lambda: state.snapshot.projects,
+        sessions,
+        events,
+        auth if config.auth.enabled else None,
+        rate_check(limiter, metrics) if limiter is not None else None,
     )
     return Litestar(
         route_handlers=[endpoint, health_router(), admin_router(), *config.extra_routers],

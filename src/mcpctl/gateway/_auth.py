@@ -78,7 +78,8 @@ class TokenAuthenticator:
     """Checks bearer tokens with a bounded TTL cache in front of `store.find_token`.
 
     The cache holds lookups (hits and misses) for `ttl` seconds, so a revoked or newly created token is
-    seen after at most `ttl` seconds; expiry is checked at every request against the cached record.
+    seen after at most `ttl` seconds; expiry is checked at every request against the cached record. The
+    app also `clear()`s it on every store reload, so on PostgreSQL a revocation counts from its NOTIFY.
     """
 
     def __init__(
@@ -111,6 +112,10 @@ class TokenAuthenticator:
         while len(self._cache) > self.max_entries:
             self._cache.popitem(last=False)
         return record
+
+    def clear(self) -> None:
+        """Forget every cached lookup: the store changed (a token revoked, created or rebound)."""
+        self._cache.clear()
 
     async def authenticate(self, authorization: str | None, project: str | None) -> Principal:
         """The principal behind an Authorization header, allowed on `project` (any project when None).

@@ -176,6 +176,12 @@ class GatewayMetrics:
             "Tool definitions whose description has hidden characters, comments or model instructions.",
             ("server",),
         )
+        self.rate_limited = Counter(
+            "mcpctl_rate_limited_total",
+            "MCP requests refused with 429 by the per-token rate limit, by project and where it was counted "
+            "(shared: Redis, local: this process).",
+            ("project", "counter"),
+        )
         self.store_reloads = Counter(
             "mcpctl_store_reloads_total", "Snapshots reloaded from the store after its generation moved."
         )
@@ -196,6 +202,7 @@ class GatewayMetrics:
             self.auth_failures,
             self.tool_pin_mismatches,
             self.descriptions_flagged,
+            self.rate_limited,
             self.store_reloads,
             *self.gauges,
         ]
