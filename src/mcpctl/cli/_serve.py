@@ -58,6 +58,24 @@ from ._reconcile import GatewayReconciler, serve_reconcile_options
     show_default=True,
     help="Log verbosity.",
 )
+@click.option(
+    "--audit/--no-audit",
+    default=True,
+    show_default=True,
+    help="Write sessions, calls, denials and auth failures to the store's audit trail.",
+)
+@click.option(
+    "--audit-retention",
+    metavar="DURATION",
+    help="Delete audit events older than this (30d, 12h, 2w), hourly in the background; default: keep all.",
+)
+@click.option(
+    "--audit-queue-size",
+    type=click.IntRange(500, 10_000_000),
+    default=10_000,
+    show_default=True,
+    help="Audit events held in memory while the writer catches up; beyond it the oldest are dropped.",
+)
 @serve_reconcile_options
 def serve(
     host: str,
@@ -69,6 +87,9 @@ def serve(
     token_cache_ttl: float,
     allowed_hosts: tuple[str, ...],
     log_level: str,
+    audit: bool,
+    audit_retention: str | None,
+    audit_queue_size: int,
     reconcile_repo: str | None,
     reconcile_ref: str | None,
     reconcile_path: str | None,
@@ -77,9 +98,16 @@ def serve(
     """Serve every project's MCP endpoint at http://HOST:PORT/projects/<project>/mcp."""
     import uvicorn
 
-    from mcpctl.gateway import AuthConfig, GatewayConfig, LiveConfig, UpstreamConfig, create_app
+    from mcpctl.gateway import AuditConfig, AuthConfig, GatewayConfig, LiveConfig, UpstreamConfig, create_app
+    from mcpctl.store import parse_duration
 
     configure_logging(log_level)
+    retention = None
+    if audit_retention is not None:
+        try:
+            retention = parse_duration(audit_retention)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--audit-retention") from None
     config = GatewayConfig(
         database_url=database_url,
         host=host,
@@ -87,6 +115,7 @@ def serve(
         auth=AuthConfig(enabled=not no_auth, cache_ttl_seconds=token_cache_ttl),
         live=LiveConfig(poll_interval_seconds=poll_interval),
         upstream=UpstreamConfig(secrets_dir=secrets_dir),
+        audit=AuditConfig(enabled=audit, retention=retention, queue_size=audit_queue_size),
         extra_hosts=allowed_hosts,
         extra_gauges=reconcile_metric_families(),
     )

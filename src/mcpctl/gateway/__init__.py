@@ -17,12 +17,14 @@ from mcpctl.errors import (
 )
 
 from ._app import create_app
+from ._audit_sink import AuditSink, audit_event
 from ._auth import TokenAuthenticator
-from ._config import AuthConfig, GatewayConfig, LiveConfig, SessionConfig, UpstreamConfig
+from ._config import AuditConfig, AuthConfig, GatewayConfig, LiveConfig, SessionConfig, UpstreamConfig
 from ._context import CallContext, Refused, Target, UnknownTarget
 from ._events import (
     AccessDenied,
     AuthFailed,
+    ConfigReloaded,
     EventSink,
     GatewayEvent,
     RequestFinished,
@@ -40,10 +42,13 @@ from ._webhook import WebhookConfig, webhook_app, webhook_router, webhook_signat
 
 __all__ = [
     "AccessDenied",
+    "AuditConfig",
+    "AuditSink",
     "AuthConfig",
     "AuthFailed",
     "AuthFailure",
     "CallContext",
+    "ConfigReloaded",
     "EventSink",
     "GatewayConfig",
     "GatewayEvent",
@@ -75,6 +80,7 @@ __all__ = [
     "UpstreamTimeout",
     "UpstreamUnavailable",
     "WebhookConfig",
+    "audit_event",
     "create_app",
     "load_snapshot",
     "refuse",
