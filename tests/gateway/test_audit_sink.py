@@ -5,6 +5,7 @@ reaches any row."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -25,6 +26,7 @@ from sqlalchemy import select
 
 from mcpctl.gateway import AuditConfig, AuditSink, CallContext, Layer, refuse
 from mcpctl.gateway._pipeline import ToolNext
+from mcpctl.schemas import ServerSpec
 from mcpctl.store import AuditEvent, AuditQuery, Store, digest_arguments, hash_token
 from mcpctl.store._tables import AuditEventRow, table_of
 
@@ -200,3 +202,17 @@ def test_token_last_used_is_queued_at_most_once_per_interval() -> None:
     now[0] += 1.0
     sink.token_used(first)
     assert queue.touched == [first, second, first]
+
+
+async def test_an_upstream_timeout_is_recorded_as_timeout(
+    sqlite_store: Store, toy_stdio: Callable[..., ServerSpec]
+) -> None:
+    put(sqlite_store, server_doc("toy", toy_stdio(call_seconds=1.0)), project_doc("demo", ["toy"]))
+    token = create_token(sqlite_store, "demo", "ci-bot")
+    with serve_gateway(sqlite_store) as gateway:
+        async with mcp_session(gateway.url("demo"), token) as session:
+            result = await session.call_tool("toy__slow", {"seconds": 5})
+            assert result.is_error
+    (call,) = sqlite_store.query_audit(AuditQuery(kind="tool_call"))
+    assert (call.tool, call.outcome, dict(call.detail)) == ("slow", "timeout", {"status": "timeout"})
+    assert call.duration_ms is not None and call.duration_ms >= 900  # the first call also starts the upstream
