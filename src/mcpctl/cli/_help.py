@@ -1,7 +1,7 @@
 """The one-line summary and the examples of every command, kept in one table.
 
 `mcpctl --help` lists each command by its summary (short enough never to be cut); `mcpctl CMD --help`
-ends with its examples. `apply_help(cli)` puts both on the commands once they are registered.
+ends with its examples. The root group (`_main.LazyGroup`) puts both on each command as it loads it.
 """
 
 from __future__ import annotations

@@ -46,9 +46,10 @@ def _raw_path(document: Document, *path: str | int) -> FieldPath:
     current: Any = document.data
     written: list[str | int] = []
     for step in path:
-        snake = to_snake(step) if isinstance(step, str) else step
-        if isinstance(current, dict) and step not in current and snake in current:
-            step = snake
+        if isinstance(current, dict) and isinstance(step, str) and step not in current:
+            snake = to_snake(step)  # only for the rare document written in snake_case
+            if snake in current:
+                step = snake
         written.append(step)
         if isinstance(current, dict):
             current = current.get(step)
