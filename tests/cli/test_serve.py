@@ -163,3 +163,56 @@ def test_bad_rate_limits_are_refused_before_serving(value: str) -> None:
     result = CliRunner().invoke(cli, ["serve", "--rate-limit-per-token", value])
     assert result.exit_code == 2
     assert "Invalid value for '--rate-limit-per-token'" in result.output
+
+
+def test_serve_writes_the_audit_trail_prunes_it_and_flushes_on_sigterm(sqlite_database_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from mcpctl.store import AuditEvent, AuditQuery
+
+    with Store.open(sqlite_database_url) as store:
+        put(store, server_doc("toy", toy_spec()), project_doc("demo", ["toy"]))
+        token = create_token(store, "demo", "cli")
+        old = datetime.now(UTC) - timedelta(days=40)
+        store.write_audit_events([AuditEvent("tool_call", time=old, project="demo", correlation_id="old")])
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "MCPCTL_DATABASE_URL": sqlite_database_url}
+    serve = subprocess.Popen(
+        [MCPCTL, "serve", "--port", str(port), "--log-level", "warning", "--audit-retention", "30d"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_healthy(base, serve, timeout=90)  # a loaded machine imports slowly
+        checked = subprocess.run(
+            [MCPCTL, "test", "mcp", f"{base}/projects/demo/mcp", "--tool", "toy__pid"],
+            env={**env, "MCPCTL_TOKEN": token},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+    finally:
+        # Straight after the call: what is still queued must be written on the way out.
+        serve.send_signal(signal.SIGTERM)
+        _, stderr = serve.communicate(timeout=30)
+    assert "Traceback" not in stderr
+    with Store.open(sqlite_database_url) as store:
+        events = store.query_audit(AuditQuery(project="demo"))
+        last_used = store.tokens_last_used("demo")
+    kinds = [event.kind for event in events]
+    assert "old" not in [event.correlation_id for event in events], "the 40-day-old event was pruned"
+    assert kinds.count("tool_call") == 1 and "session_open" in kinds
+    assert ("demo", "cli") in last_used
+
+
+def test_serve_refuses_a_bad_audit_retention(sqlite_database_url: str) -> None:
+    env = {**os.environ, "MCPCTL_DATABASE_URL": sqlite_database_url}
+    refused = subprocess.run(
+        [MCPCTL, "serve", "--audit-retention", "forever"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 2
+    assert "--audit-retention" in refused.stderr and "bad duration" in refused.stderr

@@ -96,6 +96,24 @@ RATE = _Rate()
     metavar="URL",
     help="redis://HOST:6379/0: share the rate-limit counters with every replica using it.",
 )
+@click.option(
+    "--audit/--no-audit",
+    default=True,
+    show_default=True,
+    help="Write sessions, calls, denials and auth failures to the store's audit trail.",
+)
+@click.option(
+    "--audit-retention",
+    metavar="DURATION",
+    help="Delete audit events older than this (30d, 12h, 2w), hourly in the background; default: keep all.",
+)
+@click.option(
+    "--audit-queue-size",
+    type=click.IntRange(500, 10_000_000),
+    default=10_000,
+    show_default=True,
+    help="Audit events held in memory while the writer catches up; beyond it the oldest are dropped.",
+)
 @serve_reconcile_options
 def serve(
     host: str,
@@ -109,6 +127,9 @@ def serve(
     log_level: str,
     rate_limit: int,
     redis_url: str | None,
+    audit: bool,
+    audit_retention: str | None,
+    audit_queue_size: int,
     reconcile_repo: str | None,
     reconcile_ref: str | None,
     reconcile_path: str | None,
@@ -118,6 +139,7 @@ def serve(
     import uvicorn
 
     from mcpctl.gateway import (
+        AuditConfig,
         AuthConfig,
         GatewayConfig,
         LiveConfig,
@@ -125,8 +147,15 @@ def serve(
         UpstreamConfig,
         create_app,
     )
+    from mcpctl.store import parse_duration
 
     configure_logging(log_level)
+    retention = None
+    if audit_retention is not None:
+        try:
+            retention = parse_duration(audit_retention)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--audit-retention") from None
     config = GatewayConfig(
         database_url=database_url,
         host=host,
@@ -135,6 +164,7 @@ def serve(
         live=LiveConfig(poll_interval_seconds=poll_interval),
         upstream=UpstreamConfig(secrets_dir=secrets_dir),
         rate_limit=RateLimitConfig(requests_per_minute=rate_limit, redis_url=redis_url or None),
+        audit=AuditConfig(enabled=audit, retention=retention, queue_size=audit_queue_size),
         extra_hosts=allowed_hosts,
         extra_gauges=reconcile_metric_families(),
     )

@@ -17,8 +17,10 @@ from mcpctl.errors import (
 )
 
 from ._app import create_app
+from ._audit_sink import AuditSink, audit_event
 from ._auth import TokenAuthenticator
 from ._config import (
+    AuditConfig,
     AuthConfig,
     GatewayConfig,
     LiveConfig,
@@ -31,6 +33,7 @@ from ._context import CallContext, Refused, Target, UnknownTarget
 from ._events import (
     AccessDenied,
     AuthFailed,
+    ConfigReloaded,
     DescriptionFlagged,
     EventSink,
     GatewayEvent,
@@ -53,10 +56,13 @@ from ._webhook import WebhookConfig, webhook_app, webhook_router, webhook_signat
 
 __all__ = [
     "AccessDenied",
+    "AuditConfig",
+    "AuditSink",
     "AuthConfig",
     "AuthFailed",
     "AuthFailure",
     "CallContext",
+    "ConfigReloaded",
     "DescriptionFlagged",
     "EventSink",
     "GatewayConfig",
@@ -94,6 +100,7 @@ __all__ = [
     "UpstreamTimeout",
     "UpstreamUnavailable",
     "WebhookConfig",
+    "audit_event",
     "create_app",
     "live_definition",
     "load_snapshot",

@@ -23,10 +23,12 @@ from mcpctl import __version__
 from mcpctl.errors import UsageError
 
 from ._admin import admin_router
+from ._audit_api import audit_router
+from ._audit_sink import GatewayAudit
 from ._auth import TokenAuthenticator
 from ._config import GatewayConfig, is_loopback
 from ._endpoint import MCP_MOUNT, mcp_endpoint
-from ._events import Events
+from ._events import ConfigReloaded, Events
 from ._health import HealthProber, health_router
 from ._metrics import GatewayMetrics, Gauge
 from ._metrics_sink import MetricsSink
@@ -68,6 +70,16 @@ def _make_pool(config: GatewayConfig) -> UpstreamPool:
         negative_ttl=settings.negative_ttl_seconds,
         max_backoff=settings.max_backoff_seconds,
     )
+
+
+def _audit(config: GatewayConfig, store: GatewayStore) -> GatewayAudit | None:
+    if not config.audit.enabled:
+        return None
+    from mcpctl.store import Store
+
+    if not isinstance(store, Store):
+        raise UsageError("the audit trail needs an mcpctl store; turn it off (AuditConfig(enabled=False))")
+    return GatewayAudit(store, config.audit)
 
 
 def _layers(
@@ -171,6 +183,9 @@ def create_app(
     metrics = GatewayMetrics()
     events = Events([MetricsSink(metrics), *config.event_sinks])
     the_store = store if store is not None else _open_store(config)
+    audit = _audit(config, the_store)
+    if audit is not None:
+        events.add(audit.sink)
     state = LiveState(
         the_store, poll_interval=config.live.poll_interval_seconds, changes=_change_feed(the_store, config)
     )
@@ -199,6 +214,7 @@ def create_app(
         max_entries=config.auth.cache_size,
         # From the live snapshot at every request, so the auth cache never holds permissions.
         permissions_of=lambda record: token_permissions(state.snapshot, record.project, record.name),
+        used=audit.sink.token_used if audit is not None else None,
     )
     prober = HealthProber(
         lambda: state.snapshot.servers,
@@ -208,8 +224,10 @@ def create_app(
     # Limits are per token: without auth there is none to count by.
     limited = config.auth.enabled and config.rate_limit.requests_per_minute > 0
     limiter = RateLimiter(config.rate_limit) if limited else None
-    runtime = GatewayRuntime(config, the_store, state, the_pool, sessions, auth, metrics, prober, events)
-    for gauge in _gauges(runtime):
+    runtime = GatewayRuntime(
+        config, the_store, state, the_pool, sessions, auth, metrics, prober, events, audit=audit
+    )
+    for gauge in [*_gauges(runtime), *(audit.gauges() if audit is not None else [])]:
         metrics.add_gauge(gauge)
     for name, help_text, collect in config.extra_gauges:
         metrics.add_gauge(Gauge(name, help_text, collect))
@@ -221,10 +239,17 @@ def create_app(
         await sessions.apply(new, changed)
         if policy is not None:
             await policy.policy_changed(old, new)
+        events.emit(ConfigReloaded(new.generation, old.generation, frozenset(changed)))
 
     async def close_store() -> None:
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(the_store.close)
+
+    async def close_audit() -> None:
+        # After the sessions (their close events are queued), before the store the writer writes to.
+        if audit is not None:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(audit.close)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -235,6 +260,9 @@ def create_app(
             if limiter is not None:
                 owned.push_async_callback(limiter.aclose)
                 await limiter.start()
+            owned.push_async_callback(close_audit)
+            if audit is not None:
+                audit.start()
             if made_pool is not None:
                 await owned.enter_async_context(made_pool)
             snapshot = await state.load()
@@ -262,7 +290,7 @@ def create_app(
         rate_check(limiter, metrics) if limiter is not None else None,
     )
     return Litestar(
-        route_handlers=[endpoint, health_router(), admin_router(), *config.extra_routers],
+        route_handlers=[endpoint, health_router(), admin_router(), audit_router(), *config.extra_routers],
         lifespan=[lifespan],
         middleware=[_counting_middleware(metrics)],
         openapi_config=OpenAPIConfig(title="mcpctl gateway", version=__version__, path="/schema"),

@@ -8,6 +8,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -104,6 +105,22 @@ class RateLimitConfig:
 
 
 @dataclass(frozen=True)
+class AuditConfig:
+    """The audit trail the gateway writes (docs/audit.md)."""
+
+    enabled: bool = True
+    """Write sessions, calls, denials, auth failures and reloads to the store's `audit_events`."""
+    retention: timedelta | None = None
+    """Delete events older than this, in the background (hourly); None keeps every event."""
+    queue_size: int = 10_000
+    """Events held in memory while the writer catches up; beyond it the oldest are dropped (counted)."""
+    retention_interval_seconds: float = 3600.0
+    """Seconds between pruning passes when `retention` is set."""
+    touch_interval_seconds: float = 60.0
+    """A token's LAST USED is queued at most this often per token."""
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     """Everything `create_app` needs: where the store is, where the app listens, and per-feature settings."""
 
@@ -119,6 +136,7 @@ class GatewayConfig:
     upstream: UpstreamConfig = field(default_factory=UpstreamConfig)
     sessions: SessionConfig = field(default_factory=SessionConfig)
     rate_limit: RateLimitConfig = field(default_factory=RateLimitConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
     extra_hosts: Sequence[str] = ()
     """More `Host` header values to accept (e.g. a public name behind a proxy), as `host` or `host:port`."""
     extra_origins: Sequence[str] = ()

@@ -45,7 +45,8 @@ class RequestFinished:
     call: CallContext
     outcome: str
     """`ok`, `error` (an error result or an upstream's JSON-RPC error), `unavailable` (the upstream failed),
-    `unknown` (no such tool/prompt/resource), `denied` (a layer refused it)."""
+    `timeout` (the upstream did not answer in time), `unknown` (no such tool/prompt/resource), `denied` (a
+    layer refused it)."""
     seconds: float
     arguments_digest: str | None = None
     """SHA-256 hex of the canonical JSON of the arguments (tools/call, prompts/get), never the values."""
@@ -114,6 +115,18 @@ class DescriptionFlagged:
     at: datetime = field(default_factory=_now)
 
 
+
+@dataclass(frozen=True, slots=True)
+class ConfigReloaded:
+    """The gateway took a new store generation (emitted once the pool and the sessions have it)."""
+
+    generation: int
+    previous: int
+    projects: frozenset[str]
+    """Projects whose served configuration changed."""
+    at: datetime = field(default_factory=_now)
+
+
 GatewayEvent = (
     SessionOpened
     | SessionClosed
@@ -122,6 +135,7 @@ GatewayEvent = (
     | AuthFailed
     | ToolPinMismatch
     | DescriptionFlagged
+    | ConfigReloaded
 )
 
 

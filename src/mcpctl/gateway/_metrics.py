@@ -117,12 +117,18 @@ class Gauge:
     """Values read when scraped, from a callback returning (labels, value) pairs."""
 
     def __init__(
-        self, name: str, help_text: str, collect: Callable[[], Iterable[tuple[dict[str, str], float]]]
+        self,
+        name: str,
+        help_text: str,
+        collect: Callable[[], Iterable[tuple[dict[str, str], float]]],
+        kind: str = "gauge",
     ) -> None:
         self.name, self.help, self.collect = name, help_text, collect
+        self.kind = kind
+        """`gauge`, or `counter` for a total kept elsewhere (read when scraped)."""
 
     def render(self) -> Iterable[str]:
-        yield from _header(self.name, self.help, "gauge")
+        yield from _header(self.name, self.help, self.kind)
         for labels, value in self.collect():
             yield f"{self.name}{_format_labels(tuple(sorted(labels.items())))} {_format_value(value)}"
 

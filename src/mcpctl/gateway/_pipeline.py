@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Generic, NoReturn, Protocol, TypeVar
 import mcp_types as types
 from mcp.shared.exceptions import MCPError
 
-from mcpctl.errors import UpstreamError
+from mcpctl.errors import UpstreamError, UpstreamTimeout
 
 from ._context import CallContext, Refused, Target, UnknownTarget
 from ._events import AccessDenied, Events, RequestFinished, arguments_digest, content_size
@@ -327,8 +327,9 @@ class Pipeline:
         except UnknownTarget:
             outcome = "unknown"
             raise
-        except (UpstreamFailed, UpstreamError):
-            outcome = "unavailable"
+        except (UpstreamFailed, UpstreamError) as error:
+            timed_out = isinstance(error, UpstreamTimeout) or isinstance(error.__cause__, UpstreamTimeout)
+            outcome = "timeout" if timed_out else "unavailable"
             raise
         finally:
             self.events.emit(
