@@ -52,6 +52,13 @@ from ._reconcile import GatewayReconciler, serve_reconcile_options
     help="Extra Host header value to accept (a public name behind a proxy); repeatable.",
 )
 @click.option(
+    "--llm-config",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    envvar="MCPCTL_LLM_CONFIG",
+    show_envvar=True,
+    help="LLM providers YAML for gated projects (default: MCPCTL_LLM_URL + MCPCTL_LLM_MODEL, else none).",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="info",
@@ -68,6 +75,7 @@ def serve(
     poll_interval: float,
     token_cache_ttl: float,
     allowed_hosts: tuple[str, ...],
+    llm_config: Path | None,
     log_level: str,
     reconcile_repo: str | None,
     reconcile_ref: str | None,
@@ -77,7 +85,14 @@ def serve(
     """Serve every project's MCP endpoint at http://HOST:PORT/projects/<project>/mcp."""
     import uvicorn
 
-    from mcpctl.gateway import AuthConfig, GatewayConfig, LiveConfig, UpstreamConfig, create_app
+    from mcpctl.gateway import (
+        AuthConfig,
+        GatewayConfig,
+        LiveConfig,
+        LlmSettings,
+        UpstreamConfig,
+        create_app,
+    )
 
     configure_logging(log_level)
     config = GatewayConfig(
@@ -87,6 +102,7 @@ def serve(
         auth=AuthConfig(enabled=not no_auth, cache_ttl_seconds=token_cache_ttl),
         live=LiveConfig(poll_interval_seconds=poll_interval),
         upstream=UpstreamConfig(secrets_dir=secrets_dir),
+        llm=LlmSettings(config_file=llm_config),
         extra_hosts=allowed_hosts,
         extra_gauges=reconcile_metric_families(),
     )

@@ -18,7 +18,7 @@ from mcpctl.errors import (
 
 from ._app import create_app
 from ._auth import TokenAuthenticator
-from ._config import AuthConfig, GatewayConfig, LiveConfig, SessionConfig, UpstreamConfig
+from ._config import AuthConfig, GatewayConfig, LiveConfig, LlmSettings, SessionConfig, UpstreamConfig
 from ._context import CallContext, Refused, Target, UnknownTarget
 from ._events import (
     AccessDenied,
@@ -28,11 +28,15 @@ from ._events import (
     RequestFinished,
     SessionClosed,
     SessionOpened,
+    ToolsSelected,
 )
+from ._gate import GateLayer
+from ._matcher import Candidate, Matcher
 from ._pipeline import Layer, Listed, refuse
 from ._pool import UpstreamPool, UpstreamStatus
 from ._principal import Permissions, Principal
 from ._secrets import SecretResolver
+from ._select import PromptCandidate, Selection, Selector
 from ._session import GatewaySession
 from ._state import LiveState, Snapshot, load_snapshot, resolve_server_spec
 from ._upstream import UpstreamState
@@ -44,7 +48,9 @@ __all__ = [
     "AuthFailed",
     "AuthFailure",
     "CallContext",
+    "Candidate",
     "EventSink",
+    "GateLayer",
     "GatewayConfig",
     "GatewayEvent",
     "GatewaySession",
@@ -53,18 +59,24 @@ __all__ = [
     "Listed",
     "LiveConfig",
     "LiveState",
+    "LlmSettings",
+    "Matcher",
     "MissingSecret",
     "Permissions",
     "Principal",
+    "PromptCandidate",
     "Refused",
     "RequestFinished",
     "SecretResolver",
+    "Selection",
+    "Selector",
     "SessionClosed",
     "SessionConfig",
     "SessionOpened",
     "Snapshot",
     "Target",
     "TokenAuthenticator",
+    "ToolsSelected",
     "UnknownTarget",
     "UnknownUpstream",
     "UpstreamConfig",

@@ -21,12 +21,14 @@ from mcp.server.transport_security import TransportSecuritySettings
 
 from mcpctl import __version__
 from mcpctl.errors import UsageError
+from mcpctl.llm import LlmProviders, load_providers
 
 from ._admin import admin_router
 from ._auth import TokenAuthenticator
 from ._config import GatewayConfig, is_loopback
 from ._endpoint import MCP_MOUNT, mcp_endpoint
 from ._events import Events
+from ._gate import GateLayer
 from ._health import HealthProber, health_router
 from ._metrics import GatewayMetrics, Gauge
 from ._metrics_sink import MetricsSink
@@ -34,6 +36,7 @@ from ._pipeline import Layer
 from ._pool import UpstreamPool
 from ._runtime import GatewayPool, GatewayRuntime, GatewayStore
 from ._secrets import SecretResolver
+from ._select import Selector
 from ._sessions import ProjectSessions
 from ._state import LiveState, Snapshot
 from ._toolfilter import ToolFilterLayer
@@ -58,10 +61,11 @@ def _make_pool(config: GatewayConfig) -> UpstreamPool:
     )
 
 
-def _layers(config: GatewayConfig, state: LiveState) -> list[Layer]:
+def _layers(config: GatewayConfig, state: LiveState, gate: GateLayer) -> list[Layer]:
     """The layers of every project's pipeline, outermost first: a new feature's layer is registered here."""
     return [
         *config.layers,
+        gate,
         ToolFilterLayer(lambda: state.snapshot),
     ]
 
@@ -126,9 +130,12 @@ def _gauges(runtime: GatewayRuntime) -> Iterable[Gauge]:
     yield Gauge("mcpctl_store_generation", "Store generation the gateway serves.", generation)
 
 
-def _warn_unapplied(snapshot: Snapshot) -> None:
+def _warn_unapplied(snapshot: Snapshot, llm: LlmProviders) -> None:
     for name, spec in sorted(snapshot.projects.items()):
-        if spec.proxy_model != "default":
+        if spec.proxy_model == "gate":
+            if not len(llm):
+                logger.info("project %s is gated; no LLM is configured, the matcher selects its tools", name)
+        elif spec.proxy_model != "default":
             # Said loudly: an operator who asked for gated sessions must not assume they get them.
             logger.warning(
                 "project %s: proxyModel %r is not applied by this gateway version; every tool is exposed",
@@ -156,6 +163,9 @@ def create_app(
     events = Events([MetricsSink(metrics), *config.event_sinks])
     the_store = store if store is not None else _open_store(config)
     state = LiveState(the_store, poll_interval=config.live.poll_interval_seconds)
+    owns_llm = config.llm.providers is None
+    llm = config.llm.providers if config.llm.providers is not None else load_providers(config.llm.config_file)
+    gate = GateLayer(lambda: state.snapshot, Selector(llm), events)
     made_pool = _make_pool(config) if pool is None else None
     the_pool: GatewayPool = made_pool if made_pool is not None else cast(GatewayPool, pool)
     security = TransportSecuritySettings(
@@ -169,7 +179,7 @@ def create_app(
         metrics,
         security,
         config.sessions,
-        layers=_layers(config, state),
+        layers=_layers(config, state, gate),
         events=events,
     )
     if made_pool is not None:
@@ -205,6 +215,9 @@ def create_app(
                 owned.push_async_callback(close_store)
             if made_pool is not None:
                 await owned.enter_async_context(made_pool)
+            if owns_llm:
+                # Starts managed vLLMs without waiting for them: until ready, the matcher selects.
+                await owned.enter_async_context(llm)
             snapshot = await state.load()
             await the_pool.sync(snapshot.servers)
             logger.info(
@@ -213,7 +226,7 @@ def create_app(
                 len(snapshot.servers),
                 snapshot.generation,
             )
-            _warn_unapplied(snapshot)
+            _warn_unapplied(snapshot, llm)
             async with sessions.run(), anyio.create_task_group() as group:
                 group.start_soon(state.run, on_change)
                 group.start_soon(prober.run)

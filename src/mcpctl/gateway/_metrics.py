@@ -161,6 +161,16 @@ class GatewayMetrics:
             "Requests refused by token auth, by HTTP status and reason.",
             ("status", "reason"),
         )
+        self.gate_selections = Counter(
+            "mcpctl_gate_selections_total",
+            "begin_session selections of gated sessions, by project and chooser (llm, matcher).",
+            ("project", "chooser"),
+        )
+        self.gate_selection_seconds = Histogram(
+            "mcpctl_gate_selection_duration_seconds",
+            "Time begin_session took to choose tools, by project and chooser.",
+            ("project", "chooser"),
+        )
         self.store_reloads = Counter(
             "mcpctl_store_reloads_total", "Snapshots reloaded from the store after its generation moved."
         )
@@ -178,6 +188,8 @@ class GatewayMetrics:
             self.tool_call_seconds,
             self.upstream_list_failures,
             self.auth_failures,
+            self.gate_selections,
+            self.gate_selection_seconds,
             self.store_reloads,
             *self.gauges,
         ]

@@ -25,6 +25,7 @@ from ._problems import Problem, Severity, format_field
 from ._project import (
     BUILTIN_PROXY_MODELS,
     LINK_TARGET,
+    GateSettings,
     Pagination,
     Project,
     ProjectLLM,
@@ -81,6 +82,14 @@ from ._server import (
     ToolFilter,
     instantiate_template,
 )
+from ._system import (
+    SYSTEM_PROJECT,
+    SYSTEM_PROMPTS,
+    SystemPrompt,
+    render_template,
+    system_prompt_problems,
+    template_variables,
+)
 from ._text import has_unsafe, printable
 from ._validate import SourcedResource, ValidationResult, load_and_validate, validate_documents
 
@@ -98,10 +107,13 @@ __all__ = [
     "PREVENT_DESTROY_ANNOTATION",
     "SENSITIVE",
     "STDIN",
+    "SYSTEM_PROJECT",
+    "SYSTEM_PROMPTS",
     "WITHHELD",
     "Document",
     "FieldPath",
     "FromEnv",
+    "GateSettings",
     "Group",
     "GroupSpec",
     "HealthCheck",
@@ -134,6 +146,7 @@ __all__ = [
     "Severity",
     "SourcedResource",
     "Subject",
+    "SystemPrompt",
     "Template",
     "TemplateParameter",
     "TemplateRef",
@@ -162,10 +175,13 @@ __all__ = [
     "printable",
     "raw_identity",
     "render_reference",
+    "render_template",
     "resolve_kind",
     "resource_sensitive_paths",
     "schema_files",
     "sensitive_paths",
+    "system_prompt_problems",
+    "template_variables",
     "validate_documents",
     "with_builtin_templates",
     "withhold",
