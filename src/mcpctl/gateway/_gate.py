@@ -21,7 +21,7 @@ from mcpctl.schemas import SYSTEM_PROJECT, ProjectSpec, system_prompt_problems
 
 from ._context import CallContext
 from ._events import Events, ToolsSelected
-from ._matcher import Candidate, Matcher, tool_text
+from ._matcher import Candidate, matcher_of, tool_text
 from ._pipeline import Layer, Listed, ListNext, ReadNext, ToolNext, refuse
 from ._select import SELECT_PROMPT, PromptCandidate, Selection, Selector
 from ._state import Snapshot
@@ -310,7 +310,7 @@ class GateLayer(Layer):
     ) -> types.CallToolResult:
         query = _string(arguments, "query", MAX_QUERY_CHARS)
         candidates = await self._candidates(call)
-        matcher = Matcher([_candidate(entry) for entry in candidates.values()])
+        matcher = matcher_of(tuple(_candidate(entry) for entry in candidates.values()))
         found = matcher.rank(query, SEARCH_RESULTS, exclude=state.unlocked)
         if not found:
             return _text("No other tool matches; try other words.", structured={"tools": []})

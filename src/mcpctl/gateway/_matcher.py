@@ -50,6 +50,13 @@ _SYNONYMS = {
     "send": "post",
     "run": "execut",
     "launch": "execut",
+    "save": "write",
+    "store": "write",
+    "mail": "email",
+    "meet": "event",
+    "appoint": "event",
+    "avail": "free",
+    "renam": "move",
 }
 """Stems folded onto one another: tool names and tasks say the same thing in different verbs."""
 
@@ -150,9 +157,36 @@ class Matcher:
         return ranked if limit is None else ranked[:limit]
 
 
+@lru_cache(maxsize=64)
+def matcher_of(candidates: tuple[Candidate, ...]) -> Matcher:
+    """A shared index of `candidates`: sessions of one project mostly see the same tools, so it is reused."""
+    return Matcher(candidates)
+
+
 def pick(ranked: Sequence[Ranked], limit: int, *, cutoff: float = 0.0) -> list[str]:
     """The best `limit` names, dropping those scoring under `cutoff` times the best score."""
     if not ranked:
         return []
     floor = ranked[0].score * cutoff
     return [r.name for r in ranked[:limit] if r.score >= floor]
+
+
+def with_neighbours(
+    chosen: Sequence[str], ranked: Sequence[Ranked], candidates: Sequence[Candidate], limit: int
+) -> list[str]:
+    """`chosen`, topped up to `limit` with the other tools of the best match's server (ranked ones first).
+
+    A task that needs one tool of a server usually needs its siblings (list, then read; find, then cancel),
+    which a short task may not name."""
+    names = list(chosen)
+    if not names:
+        return names
+    group = {c.name: c.group for c in candidates}
+    server = group.get(names[0])
+    order = [r.name for r in ranked] + sorted(c.name for c in candidates)
+    for name in order:
+        if len(names) >= limit:
+            break
+        if group.get(name) == server and name not in names:
+            names.append(name)
+    return names

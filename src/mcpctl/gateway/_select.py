@@ -19,7 +19,7 @@ from mcpctl.errors import LlmError
 from mcpctl.llm import LlmProviders, Message
 from mcpctl.schemas import SYSTEM_PROMPTS, render_template
 
-from ._matcher import Candidate, Matcher, pick, terms
+from ._matcher import Candidate, Matcher, matcher_of, pick, terms, with_neighbours
 
 logger = logging.getLogger("mcpctl.gateway.gate")
 
@@ -109,8 +109,7 @@ class Selector:
         """Tools (at most `max_tools`, never none while there are candidates) and prompts for `task`."""
         started = time.perf_counter()
         query = " ".join([task, *tags])
-        matcher = Matcher(tools)
-        ranked = matcher.rank(query)
+        ranked = matcher_of(tuple(tools)).rank(query)
         fallback: str
         if not tools:
             fallback = "no tools to choose from"
@@ -152,7 +151,7 @@ class Selector:
                     )
                 fallback = "the LLM chose no tool"
         logger.info("gate: the matcher selects (%s)", fallback)
-        chosen = pick(ranked, max_tools, cutoff=CUTOFF)
+        chosen = with_neighbours(pick(ranked, max_tools, cutoff=CUTOFF), ranked, tools, max_tools)
         if not chosen:
             # Nothing matched: a handful in a fixed order rather than an empty session.
             chosen = [c.name for c in sorted(tools, key=lambda c: c.name)[:max_tools]]
