@@ -122,3 +122,28 @@ async def test_a_gated_project_naming_an_unserved_model_falls_back_with_a_clear_
         assert "nope" in fallback, fallback
     finally:
         await llm.aclose()
+
+
+async def test_a_gateway_started_while_vllm_does_not_answer_uses_it_once_it_does(
+    sqlite_store: Store, vllm: VllmServer
+) -> None:
+    token = gated_store(sqlite_store, timeoutSeconds=2)
+    llm = real_llm(vllm)
+    recorder = Recorder()
+    config = replace(FAST, llm=LlmSettings(providers=llm), event_sinks=[recorder])
+    try:
+        with frozen(vllm), serve_gateway(sqlite_store, config) as gateway:
+            async with mcp_session(gateway.url("ops"), token) as session:
+                result = await session.call_tool("begin_session", {"task": "list the open jira tickets"})
+            assert (result.structured_content or {})["chooser"] == "matcher"
+        # Answering again: once its 10 s "down" mark has passed, the next sessions get the LLM's choice.
+        with serve_gateway(sqlite_store, config) as gateway:
+
+            async def chosen_by_llm() -> bool:
+                async with mcp_session(gateway.url("ops"), token) as session:
+                    begun = await session.call_tool("begin_session", {"task": "list the open jira tickets"})
+                return (begun.structured_content or {}).get("chooser") == "llm"
+
+            await wait_until(chosen_by_llm, 30)
+    finally:
+        await llm.aclose()

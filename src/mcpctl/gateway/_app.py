@@ -133,10 +133,18 @@ def _gauges(runtime: GatewayRuntime) -> Iterable[Gauge]:
 def _warn_unapplied(snapshot: Snapshot, llm: LlmProviders) -> None:
     for name, spec in sorted(snapshot.projects.items()):
         if spec.proxy_model == "gate":
+            named = spec.llm.provider
             if not len(llm):
                 logger.info("project %s is gated; no LLM is configured, the matcher selects its tools", name)
+            elif named is not None and named not in {p.name for p in llm.providers}:
+                logger.warning(
+                    "project %s names LLM provider %r, which this gateway does not configure; "
+                    "the matcher selects its tools",
+                    name,
+                    named,
+                )
         elif spec.proxy_model != "default":
-            # Said loudly: an operator who asked for gated sessions must not assume they get them.
+            # Said loudly: an operator who asked for a content pipeline must not assume they get one.
             logger.warning(
                 "project %s: proxyModel %r is not applied by this gateway version; every tool is exposed",
                 name,
