@@ -245,3 +245,26 @@ async def test_a_project_that_is_not_gated_is_served_as_before(
                 await session.call_tool("begin_session", {"task": "x"})
             resources = (await session.list_resources()).resources
             assert "mcpctl://prompts/index" not in [str(r.uri) for r in resources]
+
+
+def test_the_selection_prompt_comes_from_mcpctl_system_and_falls_back_to_the_built_in_one() -> None:
+    from mcpctl.gateway import GateLayer, Selector, Snapshot
+    from mcpctl.schemas import PromptSpec
+
+    snapshot = Snapshot(generation=1)
+    gate = GateLayer(lambda: snapshot, Selector(None))
+    assert gate._template() is None  # nothing stored: the built-in text
+    snapshot = Snapshot(
+        generation=2,
+        prompts={"mcpctl-system": {"gate-select": PromptSpec(content="Do {{task}} with {{tools}}")}},
+    )
+    assert gate._template() == "Do {{task}} with {{tools}}"
+    # One that validation would refuse (written to the store some other way) is not used.
+    snapshot = Snapshot(
+        generation=3, prompts={"mcpctl-system": {"gate-select": PromptSpec(content="{{task}}")}}
+    )
+    assert gate._template() is None
+    snapshot = Snapshot(
+        generation=4, prompts={"other": {"gate-select": PromptSpec(content="{{task}} {{tools}}")}}
+    )
+    assert gate._template() is None
