@@ -16,7 +16,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from gateway_harness import FAST, Recorder, mcp_session, put, serve_gateway, wait_until
+from gateway_harness import FAST, Recorder, mcp_session, project_doc, put, serve_gateway, wait_until
 from test_gate import gated_store
 
 from mcpctl.gateway import LlmSettings, ToolsSelected
@@ -27,6 +27,11 @@ if TYPE_CHECKING:
     from llm.vllm_harness import VllmServer
 
 pytestmark = [pytest.mark.vllm, pytest.mark.anyio, pytest.mark.timeout(1200)]
+
+
+def ops_project(timeout: float, **spec: Any) -> dict[str, Any]:
+    gate = {"maxTools": 4, "timeoutSeconds": timeout}
+    return project_doc("ops", ["github", "jira", "slack"], proxyModel="gate", gate=gate, **spec)
 
 
 def real_llm(vllm: VllmServer) -> LlmProviders:
@@ -51,7 +56,8 @@ def frozen(vllm: VllmServer) -> Iterator[None]:
 async def test_begin_session_unlocks_the_llms_constrained_choice_then_falls_back_when_vllm_stops(
     sqlite_store: Store, vllm: VllmServer
 ) -> None:
-    token = gated_store(sqlite_store, timeoutSeconds=2)
+    # A generous timeout first: a loaded 2-core machine may take seconds for the tiny model's answer.
+    token = gated_store(sqlite_store, timeoutSeconds=30)
     llm = real_llm(vllm)
     recorder = Recorder()
     config = replace(FAST, llm=LlmSettings(providers=llm), event_sinks=[recorder])
@@ -64,7 +70,7 @@ async def test_begin_session_unlocks_the_llms_constrained_choice_then_falls_back
                 chosen: dict[str, Any] = result.structured_content or {}
                 (selected,) = recorder.of(ToolsSelected)
                 assert chosen["chooser"] == "llm", selected.fallback
-                assert selected.provider == "vllm" and selected.seconds < 2
+                assert selected.provider == "vllm"
                 candidates = {t.name for t in (await session.list_tools()).tools} - {
                     "begin_session",
                     "search_tools",
@@ -80,6 +86,10 @@ async def test_begin_session_unlocks_the_llms_constrained_choice_then_falls_back
                     assert not (await session.call_tool(name, {})).is_error
 
             # vLLM stops answering mid-use: the next session begins with the matcher within the timeout.
+            put(sqlite_store, ops_project(timeout=2))
+            await wait_until(
+                lambda: gateway.runtime.state.snapshot.projects["ops"].gate.timeout_seconds == 2, 5
+            )
             async with mcp_session(gateway.url("ops"), token) as session:
                 with frozen(vllm):
                     started = time.monotonic()
@@ -99,15 +109,8 @@ async def test_begin_session_unlocks_the_llms_constrained_choice_then_falls_back
 async def test_a_gated_project_naming_an_unserved_model_falls_back_with_a_clear_reason(
     sqlite_store: Store, vllm: VllmServer
 ) -> None:
-    from gateway_harness import project_doc
-
-    token = gated_store(sqlite_store, timeoutSeconds=5)
-    put(
-        sqlite_store,
-        project_doc(
-            "ops", ["github", "jira", "slack"], proxyModel="gate", gate={"maxTools": 4}, llm={"model": "nope"}
-        ),
-    )
+    token = gated_store(sqlite_store)
+    put(sqlite_store, ops_project(timeout=30, llm={"model": "nope"}))
     llm = real_llm(vllm)
     recorder = Recorder()
     try:
@@ -136,7 +139,9 @@ async def test_a_gateway_started_while_vllm_does_not_answer_uses_it_once_it_does
             async with mcp_session(gateway.url("ops"), token) as session:
                 result = await session.call_tool("begin_session", {"task": "list the open jira tickets"})
             assert (result.structured_content or {})["chooser"] == "matcher"
-        # Answering again: once its 10 s "down" mark has passed, the next sessions get the LLM's choice.
+        # Answering again: once its 10 s "down" mark has passed, the next sessions get the LLM's choice
+        # (with time for the tiny model to answer on a loaded machine).
+        put(sqlite_store, ops_project(timeout=30))
         with serve_gateway(sqlite_store, config) as gateway:
 
             async def chosen_by_llm() -> bool:
@@ -144,6 +149,6 @@ async def test_a_gateway_started_while_vllm_does_not_answer_uses_it_once_it_does
                     begun = await session.call_tool("begin_session", {"task": "list the open jira tickets"})
                 return (begun.structured_content or {}).get("chooser") == "llm"
 
-            await wait_until(chosen_by_llm, 30)
+            await wait_until(chosen_by_llm, 90)
     finally:
         await llm.aclose()
