@@ -150,7 +150,8 @@ class Selector:
                         provider=answered_by,
                     )
                 fallback = "the LLM chose no tool"
-        logger.info("gate: the matcher selects (%s)", fallback)
+        # Quiet without an LLM (the expected way then); said when a configured one could not decide.
+        logger.log(logging.INFO if self.llm else logging.DEBUG, "gate: the matcher selects (%s)", fallback)
         chosen = with_neighbours(pick(ranked, max_tools, cutoff=CUTOFF), ranked, tools, max_tools)
         if not chosen:
             # Nothing matched: a handful in a fixed order rather than an empty session.
