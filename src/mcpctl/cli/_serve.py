@@ -74,6 +74,13 @@ RATE = _Rate()
     help="Extra Host header value to accept (a public name behind a proxy); repeatable.",
 )
 @click.option(
+    "--llm-config",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    envvar="MCPCTL_LLM_CONFIG",
+    show_envvar=True,
+    help="LLM providers YAML for gated projects (default: MCPCTL_LLM_URL + MCPCTL_LLM_MODEL, else none).",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="info",
@@ -124,6 +131,7 @@ def serve(
     poll_interval: float,
     token_cache_ttl: float,
     allowed_hosts: tuple[str, ...],
+    llm_config: Path | None,
     log_level: str,
     rate_limit: int,
     redis_url: str | None,
@@ -143,6 +151,7 @@ def serve(
         AuthConfig,
         GatewayConfig,
         LiveConfig,
+        LlmSettings,
         RateLimitConfig,
         UpstreamConfig,
         create_app,
@@ -165,6 +174,7 @@ def serve(
         upstream=UpstreamConfig(secrets_dir=secrets_dir),
         rate_limit=RateLimitConfig(requests_per_minute=rate_limit, redis_url=redis_url or None),
         audit=AuditConfig(enabled=audit, retention=retention, queue_size=audit_queue_size),
+        llm=LlmSettings(config_file=llm_config),
         extra_hosts=allowed_hosts,
         extra_gauges=reconcile_metric_families(),
     )

@@ -24,6 +24,7 @@ from ._config import (
     AuthConfig,
     GatewayConfig,
     LiveConfig,
+    LlmSettings,
     PolicyConfig,
     RateLimitConfig,
     SessionConfig,
@@ -41,14 +42,18 @@ from ._events import (
     SessionClosed,
     SessionOpened,
     ToolPinMismatch,
+    ToolsSelected,
 )
+from ._gate import GateLayer
 from ._live_tools import read_live_tools
+from ._matcher import Candidate, Matcher
 from ._pinning import PinningLayer, live_definition
 from ._pipeline import Layer, Listed, refuse
 from ._policy import PolicyLayer
 from ._pool import UpstreamPool, UpstreamStatus
 from ._principal import Permissions, Principal
 from ._secrets import SecretResolver
+from ._select import PromptCandidate, Selection, Selector
 from ._session import GatewaySession
 from ._state import LiveState, Snapshot, load_snapshot, resolve_server_spec
 from ._upstream import UpstreamState
@@ -62,9 +67,11 @@ __all__ = [
     "AuthFailed",
     "AuthFailure",
     "CallContext",
+    "Candidate",
     "ConfigReloaded",
     "DescriptionFlagged",
     "EventSink",
+    "GateLayer",
     "GatewayConfig",
     "GatewayEvent",
     "GatewaySession",
@@ -73,16 +80,21 @@ __all__ = [
     "Listed",
     "LiveConfig",
     "LiveState",
+    "LlmSettings",
+    "Matcher",
     "MissingSecret",
     "Permissions",
     "PinningLayer",
     "PolicyConfig",
     "PolicyLayer",
     "Principal",
+    "PromptCandidate",
     "RateLimitConfig",
     "Refused",
     "RequestFinished",
     "SecretResolver",
+    "Selection",
+    "Selector",
     "SessionClosed",
     "SessionConfig",
     "SessionOpened",
@@ -90,6 +102,7 @@ __all__ = [
     "Target",
     "TokenAuthenticator",
     "ToolPinMismatch",
+    "ToolsSelected",
     "UnknownTarget",
     "UnknownUpstream",
     "UpstreamConfig",

@@ -21,6 +21,7 @@ from mcp.server.transport_security import TransportSecuritySettings
 
 from mcpctl import __version__
 from mcpctl.errors import UsageError
+from mcpctl.llm import LlmProviders, load_providers
 
 from ._admin import admin_router
 from ._audit_api import audit_router
@@ -29,6 +30,7 @@ from ._auth import TokenAuthenticator
 from ._config import GatewayConfig, is_loopback
 from ._endpoint import MCP_MOUNT, mcp_endpoint
 from ._events import ConfigReloaded, Events
+from ._gate import GateLayer
 from ._health import HealthProber, health_router
 from ._metrics import GatewayMetrics, Gauge
 from ._metrics_sink import MetricsSink
@@ -39,6 +41,7 @@ from ._pool import UpstreamPool
 from ._ratelimit import RateLimiter, rate_check
 from ._runtime import GatewayPool, GatewayRuntime, GatewayStore
 from ._secrets import SecretResolver
+from ._select import Selector
 from ._sessions import ProjectSessions
 from ._state import ChangeSource, LiveState, Snapshot
 from ._toolfilter import ToolFilterLayer
@@ -83,12 +86,18 @@ def _audit(config: GatewayConfig, store: GatewayStore) -> GatewayAudit | None:
 
 
 def _layers(
-    config: GatewayConfig, state: LiveState, policy: PolicyLayer | None, pool: GatewayPool, events: Events
+    config: GatewayConfig,
+    state: LiveState,
+    policy: PolicyLayer | None,
+    gate: GateLayer,
+    pool: GatewayPool,
+    events: Events,
 ) -> list[Layer]:
     """The layers of every project's pipeline, outermost first: a new feature's layer is registered here."""
     return [
         *config.layers,
         *([policy] if policy is not None else []),
+        gate,
         PinningLayer(lambda: state.snapshot, pool, events),
         ToolFilterLayer(lambda: state.snapshot),
     ]
@@ -154,10 +163,21 @@ def _gauges(runtime: GatewayRuntime) -> Iterable[Gauge]:
     yield Gauge("mcpctl_store_generation", "Store generation the gateway serves.", generation)
 
 
-def _warn_unapplied(snapshot: Snapshot) -> None:
+def _warn_unapplied(snapshot: Snapshot, llm: LlmProviders) -> None:
     for name, spec in sorted(snapshot.projects.items()):
-        if spec.proxy_model != "default":
-            # Said loudly: an operator who asked for gated sessions must not assume they get them.
+        if spec.proxy_model == "gate":
+            named = spec.llm.provider
+            if not len(llm):
+                logger.info("project %s is gated; no LLM is configured, the matcher selects its tools", name)
+            elif named is not None and named not in {p.name for p in llm.providers}:
+                logger.warning(
+                    "project %s names LLM provider %r, which this gateway does not configure; "
+                    "the matcher selects its tools",
+                    name,
+                    named,
+                )
+        elif spec.proxy_model != "default":
+            # Said loudly: an operator who asked for a content pipeline must not assume they get one.
             logger.warning(
                 "project %s: proxyModel %r is not applied by this gateway version; every tool is exposed",
                 name,
@@ -189,6 +209,9 @@ def create_app(
     state = LiveState(
         the_store, poll_interval=config.live.poll_interval_seconds, changes=_change_feed(the_store, config)
     )
+    owns_llm = config.llm.providers is None
+    llm = config.llm.providers if config.llm.providers is not None else load_providers(config.llm.config_file)
+    gate = GateLayer(lambda: state.snapshot, Selector(llm), events)
     made_pool = _make_pool(config) if pool is None else None
     the_pool: GatewayPool = made_pool if made_pool is not None else cast(GatewayPool, pool)
     policy = PolicyLayer(lambda: state.snapshot) if config.policy.enforce else None
@@ -203,7 +226,7 @@ def create_app(
         metrics,
         security,
         config.sessions,
-        layers=_layers(config, state, policy, the_pool, events),
+        layers=_layers(config, state, policy, gate, the_pool, events),
         events=events,
     )
     if made_pool is not None:
@@ -265,6 +288,9 @@ def create_app(
                 audit.start()
             if made_pool is not None:
                 await owned.enter_async_context(made_pool)
+            if owns_llm:
+                # Starts managed vLLMs without waiting for them: until ready, the matcher selects.
+                await owned.enter_async_context(llm)
             snapshot = await state.load()
             await the_pool.sync(snapshot.servers)
             logger.info(
@@ -273,7 +299,7 @@ def create_app(
                 len(snapshot.servers),
                 snapshot.generation,
             )
-            _warn_unapplied(snapshot)
+            _warn_unapplied(snapshot, llm)
             async with sessions.run(), anyio.create_task_group() as group:
                 group.start_soon(state.run, on_change)
                 group.start_soon(prober.run)

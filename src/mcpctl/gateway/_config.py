@@ -10,10 +10,13 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._events import EventSink
 from ._pipeline import Layer
+
+if TYPE_CHECKING:
+    from mcpctl.llm import LlmProviders
 
 GaugeFamily = tuple[str, str, Callable[[], Iterable[tuple[dict[str, str], float]]]]
 
@@ -121,6 +124,16 @@ class AuditConfig:
 
 
 @dataclass(frozen=True)
+class LlmSettings:
+    """The LLM providers gated sessions choose tools with (see docs/llm.md)."""
+
+    config_file: Path | None = None
+    """Providers YAML (`serve --llm-config`); else `$MCPCTL_LLM_URL` + `$MCPCTL_LLM_MODEL`; else none."""
+    providers: LlmProviders | None = None
+    """A provider set to use as it is (tests, embedding): the app neither enters nor closes it."""
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     """Everything `create_app` needs: where the store is, where the app listens, and per-feature settings."""
 
@@ -137,6 +150,7 @@ class GatewayConfig:
     sessions: SessionConfig = field(default_factory=SessionConfig)
     rate_limit: RateLimitConfig = field(default_factory=RateLimitConfig)
     audit: AuditConfig = field(default_factory=AuditConfig)
+    llm: LlmSettings = field(default_factory=LlmSettings)
     extra_hosts: Sequence[str] = ()
     """More `Host` header values to accept (e.g. a public name behind a proxy), as `host` or `host:port`."""
     extra_origins: Sequence[str] = ()

@@ -65,6 +65,28 @@ class AccessDenied:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolsSelected:
+    """A gated session's `begin_session` chose its tools: who chose (the LLM or the matcher) and how fast.
+
+    Holds counts and names of tools, never the task text."""
+
+    call: CallContext
+    chooser: str
+    """`llm` or `matcher`."""
+    seconds: float
+    """Time the choice took (the LLM's attempts included)."""
+    tools: tuple[str, ...]
+    """The tools unlocked."""
+    candidates: int
+    """How many tools the session could have been given."""
+    provider: str | None = None
+    """The LLM provider that answered (chooser `llm`)."""
+    fallback: str | None = None
+    """Why the matcher chose (chooser `matcher`)."""
+    at: datetime = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
 class AuthFailed:
     """Token auth refused an HTTP request; never holds the presented value."""
 
@@ -136,6 +158,7 @@ GatewayEvent = (
     | ToolPinMismatch
     | DescriptionFlagged
     | ConfigReloaded
+    | ToolsSelected
 )
 
 

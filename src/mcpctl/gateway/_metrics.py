@@ -188,6 +188,16 @@ class GatewayMetrics:
             "(shared: Redis, local: this process).",
             ("project", "counter"),
         )
+        self.gate_selections = Counter(
+            "mcpctl_gate_selections_total",
+            "begin_session selections of gated sessions, by project and chooser (llm, matcher).",
+            ("project", "chooser"),
+        )
+        self.gate_selection_seconds = Histogram(
+            "mcpctl_gate_selection_duration_seconds",
+            "Time begin_session took to choose tools, by project and chooser.",
+            ("project", "chooser"),
+        )
         self.store_reloads = Counter(
             "mcpctl_store_reloads_total", "Snapshots reloaded from the store after its generation moved."
         )
@@ -209,6 +219,8 @@ class GatewayMetrics:
             self.tool_pin_mismatches,
             self.descriptions_flagged,
             self.rate_limited,
+            self.gate_selections,
+            self.gate_selection_seconds,
             self.store_reloads,
             *self.gauges,
         ]
