@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -16,6 +17,7 @@ from ._logging import configure_logging
 from ._main import cli
 from ._options import database_option
 from ._reconcile import GatewayReconciler, serve_reconcile_options
+from ._serve_limits import limits_config, serve_limit_options
 
 
 @cli.command("serve")
@@ -58,6 +60,7 @@ from ._reconcile import GatewayReconciler, serve_reconcile_options
     show_default=True,
     help="Log verbosity.",
 )
+@serve_limit_options
 @serve_reconcile_options
 def serve(
     host: str,
@@ -73,11 +76,20 @@ def serve(
     reconcile_ref: str | None,
     reconcile_path: str | None,
     reconcile_interval: str,
+    **limits: Any,
 ) -> None:
     """Serve every project's MCP endpoint at http://HOST:PORT/projects/<project>/mcp."""
     import uvicorn
 
-    from mcpctl.gateway import AuthConfig, GatewayConfig, LiveConfig, UpstreamConfig, create_app
+    from mcpctl.gateway import (
+        AuthConfig,
+        GatewayConfig,
+        LiveConfig,
+        SessionConfig,
+        UpstreamConfig,
+        create_app,
+        uvicorn_config,
+    )
 
     configure_logging(log_level)
     config = GatewayConfig(
@@ -87,6 +99,10 @@ def serve(
         auth=AuthConfig(enabled=not no_auth, cache_ttl_seconds=token_cache_ttl),
         live=LiveConfig(poll_interval_seconds=poll_interval),
         upstream=UpstreamConfig(secrets_dir=secrets_dir),
+        sessions=SessionConfig(
+            max_sessions=limits["max_sessions"], max_sessions_per_token=limits["max_sessions_per_token"]
+        ),
+        **limits_config(limits),
         extra_hosts=allowed_hosts,
         extra_gauges=reconcile_metric_families(),
     )
@@ -108,9 +124,7 @@ def serve(
         reconciler.start()
     try:
         # log_config=None: uvicorn's own lines go through mcpctl's handler and format too.
-        uvicorn.run(
-            app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on", log_config=None
-        )
+        uvicorn.Server(uvicorn_config(app, config, log_level=log_level, log_config=None)).run()
     finally:
         if reconciler is not None:
             reconciler.stop()

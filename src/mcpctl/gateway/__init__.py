@@ -18,7 +18,16 @@ from mcpctl.errors import (
 
 from ._app import create_app
 from ._auth import TokenAuthenticator
-from ._config import AuthConfig, GatewayConfig, LiveConfig, SessionConfig, UpstreamConfig
+from ._config import (
+    AuthConfig,
+    GatewayConfig,
+    HttpLimits,
+    ListConfig,
+    LiveConfig,
+    ProbeConfig,
+    SessionConfig,
+    UpstreamConfig,
+)
 from ._context import CallContext, Refused, Target, UnknownTarget
 from ._events import (
     AccessDenied,
@@ -33,6 +42,7 @@ from ._pipeline import Layer, Listed, refuse
 from ._pool import UpstreamPool, UpstreamStatus
 from ._principal import Permissions, Principal
 from ._secrets import SecretResolver
+from ._serving import uvicorn_config
 from ._session import GatewaySession
 from ._state import LiveState, Snapshot, load_snapshot, resolve_server_spec
 from ._upstream import UpstreamState
@@ -48,14 +58,17 @@ __all__ = [
     "GatewayConfig",
     "GatewayEvent",
     "GatewaySession",
+    "HttpLimits",
     "InvalidUpstreamSpec",
     "Layer",
+    "ListConfig",
     "Listed",
     "LiveConfig",
     "LiveState",
     "MissingSecret",
     "Permissions",
     "Principal",
+    "ProbeConfig",
     "Refused",
     "RequestFinished",
     "SecretResolver",
@@ -79,6 +92,7 @@ __all__ = [
     "load_snapshot",
     "refuse",
     "resolve_server_spec",
+    "uvicorn_config",
     "webhook_app",
     "webhook_router",
     "webhook_signature",
