@@ -154,3 +154,59 @@ async def test_auth_failures_are_events_without_the_presented_value(
     ]
     assert all(f.client is not None and f.client.startswith("127.0.0.1:") for f in failures)
     assert all("planted-bogus-value" not in repr(f) for f in failures)
+
+
+async def test_one_token_cannot_take_every_session_of_its_project(
+    sqlite_store: Store, toy_stdio: Callable[..., ServerSpec]
+) -> None:
+    put(sqlite_store, server_doc("toy", toy_stdio()), project_doc("demo", ["toy"]))
+    greedy = create_token(sqlite_store, "demo", "greedy")
+    polite = create_token(sqlite_store, "demo", "polite")
+    limits = SessionConfig(max_sessions=5, max_sessions_per_token=2)
+    with serve_gateway(sqlite_store, sessions=limits) as gateway:
+        url = gateway.url("demo")
+        held = [_open_raw(url, greedy) for _ in range(2)]
+        for _ in range(3):
+            refused = httpx.post(
+                url, headers={"Authorization": f"Bearer {greedy}", "Accept": ACCEPT}, json=INITIALIZE
+            )
+            assert refused.status_code == 429
+            assert "too many open sessions for this token (at most 2)" in refused.json()["error"]["message"]
+        # Another token of the same project still gets in, and every count agrees.
+        _open_raw(url, polite)
+        headers = {"Authorization": f"Bearer {polite}"}
+        project = httpx.get(f"{gateway.base}/api/v1/projects/demo", headers=headers, timeout=5).json()
+        assert project["openSessions"] == 3 and _gauge(gateway.base, "demo") == 3
+        # Closing one frees a place for the greedy token again.
+        httpx.delete(url, headers={"Authorization": f"Bearer {greedy}", "mcp-session-id": held[0]})
+        await wait_until(lambda: gateway.runtime.sessions.token_sessions("demo", "greedy") == 1, 5)
+        _open_raw(url, greedy)
+
+
+async def test_a_session_still_opening_is_counted(
+    sqlite_store: Store, toy_stdio: Callable[..., ServerSpec]
+) -> None:
+    import json
+    import socket
+
+    put(sqlite_store, server_doc("toy", toy_stdio()), project_doc("demo", ["toy"]))
+    token = create_token(sqlite_store, "demo", "slow")
+    limits = SessionConfig(max_sessions=5, max_sessions_per_token=1)
+    with serve_gateway(sqlite_store, sessions=limits) as gateway:
+        body = json.dumps(INITIALIZE).encode()
+        head = (
+            f"POST /projects/demo/mcp HTTP/1.1\r\nHost: 127.0.0.1:{gateway.config.port}\r\n"
+            f"Authorization: Bearer {token}\r\nAccept: {ACCEPT}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        with socket.create_connection(("127.0.0.1", gateway.config.port), timeout=10) as sock:
+            sock.sendall(head + body[:5])  # the opening request is in flight, holding an SDK slot
+            await wait_until(lambda: gateway.runtime.sessions.open_sessions("demo") == 1, 5)
+            assert _gauge(gateway.base, "demo") == 1
+            second = httpx.post(
+                gateway.url("demo"), headers={"Authorization": f"Bearer {token}", "Accept": ACCEPT}, json=INITIALIZE
+            )
+            assert second.status_code == 429
+            sock.sendall(body[5:])
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        assert gateway.runtime.sessions.open_sessions("demo") == 1
