@@ -23,7 +23,15 @@ import uvicorn
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-from mcpctl.gateway import AuthConfig, GatewayConfig, GatewayEvent, LiveConfig, create_app, uvicorn_config
+from mcpctl.gateway import (
+    AuthConfig,
+    GatewayConfig,
+    GatewayEvent,
+    ListConfig,
+    LiveConfig,
+    create_app,
+    uvicorn_config,
+)
 from mcpctl.schemas import McpToken, ServerSpec, parse_resource
 from mcpctl.store import Store
 
@@ -171,8 +179,14 @@ class RunningGateway:
         return self.app.state.runtime
 
 
-FAST = GatewayConfig(live=LiveConfig(poll_interval_seconds=0.2), auth=AuthConfig(cache_ttl_seconds=0.5))
-"""Short poll and cache so live-config and revocation tests run quickly."""
+FAST = GatewayConfig(
+    live=LiveConfig(poll_interval_seconds=0.2),
+    auth=AuthConfig(cache_ttl_seconds=0.5),
+    lists=ListConfig(deadline_seconds=30.0),
+)
+"""Short poll and cache so live-config and revocation tests run quickly. The list deadline is long: on a
+loaded test machine an upstream's cold start can take longer than the 5 s default, and a first list that
+left it out would fail tests about something else (test_aggregate.py tests the deadline itself)."""
 
 
 @contextmanager

@@ -25,9 +25,7 @@ from mcpctl.gateway import AuthConfig, HttpLimits
 from mcpctl.schemas import ServerSpec
 from mcpctl.store import Store
 
-LIMITED = replace(
-    FAST, http=HttpLimits(max_headers=30, max_body_bytes=64 * 1024, body_timeout_seconds=1.0)
-)
+LIMITED = replace(FAST, http=HttpLimits(max_headers=30, max_body_bytes=64 * 1024, body_timeout_seconds=1.0))
 ACCEPT = {"Accept": "application/json, text/event-stream"}
 
 

@@ -22,12 +22,12 @@ from gateway_harness import (
     token_doc,
 )
 
-from mcpctl.gateway import GatewayConfig, load_snapshot
+from mcpctl.gateway import GatewayConfig, ListConfig, load_snapshot
 from mcpctl.schemas import ServerSpec
 from mcpctl.store import Store
 
 pytestmark = pytest.mark.anyio
-DEFAULTS = GatewayConfig()  # poll every 1 s, as `mcpctl serve` does unless told otherwise
+DEFAULTS = GatewayConfig(lists=ListConfig(deadline_seconds=30.0))  # poll every 1 s, as `mcpctl serve` does
 
 
 def template_doc(name: str, toy: ServerSpec) -> dict[str, Any]:

@@ -204,7 +204,9 @@ async def test_a_session_still_opening_is_counted(
             await wait_until(lambda: gateway.runtime.sessions.open_sessions("demo") == 1, 5)
             assert _gauge(gateway.base, "demo") == 1
             second = httpx.post(
-                gateway.url("demo"), headers={"Authorization": f"Bearer {token}", "Accept": ACCEPT}, json=INITIALIZE
+                gateway.url("demo"),
+                headers={"Authorization": f"Bearer {token}", "Accept": ACCEPT},
+                json=INITIALIZE,
             )
             assert second.status_code == 429
             sock.sendall(body[5:])

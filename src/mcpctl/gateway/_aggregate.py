@@ -122,10 +122,12 @@ class ProjectAggregator:
         *,
         list_deadline: float = 5.0,
         spawn: Spawn | None = None,
+        on_late: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.project = project
         self.list_deadline = list_deadline
         self._spawn = spawn
+        self._on_late = on_late
         self._pending: set[tuple[str, str]] = set()
         """(method, server) of list fetches that missed a deadline and are still running in the background."""
         self._snapshot = snapshot
@@ -169,6 +171,7 @@ class ProjectAggregator:
                 return
             done = anyio.Event()
             outcome: list[list[T] | Exception] = []
+            late = False
 
             async def run() -> None:
                 try:
@@ -178,6 +181,13 @@ class ProjectAggregator:
                 finally:
                     self._pending.discard(key)
                     done.set()
+                if late and self._on_late is not None and not isinstance(outcome[0], Exception):
+                    # The list went out without this server: its clients are told to list again.
+                    logger.info("project %s: %s from %s answered late", self.project, method, server)
+                    try:
+                        await self._on_late()
+                    except Exception as error:  # a background task must not end the sessions' task group
+                        logger.warning("project %s: list_changed failed: %s", self.project, _describe(error))
 
             if self._spawn is None:
                 with anyio.move_on_after(self.list_deadline):
@@ -187,6 +197,7 @@ class ProjectAggregator:
                 self._spawn(run)
                 with anyio.move_on_after(self.list_deadline):
                     await done.wait()
+                late = not done.is_set()
             if not outcome:
                 slow(server, f"no answer within the list deadline ({self.list_deadline:g} s)")
             elif isinstance(outcome[0], Exception):

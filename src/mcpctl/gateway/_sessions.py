@@ -201,6 +201,7 @@ class ProjectSessions:
                 self.metrics,
                 list_deadline=self.list_deadline,
                 spawn=self._group.start_soon,
+                on_late=lambda: self.notify(project),
             )
             pipeline = Pipeline(self.layers, aggregator, self.events)
             server = build_server(
