@@ -203,7 +203,7 @@ async def test_two_gateways_on_one_postgresql_store_both_follow_changes(
             put(first_store, token_doc("demo", "t", revoked=True))
 
             async def both_follow() -> bool:
-                # Unknown projects are 404 before any token check; known ones without a token are 401.
+                # Without a token, unknown and known projects both answer 401 (no project enumeration).
                 later = [httpx.post(g.url("later"), json={}).status_code for g in (one, two)]
                 demo = [
                     httpx.post(
