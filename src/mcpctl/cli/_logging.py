@@ -16,6 +16,9 @@ from mcpctl.store import mask_text
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 CHATTY = ("httpx", "httpx2", "httpcore", "httpcore2", "alembic.runtime.plugins")
 """Loggers that say INFO for every request (or every plugin); shown from WARNING up unless debugging."""
+PAYLOAD_LOGGERS = ("mcp",)
+"""The MCP SDK writes whole JSON-RPC messages (tool arguments and results) at DEBUG, which no redaction can
+tell from harmless text: kept at INFO whatever the level asked for."""
 
 
 class RedactingFormatter(logging.Formatter):
@@ -56,3 +59,5 @@ def configure_logging(level: str = "info") -> None:
     quiet = logging.WARNING if root.level > logging.DEBUG else logging.NOTSET
     for name in CHATTY:
         logging.getLogger(name).setLevel(quiet)
+    for name in PAYLOAD_LOGGERS:
+        logging.getLogger(name).setLevel(max(root.level, logging.INFO))
