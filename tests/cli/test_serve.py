@@ -215,3 +215,22 @@ def test_nothing_secret_reaches_the_log_even_at_debug(sqlite_database_url: str) 
     lines = [line[:300] for line in stderr.splitlines() if any(v in line for v in secrets.values())]
     assert not leaked, f"{leaked} in the log: {lines}"
     assert token not in stderr and token[len("mcpctl_pat_") :] not in stderr
+
+
+def test_serve_binds_a_bracketed_ipv6_loopback_host(sqlite_database_url: str) -> None:
+    port = free_port()
+    env = {**os.environ, "MCPCTL_DATABASE_URL": sqlite_database_url}
+    serve = subprocess.Popen(
+        [MCPCTL, "serve", "--host", "[::1]", "--port", str(port), "--no-auth", "--log-level", "warning"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_healthy(f"http://[::1]:{port}", serve, timeout=90)
+        # The Host header spells the address in brackets, and the admin API accepts it.
+        assert httpx.get(f"http://[::1]:{port}/api/v1/projects", timeout=10).status_code == 200
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        _, stderr = serve.communicate(timeout=30)
+    assert "Traceback" not in stderr
