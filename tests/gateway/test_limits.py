@@ -115,5 +115,7 @@ def test_the_admin_api_checks_host_and_origin(
         assert from_page.status_code == 403
         same_origin = {**bearer, "Origin": f"http://127.0.0.1:{gateway.config.port}"}
         assert http.get("/api/v1/projects", headers=same_origin).status_code == 200
+        # The signed webhook path is not Host-checked (404 here: no reconciler mounted, but not 421).
+        assert http.post("/api/v1/reconcile", headers={"Host": "forge.example"}).status_code == 404
         # Probes stay reachable under any Host (a kubelet sends the pod's address).
         assert http.get("/healthz", headers={"Host": "10.1.2.3:8080"}).status_code == 200

@@ -19,12 +19,18 @@ Send = Callable[[Any], Awaitable[None]]
 
 GUARDED_PREFIXES = ("/api/v1",)
 """Routes a browser page must not reach through DNS rebinding (the MCP endpoints check it in the SDK)."""
+UNGUARDED_PREFIXES = ("/api/v1/reconcile",)
+"""The git webhook: a forge calls it under the public name, and its HMAC signature is its protection."""
 
 
 def _path(scope: Any) -> str:
     # Routing rewrites `path` for mounted apps; `raw_path` is what the client asked for.
     raw = scope.get("raw_path")
     return raw.decode("latin-1") if raw else str(scope["path"])
+
+
+def _under(path: str, prefixes: Sequence[str]) -> bool:
+    return any(path == prefix or path.startswith(prefix + "/") for prefix in prefixes)
 
 
 def _host_allowed(host: str | None, allowed: Sequence[str]) -> bool:
@@ -83,7 +89,7 @@ def limits_middleware(
             if sum(len(k) + len(v) + 4 for k, v in headers) + len(path) > limits.max_header_bytes:
                 await answer.refuse(431, f"request headers over {limits.max_header_bytes} bytes")
                 return
-            if any(path == p or path.startswith(p + "/") for p in GUARDED_PREFIXES):
+            if _under(path, GUARDED_PREFIXES) and not _under(path, UNGUARDED_PREFIXES):
                 host = next((v.decode("latin-1") for k, v in headers if k == b"host"), None)
                 origin = next((v.decode("latin-1") for k, v in headers if k == b"origin"), None)
                 if not _host_allowed(host, allowed_hosts):
