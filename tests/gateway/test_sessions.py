@@ -212,3 +212,43 @@ async def test_a_session_still_opening_is_counted(
             sock.sendall(body[5:])
             assert sock.recv(65536).startswith(b"HTTP/1.1 200")
         assert gateway.runtime.sessions.open_sessions("demo") == 1
+
+
+async def test_one_session_may_only_have_so_many_requests_in_flight(
+    sqlite_store: Store, toy_stdio: Callable[..., ServerSpec]
+) -> None:
+    put(sqlite_store, server_doc("toy", toy_stdio()), project_doc("demo", ["toy"]))
+    token = create_token(sqlite_store, "demo", "t")
+    limits = SessionConfig(max_requests_per_session=3)
+    with serve_gateway(sqlite_store, sessions=limits) as gateway:
+        url = gateway.url("demo")
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": ACCEPT,
+            "mcp-session-id": _open_raw(url, token),
+        }
+        async with httpx.AsyncClient(headers=headers, timeout=30) as http:
+            await http.post(url, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+            async def slow(request_id: int) -> int:
+                call = {"name": "toy__slow", "arguments": {"seconds": 3}}
+                body = {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": call}
+                return (await http.post(url, json=body)).status_code
+
+            statuses: list[int] = []
+
+            async def run(request_id: int) -> None:
+                statuses.append(await slow(request_id))
+
+            async with anyio.create_task_group() as group:
+                for request_id in range(3):
+                    group.start_soon(run, request_id + 10)
+                await wait_until(lambda: gateway.runtime.sessions.sessions("demo")[0].in_flight == 3, 10)
+                refused = await http.post(url, json={"jsonrpc": "2.0", "id": 99, "method": "tools/list"})
+                assert refused.status_code == 429
+                assert "too many requests in flight in this session (at most 3)" in refused.text
+            assert statuses == [200, 200, 200]
+            # Once they are answered the session is usable again.
+            assert (
+                await http.post(url, json={"jsonrpc": "2.0", "id": 100, "method": "tools/list"})
+            ).status_code == 200

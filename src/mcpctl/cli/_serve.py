@@ -100,7 +100,9 @@ def serve(
         live=LiveConfig(poll_interval_seconds=poll_interval),
         upstream=UpstreamConfig(secrets_dir=secrets_dir),
         sessions=SessionConfig(
-            max_sessions=limits["max_sessions"], max_sessions_per_token=limits["max_sessions_per_token"]
+            max_sessions=limits["max_sessions"],
+            max_sessions_per_token=limits["max_sessions_per_token"],
+            max_requests_per_session=limits["max_requests_per_session"],
         ),
         **limits_config(limits),
         extra_hosts=allowed_hosts,

@@ -76,6 +76,13 @@ def serve_limit_options(command: F) -> F:
             help="Open MCP sessions one token may hold (429 beyond).",
         ),
         click.option(
+            "--max-requests-per-session",
+            type=click.IntRange(1),
+            default=sessions.max_requests_per_session,
+            show_default=True,
+            help="HTTP requests one MCP session may have in flight at once (429 beyond).",
+        ),
+        click.option(
             "--list-deadline",
             type=click.FloatRange(min=0.1),
             default=lists.deadline_seconds,

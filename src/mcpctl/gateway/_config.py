@@ -73,6 +73,8 @@ class SessionConfig:
     max_sessions_per_token: int = 100
     """Open (or opening) sessions one token may hold in its project; the next is refused (429), so one
     token cannot use up the project's `max_sessions` for every other token."""
+    max_requests_per_session: int = 64
+    """HTTP requests one session may have in flight at once (its GET stream counts); the next is 429."""
     json_response: bool = True
     """Answer POSTs with plain JSON rather than an SSE stream (measured: ~6 ms less per call at p50).
 

@@ -163,6 +163,10 @@ class ProjectSessions:
         if session is None:
             await entry.manager.handle_request(scope, receive, send)
             return
+        if session.in_flight >= self.config.max_requests_per_session:
+            cap = self.config.max_requests_per_session
+            await _too_many(send, f"too many requests in flight in this session (at most {cap})")
+            return
         scope[SESSION_KEY] = session
         status: int | None = None
 
