@@ -32,6 +32,7 @@ from ._endpoint import MCP_MOUNT, mcp_endpoint
 from ._events import ConfigReloaded, Events
 from ._gate import GateLayer
 from ._health import HealthProber, health_router
+from ._limits import limits_middleware
 from ._metrics import GatewayMetrics, Gauge
 from ._metrics_sink import MetricsSink
 from ._pinning import PinningLayer
@@ -228,6 +229,7 @@ def create_app(
         config.sessions,
         layers=_layers(config, state, policy, gate, the_pool, events),
         events=events,
+        list_deadline=config.lists.deadline_seconds,
     )
     if made_pool is not None:
         made_pool.listen(sessions.upstream_tools_changed, sessions.resource_updated)
@@ -318,7 +320,11 @@ def create_app(
     return Litestar(
         route_handlers=[endpoint, health_router(), admin_router(), audit_router(), *config.extra_routers],
         lifespan=[lifespan],
-        middleware=[_counting_middleware(metrics)],
+        middleware=[
+            _counting_middleware(metrics),
+            limits_middleware(config.http, config.allowed_hosts(), config.allowed_origins()),
+        ],
+        request_max_body_size=config.http.max_body_bytes,
         openapi_config=OpenAPIConfig(title="mcpctl gateway", version=__version__, path="/schema"),
         state=State({"runtime": runtime}),
         logging_config=None,
