@@ -23,6 +23,7 @@ from ._context import CallContext, Refused, Target, UnknownTarget
 from ._events import (
     AccessDenied,
     AuthFailed,
+    ClientRequestRelayed,
     EventSink,
     GatewayEvent,
     RequestFinished,
@@ -44,6 +45,7 @@ __all__ = [
     "AuthFailed",
     "AuthFailure",
     "CallContext",
+    "ClientRequestRelayed",
     "EventSink",
     "GatewayConfig",
     "GatewayEvent",

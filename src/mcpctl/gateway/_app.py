@@ -173,7 +173,7 @@ def create_app(
         events=events,
     )
     if made_pool is not None:
-        made_pool.listen(sessions.upstream_tools_changed, sessions.resource_updated)
+        made_pool.listen(sessions.upstream_tools_changed, sessions.resource_updated, on_event=events.emit)
     auth = TokenAuthenticator(
         the_store, ttl=config.auth.cache_ttl_seconds, max_entries=config.auth.cache_size
     )

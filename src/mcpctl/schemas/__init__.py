@@ -70,9 +70,11 @@ from ._sensitive import (
     withhold,
 )
 from ._server import (
+    ClientRequests,
     HealthCheck,
     Server,
     ServerSpec,
+    SessionMode,
     Template,
     TemplateParameter,
     TemplateRef,
@@ -99,6 +101,7 @@ __all__ = [
     "SENSITIVE",
     "STDIN",
     "WITHHELD",
+    "ClientRequests",
     "Document",
     "FieldPath",
     "FromEnv",
@@ -131,6 +134,7 @@ __all__ = [
     "SecretRef",
     "Server",
     "ServerSpec",
+    "SessionMode",
     "Severity",
     "SourcedResource",
     "Subject",

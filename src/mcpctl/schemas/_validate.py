@@ -165,4 +165,3 @@ def _limit_note(log: ProblemLog) -> Problem:
         message = f"{log.omitted_warnings:,} more warning(s) not shown (the limit is {log.limit:,} problems)"
     severity: Severity = "error" if log.full else "warning"
     return Problem(first.path, first.line, first.col, message=message, severity=severity)
-
