@@ -6,18 +6,22 @@ by the SDK client over Streamable HTTP; the answers must be the same.
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import anyio
+import httpx
 import pytest
 from gateway_harness import (
+    INITIALIZE,
     Recorder,
     free_port,
     mcp_session,
@@ -288,19 +292,34 @@ async def test_client_cancellation_cancels_the_upstream_call(sqlite_store: Store
     assert marker.read_text() == "cancelled"
 
 
-async def test_closing_the_client_session_cancels_its_upstream_work(
+async def test_a_client_ending_its_session_cancels_its_upstream_work(
     sqlite_store: Store, tmp_path: Path
 ) -> None:
     marker = tmp_path / "marker"
     put(sqlite_store, server_doc("asker", asker_stdio(sessions="per-client")), project_doc("p", ["asker"]))
+    headers = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
     with serve_gateway(sqlite_store, auth=AuthConfig(enabled=False)) as gateway:
-        pool = gateway.runtime.pool
-        async with mcp_session(gateway.url("p")) as session, anyio.create_task_group() as group:
-            group.start_soon(session.call_tool, "asker__wait", {"seconds": 30, "marker": str(marker)})
-            await wait_until(lambda: pool.client_sessions("asker") == 1, 10)
-            await anyio.sleep(0.5)
-            group.cancel_scope.cancel()
-        # The client's exit sends DELETE: its session ends, and with it the upstream work it caused.
-        await wait_until(marker.exists, 10)
-        await wait_until(lambda: pool.client_sessions("asker") == 0, 10)
+        pool, url = gateway.runtime.pool, gateway.url("p")
+        async with httpx.AsyncClient(headers=headers, timeout=30) as http:
+            opened = await http.post(url, content=json.dumps(INITIALIZE))
+            headers = {
+                "mcp-session-id": opened.headers["mcp-session-id"],
+                "mcp-protocol-version": "2025-06-18",
+            }
+            await http.post(
+                url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=headers
+            )
+            call = {"name": "asker__wait", "arguments": {"seconds": 30, "marker": str(marker)}}
+            async with anyio.create_task_group() as group:
+                request = {"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": call}
+                group.start_soon(partial(http.post, url, json=request, headers=headers))
+                await wait_until(
+                    lambda: pool.client_sessions("asker") == 1 and pool.in_flight("asker") == 1, 20
+                )
+                await anyio.sleep(0.5)
+                # The client ends its session (DELETE) while its call runs upstream.
+                assert (await http.delete(url, headers=headers)).status_code == 200
+                await wait_until(marker.exists, 10)
+                await wait_until(lambda: pool.client_sessions("asker") == 0, 10)
+                group.cancel_scope.cancel()
     assert marker.read_text() == "cancelled"

@@ -175,12 +175,15 @@ HELP: dict[str, tuple[str, list[str]]] = {
         "Check the store, gateway and LLM providers.",
         ["mcpctl status", "mcpctl status --url http://127.0.0.1:8080 -o json"],
     ),
-    "test": ("Check things from the outside.", ["mcpctl test mcp http://127.0.0.1:8080/projects/platform/mcp"]),
+    "test": (
+        "Check things from the outside.",
+        ["mcpctl test mcp http://127.0.0.1:8080/projects/platform/mcp"],
+    ),
     "test mcp": (
         "Check an MCP endpoint as a client.",
         [
             "mcpctl test mcp http://127.0.0.1:8080/projects/platform/mcp",
-            "mcpctl test mcp URL --tool time__get_current_time --args '{\"timezone\": \"UTC\"}'",
+            'mcpctl test mcp URL --tool time__get_current_time --args \'{"timezone": "UTC"}\'',
         ],
     ),
     "validate": (

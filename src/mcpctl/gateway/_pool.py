@@ -157,7 +157,9 @@ class UpstreamPool(TaskOwner):
             self._on_event(event)
 
     async def session_closed(self, session_id: str) -> None:
-        """A client session ended: stop its per-client upstream sessions (and their processes)."""
+        """A client session ended: cancel what it still has running upstream, stop its per-client sessions."""
+        for upstream in [*self._upstreams.values(), *self._clients.values()]:
+            upstream.relay.cancel_session(session_id)
         ending = [self._clients.pop(key) for key in list(self._clients) if key[1] == session_id]
         if not ending:
             return
@@ -166,6 +168,12 @@ class UpstreamPool(TaskOwner):
             self._own_tasks.start_soon(_close_all, ending)
         else:
             await _close_all(ending)
+
+    def in_flight(self, server: str) -> int:
+        """Client requests running on `server`'s upstream sessions (shared and per-client) right now."""
+        upstreams = [u for u in [self._upstreams.get(server)] if u is not None]
+        upstreams += [u for key, u in self._clients.items() if key[0] == server]
+        return sum(u.relay.in_flight for u in upstreams)
 
     def client_sessions(self, server: str) -> int:
         """How many per-client upstream sessions `server` has."""

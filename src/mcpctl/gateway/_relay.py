@@ -29,6 +29,7 @@ from mcp.shared.exceptions import MCPError, NoBackChannelError
 from mcp.shared.message import ServerMessageMetadata
 from pydantic import BaseModel
 
+from mcpctl.errors import UpstreamUnavailable
 from mcpctl.schemas import ServerSpec
 
 from ._context import CallContext
@@ -125,6 +126,7 @@ class Relay:
         self._calls: list[CallContext] = []
         self._sent: dict[str, int] = {}
         self._busy: dict[str, int] = {}
+        self._scopes: dict[str, set[anyio.CancelScope]] = {}
         self.pending = 0
 
     # -- what the gateway's upstream ClientSession is given
@@ -152,9 +154,17 @@ class Relay:
             yield
             return
         self._calls.append(call)
+        session_id = call.session.id
         try:
-            yield
+            # Cancelled when the client session ends: the SDK then tells the upstream the request is cancelled.
+            with anyio.CancelScope() as scope:
+                self._scopes.setdefault(session_id, set()).add(scope)
+                yield
         finally:
+            scopes = self._scopes.get(session_id, set())
+            scopes.discard(scope)
+            if not scopes:
+                self._scopes.pop(session_id, None)
             self._calls.remove(call)
             with anyio.move_on_after(DRAIN_SECONDS, shield=True):
                 while self._busy.get(call.correlation_id):
@@ -162,6 +172,20 @@ class Relay:
             if call not in self._calls:
                 self._sent.pop(call.correlation_id, None)
                 self._busy.pop(call.correlation_id, None)
+        if scope.cancelled_caught:
+            raise UpstreamUnavailable(
+                f"upstream {self.server!r}: request cancelled, its client session ended"
+            )
+
+    @property
+    def in_flight(self) -> int:
+        """Client requests running on this upstream session."""
+        return len(self._calls)
+
+    def cancel_session(self, session_id: str) -> None:
+        """Cancel every request of client session `session_id` still running on this upstream session."""
+        for scope in self._scopes.pop(session_id, set()):
+            scope.cancel()
 
     @contextmanager
     def _relaying(self, call: CallContext | None) -> Iterator[None]:

@@ -332,4 +332,3 @@ def _unchanged(existing: _Existing, values: Mapping[str, Any]) -> bool:
         and existing.managed_by == values["managed_by"]
         and existing.source_revision == values["source_revision"]
     )
-
