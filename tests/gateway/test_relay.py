@@ -216,7 +216,7 @@ async def test_a_server_setting_turns_a_request_kind_off(sqlite_store: Store) ->
         client = Client("alice")
         async with mcp_session(gateway.url("p"), **client.options()) as session:
             # Not advertised to the upstream; one that asks anyway is answered as by a client without it.
-            with pytest.raises(MCPError, match="^Elicitation not supported$"):
+            with pytest.raises(MCPError, match=r"^Elicitation not supported$"):
                 await session.call_tool("asker__confirm", {"question": "Delete it?"})
             allowed = await session.call_tool("asker__roots", {})
     assert client.asked == []
@@ -274,7 +274,7 @@ async def test_shared_session_declines_what_it_cannot_attribute(sqlite_store: St
             # Bob's call is in flight on the shared upstream session while Alice's asks a question.
             group.start_soon(b.call_tool, "asker__wait", {"seconds": 1.5, "marker": str(tmp_path / "m")})
             await anyio.sleep(0.5)
-            with pytest.raises(MCPError, match="cannot tell which client.*set spec.sessions: per-client"):
+            with pytest.raises(MCPError, match=r"cannot tell which client.*set spec.sessions: per-client"):
                 await a.call_tool("asker__confirm", {"question": "whose?"})
     assert alice.asked == [] and bob.asked == []
 

@@ -156,7 +156,7 @@ class Relay:
         self._calls.append(call)
         session_id = call.session.id
         try:
-            # Cancelled when the client session ends: the SDK then tells the upstream the request is cancelled.
+            # Cancelled when the client session ends; the SDK then tells the upstream it is cancelled.
             with anyio.CancelScope() as scope:
                 self._scopes.setdefault(session_id, set()).add(scope)
                 yield
