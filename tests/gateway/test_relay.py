@@ -328,3 +328,21 @@ async def test_a_client_ending_its_session_cancels_its_upstream_work(
                 await wait_until(lambda: pool.client_sessions("asker") == 0, 10)
                 group.cancel_scope.cancel()
     assert marker.read_text() == "cancelled"
+
+
+async def test_a_client_that_does_not_answer_in_time_lets_the_upstream_go_on(sqlite_store: Store) -> None:
+    spec = asker_stdio(clientRequests={"timeoutSeconds": 1.0})
+    recorder = Recorder()
+    put(sqlite_store, server_doc("asker", spec), project_doc("p", ["asker"]))
+    with serve_gateway(sqlite_store, auth=AuthConfig(enabled=False), event_sinks=[recorder]) as gateway:
+        client = Client("alice", release=anyio.Event())  # never set: the user never answers
+        async with mcp_session(gateway.url("p"), **client.options()) as session:
+            with pytest.raises(MCPError, match=r"the client did not answer elicitation/create within 1s"):
+                await session.call_tool("asker__confirm", {"question": "Still there?"})
+            # The session goes on: the next exchange works.
+            assert text(await session.call_tool("asker__roots", {})) == "file:///home/alice"
+    assert client.asked == ["Still there?"]
+    assert [(e.method, e.outcome) for e in recorder.of(ClientRequestRelayed)] == [
+        ("elicitation/create", "timeout"),
+        ("roots/list", "answered"),
+    ]
