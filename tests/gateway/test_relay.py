@@ -36,7 +36,7 @@ from mcp import ClientSession, StdioServerParameters, stdio_client, types
 from mcp.client.session import ClientRequestContext
 from mcp.shared.exceptions import MCPError
 
-from mcpctl.gateway import AuthConfig, ClientRequestRelayed
+from mcpctl.gateway import AuthConfig, ClientRequestRelayed, UpstreamConfig
 from mcpctl.store import Store
 
 pytestmark = [
@@ -346,3 +346,17 @@ async def test_a_client_that_does_not_answer_in_time_lets_the_upstream_go_on(sql
         ("elicitation/create", "timeout"),
         ("roots/list", "answered"),
     ]
+
+
+async def test_per_client_sessions_are_bounded_per_server(sqlite_store: Store) -> None:
+    put(sqlite_store, server_doc("asker", asker_stdio(sessions="per-client")), project_doc("p", ["asker"]))
+    limits = UpstreamConfig(max_client_sessions=1)
+    with serve_gateway(sqlite_store, auth=AuthConfig(enabled=False), upstream=limits) as gateway:
+        async with mcp_session(gateway.url("p")) as first, mcp_session(gateway.url("p")) as second:
+            assert (await first.call_tool("asker__pid", {})).is_error is False
+            refused = await second.call_tool("asker__pid", {})
+            assert refused.is_error and "1 per-client sessions are open already" in text(refused)
+        # Both sessions ended: their per-client upstream sessions are gone, and a new client gets one.
+        await wait_until(lambda: gateway.runtime.pool.client_sessions("asker") == 0, 10)
+        async with mcp_session(gateway.url("p")) as third:
+            assert (await third.call_tool("asker__pid", {})).is_error is False

@@ -32,6 +32,7 @@ from ._metrics import GatewayMetrics, Gauge
 from ._metrics_sink import MetricsSink
 from ._pipeline import Layer
 from ._pool import UpstreamPool
+from ._relay import RelayLimits
 from ._runtime import GatewayPool, GatewayRuntime, GatewayStore
 from ._secrets import SecretResolver
 from ._sessions import ProjectSessions
@@ -55,6 +56,8 @@ def _make_pool(config: GatewayConfig) -> UpstreamPool:
         tools_ttl=settings.tools_ttl_seconds,
         negative_ttl=settings.negative_ttl_seconds,
         max_backoff=settings.max_backoff_seconds,
+        max_client_sessions=settings.max_client_sessions,
+        relay_limits=RelayLimits(max_pending=settings.max_pending_client_requests),
     )
 
 
