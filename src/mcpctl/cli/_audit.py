@@ -43,6 +43,8 @@ KINDS = (
     "apply",
     "reconcile",
     "config_reload",
+    "tool_pin_mismatch",
+    "description_flagged",
 )
 OUTCOMES = ("ok", "error", "denied", "timeout", "unauthorized")
 FORMATS = ("table", "json", "jsonl")

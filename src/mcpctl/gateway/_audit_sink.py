@@ -22,10 +22,12 @@ from ._events import (
     AccessDenied,
     AuthFailed,
     ConfigReloaded,
+    DescriptionFlagged,
     GatewayEvent,
     RequestFinished,
     SessionClosed,
     SessionOpened,
+    ToolPinMismatch,
 )
 from ._metrics import Gauge
 from ._session import GatewaySession
@@ -142,6 +144,34 @@ def audit_event(event: GatewayEvent) -> AuditEvent | None:
                 "status": event.status,
                 "route": event.route,
                 "client": event.client,
+            },
+        )
+    if isinstance(event, ToolPinMismatch):
+        return AuditEvent(
+            "tool_pin_mismatch",
+            time=event.at,
+            **(_session_fields(event.session) if event.session is not None else {"project": event.project}),
+            server=event.server,
+            tool=event.tool,
+            outcome="denied" if event.action == "blocked" else "ok",
+            detail={
+                "reason": event.reason,
+                "action": event.action,
+                "pinned_sha256": (event.pinned_sha256 or "")[:16] or None,
+                "live_sha256": event.live_sha256[:16],
+            },
+        )
+    if isinstance(event, DescriptionFlagged):
+        return AuditEvent(
+            "description_flagged",
+            time=event.at,
+            **(_session_fields(event.session) if event.session is not None else {"project": event.project}),
+            server=event.server,
+            tool=event.tool,
+            # Finding kinds only (`hidden-character`, `instruction`, ...): never the description's text.
+            detail={
+                "findings": ",".join(sorted({finding.split(":")[0] for finding in event.findings})),
+                "stripped": event.stripped,
             },
         )
     if isinstance(event, ConfigReloaded):
