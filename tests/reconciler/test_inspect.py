@@ -19,7 +19,7 @@ from mcpctl.reconciler._inspect import (
     token_expiry,
     token_status,
 )
-from mcpctl.schemas import CLI_MANAGER, Identity, LiveResource, McpToken, ResourceModel
+from mcpctl.schemas import CLI_MANAGER, Identity, LiveResource, McpToken, ResourceModel, parse_resource
 from mcpctl.store import Store
 
 from ._samples import live, res, stdio
@@ -386,3 +386,31 @@ def test_find_prefers_the_global_role_binding_without_a_project() -> None:
     inventory = Inventory(MemoryReader(rows))
     assert inventory.find("RoleBinding", "rb").identity == Identity("RoleBinding", None, "rb")
     assert inventory.find("RoleBinding", "rb", "alpha").identity == Identity("RoleBinding", "alpha", "rb")
+
+
+def test_relations_of_tool_pins_and_their_server(inventory: Inventory) -> None:
+    from mcpctl.schemas import ToolPin
+
+    pin = ToolPin.of({"name": "now", "description": "The time.\nIn UTC.", "inputSchema": {"type": "object"}})
+    pins = LiveResource(
+        parse_resource(
+            {
+                "apiVersion": "mcpctl.dev/v1",
+                "kind": "ToolPins",
+                "metadata": {"name": "time"},
+                "spec": {"tools": [pin.model_dump(mode="json", by_alias=True, exclude_none=True)]},
+            }
+        ),
+        "gitops:/repo",
+        created_at=NOW,
+    )
+    rows = [LiveResource(r, "gitops:/repo", created_at=NOW) for r in estate()]
+    with_pins = Inventory(MemoryReader([*rows, pins]))
+    sections = {s.title: s.rows for s in relations(with_pins, pins, NOW)}
+    assert sections == {"Server": [("time", "present")], "Tools": [("now", pin.sha256[:12], "The time.")]}
+    server = {s.title: s.rows for s in relations(with_pins, with_pins.find("Server", "time"), NOW)}
+    assert server["Tool pins"] == [("block", "1")]
+    assert "ToolPins/time" in [
+        str(ref.source) for ref in dependents(with_pins, Identity("Server", None, "time"))
+    ]
+    assert "Tool pins" not in {s.title for s in relations(inventory, inventory.find("Server", "time"), NOW)}

@@ -1,7 +1,7 @@
 """The one-line summary and the examples of every command, kept in one table.
 
 `mcpctl --help` lists each command by its summary (short enough never to be cut); `mcpctl CMD --help`
-ends with its examples. `apply_help(cli)` puts both on the commands once they are registered.
+ends with its examples. The root group (`_main.LazyGroup`) puts both on each command as it loads it.
 """
 
 from __future__ import annotations
@@ -136,6 +136,14 @@ HELP: dict[str, tuple[str, list[str]]] = {
     "mcp": (
         "Bridge stdio to a project's endpoint.",
         ["mcpctl mcp -p platform", "mcpctl mcp -p platform --url https://mcp.example.com"],
+    ),
+    "pin": (
+        "Pin or check servers' tool definitions.",
+        [
+            "mcpctl pin files -o examples/config-repo",
+            "mcpctl pin -p platform -o .",
+            "mcpctl pin --check -f examples/config-repo",
+        ],
     ),
     "plan": (
         "Show what apply would change.",

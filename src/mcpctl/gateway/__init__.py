@@ -23,12 +23,16 @@ from ._context import CallContext, Refused, Target, UnknownTarget
 from ._events import (
     AccessDenied,
     AuthFailed,
+    DescriptionFlagged,
     EventSink,
     GatewayEvent,
     RequestFinished,
     SessionClosed,
     SessionOpened,
+    ToolPinMismatch,
 )
+from ._live_tools import read_live_tools
+from ._pinning import PinningLayer, live_definition
 from ._pipeline import Layer, Listed, refuse
 from ._policy import PolicyLayer
 from ._pool import UpstreamPool, UpstreamStatus
@@ -45,6 +49,7 @@ __all__ = [
     "AuthFailed",
     "AuthFailure",
     "CallContext",
+    "DescriptionFlagged",
     "EventSink",
     "GatewayConfig",
     "GatewayEvent",
@@ -56,6 +61,7 @@ __all__ = [
     "LiveState",
     "MissingSecret",
     "Permissions",
+    "PinningLayer",
     "PolicyConfig",
     "PolicyLayer",
     "Principal",
@@ -68,6 +74,7 @@ __all__ = [
     "Snapshot",
     "Target",
     "TokenAuthenticator",
+    "ToolPinMismatch",
     "UnknownTarget",
     "UnknownUpstream",
     "UpstreamConfig",
@@ -79,7 +86,9 @@ __all__ = [
     "UpstreamUnavailable",
     "WebhookConfig",
     "create_app",
+    "live_definition",
     "load_snapshot",
+    "read_live_tools",
     "refuse",
     "resolve_server_spec",
     "webhook_app",

@@ -30,6 +30,7 @@ from ._events import Events
 from ._health import HealthProber, health_router
 from ._metrics import GatewayMetrics, Gauge
 from ._metrics_sink import MetricsSink
+from ._pinning import PinningLayer
 from ._pipeline import Layer
 from ._policy import PolicyLayer, token_permissions
 from ._pool import UpstreamPool
@@ -59,11 +60,14 @@ def _make_pool(config: GatewayConfig) -> UpstreamPool:
     )
 
 
-def _layers(config: GatewayConfig, state: LiveState, policy: PolicyLayer | None) -> list[Layer]:
+def _layers(
+    config: GatewayConfig, state: LiveState, pool: GatewayPool, events: Events, policy: PolicyLayer | None
+) -> list[Layer]:
     """The layers of every project's pipeline, outermost first: a new feature's layer is registered here."""
     return [
         *config.layers,
         *([policy] if policy is not None else []),
+        PinningLayer(lambda: state.snapshot, pool, events),
         ToolFilterLayer(lambda: state.snapshot),
     ]
 
@@ -172,7 +176,7 @@ def create_app(
         metrics,
         security,
         config.sessions,
-        layers=_layers(config, state, policy),
+        layers=_layers(config, state, the_pool, events, policy),
         events=events,
     )
     if made_pool is not None:

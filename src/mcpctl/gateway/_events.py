@@ -77,7 +77,52 @@ class AuthFailed:
     at: datetime = field(default_factory=_now)
 
 
-GatewayEvent = SessionOpened | SessionClosed | RequestFinished | AccessDenied | AuthFailed
+@dataclass(frozen=True, slots=True)
+class ToolPinMismatch:
+    """A server lists a tool whose definition is not the pinned one (`changed`) or is not pinned (`new`).
+
+    Emitted once per definition seen, by the first session whose list or call met it.
+    """
+
+    project: str
+    server: str
+    tool: str
+    reason: str
+    """`changed` or `new`."""
+    action: str
+    """`blocked` (hidden and refused) or `served` (pinning: warn)."""
+    pinned_sha256: str | None
+    live_sha256: str
+    session: GatewaySession | None = None
+    at: datetime = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
+class DescriptionFlagged:
+    """A served tool's description holds hidden characters, an HTML comment or instructions for the model.
+
+    Emitted once per definition seen; `findings` say what (never the hidden text itself).
+    """
+
+    project: str
+    server: str
+    tool: str
+    findings: tuple[str, ...]
+    stripped: bool
+    """True when `descriptionHygiene: strip` removed the invisible characters before serving."""
+    session: GatewaySession | None = None
+    at: datetime = field(default_factory=_now)
+
+
+GatewayEvent = (
+    SessionOpened
+    | SessionClosed
+    | RequestFinished
+    | AccessDenied
+    | AuthFailed
+    | ToolPinMismatch
+    | DescriptionFlagged
+)
 
 
 class EventSink(Protocol):

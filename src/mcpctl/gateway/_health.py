@@ -18,6 +18,7 @@ from litestar import MediaType, Request, Response, Router, get
 
 from mcpctl.schemas import ServerSpec
 
+from ._pinning import PinningLayer
 from ._pool import UpstreamStatus
 from ._runtime import runtime_of
 
@@ -132,6 +133,10 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         "snapshot": runtime.state.describe(),
         "upstreams": upstreams,
     }
+    # Tools served other than pinned (or hidden for it): reported, but they do not fail readiness.
+    for layer in runtime.sessions.layers:
+        if isinstance(layer, PinningLayer):
+            body["toolPinMismatches"] = layer.readiness()
     return Response(body, status_code=200 if ready else 503)
 
 

@@ -166,6 +166,16 @@ class GatewayMetrics:
             "Requests refused by token auth, by HTTP status and reason.",
             ("status", "reason"),
         )
+        self.tool_pin_mismatches = Counter(
+            "mcpctl_tool_pin_mismatches_total",
+            "Tool definitions that differ from their pins (changed) or are not pinned (new), by action.",
+            ("server", "reason", "action"),
+        )
+        self.descriptions_flagged = Counter(
+            "mcpctl_tool_descriptions_flagged_total",
+            "Tool definitions whose description has hidden characters, comments or model instructions.",
+            ("server",),
+        )
         self.store_reloads = Counter(
             "mcpctl_store_reloads_total", "Snapshots reloaded from the store after its generation moved."
         )
@@ -184,6 +194,8 @@ class GatewayMetrics:
             self.access_denied,
             self.upstream_list_failures,
             self.auth_failures,
+            self.tool_pin_mismatches,
+            self.descriptions_flagged,
             self.store_reloads,
             *self.gauges,
         ]

@@ -2,12 +2,20 @@
 
 from __future__ import annotations
 
-from ._events import AccessDenied, AuthFailed, GatewayEvent, RequestFinished
+from ._events import (
+    AccessDenied,
+    AuthFailed,
+    DescriptionFlagged,
+    GatewayEvent,
+    RequestFinished,
+    ToolPinMismatch,
+)
 from ._metrics import GatewayMetrics
 
 
 class MetricsSink:
-    """Counts tool calls (by server and outcome, with their latency), denials and auth failures."""
+    """Counts tool calls (by server and outcome, with their latency), denials, auth failures, pin mismatches
+    and flagged descriptions."""
 
     def __init__(self, metrics: GatewayMetrics) -> None:
         self.metrics = metrics
@@ -31,3 +39,9 @@ class MetricsSink:
             self.metrics.access_denied.inc(project=event.call.project, method=event.call.method)
         elif isinstance(event, AuthFailed):
             self.metrics.auth_failures.inc(status=str(event.status), reason=event.reason)
+        elif isinstance(event, ToolPinMismatch):
+            self.metrics.tool_pin_mismatches.inc(
+                server=event.server, reason=event.reason, action=event.action
+            )
+        elif isinstance(event, DescriptionFlagged):
+            self.metrics.descriptions_flagged.inc(server=event.server)

@@ -49,7 +49,7 @@ if TYPE_CHECKING:
     from ._loop import LoopConfig, ReconcileLoop
     from ._status import ReconcileStatus, read_statuses, reconcile_metric_families, status_path
     from ._watch import DebouncedWatcher, config_file_filter, git_ref_filter
-    from ._yamlio import dump_documents, dump_resource_yaml, to_yaml_value
+    from ._yamlio import dump_documents, dump_resource_yaml, to_yaml_value, write_resources
 
 # Names whose modules import git, SQLAlchemy or other heavy edges are loaded on first use, so that
 # importing the pure core (`mcpctl.reconciler._diff`) never drags them in: name -> private module.
@@ -76,6 +76,7 @@ _LAZY: dict[str, str] = {
     "subpath": "._git",
     "template_specs": "._export",
     "to_yaml_value": "._yamlio",
+    "write_resources": "._yamlio",
 }
 
 
@@ -156,4 +157,5 @@ __all__ = [
     "token_file",
     "token_status",
     "write_private",
+    "write_resources",
 ]

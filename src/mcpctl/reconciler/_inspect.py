@@ -26,6 +26,7 @@ from mcpctl.schemas import (
     ResourceModel,
     RoleBinding,
     Server,
+    ToolPins,
     parse_resource,
 )
 
@@ -118,6 +119,8 @@ def references(resource: ResourceModel) -> list[Reference]:
 
     if isinstance(resource, Server) and resource.spec.from_template is not None:
         add("Template", None, resource.spec.from_template.name, "spec.fromTemplate.name", True)
+    elif isinstance(resource, ToolPins):
+        add("Server", None, resource.metadata.name, "metadata.name", True)
     elif isinstance(resource, Project):
         for server in resource.spec.servers:
             add("Server", None, server, "spec.servers", False)
@@ -159,7 +162,7 @@ def missing_references(inventory: Inventory, resource: ResourceModel) -> list[st
 # Which kinds may refer to a kind: the only ones a reverse lookup has to read.
 _REFERRERS: dict[str, tuple[str, ...]] = {
     "Template": ("Server",),
-    "Server": ("Project", "Prompt"),
+    "Server": ("Project", "Prompt", "ToolPins"),
     "ProxyModel": ("Project",),
     "Project": ("Prompt", "McpToken", "RoleBinding"),
     "User": ("Group", "RoleBinding", "McpToken"),
@@ -344,6 +347,12 @@ def _server_relations(inventory: Inventory, live: LiveResource, now: datetime) -
         template = resource.spec.from_template.name
         row = (template, _present(inventory.exists("Template", template)))
         sections.append(Section("Template", ("NAME", "STATUS"), [row]))
+    pins = inventory.get("ToolPins", live.identity.name)
+    if pins is not None or resource.spec.pinning is not None:
+        mode = resource.spec.pinning or "block"
+        pinned = pins.resource if pins is not None else None
+        count = len(pinned.spec.tools) if isinstance(pinned, ToolPins) else 0
+        sections.append(Section("Tool pins", ("MODE", "PINNED-TOOLS"), [(mode, str(count))]))
     return sections
 
 
@@ -395,6 +404,21 @@ def _template_relations(inventory: Inventory, live: LiveResource, now: datetime)
     return [servers]
 
 
+def _toolpins_relations(inventory: Inventory, live: LiveResource, now: datetime) -> list[Section]:
+    resource = live.resource
+    assert isinstance(resource, ToolPins)
+    server = Section(
+        "Server",
+        ("NAME", "STATUS"),
+        [(resource.metadata.name, _present(inventory.exists("Server", resource.metadata.name)))],
+    )
+    tools = Section("Tools", ("NAME", "SHA256", "DESCRIPTION"))
+    for tool in resource.spec.tools:
+        first = (tool.description or "").strip().split("\n", 1)[0]
+        tools.rows.append((tool.name, tool.sha256[:12], first[:60]))
+    return [server, tools]
+
+
 def _proxymodel_relations(inventory: Inventory, live: LiveResource, now: datetime) -> list[Section]:
     projects = Section("Projects", ("NAME",))
     projects.rows.extend((ref.source.name,) for ref in dependents(inventory, live.identity))
@@ -423,6 +447,7 @@ _RELATIONS: dict[str, Callable[[Inventory, LiveResource, datetime], list[Section
     "Group": _group_relations,
     "Template": _template_relations,
     "ProxyModel": _proxymodel_relations,
+    "ToolPins": _toolpins_relations,
     "RoleBinding": _rolebinding_relations,
 }
 

@@ -17,10 +17,21 @@ from ._base import (
     SecretRef,
 )
 from ._builtin import BUILTIN_MANAGER, BUILTIN_PREFIX, builtin_templates, with_builtin_templates
+from ._hygiene import Finding, description_findings, is_invisible, strip_invisible
 from ._jsonschema import export_schemas, schema_files
 from ._limits import MAX_DOCUMENTS_ENV, MAX_PROBLEMS_ENV, Limits
 from ._live import CLI_MANAGER, LiveResource, gitops_manager
 from ._loader import STDIN, Document, LoadResult, load_documents, load_text
+from ._pins import (
+    PINNED_FIELDS,
+    ToolDrift,
+    ToolPin,
+    ToolPins,
+    ToolPinsSpec,
+    compare_pins,
+    definition_digest,
+    tool_definition,
+)
 from ._problems import Problem, Severity, format_field
 from ._project import (
     BUILTIN_PROXY_MODELS,
@@ -95,12 +106,14 @@ __all__ = [
     "LINK_TARGET",
     "MAX_DOCUMENTS_ENV",
     "MAX_PROBLEMS_ENV",
+    "PINNED_FIELDS",
     "PREVENT_DESTROY_ANNOTATION",
     "SENSITIVE",
     "STDIN",
     "WITHHELD",
     "Document",
     "FieldPath",
+    "Finding",
     "FromEnv",
     "Group",
     "GroupSpec",
@@ -139,16 +152,24 @@ __all__ = [
     "TemplateRef",
     "TemplateSpec",
     "Timeouts",
+    "ToolDrift",
     "ToolFilter",
+    "ToolPin",
+    "ToolPins",
+    "ToolPinsSpec",
     "User",
     "UserSpec",
     "ValidationResult",
     "builtin_templates",
+    "compare_pins",
+    "definition_digest",
+    "description_findings",
     "export_schemas",
     "format_field",
     "gitops_manager",
     "has_unsafe",
     "instantiate_template",
+    "is_invisible",
     "is_sensitive",
     "load_and_validate",
     "load_documents",
@@ -166,6 +187,8 @@ __all__ = [
     "resource_sensitive_paths",
     "schema_files",
     "sensitive_paths",
+    "strip_invisible",
+    "tool_definition",
     "validate_documents",
     "with_builtin_templates",
     "withhold",

@@ -80,6 +80,13 @@ class ServerSpec(Model):
     """Connect and call time limits."""
     tool_filter: ToolFilter = Field(default_factory=ToolFilter)
     """Which tools are exposed."""
+    pinning: Literal["block", "warn", "off"] | None = None
+    """Tools whose definition differs from their `ToolPins`, and tools not pinned: `block` hides and
+    refuses them, `warn` serves them and records it, `off` ignores pins. Unset: `block` when the server
+    has ToolPins, else `off`."""
+    description_hygiene: Literal["warn", "strip", "off"] = "warn"
+    """Tool descriptions with hidden characters, HTML comments or instructions aimed at the model:
+    `warn` records them, `strip` also removes the invisible characters before serving, `off` ignores them."""
 
     @model_validator(mode="after")
     def _check_transport(self) -> ServerSpec:
@@ -232,7 +239,7 @@ def instantiate_template(
         given = overrides.model_dump(by_alias=True, mode="json")
         rendered.setdefault("env", {}).update(given["env"])
         rendered.setdefault("headers", {}).update(given["headers"])
-        for key in ("healthCheck", "timeouts", "toolFilter"):
+        for key in ("healthCheck", "timeouts", "toolFilter", "pinning", "descriptionHygiene"):
             if to_snake(key) in overrides.model_fields_set:
                 rendered[key] = given[key]
     return ServerSpec.model_validate(rendered)
