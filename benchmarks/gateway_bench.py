@@ -202,7 +202,7 @@ def serve_with_memory_upstream(database_url: str, port: int, *, enforce: bool = 
     import mcp_types as types
     import uvicorn
 
-    from mcpctl.gateway import GatewayConfig, PolicyConfig, create_app
+    from mcpctl.gateway import GatewayConfig, PolicyConfig, RateLimitConfig, create_app
     from mcpctl.store import Store
 
     class MemoryUpstreams:
@@ -236,7 +236,8 @@ def serve_with_memory_upstream(database_url: str, port: int, *, enforce: bool = 
         async def aclose(self) -> None:
             return None
 
-    config = GatewayConfig(port=port, policy=PolicyConfig(enforce=enforce))
+    # measured is the gateway, not the rate limit
+    config = GatewayConfig(port=port, policy=PolicyConfig(enforce=enforce), rate_limit=RateLimitConfig(0))
     app = create_app(config, store=Store.open(database_url), pool=MemoryUpstreams())  # type: ignore[arg-type]
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
@@ -256,7 +257,9 @@ def measure(options: argparse.Namespace, transport: str, levels: list[int]) -> l
     rows = []
     with tempfile.TemporaryDirectory() as tmp, running(command, upstream_port, env):
         database_url, token = prepare_store(Path(tmp), upstream)
+        # The default per-token limit (2,000/min) would refuse most of the load: measured is the gateway.
         serve = [MCPCTL, "serve", "--port", str(gateway_port), "--log-level", "warning"]
+        serve += ["--rate-limit-per-token", "0"]
         if options.upstream == "memory":
             serve = [sys.executable, __file__, "--serve-memory-gateway", database_url, str(gateway_port)]
         with running(serve, gateway_port, {"MCPCTL_DATABASE_URL": database_url}) as gateway_process:

@@ -24,6 +24,7 @@ HELP: dict[str, tuple[str, list[str]]] = {
             "mcpctl audit --since 1h",
             "mcpctl audit -p platform --outcome denied",
             "mcpctl audit --token ci-bot --follow",
+            "mcpctl audit --url https://mcp.example --token-file ~/.mcpctl-token --kind access_denied",
         ],
     ),
     "audit sessions": (
@@ -181,6 +182,7 @@ HELP: dict[str, tuple[str, list[str]]] = {
         [
             "mcpctl serve",
             "MCPCTL_SECRETS_DIR=/run/secrets mcpctl serve --host 0.0.0.0 --allowed-host mcp.example",
+            "mcpctl serve --audit-retention 30d",
         ],
     ),
     "status": (

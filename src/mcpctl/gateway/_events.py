@@ -45,7 +45,8 @@ class RequestFinished:
     call: CallContext
     outcome: str
     """`ok`, `error` (an error result or an upstream's JSON-RPC error), `unavailable` (the upstream failed),
-    `unknown` (no such tool/prompt/resource), `denied` (a layer refused it)."""
+    `timeout` (the upstream did not answer in time), `unknown` (no such tool/prompt/resource), `denied` (a
+    layer refused it)."""
     seconds: float
     arguments_digest: str | None = None
     """SHA-256 hex of the canonical JSON of the arguments (tools/call, prompts/get), never the values."""
@@ -60,6 +61,28 @@ class AccessDenied:
 
     call: CallContext
     reason: str
+    at: datetime = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolsSelected:
+    """A gated session's `begin_session` chose its tools: who chose (the LLM or the matcher) and how fast.
+
+    Holds counts and names of tools, never the task text."""
+
+    call: CallContext
+    chooser: str
+    """`llm` or `matcher`."""
+    seconds: float
+    """Time the choice took (the LLM's attempts included)."""
+    tools: tuple[str, ...]
+    """The tools unlocked."""
+    candidates: int
+    """How many tools the session could have been given."""
+    provider: str | None = None
+    """The LLM provider that answered (chooser `llm`)."""
+    fallback: str | None = None
+    """Why the matcher chose (chooser `matcher`)."""
     at: datetime = field(default_factory=_now)
 
 
@@ -114,6 +137,18 @@ class DescriptionFlagged:
     at: datetime = field(default_factory=_now)
 
 
+
+@dataclass(frozen=True, slots=True)
+class ConfigReloaded:
+    """The gateway took a new store generation (emitted once the pool and the sessions have it)."""
+
+    generation: int
+    previous: int
+    projects: frozenset[str]
+    """Projects whose served configuration changed."""
+    at: datetime = field(default_factory=_now)
+
+
 GatewayEvent = (
     SessionOpened
     | SessionClosed
@@ -122,6 +157,8 @@ GatewayEvent = (
     | AuthFailed
     | ToolPinMismatch
     | DescriptionFlagged
+    | ConfigReloaded
+    | ToolsSelected
 )
 
 

@@ -9,13 +9,14 @@ from ._events import (
     GatewayEvent,
     RequestFinished,
     ToolPinMismatch,
+    ToolsSelected,
 )
 from ._metrics import GatewayMetrics
 
 
 class MetricsSink:
-    """Counts tool calls (by server and outcome, with their latency), denials, auth failures, pin mismatches
-    and flagged descriptions."""
+    """Counts tool calls (by server and outcome, with their latency), denials, gate selections, auth
+    failures, pin mismatches and flagged descriptions."""
 
     def __init__(self, metrics: GatewayMetrics) -> None:
         self.metrics = metrics
@@ -37,6 +38,10 @@ class MetricsSink:
             self.metrics.tool_call_seconds.observe(event.seconds, project=project, server=server)
         elif isinstance(event, AccessDenied):
             self.metrics.access_denied.inc(project=event.call.project, method=event.call.method)
+        elif isinstance(event, ToolsSelected):
+            project = event.call.project
+            self.metrics.gate_selections.inc(project=project, chooser=event.chooser)
+            self.metrics.gate_selection_seconds.observe(event.seconds, project=project, chooser=event.chooser)
         elif isinstance(event, AuthFailed):
             self.metrics.auth_failures.inc(status=str(event.status), reason=event.reason)
         elif isinstance(event, ToolPinMismatch):

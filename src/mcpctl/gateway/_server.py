@@ -17,7 +17,7 @@ from mcp.shared.exceptions import MCPError
 from starlette.requests import Request
 
 from ._context import CallContext, principal_of, session_of
-from ._metrics import GatewayMetrics
+from ._metrics import MCP_METHODS, GatewayMetrics, bounded
 from ._pipeline import Pipeline
 
 Ctx = ServerRequestContext[Any, Any]
@@ -53,7 +53,7 @@ def _call(ctx: Ctx) -> CallContext:
 def _entry(project: str, metrics: GatewayMetrics) -> ServerMiddleware[Any]:
     async def entry(ctx: Ctx, call_next: CallNext) -> HandlerResult:
         if ctx.request_id is not None:
-            metrics.mcp_requests.inc(project=project, method=ctx.method)
+            metrics.mcp_requests.inc(project=project, method=bounded(ctx.method, MCP_METHODS))
         request = ctx.request
         session = session_of(request.scope) if isinstance(request, Request) else None
         if session is None:

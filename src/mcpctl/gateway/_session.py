@@ -74,6 +74,11 @@ class GatewaySession:
         """Seconds without any request in flight (an open GET stream counts as one); 0 while one is."""
         return 0.0 if self._in_flight else self._clock() - self._last_seen
 
+    @property
+    def in_flight(self) -> int:
+        """HTTP requests of this session being served now (its open GET stream counts as one)."""
+        return self._in_flight
+
     def request_started(self) -> None:
         self._in_flight += 1
 

@@ -36,6 +36,7 @@ from ._problems import Problem, Severity, format_field
 from ._project import (
     BUILTIN_PROXY_MODELS,
     LINK_TARGET,
+    GateSettings,
     Pagination,
     Project,
     ProjectLLM,
@@ -92,6 +93,14 @@ from ._server import (
     ToolFilter,
     instantiate_template,
 )
+from ._system import (
+    SYSTEM_PROJECT,
+    SYSTEM_PROMPTS,
+    SystemPrompt,
+    render_template,
+    system_prompt_problems,
+    template_variables,
+)
 from ._text import has_unsafe, printable
 from ._validate import SourcedResource, ValidationResult, load_and_validate, validate_documents
 
@@ -110,11 +119,14 @@ __all__ = [
     "PREVENT_DESTROY_ANNOTATION",
     "SENSITIVE",
     "STDIN",
+    "SYSTEM_PROJECT",
+    "SYSTEM_PROMPTS",
     "WITHHELD",
     "Document",
     "FieldPath",
     "Finding",
     "FromEnv",
+    "GateSettings",
     "Group",
     "GroupSpec",
     "HealthCheck",
@@ -147,6 +159,7 @@ __all__ = [
     "Severity",
     "SourcedResource",
     "Subject",
+    "SystemPrompt",
     "Template",
     "TemplateParameter",
     "TemplateRef",
@@ -183,11 +196,14 @@ __all__ = [
     "printable",
     "raw_identity",
     "render_reference",
+    "render_template",
     "resolve_kind",
     "resource_sensitive_paths",
     "schema_files",
     "sensitive_paths",
     "strip_invisible",
+    "system_prompt_problems",
+    "template_variables",
     "tool_definition",
     "validate_documents",
     "with_builtin_templates",

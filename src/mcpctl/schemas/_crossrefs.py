@@ -21,6 +21,7 @@ from ._project import BUILTIN_PROXY_MODELS, LINK_TARGET, Project, Prompt
 from ._rbac import Group, McpToken, RoleBinding, Rule
 from ._sensitive import SENSITIVE, WITHHELD, looks_secret, looks_secret_value, placeholder_paths
 from ._server import PLACEHOLDER, Server, ServerSpec, Template, instantiate_template, template_placeholders
+from ._system import SYSTEM_PROJECT, system_prompt_problems
 
 if TYPE_CHECKING:
     from ._validate import SourcedResource
@@ -282,6 +283,11 @@ class _CrossReferences:
 
     def _check_prompt(self, prompt: Prompt, document: Document) -> None:
         self._require_project(document, prompt.metadata.project)
+        if prompt.metadata.project == SYSTEM_PROJECT:
+            field = "content" if prompt.spec.content is not None else "linkTarget"
+            for message in system_prompt_problems(prompt.metadata.name, prompt.spec.content):
+                where = ("metadata", "name") if message.startswith("unknown system") else ("spec", field)
+                self._error(document, _raw_path(document, *where), message)
         target = prompt.spec.link_target
         match = LINK_TARGET.match(target) if target else None
         if match is None:
