@@ -37,6 +37,7 @@ from ._context import CallContext, Refused, Target, UnknownTarget
 from ._events import (
     AccessDenied,
     AuthFailed,
+    ClientRequestRelayed,
     ConfigReloaded,
     DescriptionFlagged,
     EventSink,
@@ -72,6 +73,7 @@ __all__ = [
     "AuthFailure",
     "CallContext",
     "Candidate",
+    "ClientRequestRelayed",
     "ConfigReloaded",
     "DescriptionFlagged",
     "EventSink",

@@ -40,6 +40,7 @@ from ._pipeline import Layer
 from ._policy import PolicyLayer, token_permissions
 from ._pool import UpstreamPool
 from ._ratelimit import RateLimiter, rate_check
+from ._relay import RelayLimits
 from ._runtime import GatewayPool, GatewayRuntime, GatewayStore
 from ._secrets import SecretResolver
 from ._select import Selector
@@ -73,6 +74,8 @@ def _make_pool(config: GatewayConfig) -> UpstreamPool:
         tools_ttl=settings.tools_ttl_seconds,
         negative_ttl=settings.negative_ttl_seconds,
         max_backoff=settings.max_backoff_seconds,
+        max_client_sessions=settings.max_client_sessions,
+        relay_limits=RelayLimits(max_pending=settings.max_pending_client_requests),
     )
 
 
@@ -232,7 +235,7 @@ def create_app(
         list_deadline=config.lists.deadline_seconds,
     )
     if made_pool is not None:
-        made_pool.listen(sessions.upstream_tools_changed, sessions.resource_updated)
+        made_pool.listen(sessions.upstream_tools_changed, sessions.resource_updated, on_event=events.emit)
     auth = TokenAuthenticator(
         the_store,
         ttl=config.auth.cache_ttl_seconds,

@@ -75,6 +75,10 @@ class UpstreamConfig:
     """How long a failed `tools/list` is remembered before the server is asked again."""
     max_backoff_seconds: float = 30.0
     """Longest wait between restarts of a crashing upstream."""
+    max_client_sessions: int = 64
+    """Per-client upstream sessions (`spec.sessions: per-client`) one server may have open at once."""
+    max_pending_client_requests: int = 16
+    """Elicitation/sampling/roots requests of one upstream session waiting for a client at once."""
 
 
 @dataclass(frozen=True)
