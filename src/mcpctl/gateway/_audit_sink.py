@@ -95,6 +95,13 @@ def _call_fields(call: CallContext) -> _Fields:
     return fields
 
 
+def _found_fields(session: GatewaySession | None, project: str, server: str, tool: str) -> _Fields:
+    """Where a layer found something about a tool: the session that met it, if one did."""
+    fields: _Fields = _session_fields(session) if session is not None else {"project": project}
+    fields["server"], fields["tool"] = server, tool
+    return fields
+
+
 def audit_event(event: GatewayEvent) -> AuditEvent | None:
     """The audit event a gateway event is recorded as; None for what is not audited (lists, ...)."""
     if isinstance(event, RequestFinished):
@@ -150,9 +157,7 @@ def audit_event(event: GatewayEvent) -> AuditEvent | None:
         return AuditEvent(
             "tool_pin_mismatch",
             time=event.at,
-            **(_session_fields(event.session) if event.session is not None else {"project": event.project}),
-            server=event.server,
-            tool=event.tool,
+            **_found_fields(event.session, event.project, event.server, event.tool),
             outcome="denied" if event.action == "blocked" else "ok",
             detail={
                 "reason": event.reason,
@@ -165,9 +170,7 @@ def audit_event(event: GatewayEvent) -> AuditEvent | None:
         return AuditEvent(
             "description_flagged",
             time=event.at,
-            **(_session_fields(event.session) if event.session is not None else {"project": event.project}),
-            server=event.server,
-            tool=event.tool,
+            **_found_fields(event.session, event.project, event.server, event.tool),
             # Finding kinds only (`hidden-character`, `instruction`, ...): never the description's text.
             detail={
                 "findings": ",".join(sorted({finding.split(":")[0] for finding in event.findings})),
