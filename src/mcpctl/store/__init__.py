@@ -28,7 +28,7 @@ from ._audit_retention import PRUNE_BATCH, AuditRetention, prune_audit
 from ._audit_writer import AuditWriter, AuditWriterStats
 from ._backup import BACKUP_FORMAT, BACKUP_VERSION, BadBackup, backup_document, restore_backup
 from ._records import Revision, TokenRecord
-from ._store import TOUCH_INTERVAL, Store
+from ._store import COMMIT_DELAY_ENV, TOUCH_INTERVAL, Store
 from ._timespec import parse_duration, parse_time
 from ._tokens import TOKEN_PREFIX, hash_token
 from ._transaction import StoreTransaction
@@ -40,6 +40,7 @@ __all__ = [
     "BACKUP_FORMAT",
     "BACKUP_VERSION",
     "CALL_KINDS",
+    "COMMIT_DELAY_ENV",
     "MAX_DETAIL_CHARS",
     "MAX_LIMIT",
     "PRUNE_BATCH",
