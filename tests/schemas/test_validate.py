@@ -30,7 +30,7 @@ def test_valid_fixtures_cover_every_kind_and_validate_clean() -> None:
     assert result.problems == []
     assert result.valid
     assert {r.identity.kind for r in result.resources} == set(KINDS)
-    assert result.documents == len(result.resources) == 15
+    assert result.documents == len(result.resources) == 16
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))

@@ -24,6 +24,7 @@ COMMANDS: dict[str, str] = {
     "get": "_get",
     "history": "_history",
     "mcp": "_bridge",
+    "pin": "_pin",
     "plan": "_plan",
     "reconcile": "_reconcile",
     "restore": "_backup",

@@ -81,7 +81,19 @@ class ErrorBoundary(LazyGroup):
                 for problem in error.problems:
                     click.echo(printable(str(problem)), err=True)
             click.echo(printable(f"error: {error.detail}"), err=True)
-            sys.exit(error.exit_code)
+            sys.exit(max(error.exit_code, ctx.meta.get(MIN_EXIT_CODE, 0)))
+
+
+MIN_EXIT_CODE = "mcpctl.min_exit_code"
+
+
+def failures_exit_at_least(code: int) -> None:
+    """Make every error of the running command exit with at least `code`.
+
+    For commands whose exit 1 is an answer (`plan`: "there are changes", `auth can-i`: "no"), so a
+    failure can never be read as one.
+    """
+    click.get_current_context().meta[MIN_EXIT_CODE] = code
 
 
 @click.group(

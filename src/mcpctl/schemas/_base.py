@@ -126,9 +126,7 @@ class Identity(NamedTuple):
 class ResourceModel(Model):
     """Base of every top-level resource document (`apiVersion`, `kind`, `metadata`, `spec`)."""
 
-    api_version: Annotated[str, StringConstraints(pattern=r"^mcpctl\.dev/v1$")] = Field(
-        alias="apiVersion"
-    )
+    api_version: Annotated[str, StringConstraints(pattern=r"^mcpctl\.dev/v1$")] = Field(alias="apiVersion")
     """Always `mcpctl.dev/v1`."""
     metadata: Metadata
     """Name, project, labels, annotations and description."""
