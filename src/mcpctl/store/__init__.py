@@ -41,11 +41,8 @@ __all__ = [
     "BACKUP_FORMAT",
     "BACKUP_VERSION",
     "CALL_KINDS",
-<<<<<<< HEAD
-    "COMMIT_DELAY_ENV",
-=======
     "CHANNEL",
->>>>>>> main
+    "COMMIT_DELAY_ENV",
     "MAX_DETAIL_CHARS",
     "MAX_LIMIT",
     "PRUNE_BATCH",
