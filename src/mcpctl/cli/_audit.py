@@ -45,6 +45,7 @@ KINDS = (
     "config_reload",
     "tool_pin_mismatch",
     "description_flagged",
+    "client_request",
 )
 OUTCOMES = ("ok", "error", "denied", "timeout", "unauthorized")
 FORMATS = ("table", "json", "jsonl")

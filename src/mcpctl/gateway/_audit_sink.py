@@ -21,6 +21,7 @@ from ._context import CallContext
 from ._events import (
     AccessDenied,
     AuthFailed,
+    ClientRequestRelayed,
     ConfigReloaded,
     DescriptionFlagged,
     GatewayEvent,
@@ -93,6 +94,18 @@ def _call_fields(call: CallContext) -> _Fields:
     fields["server"] = None if target is None else target.server
     fields["tool"] = tool
     return fields
+
+
+RELAY_OUTCOMES: dict[str, AuditOutcome] = {
+    "answered": "ok",
+    "error": "error",
+    "timeout": "timeout",
+    "unsupported": "denied",
+    "unrouted": "denied",
+    "limited": "denied",
+    "cancelled": "error",
+}
+"""`ClientRequestRelayed.outcome` as an audit outcome (`detail.status` keeps the relay's own word)."""
 
 
 def _found_fields(session: GatewaySession | None, project: str, server: str, tool: str) -> _Fields:
@@ -176,6 +189,20 @@ def audit_event(event: GatewayEvent) -> AuditEvent | None:
                 "findings": ",".join(sorted({finding.split(":")[0] for finding in event.findings})),
                 "stripped": event.stripped,
             },
+        )
+    if isinstance(event, ClientRequestRelayed):
+        fields = _call_fields(event.call) if event.call is not None else (
+            _session_fields(event.session) if event.session is not None else _Fields()
+        )
+        # The relay's own outcome words, folded into the audit vocabulary; the method says what was asked.
+        fields["server"], fields["tool"] = event.server, event.method
+        return AuditEvent(
+            "client_request",
+            time=event.at,
+            **fields,
+            outcome=RELAY_OUTCOMES.get(event.outcome, "error"),
+            duration_ms=round(event.seconds * 1000, 3),
+            detail={"method": event.method, "status": event.outcome},
         )
     if isinstance(event, ConfigReloaded):
         return AuditEvent(
