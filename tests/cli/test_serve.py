@@ -146,6 +146,79 @@ def test_every_log_line_has_one_format_and_probes_are_quiet(tmp_path: Path) -> N
     assert "HTTP Request:" not in stderr  # httpx/httpx2 say it at INFO for every probe
 
 
+@pytest.mark.parametrize(
+    ("value", "per_minute"), [("60", 60), ("60/min", 60), ("2/s", 120), ("0", 0), (" 5 / m ", 5)]
+)
+def test_rate_limit_values_are_requests_per_minute(value: str, per_minute: int) -> None:
+    from mcpctl.cli._serve import RATE
+
+    assert RATE.convert(value, None, None) == per_minute
+
+
+@pytest.mark.parametrize("value", ["x", "5/h", "-1", "1.5", "20000000"])
+def test_bad_rate_limits_are_refused_before_serving(value: str) -> None:
+    from click.testing import CliRunner
+
+    from mcpctl.cli import cli
+
+    result = CliRunner().invoke(cli, ["serve", "--rate-limit-per-token", value])
+    assert result.exit_code == 2
+    assert "Invalid value for '--rate-limit-per-token'" in result.output
+
+
+def test_serve_writes_the_audit_trail_prunes_it_and_flushes_on_sigterm(sqlite_database_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from mcpctl.store import AuditEvent, AuditQuery
+
+    with Store.open(sqlite_database_url) as store:
+        put(store, server_doc("toy", toy_spec()), project_doc("demo", ["toy"]))
+        token = create_token(store, "demo", "cli")
+        old = datetime.now(UTC) - timedelta(days=40)
+        store.write_audit_events([AuditEvent("tool_call", time=old, project="demo", correlation_id="old")])
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "MCPCTL_DATABASE_URL": sqlite_database_url}
+    serve = subprocess.Popen(
+        [MCPCTL, "serve", "--port", str(port), "--log-level", "warning", "--audit-retention", "30d"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_healthy(base, serve, timeout=90)  # a loaded machine imports slowly
+        checked = subprocess.run(
+            [MCPCTL, "test", "mcp", f"{base}/projects/demo/mcp", "--tool", "toy__pid"],
+            env={**env, "MCPCTL_TOKEN": token},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+    finally:
+        # Straight after the call: what is still queued must be written on the way out.
+        serve.send_signal(signal.SIGTERM)
+        _, stderr = serve.communicate(timeout=30)
+    assert "Traceback" not in stderr
+    with Store.open(sqlite_database_url) as store:
+        events = store.query_audit(AuditQuery(project="demo"))
+        last_used = store.tokens_last_used("demo")
+    kinds = [event.kind for event in events]
+    assert "old" not in [event.correlation_id for event in events], "the 40-day-old event was pruned"
+    assert kinds.count("tool_call") == 1 and "session_open" in kinds
+    assert ("demo", "cli") in last_used
+
+
+def test_serve_refuses_a_bad_audit_retention(sqlite_database_url: str) -> None:
+    env = {**os.environ, "MCPCTL_DATABASE_URL": sqlite_database_url}
+    refused = subprocess.run(
+        [MCPCTL, "serve", "--audit-retention", "forever"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 2
+    assert "--audit-retention" in refused.stderr and "bad duration" in refused.stderr
+
+
 def test_nothing_secret_reaches_the_log_even_at_debug(sqlite_database_url: str) -> None:
     """Upstream URL credentials, literal secret headers, tokens (good and bad) and tool arguments: a real
     `serve --log-level debug` with an HTTP upstream and a real client, then its whole stderr is searched."""

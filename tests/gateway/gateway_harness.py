@@ -155,8 +155,18 @@ def delete(store: Store, kind: str, name: str, project: str | None = None) -> No
         tx.delete(Identity(kind, project, name))
 
 
+USE_ALL = [{"role": "run", "resource": "servers"}, {"role": "view", "resource": "*"}]
+"""Bindings that let a token use every server and prompt of its project and read all of it."""
+
+
 def create_token(store: Store, project: str, name: str, **spec: Any) -> str:
-    """A new token of `project`; its value (shown once)."""
+    """A new token of `project`; its value (shown once).
+
+    Without `bindings` or `rbac` it gets USE_ALL: the gateway enforces RBAC, and a token with no
+    bindings may use nothing. Pass `bindings=[]` for such a token.
+    """
+    if "bindings" not in spec and "rbac" not in spec:
+        spec["bindings"] = USE_ALL
     resource = parse_resource(token_doc(project, name, **spec))
     assert isinstance(resource, McpToken)
     with store.transaction(actor="test") as tx:

@@ -20,6 +20,28 @@ from ._reconcile import GatewayReconciler, serve_reconcile_options
 from ._serve_limits import limits_config, serve_limit_options
 
 
+class _Rate(click.ParamType[int]):
+    """`N` or `N/min` requests per minute, `N/s` per second: the value is requests per minute."""
+
+    name = "rate"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().lower().replace(" ", "")
+        number, _, unit = text.partition("/")
+        per = {"": 1, "m": 1, "min": 1, "minute": 1, "s": 60, "sec": 60, "second": 60}.get(unit)
+        if not number.isdigit() or per is None:
+            self.fail(f"{value!r} is not a rate: use N (per minute), N/min or N/s", param, ctx)
+        rate = int(number) * per
+        if rate > 10_000_000:
+            self.fail(f"{value!r} is more than 10,000,000 requests per minute", param, ctx)
+        return rate
+
+
+RATE = _Rate()
+
+
 @cli.command("serve")
 @click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
 @click.option("--port", default=8080, show_default=True, type=click.IntRange(1, 65535), help="Port to bind.")
@@ -54,11 +76,52 @@ from ._serve_limits import limits_config, serve_limit_options
     help="Extra Host header value to accept (a public name behind a proxy); repeatable.",
 )
 @click.option(
+    "--llm-config",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    envvar="MCPCTL_LLM_CONFIG",
+    show_envvar=True,
+    help="LLM providers YAML for gated projects (default: MCPCTL_LLM_URL + MCPCTL_LLM_MODEL, else none).",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="info",
     show_default=True,
     help="Log verbosity.",
+)
+@click.option(
+    "--rate-limit-per-token",
+    "rate_limit",
+    type=RATE,
+    default="2000",
+    show_default=True,
+    metavar="N[/min|/s]",
+    help="Requests each token may make per minute (or N/s per second); 0 turns the limit off.",
+)
+@click.option(
+    "--redis-url",
+    envvar="MCPCTL_REDIS_URL",
+    show_envvar=True,
+    metavar="URL",
+    help="redis://HOST:6379/0: share the rate-limit counters with every replica using it.",
+)
+@click.option(
+    "--audit/--no-audit",
+    default=True,
+    show_default=True,
+    help="Write sessions, calls, denials and auth failures to the store's audit trail.",
+)
+@click.option(
+    "--audit-retention",
+    metavar="DURATION",
+    help="Delete audit events older than this (30d, 12h, 2w), hourly in the background; default: keep all.",
+)
+@click.option(
+    "--audit-queue-size",
+    type=click.IntRange(500, 10_000_000),
+    default=10_000,
+    show_default=True,
+    help="Audit events held in memory while the writer catches up; beyond it the oldest are dropped.",
 )
 @serve_limit_options
 @serve_reconcile_options
@@ -71,7 +134,13 @@ def serve(
     poll_interval: float,
     token_cache_ttl: float,
     allowed_hosts: tuple[str, ...],
+    llm_config: Path | None,
     log_level: str,
+    rate_limit: int,
+    redis_url: str | None,
+    audit: bool,
+    audit_retention: str | None,
+    audit_queue_size: int,
     reconcile_repo: str | None,
     reconcile_ref: str | None,
     reconcile_path: str | None,
@@ -82,16 +151,26 @@ def serve(
     import uvicorn
 
     from mcpctl.gateway import (
+        AuditConfig,
         AuthConfig,
         GatewayConfig,
         LiveConfig,
+        LlmSettings,
+        RateLimitConfig,
         SessionConfig,
         UpstreamConfig,
         create_app,
         uvicorn_config,
     )
+    from mcpctl.store import parse_duration
 
     configure_logging(log_level)
+    retention = None
+    if audit_retention is not None:
+        try:
+            retention = parse_duration(audit_retention)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--audit-retention") from None
     config = GatewayConfig(
         database_url=database_url,
         host=host,
@@ -99,6 +178,9 @@ def serve(
         auth=AuthConfig(enabled=not no_auth, cache_ttl_seconds=token_cache_ttl),
         live=LiveConfig(poll_interval_seconds=poll_interval),
         upstream=UpstreamConfig(secrets_dir=secrets_dir),
+        rate_limit=RateLimitConfig(requests_per_minute=rate_limit, redis_url=redis_url or None),
+        audit=AuditConfig(enabled=audit, retention=retention, queue_size=audit_queue_size),
+        llm=LlmSettings(config_file=llm_config),
         sessions=SessionConfig(
             max_sessions=limits["max_sessions"],
             max_sessions_per_token=limits["max_sessions_per_token"],

@@ -81,6 +81,8 @@ class Upstreams(Protocol):
 
     def capabilities(self, server: str) -> types.ServerCapabilities | None: ...
 
+    async def session_closed(self, session_id: str) -> None: ...
+
 
 def split_name(name: str, servers: list[str]) -> tuple[str, str] | None:
     """(`server`, `name`) for a namespaced `<server>__<name>`; the longest matching server wins."""
@@ -399,6 +401,8 @@ class ProjectAggregator:
         for subscribers in self.subscriptions.values():
             for subscriber in [s for s in subscribers if s[0] == session.id]:
                 subscribers.discard(subscriber)
+        # Its per-client upstream sessions end with it; anything it still had running upstream is cancelled.
+        await self.pool.session_closed(session.id)
 
     async def complete(self, call: CallContext, params: types.CompleteRequestParams) -> types.CompleteResult:
         target = call.target

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
 from litestar import asgi
@@ -28,6 +28,9 @@ from ._sessions import ProjectSessions
 logger = logging.getLogger("mcpctl.gateway")
 
 MCP_MOUNT = "/projects"
+
+RateCheck = Callable[[str, Principal], Awaitable[tuple[int, str, dict[str, str]] | None]]
+"""Asked with (project, principal) per request: None lets it through, else (status, message, headers)."""
 
 
 async def send_json(
@@ -68,8 +71,12 @@ def mcp_endpoint(
     sessions: ProjectSessions,
     events: Events,
     auth: TokenAuthenticator | None,
+    limit: RateCheck | None = None,
 ) -> ASGIRouteHandler:
-    """The Litestar mount serving every project's MCP endpoint; `auth` None serves without tokens."""
+    """The Litestar mount serving every project's MCP endpoint; `auth` None serves without tokens.
+
+    `limit` is asked once per authenticated request; when it refuses, the request is answered 429.
+    """
 
     @asgi(MCP_MOUNT, is_mount=True, copy_scope=True)
     async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
@@ -91,6 +98,10 @@ def mcp_endpoint(
                 )
                 logger.info("project %s: %s refused: %s", known, failure.status_code, failure.detail)
                 await send_json(send, failure.status_code, rpc_error(failure.detail), failure.headers)
+                return
+            if limit is not None and (refusal := await limit(project, principal)) is not None:
+                status, message, headers = refusal
+                await send_json(send, status, rpc_error(message, -32000), headers)
                 return
             scope_map = cast(dict[str, Any], scope)
             scope_map[PRINCIPAL_KEY] = principal

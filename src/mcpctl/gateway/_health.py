@@ -20,6 +20,7 @@ from litestar.exceptions import NotAuthorizedException
 
 from mcpctl.schemas import ServerSpec, mask_url
 
+from ._pinning import PinningLayer
 from ._pool import UpstreamStatus
 from ._runtime import runtime_of
 
@@ -146,6 +147,10 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
         "snapshot": runtime.state.describe(),
         "upstreams": upstreams,
     }
+    # Tools served other than pinned (or hidden for it): reported, but they do not fail readiness.
+    for layer in runtime.sessions.layers:
+        if isinstance(layer, PinningLayer):
+            body["toolPinMismatches"] = layer.readiness()
     return Response(body, status_code=200 if ready else 503)
 
 

@@ -158,12 +158,18 @@ class Gauge:
     """Values read when scraped, from a callback returning (labels, value) pairs."""
 
     def __init__(
-        self, name: str, help_text: str, collect: Callable[[], Iterable[tuple[dict[str, str], float]]]
+        self,
+        name: str,
+        help_text: str,
+        collect: Callable[[], Iterable[tuple[dict[str, str], float]]],
+        kind: str = "gauge",
     ) -> None:
         self.name, self.help, self.collect = name, help_text, collect
+        self.kind = kind
+        """`gauge`, or `counter` for a total kept elsewhere (read when scraped)."""
 
     def render(self) -> Iterable[str]:
-        yield from _header(self.name, self.help, "gauge")
+        yield from _header(self.name, self.help, self.kind)
         for labels, value in self.collect():
             yield f"{self.name}{_format_labels(tuple(sorted(labels.items())))} {_format_value(value)}"
 
@@ -192,6 +198,11 @@ class GatewayMetrics:
             "Latency of tools/call through the gateway.",
             ("project", "server"),
         )
+        self.access_denied = Counter(
+            "mcpctl_access_denied_total",
+            "Requests a layer refused (policy, toolFilter), by project and method; answered as unknown.",
+            ("project", "method"),
+        )
         self.upstream_list_failures = Counter(
             "mcpctl_upstream_list_failures_total",
             "Upstreams skipped in an aggregated list because they failed.",
@@ -206,6 +217,32 @@ class GatewayMetrics:
             "mcpctl_auth_failures_total",
             "Requests refused by token auth, by HTTP status and reason.",
             ("status", "reason"),
+        )
+        self.tool_pin_mismatches = Counter(
+            "mcpctl_tool_pin_mismatches_total",
+            "Tool definitions that differ from their pins (changed) or are not pinned (new), by action.",
+            ("server", "reason", "action"),
+        )
+        self.descriptions_flagged = Counter(
+            "mcpctl_tool_descriptions_flagged_total",
+            "Tool definitions whose description has hidden characters, comments or model instructions.",
+            ("server",),
+        )
+        self.rate_limited = Counter(
+            "mcpctl_rate_limited_total",
+            "MCP requests refused with 429 by the per-token rate limit, by project and where it was counted "
+            "(shared: Redis, local: this process).",
+            ("project", "counter"),
+        )
+        self.gate_selections = Counter(
+            "mcpctl_gate_selections_total",
+            "begin_session selections of gated sessions, by project and chooser (llm, matcher).",
+            ("project", "chooser"),
+        )
+        self.gate_selection_seconds = Histogram(
+            "mcpctl_gate_selection_duration_seconds",
+            "Time begin_session took to choose tools, by project and chooser.",
+            ("project", "chooser"),
         )
         self.store_reloads = Counter(
             "mcpctl_store_reloads_total", "Snapshots reloaded from the store after its generation moved."
@@ -222,9 +259,15 @@ class GatewayMetrics:
             self.mcp_requests,
             self.tool_calls,
             self.tool_call_seconds,
+            self.access_denied,
             self.upstream_list_failures,
             self.upstream_list_slow,
             self.auth_failures,
+            self.tool_pin_mismatches,
+            self.descriptions_flagged,
+            self.rate_limited,
+            self.gate_selections,
+            self.gate_selection_seconds,
             self.store_reloads,
             *self.gauges,
         ]

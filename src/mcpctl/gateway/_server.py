@@ -124,8 +124,9 @@ def build_server(
         return await pipeline.complete(_call(ctx), params)
 
     async def on_set_logging_level(ctx: Ctx, params: types.SetLevelRequestParams) -> types.EmptyResult:
-        # The gateway sends no log notifications of its own, so the level changes nothing; it is accepted
-        # so that clients which set one keep working.
+        # Per client session: upstream sessions may be shared, so the level filters what the gateway relays
+        # to this client rather than being forwarded to the upstreams.
+        _call(ctx).session.log_level = params.level
         return types.EmptyResult()
 
     with warnings.catch_warnings():
