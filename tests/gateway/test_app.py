@@ -238,7 +238,8 @@ async def test_endpoint_routing_and_dns_rebinding_protection(
     with serve_gateway(sqlite_store) as gateway:
         auth = {"Authorization": f"Bearer {token}", "Accept": "application/json, text/event-stream"}
         with httpx.Client(base_url=gateway.base, timeout=10) as http:
-            assert http.post("/projects/nope/mcp", headers=auth, json={}).status_code == 404
+            # A token is checked before the project: this one is not valid for a project that does not exist.
+            assert http.post("/projects/nope/mcp", headers=auth, json={}).status_code == 403
             assert http.post("/projects/demo/other", headers=auth, json={}).status_code == 404
             evil = http.post("/projects/demo/mcp", headers={**auth, "Host": "evil.example:80"}, json={})
             assert evil.status_code in (403, 421)

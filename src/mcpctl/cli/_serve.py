@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -16,6 +17,7 @@ from ._logging import configure_logging
 from ._main import cli
 from ._options import database_option
 from ._reconcile import GatewayReconciler, serve_reconcile_options
+from ._serve_limits import limits_config, serve_limit_options
 
 
 class _Rate(click.ParamType[int]):
@@ -121,6 +123,7 @@ RATE = _Rate()
     show_default=True,
     help="Audit events held in memory while the writer catches up; beyond it the oldest are dropped.",
 )
+@serve_limit_options
 @serve_reconcile_options
 def serve(
     host: str,
@@ -142,6 +145,7 @@ def serve(
     reconcile_ref: str | None,
     reconcile_path: str | None,
     reconcile_interval: str,
+    **limits: Any,
 ) -> None:
     """Serve every project's MCP endpoint at http://HOST:PORT/projects/<project>/mcp."""
     import uvicorn
@@ -153,8 +157,10 @@ def serve(
         LiveConfig,
         LlmSettings,
         RateLimitConfig,
+        SessionConfig,
         UpstreamConfig,
         create_app,
+        uvicorn_config,
     )
     from mcpctl.store import parse_duration
 
@@ -175,6 +181,12 @@ def serve(
         rate_limit=RateLimitConfig(requests_per_minute=rate_limit, redis_url=redis_url or None),
         audit=AuditConfig(enabled=audit, retention=retention, queue_size=audit_queue_size),
         llm=LlmSettings(config_file=llm_config),
+        sessions=SessionConfig(
+            max_sessions=limits["max_sessions"],
+            max_sessions_per_token=limits["max_sessions_per_token"],
+            max_requests_per_session=limits["max_requests_per_session"],
+        ),
+        **limits_config(limits),
         extra_hosts=allowed_hosts,
         extra_gauges=reconcile_metric_families(),
     )
@@ -196,9 +208,7 @@ def serve(
         reconciler.start()
     try:
         # log_config=None: uvicorn's own lines go through mcpctl's handler and format too.
-        uvicorn.run(
-            app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on", log_config=None
-        )
+        uvicorn.Server(uvicorn_config(app, config, log_level=log_level, log_config=None)).run()
     finally:
         if reconciler is not None:
             reconciler.stop()

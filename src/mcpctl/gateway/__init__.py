@@ -23,9 +23,12 @@ from ._config import (
     AuditConfig,
     AuthConfig,
     GatewayConfig,
+    HttpLimits,
+    ListConfig,
     LiveConfig,
     LlmSettings,
     PolicyConfig,
+    ProbeConfig,
     RateLimitConfig,
     SessionConfig,
     UpstreamConfig,
@@ -34,6 +37,7 @@ from ._context import CallContext, Refused, Target, UnknownTarget
 from ._events import (
     AccessDenied,
     AuthFailed,
+    ClientRequestRelayed,
     ConfigReloaded,
     DescriptionFlagged,
     EventSink,
@@ -54,6 +58,7 @@ from ._pool import UpstreamPool, UpstreamStatus
 from ._principal import Permissions, Principal
 from ._secrets import SecretResolver
 from ._select import PromptCandidate, Selection, Selector
+from ._serving import uvicorn_config
 from ._session import GatewaySession
 from ._state import LiveState, Snapshot, load_snapshot, resolve_server_spec
 from ._upstream import UpstreamState
@@ -68,6 +73,7 @@ __all__ = [
     "AuthFailure",
     "CallContext",
     "Candidate",
+    "ClientRequestRelayed",
     "ConfigReloaded",
     "DescriptionFlagged",
     "EventSink",
@@ -75,8 +81,10 @@ __all__ = [
     "GatewayConfig",
     "GatewayEvent",
     "GatewaySession",
+    "HttpLimits",
     "InvalidUpstreamSpec",
     "Layer",
+    "ListConfig",
     "Listed",
     "LiveConfig",
     "LiveState",
@@ -88,6 +96,7 @@ __all__ = [
     "PolicyConfig",
     "PolicyLayer",
     "Principal",
+    "ProbeConfig",
     "PromptCandidate",
     "RateLimitConfig",
     "Refused",
@@ -120,6 +129,7 @@ __all__ = [
     "read_live_tools",
     "refuse",
     "resolve_server_spec",
+    "uvicorn_config",
     "webhook_app",
     "webhook_router",
     "webhook_signature",

@@ -32,6 +32,7 @@ from ._endpoint import MCP_MOUNT, mcp_endpoint
 from ._events import ConfigReloaded, Events
 from ._gate import GateLayer
 from ._health import HealthProber, health_router
+from ._limits import limits_middleware
 from ._metrics import GatewayMetrics, Gauge
 from ._metrics_sink import MetricsSink
 from ._pinning import PinningLayer
@@ -39,6 +40,7 @@ from ._pipeline import Layer
 from ._policy import PolicyLayer, token_permissions
 from ._pool import UpstreamPool
 from ._ratelimit import RateLimiter, rate_check
+from ._relay import RelayLimits
 from ._runtime import GatewayPool, GatewayRuntime, GatewayStore
 from ._secrets import SecretResolver
 from ._select import Selector
@@ -72,6 +74,8 @@ def _make_pool(config: GatewayConfig) -> UpstreamPool:
         tools_ttl=settings.tools_ttl_seconds,
         negative_ttl=settings.negative_ttl_seconds,
         max_backoff=settings.max_backoff_seconds,
+        max_client_sessions=settings.max_client_sessions,
+        relay_limits=RelayLimits(max_pending=settings.max_pending_client_requests),
     )
 
 
@@ -228,9 +232,10 @@ def create_app(
         config.sessions,
         layers=_layers(config, state, policy, gate, the_pool, events),
         events=events,
+        list_deadline=config.lists.deadline_seconds,
     )
     if made_pool is not None:
-        made_pool.listen(sessions.upstream_tools_changed, sessions.resource_updated)
+        made_pool.listen(sessions.upstream_tools_changed, sessions.resource_updated, on_event=events.emit)
     auth = TokenAuthenticator(
         the_store,
         ttl=config.auth.cache_ttl_seconds,
@@ -318,7 +323,11 @@ def create_app(
     return Litestar(
         route_handlers=[endpoint, health_router(), admin_router(), audit_router(), *config.extra_routers],
         lifespan=[lifespan],
-        middleware=[_counting_middleware(metrics)],
+        middleware=[
+            _counting_middleware(metrics),
+            limits_middleware(config.http, config.allowed_hosts(), config.allowed_origins()),
+        ],
+        request_max_body_size=config.http.max_body_bytes,
         openapi_config=OpenAPIConfig(title="mcpctl gateway", version=__version__, path="/schema"),
         state=State({"runtime": runtime}),
         logging_config=None,

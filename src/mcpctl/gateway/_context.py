@@ -126,5 +126,8 @@ class CallContext:
     def progress_token(self) -> ProgressToken | None:
         """The client's progress token, to forward upstream and to answer progress against."""
         meta = self.meta
-        token = meta.get("progressToken") if meta is not None else None
-        return token if isinstance(token, str | int) else None
+        if meta is None:
+            return None
+        # The SDK validates `_meta` into its Python field names (`progress_token`); raw dicts use the wire's.
+        token = meta.get("progress_token", meta.get("progressToken"))
+        return token if isinstance(token, str | int) and not isinstance(token, bool) else None

@@ -149,6 +149,28 @@ class ConfigReloaded:
     at: datetime = field(default_factory=_now)
 
 
+@dataclass(frozen=True, slots=True)
+class ClientRequestRelayed:
+    """A server→client request (elicitation, sampling, roots) an upstream sent, and what became of it.
+
+    Holds no content: neither the question, the prompt, nor the client's answer.
+    """
+
+    server: str
+    method: str
+    """`elicitation/create`, `sampling/createMessage` or `roots/list`."""
+    outcome: str
+    """`answered` (the client's answer went back), `error` (the client answered with an error), `timeout`,
+    `unsupported` (the client lacks the capability), `unrouted` (no single client session caused it),
+    `limited` (too many pending) or `cancelled`."""
+    seconds: float
+    session: GatewaySession | None
+    """The client session it was relayed to (None when it could not be tied to one)."""
+    call: CallContext | None
+    """The client request during which the upstream asked."""
+    at: datetime = field(default_factory=_now)
+
+
 GatewayEvent = (
     SessionOpened
     | SessionClosed
@@ -159,6 +181,7 @@ GatewayEvent = (
     | DescriptionFlagged
     | ConfigReloaded
     | ToolsSelected
+    | ClientRequestRelayed
 )
 
 

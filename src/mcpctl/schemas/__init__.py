@@ -82,9 +82,11 @@ from ._sensitive import (
     withhold,
 )
 from ._server import (
+    ClientRequests,
     HealthCheck,
     Server,
     ServerSpec,
+    SessionMode,
     Template,
     TemplateParameter,
     TemplateRef,
@@ -122,6 +124,7 @@ __all__ = [
     "SYSTEM_PROJECT",
     "SYSTEM_PROMPTS",
     "WITHHELD",
+    "ClientRequests",
     "Document",
     "FieldPath",
     "Finding",
@@ -156,6 +159,7 @@ __all__ = [
     "SecretRef",
     "Server",
     "ServerSpec",
+    "SessionMode",
     "Severity",
     "SourcedResource",
     "Subject",
