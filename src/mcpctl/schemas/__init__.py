@@ -44,6 +44,7 @@ from ._rbac import (
     RoleBindingSpec,
     Rule,
     Subject,
+    TokenRateLimit,
     User,
     UserSpec,
 )
@@ -139,6 +140,7 @@ __all__ = [
     "TemplateRef",
     "TemplateSpec",
     "Timeouts",
+    "TokenRateLimit",
     "ToolFilter",
     "User",
     "UserSpec",
