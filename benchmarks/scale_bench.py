@@ -89,29 +89,37 @@ async def load(urls: list[str], token: str, sessions: int, duration: float) -> d
 
     latencies: list[float] = []
     errors = 0
+    failed_sessions = 0
     barrier = asyncio.Barrier(sessions + 1)
     go = asyncio.Event()
     stop_at = [0.0]
 
     async def one(url: str) -> None:
-        nonlocal errors
-        async with (
-            httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=120) as http,
-            streamable_http_client(url, http_client=http) as (read, write),
-            ClientSession(read, write) as session,
-        ):
-            await session.initialize()
-            await session.call_tool(TOOL, ARGUMENTS)
-            await barrier.wait()
-            await go.wait()
-            while time.perf_counter() < stop_at[0]:
-                started = time.perf_counter()
-                try:
-                    if (await session.call_tool(TOOL, ARGUMENTS)).is_error:
+        nonlocal errors, failed_sessions
+        joined = False
+        try:
+            async with (
+                httpx2.AsyncClient(headers={"Authorization": f"Bearer {token}"}, timeout=120) as http,
+                streamable_http_client(url, http_client=http) as (read, write),
+                ClientSession(read, write) as session,
+            ):
+                await session.initialize()
+                await session.call_tool(TOOL, ARGUMENTS)
+                joined = True
+                await barrier.wait()
+                await go.wait()
+                while time.perf_counter() < stop_at[0]:
+                    started = time.perf_counter()
+                    try:
+                        if (await session.call_tool(TOOL, ARGUMENTS)).is_error:
+                            errors += 1
+                    except Exception:
                         errors += 1
-                except Exception:
-                    errors += 1
-                latencies.append(time.perf_counter() - started)
+                    latencies.append(time.perf_counter() - started)
+        except Exception:  # a session that could not open (or close) is an error, not the end of the run
+            if not joined:
+                failed_sessions += 1
+                await barrier.wait()
 
     tasks = [asyncio.create_task(one(urls[n % len(urls)])) for n in range(sessions)]
     await barrier.wait()
@@ -119,7 +127,8 @@ async def load(urls: list[str], token: str, sessions: int, duration: float) -> d
     stop_at[0] = began + duration
     go.set()
     await asyncio.gather(*tasks)
-    return gateway_bench.summarize(sessions, latencies, errors, time.perf_counter() - began)
+    result = gateway_bench.summarize(sessions, latencies, errors, time.perf_counter() - began)
+    return {**result, "failed_sessions": failed_sessions}
 
 
 async def session_memory(url: str, token: str, pid: int, sessions: int) -> float:
@@ -239,7 +248,8 @@ def main() -> None:
                 result = asyncio.run(load(targets, token, options.sessions, options.duration))
                 print(
                     f"  {label:13s} {result['calls_per_s']:8.1f} calls/s  p50 {result['p50_ms']} ms  "
-                    f"p99 {result['p99_ms']} ms  errors {result['errors']} of {result['calls']}"
+                    f"p99 {result['p99_ms']} ms  errors {result['errors']} of {result['calls']}, "
+                    f"sessions that failed to open {result['failed_sessions']}"
                 )
             per_session = asyncio.run(session_memory(urls[0], token, processes[0].pid, options.sessions))
             print(f"  memory per open session: {per_session:.1f} KiB ({options.sessions} idle sessions)")
