@@ -1,4 +1,4 @@
-"""Dependencies flow one way (DESIGN §2): cli → reconciler, gateway → store → policy → schemas; llm too."""
+"""Dependencies flow one way (docs/architecture.md): cli → reconciler, gateway → store → policy → schemas."""
 
 from __future__ import annotations
 

@@ -11,6 +11,7 @@
     ├── ResourceNotFound                a named resource is not in the live store
     ├── AlreadyExists                   a resource to be created is already in the live store
     ├── PlanRefused                     a plan that must not be applied (prevent-destroy, errors)
+    ├── StaleFiles                      committed generated files (JSON Schemas, reference) are stale
     ├── SourceError                     a git or file source could not be read
     ├── GatewayError                    the gateway could not serve a request
     │   ├── AuthFailure(status_code, reason)  token auth refused it: 401 or 403, with `WWW-Authenticate`
@@ -94,6 +95,10 @@ class AlreadyExists(McpctlError):
 
 class PlanRefused(McpctlError):
     """A plan that must not be applied, such as one destroying a prevent-destroy resource."""
+
+
+class StaleFiles(McpctlError):
+    """Committed generated files differ from what the models generate (`schema export --check`)."""
 
 
 class SourceError(McpctlError):

@@ -11,27 +11,25 @@ from collections.abc import Sequence
 
 import click
 
-from mcpctl.errors import McpctlError, UsageError
+from mcpctl.errors import UsageError
 from mcpctl.policy import (
     KIND_RESOURCES,
     OPERATIONS,
     POLICY_KINDS,
     RESOURCES,
-    Grant,
     PermissionSet,
     PolicySet,
     check_request,
     parse_subject,
 )
+from mcpctl.reconciler import PERMISSION_COLUMNS, grant_row
 from mcpctl.schemas import load_and_validate, resolve_kind
 
 from ._completion import complete_projects
-from ._main import cli
+from ._main import cli, failures_exit_at_least
 from ._options import database_option, open_store
 from ._output import table
 from ._plan import filename_option
-
-LIST_COLUMNS = ("PROJECT", "VERB", "RESOURCE", "NAMES", "TOOLS", "VIA", "FROM", "NARROWED-BY")
 
 
 @cli.group("auth")
@@ -69,34 +67,13 @@ def load_policy(filenames: Sequence[str], database_url: str | None) -> PolicySet
         store.close()
 
 
-def grant_row(grant: Grant) -> tuple[str, ...]:
-    """A grant as a `--list` row (see LIST_COLUMNS)."""
-    via = grant.via
-    if grant.implied_by is not None:
-        via += f", {grant.implied_by} implies {grant.verb}"
-    if grant.resource is None:
-        names = tools = "-"
-    else:
-        names, tools = ",".join(sorted(grant.names)) or "*", grant.tools.text
-    return (
-        grant.project or "*",
-        grant.verb,
-        grant.resource or "-",
-        names,
-        tools,
-        via,
-        str(grant.origin),
-        str(grant.limit) if grant.limit is not None else "-",
-    )
-
-
 def render_list(permissions: PermissionSet, project: str | None) -> str:
     """Everything the subject may do, one grant per row, or a line saying it may do nothing."""
     if not permissions.grants:
         where = f" in project {project}" if project else ""
         notes = "".join(f"; {note}" for note in permissions.notes)
         return f"{permissions.subject} may do nothing{where}{notes}"
-    return table(LIST_COLUMNS, [grant_row(g) for g in permissions.grants])
+    return table(PERMISSION_COLUMNS, [grant_row(g) for g in permissions.grants])
 
 
 @auth.command("can-i")
@@ -135,30 +112,20 @@ def can_i(
     VERB is a role (view, create, edit, delete, run) with a RESOURCE (servers, prompts, ... or *),
     or an operation (backup, logs, impersonate, audit) alone. With -f the question is asked of that
     config repo (no store needed); without, of the live store.
-
-    \b
-    mcpctl auth can-i run servers/git/git_commit --as McpToken/platform/ci-bot
-    mcpctl auth can-i view prompts -p research --as User/carol -f examples/config-repo
-    mcpctl auth can-i audit --as Group/platform-team
-    mcpctl auth can-i --list --as User/alice
     """
-    try:
-        who = parse_subject(subject, project)
-        if list_all:
-            if verb is not None:
-                raise UsageError("--list takes no VERB or RESOURCE")
-        elif verb is None:
-            raise UsageError("give VERB [RESOURCE[/NAME[/TOOL]]], or --list")
-        elif verb in OPERATIONS and target is not None:
-            raise UsageError(f'"{verb}" is an operation: it takes no RESOURCE')
-        resource, name, tool = parse_target(target)
+    failures_exit_at_least(2)  # 1 means "no", so a failure must not read as one
+    who = parse_subject(subject, project)
+    if list_all:
         if verb is not None:
-            check_request(verb, resource, name, tool)
-        permissions = load_policy(filenames, database_url).permissions_of(who)
-    except McpctlError as error:
-        # 1 means "no": every failure answers 2 (as `diff` does with its 1 for "changes").
-        error.exit_code = max(error.exit_code, 2)
-        raise
+            raise UsageError("--list takes no VERB or RESOURCE")
+    elif verb is None:
+        raise UsageError("give VERB [RESOURCE[/NAME[/TOOL]]], or --list")
+    elif verb in OPERATIONS and target is not None:
+        raise UsageError(f'"{verb}" is an operation: it takes no RESOURCE')
+    resource, name, tool = parse_target(target)
+    if verb is not None:
+        check_request(verb, resource, name, tool)
+    permissions = load_policy(filenames, database_url).permissions_of(who)
     if list_all:
         click.echo(render_list(permissions.in_project(project) if project else permissions, project))
         return

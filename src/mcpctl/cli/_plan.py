@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from mcpctl.errors import McpctlError, PlanRefused, StoreMissing
+from mcpctl.errors import PlanRefused, StoreMissing
 from mcpctl.reconciler import (
     DesiredState,
     FileSource,
@@ -27,7 +27,7 @@ from mcpctl.reconciler import (
     store_references,
 )
 
-from ._main import cli
+from ._main import cli, failures_exit_at_least
 from ._options import database_option, open_store
 from ._source_options import source_from_options, source_options
 
@@ -124,12 +124,10 @@ def render(plan: Plan, output: str) -> str:
     return render_text(plan, color=use_color())
 
 
-def refuse_if_errored(plan: Plan, exit_code: int = 1) -> None:
+def refuse_if_errored(plan: Plan) -> None:
     """Raise `PlanRefused` (after the plan has been shown) when the plan has errors."""
     if plan.errored:
-        error = PlanRefused(f"the plan has {len(plan.errors)} error(s); nothing will be applied")
-        error.exit_code = exit_code
-        raise error
+        raise PlanRefused(f"the plan has {len(plan.errors)} error(s); nothing will be applied")
 
 
 @cli.command("plan")
@@ -181,14 +179,10 @@ def diff_command(
     database_url: str | None,
 ) -> None:
     """Show the differences between the desired state and the live store (exit 0 none, 1 some, >1 error)."""
-    try:
-        source = source_from_options(filenames, repo, ref, path)
-        plan = make_plan(database_url, source, prune_all=prune_all, read_only=True)
-    except McpctlError as error:
-        # Like `kubectl diff`: 1 means "differences", so failures use 2.
-        error.exit_code = max(error.exit_code, 2)
-        raise
+    failures_exit_at_least(2)  # like `kubectl diff`: 1 means "differences"
+    source = source_from_options(filenames, repo, ref, path)
+    plan = make_plan(database_url, source, prune_all=prune_all, read_only=True)
     click.echo(render(plan, output), nl=False)
-    refuse_if_errored(plan, exit_code=2)
+    refuse_if_errored(plan)
     if plan.has_changes:
         sys.exit(1)

@@ -9,14 +9,10 @@ from pathlib import Path
 
 import click
 
-from mcpctl.errors import McpctlError
+from mcpctl.errors import StaleFiles
 from mcpctl.schemas import export_schemas, render_reference, schema_files
 
 from ._main import cli
-
-
-class StaleFiles(McpctlError):
-    """Committed generated files differ from what the models generate."""
 
 
 @cli.group("schema")

@@ -50,6 +50,8 @@ class TokenSource(Protocol):
 
 PermissionsOf = Callable[[TokenInfo], Permissions | None]
 """Computes a token's effective permissions when it authenticates (the policy evaluator plugs in here)."""
+TokenUsed = Callable[[str], None]
+"""Told the SHA-256 hex of every token that authenticates (LAST USED); must only record or enqueue."""
 
 
 def bearer_value(authorization: str | None) -> str:
@@ -90,12 +92,14 @@ class TokenAuthenticator:
         max_entries: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
         permissions_of: PermissionsOf | None = None,
+        used: TokenUsed | None = None,
     ) -> None:
         self.store = store
         self.ttl = ttl
         self.max_entries = max_entries
         self._clock = clock
         self._permissions_of = permissions_of
+        self.used = used
         self._cache: OrderedDict[str, tuple[float, TokenInfo | None]] = OrderedDict()
         self.lookups = 0
 
@@ -138,6 +142,8 @@ class TokenAuthenticator:
                 "wrong-project",
             )
         permissions = self._permissions_of(record) if self._permissions_of is not None else None
+        if self.used is not None:
+            self.used(digest)
         return Principal(
             project=record.project,
             token_name=record.name,

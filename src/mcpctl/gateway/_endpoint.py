@@ -85,17 +85,18 @@ def mcp_endpoint(
             await send_json(send, 404, rpc_error("not found: MCP endpoints are /projects/<project>/mcp"))
             return
         project = parts[0]
-        if project not in projects():
-            await send_json(send, 404, rpc_error(f"project {project} not found"))
-            return
         if auth is not None:
+            # Before the project lookup: without a token of it, an unknown project answers exactly as a
+            # known one does (401), so project names cannot be enumerated.
             try:
                 principal = await auth.authenticate(header(scope, b"authorization"), project)
             except AuthFailure as failure:
+                # A client-chosen name is only passed on (to events and the log) when it is a project.
+                known = project if project in projects() else None
                 events.emit(
-                    AuthFailed(failure.status_code, failure.reason, "mcp", project, client_address(scope))
+                    AuthFailed(failure.status_code, failure.reason, "mcp", known, client_address(scope))
                 )
-                logger.info("project %s: %s refused: %s", project, failure.status_code, failure.detail)
+                logger.info("project %s: %s refused: %s", known, failure.status_code, failure.detail)
                 await send_json(send, failure.status_code, rpc_error(failure.detail), failure.headers)
                 return
             if limit is not None and (refusal := await limit(project, principal)) is not None:
@@ -105,6 +106,9 @@ def mcp_endpoint(
             scope_map = cast(dict[str, Any], scope)
             scope_map[PRINCIPAL_KEY] = principal
             scope_map["user"] = scope_user(principal)
+        if project not in projects():
+            await send_json(send, 404, rpc_error(f"project {project} not found"))
+            return
         # Litestar and Starlette spell the same ASGI callables with different types.
         await sessions.handle(project, cast(Any, scope), cast(Any, receive), cast(Any, send))
 

@@ -18,6 +18,7 @@ import anyio.to_thread
 from anyio.streams.memory import MemoryObjectReceiveStream
 
 from mcpctl.errors import InvalidUpstreamSpec
+from mcpctl.policy import POLICY_KINDS, PolicySet
 from mcpctl.schemas import (
     LiveResource,
     Project,
@@ -28,6 +29,8 @@ from mcpctl.schemas import (
     ServerSpec,
     Template,
     TemplateSpec,
+    ToolPins,
+    ToolPinsSpec,
     instantiate_template,
 )
 
@@ -61,6 +64,10 @@ class Snapshot:
     """Servers that could not be built (a missing template, a bad value), with the reason."""
     prompts: dict[str, dict[str, PromptSpec]] = field(default_factory=dict)
     """Prompt specs by project, then by name."""
+    pins: dict[str, ToolPinsSpec] = field(default_factory=dict)
+    """Approved tool definitions (ToolPins) by server name."""
+    policy: PolicySet = field(default_factory=PolicySet, compare=False)
+    """Users, groups, role bindings and tokens' specs, indexed: whom the gateway lets do what."""
 
     def project_servers(self, project: str) -> list[str]:
         """Names of the project's servers that exist in this snapshot, in the project's order."""
@@ -81,7 +88,10 @@ class Snapshot:
             if self.prompts.get(name, {}) != newer.prompts.get(name, {}):
                 changed.add(name)
                 continue
-            if any(self.servers.get(s) != newer.servers.get(s) for s in after.servers):
+            if any(
+                self.servers.get(s) != newer.servers.get(s) or self.pins.get(s) != newer.pins.get(s)
+                for s in after.servers
+            ):
                 changed.add(name)
         return changed
 
@@ -140,7 +150,15 @@ def load_snapshot(store: SnapshotSource) -> Snapshot:
         resource = live.resource
         if isinstance(resource, Prompt) and resource.metadata.project is not None:
             prompts.setdefault(resource.metadata.project, {})[resource.metadata.name] = resource.spec
-    return Snapshot(generation, projects, servers, errors, prompts)
+    pins = {
+        live.resource.metadata.name: live.resource.spec
+        for live in store.list_resources(kind="ToolPins")
+        if isinstance(live.resource, ToolPins)
+    }
+    policy = PolicySet.from_resources(
+        live for kind in POLICY_KINDS for live in store.list_resources(kind=kind)
+    )
+    return Snapshot(generation, projects, servers, errors, prompts, pins, policy)
 
 
 def _reason(error: BaseException) -> str:
