@@ -59,7 +59,12 @@ def prepare(url: str) -> str:
         for doc in docs:
             tx.put(parse_resource({"apiVersion": "mcpctl.dev/v1", **doc}), managed_by="cli")
         token = parse_resource(
-            {"apiVersion": "mcpctl.dev/v1", "kind": "McpToken", "metadata": {"name": "b", "project": "bench"}}
+            {
+                "apiVersion": "mcpctl.dev/v1",
+                "kind": "McpToken",
+                "metadata": {"name": "b", "project": "bench"},
+                "spec": {"bindings": [{"role": "run", "resource": "servers"}]},
+            }
         )
         assert isinstance(token, McpToken)
         return tx.create_token(token, managed_by="cli")
@@ -204,10 +209,12 @@ async def notify_latency(urls: list[str], token: str, store_url: str, changes: i
     return lags
 
 
-def replica_command(port: int) -> list[str]:
+def replica_command(port: int, sessions: int) -> list[str]:
     return [
         *[gateway_bench.MCPCTL, "serve", "--port", str(port), "--log-level", "warning"],
         *["--poll-interval", "30", "--redis-url", REDIS_URL, "--rate-limit-per-token", "10000000"],
+        # One token opens every session of the run (the default allows 100 per token).
+        *["--max-sessions-per-token", str(sessions * 2 + 10)],
     ]
 
 
@@ -232,7 +239,8 @@ def main() -> None:
             env["XDG_DATA_HOME"] = home
             ports = [free_port(), free_port()]
             processes = [
-                stack.enter_context(gateway_bench.running(replica_command(p), p, env)) for p in ports
+                stack.enter_context(gateway_bench.running(replica_command(p, options.sessions), p, env))
+                for p in ports
             ]
             bases = [f"http://127.0.0.1:{port}" for port in ports]
             for base in bases:
