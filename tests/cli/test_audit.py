@@ -117,7 +117,9 @@ def test_jsonl_is_one_event_per_line(url: str) -> None:
         (["--outcome", "timeout"], ["e2"]),
         (["--session", "s1"], ["e1", "e0"]),
         (["--since", "1h"], ["e4", "e3", "e2"]),
-        (["--since", "2h", "--until", "15m"], ["e2", "e1"]),
+        # The relative --until is exercised by test_relative_until below: here the bound is absolute, so
+        # the case holds however long after collection it runs (events are placed relative to NOW).
+        (["--since", "2h", "--until", (NOW - timedelta(minutes=15)).isoformat()], ["e2", "e1"]),
         (["--since", (NOW - timedelta(minutes=11)).isoformat()], ["e3", "e4"][::-1]),
         (["--until", (NOW - timedelta(hours=2)).strftime("%Y-%m-%dT%H:%M:%SZ")], ["e0"]),
         (["-p", "alpha", "--kind", "tool_call", "--outcome", "ok"], ["e1"]),
@@ -126,6 +128,18 @@ def test_jsonl_is_one_event_per_line(url: str) -> None:
 )
 def test_every_filter(url: str, args: list[str], expected: list[str]) -> None:
     assert correlations(url, *args) == expected
+
+
+def test_relative_until_counts_back_from_the_time_of_the_command(sqlite_database_url: str) -> None:
+    now = datetime.now(UTC)
+    with Store.open(sqlite_database_url) as store:
+        store.write_audit_events(
+            [
+                AuditEvent("apply", time=now - timedelta(minutes=30), correlation_id="old"),
+                AuditEvent("apply", time=now - timedelta(minutes=1), correlation_id="new"),
+            ]
+        )
+    assert correlations(sqlite_database_url, "--until", "15m") == ["old"]
 
 
 def test_table_has_one_row_per_event_newest_first(url: str) -> None:

@@ -41,7 +41,8 @@ def test_serve_answers_test_mcp_and_stops_its_upstreams(sqlite_database_url: str
     env = {**os.environ, "MCPCTL_DATABASE_URL": sqlite_database_url}
     env.pop("MCPCTL_TOKEN", None)
     serve = subprocess.Popen(
-        [MCPCTL, "serve", "--port", str(port), "--log-level", "warning"],
+        # A long list deadline: the toy upstream's cold start is what this test waits for, not the deadline.
+        [MCPCTL, "serve", "--port", str(port), "--log-level", "warning", "--list-deadline", "60"],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

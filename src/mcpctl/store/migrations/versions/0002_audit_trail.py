@@ -1,5 +1,8 @@
-"""Audit trail: session, token prefix, argument digest and result size on audit events, an index per
-filter (column, ts, id), the early dotted kind names renamed, and when each McpToken was last used.
+"""Audit trail: more event columns, an index per filter, kind names renamed, tokens' last use.
+
+(Alembic logs the first paragraph as "Running upgrade ..., <it>", so it stays on one line.) The events
+gain session, token prefix, argument digest and result size; each filter gets an index (column, ts, id);
+the early dotted kind names are renamed; and each McpToken records when it was last used.
 
 Revision ID: 0002
 Revises: 0001
