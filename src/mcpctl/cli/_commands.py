@@ -10,6 +10,7 @@ from . import (
     _bridge,  # noqa: F401
     _completion,  # noqa: F401
     _config_claude,  # noqa: F401
+    _console,  # noqa: F401
     _create,  # noqa: F401
     _db,  # noqa: F401
     _delete,  # noqa: F401

@@ -1,0 +1,291 @@
+"""The console's Textual app: sessions sidebar, timeline of the selected session, detail of one event.
+
+Every read of the source runs in a worker thread (`_read`), so a slow store or gateway never freezes
+the screen; follow mode polls for events written since the newest one shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import TYPE_CHECKING, ClassVar, TypeVar
+
+from rich.text import Text
+from textual import on, work
+from textual.app import App, ComposeResult
+from textual.binding import Binding, BindingType
+from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import DataTable, Footer, Header, Input, Static, Tree
+from textual.widgets.tree import TreeNode
+
+from mcpctl.errors import McpctlError
+
+from ._filters import ConsoleFilter
+from ._render import KEYS_HELP, event_detail, event_row, session_label, token_label
+
+if TYPE_CHECKING:
+    from mcpctl.store import AuditEvent, AuditSession
+
+    from ._source import AuditSource
+
+T = TypeVar("T")
+
+TIMELINE_COLUMNS = ("TIME", "KIND", "SERVER", "TOOL", "OUTCOME", "MS")
+SESSION_LIMIT = 500
+"""Sessions the sidebar lists (the most recent)."""
+EVENT_LIMIT = 2000
+"""Events of one session the timeline holds (the most recent)."""
+
+
+class KeysScreen(ModalScreen[None]):
+    """`?`: the keys, until any key closes it."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [Binding("escape,q,question_mark", "dismiss", "Close")]
+
+    def compose(self) -> ComposeResult:
+        yield Static(KEYS_HELP, id="keys")
+
+
+class ConsoleApp(App[None]):
+    """The audit console over one `AuditSource`."""
+
+    TITLE = "mcpctl console"
+    CSS = """
+    #sidebar { width: 40%; max-width: 60; border-right: solid $primary; }
+    #sessions { height: 1fr; }
+    #right { width: 1fr; }
+    #timeline { height: 2fr; }
+    #detail-pane { height: 1fr; border-top: solid $primary; }
+    #filter { dock: bottom; display: none; }
+    #filter.shown { display: block; }
+    #status { dock: bottom; height: 1; background: $panel; }
+    KeysScreen { align: center middle; }
+    #keys { width: 60; padding: 1 2; border: thick $primary; background: $surface; }
+    """
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("q", "quit", "Quit"),
+        Binding("f", "toggle_follow", "Follow"),
+        Binding("d", "next_preset", "Dates"),
+        Binding("slash", "open_filter", "Filter"),
+        Binding("e", "next_error", "Next error"),
+        Binding("question_mark", "keys", "Keys"),
+        Binding("tab", "focus_next", "Next pane", show=False),
+    ]
+
+    def __init__(
+        self,
+        source: AuditSource,
+        *,
+        follow: bool = True,
+        interval: float = 1.0,
+        clock: Callable[[], datetime] = lambda: datetime.now().astimezone(),
+    ) -> None:
+        super().__init__()
+        self.source = source
+        self.follow = follow
+        self.interval = interval
+        self.clock = clock
+        self.filter = ConsoleFilter()
+        self.sessions: list[AuditSession] = []
+        self.selected: str | None = None
+        """The session whose timeline shows."""
+        self.timeline: list[AuditEvent] = []
+        """Its events, oldest first, as the table shows them."""
+        self.newest_id = 0
+        """The newest event id read so far: follow mode reads what comes after it."""
+        self.error: str | None = None
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal():
+            with Vertical(id="sidebar"):
+                tree: Tree[str] = Tree("sessions", id="sessions")
+                tree.show_root = False
+                yield tree
+            with Vertical(id="right"):
+                timeline: DataTable[str | Text] = DataTable(id="timeline", cursor_type="row", zebra_stripes=True)
+                yield timeline
+                with VerticalScroll(id="detail-pane"):
+                    yield Static("", id="detail")
+        yield Input(placeholder="filter: project=NAME token=NAME user=NAME tool=NAME outcome=error", id="filter")
+        yield Static("", id="status")
+        yield Footer()
+
+    async def on_mount(self) -> None:
+        self.sub_title = self.source.label
+        self.query_one("#timeline", DataTable).add_columns(*TIMELINE_COLUMNS)
+        await self.reload(select_latest=True)
+        self.set_interval(self.interval, self._tick)
+
+    # Reading -------------------------------------------------------------------------------------
+
+    async def _read(self, read: Callable[[], T]) -> T | None:
+        """Run one blocking read of the source in a thread; a failure shows in the status bar."""
+        worker = self.run_worker(read, thread=True, exit_on_error=False, group="read")
+        try:
+            result: T = await worker.wait()
+        except Exception:  # the worker's own error: shown, never a crash mid-incident
+            error = worker.error
+            self.error = error.detail if isinstance(error, McpctlError) else f"read failed: {error!r}"
+            self._show_status()
+            return None
+        self.error = None
+        return result
+
+    async def reload(self, *, select_latest: bool = False) -> None:
+        """Re-read the sessions (and the selected session's timeline) under the current filter."""
+        now = self.clock()
+        query = self.filter.query(now, limit=SESSION_LIMIT)
+        sessions = await self._read(lambda: self.source.sessions(query))
+        newest = await self._read(self.source.latest_id)
+        if sessions is None or newest is None:
+            return
+        self.sessions, self.newest_id = sessions, max(self.newest_id, newest)
+        known = {s.session_id for s in sessions}
+        if select_latest or self.selected not in known:
+            self.selected = sessions[0].session_id if sessions else None
+        self._fill_sidebar()
+        await self._load_timeline()
+        self._show_status()
+
+    async def _load_timeline(self) -> None:
+        table = self.query_one("#timeline", DataTable)
+        table.clear()
+        self.timeline = []
+        if self.selected is not None:
+            query = self.filter.query(self.clock(), limit=EVENT_LIMIT, session_id=self.selected)
+            events = await self._read(lambda: self.source.events(query))
+            self.timeline = list(reversed(events or []))
+        for event in self.timeline:
+            table.add_row(*event_row(event), key=str(event.id))
+        if self.timeline:
+            table.move_cursor(row=len(self.timeline) - 1)
+        self._show_detail()
+
+    async def _tick(self) -> None:
+        if not self.follow:
+            return
+        newest = await self._read(self.source.latest_id)
+        if newest is not None and newest > self.newest_id:
+            await self.reload()
+
+    # Rendering -----------------------------------------------------------------------------------
+
+    def _fill_sidebar(self) -> None:
+        tree = self.query_one("#sessions", Tree)
+        tree.clear()
+        projects: dict[str, TreeNode[str]] = {}
+        tokens: dict[tuple[str, str], TreeNode[str]] = {}
+        selected_node: TreeNode[str] | None = None
+        for session in self.sessions:
+            project = session.project or "(no project)"
+            if project not in projects:
+                projects[project] = tree.root.add(project, expand=True)
+            key = (project, token_label(session))
+            if key not in tokens:
+                tokens[key] = projects[project].add(key[1], expand=True)
+            node = tokens[key].add_leaf(session_label(session), data=session.session_id)
+            if session.session_id == self.selected:
+                selected_node = node
+        if selected_node is not None:
+            # The tree lays out its new lines on the next refresh; the cursor can move only then.
+            self.call_after_refresh(tree.move_cursor, selected_node)
+
+    def _show_detail(self) -> None:
+        detail = self.query_one("#detail", Static)
+        event = self._cursor_event()
+        if event is None:
+            detail.update("no event selected" if self.selected else "no sessions in this view")
+            return
+        related = [e for e in self.timeline if e.correlation_id == event.correlation_id and e.id != event.id]
+        detail.update(event_detail(event, related))
+
+    def _show_status(self) -> None:
+        follow = "follow: on" if self.follow else "follow: off"
+        line = f"{follow} · {self.filter.describe()} · {len(self.sessions)} session(s)"
+        if self.error:
+            line += f" · error: {self.error}"
+        self.query_one("#status", Static).update(line)
+
+    def _cursor_event(self) -> AuditEvent | None:
+        table = self.query_one("#timeline", DataTable)
+        if not self.timeline or table.cursor_row < 0 or table.cursor_row >= len(self.timeline):
+            return None
+        return self.timeline[table.cursor_row]
+
+    # Events --------------------------------------------------------------------------------------
+
+    @on(Tree.NodeSelected, "#sessions")
+    async def _session_chosen(self, message: Tree.NodeSelected[str]) -> None:
+        if message.node.data is not None and message.node.data != self.selected:
+            self.selected = message.node.data
+            await self._load_timeline()
+
+    @on(DataTable.RowHighlighted, "#timeline")
+    def _event_highlighted(self) -> None:
+        self._show_detail()
+
+    @on(Input.Submitted, "#filter")
+    async def _filter_submitted(self, message: Input.Submitted) -> None:
+        try:
+            self.filter = self.filter.with_text(message.value)
+        except McpctlError as error:
+            self.error = error.detail
+            self._show_status()
+            return
+        self.error = None
+        self._close_filter()
+        await self.reload(select_latest=True)
+
+    # Actions -------------------------------------------------------------------------------------
+
+    def action_toggle_follow(self) -> None:
+        self.follow = not self.follow
+        self._show_status()
+
+    async def action_next_preset(self) -> None:
+        self.filter = self.filter.next_preset()
+        await self.reload(select_latest=True)
+
+    def action_open_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        field.value = self.filter.text
+        field.add_class("shown")
+        field.focus()
+
+    def _close_filter(self) -> None:
+        field = self.query_one("#filter", Input)
+        field.remove_class("shown")
+        self.query_one("#timeline", DataTable).focus()
+
+    def on_key(self, event: object) -> None:
+        key = getattr(event, "key", None)
+        field = self.query_one("#filter", Input)
+        if key == "escape" and field.has_class("shown"):
+            self._close_filter()
+
+    async def action_next_error(self) -> None:
+        """Move to the next event that did not end ok: in this session, else in the next session with errors."""
+        table = self.query_one("#timeline", DataTable)
+        start = table.cursor_row + 1 if self.timeline else 0
+        for index in range(start, len(self.timeline)):
+            if self.timeline[index].outcome != "ok":
+                table.move_cursor(row=index)
+                return
+        order = [s.session_id for s in self.sessions]
+        after = order.index(self.selected) + 1 if self.selected in order else 0
+        for session in [*self.sessions[after:], *self.sessions[:after]]:
+            if session.errors and session.session_id != self.selected:
+                self.selected = session.session_id
+                self._fill_sidebar()
+                await self._load_timeline()
+                first = next((i for i, e in enumerate(self.timeline) if e.outcome != "ok"), None)
+                if first is not None:
+                    table.move_cursor(row=first)
+                return
+        self.notify("no more errors in this view")
+
+    def action_keys(self) -> None:
+        self.push_screen(KeysScreen())
+
