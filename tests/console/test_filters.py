@@ -59,5 +59,11 @@ def test_query_carries_preset_and_fields(preset: str, since: datetime | None) ->
     chosen = ConsoleFilter(preset=preset).with_text("project=demo token=ci outcome=denied tool=t user=u")
     query = chosen.query(NOW, limit=50, session_id="s1")
     assert (query.since, query.limit, query.session_id) == (since, 50, "s1")
-    assert (query.project, query.token, query.user, query.tool, query.outcome) == ("demo", "ci", "u", "t", "denied")
+    assert (query.project, query.token, query.user, query.tool, query.outcome) == (
+        "demo",
+        "ci",
+        "u",
+        "t",
+        "denied",
+    )
     assert chosen.describe() == f"date: {preset} · filter: project=demo token=ci outcome=denied tool=t user=u"

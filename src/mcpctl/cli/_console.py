@@ -22,7 +22,9 @@ from ._options import database_option, open_store, token_option
     show_default=True,
     help="Seconds between checks for new events while following.",
 )
-def console(database_url: str | None, url: str | None, token: str | None, no_follow: bool, interval: float) -> None:
+def console(
+    database_url: str | None, url: str | None, token: str | None, no_follow: bool, interval: float
+) -> None:
     """Browse the audit trail live: sessions by project and token, their timelines, each event.
 
     Reads the store (`--database-url`, else the default store) or, with `--url`, a gateway's

@@ -11,7 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar, TypeVar
 
 from rich.text import Text
-from textual import on, work
+from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding, BindingType
 from textual.containers import Horizontal, Vertical, VerticalScroll
@@ -51,6 +51,8 @@ class ConsoleApp(App[None]):
     """The audit console over one `AuditSource`."""
 
     TITLE = "mcpctl console"
+    AUTO_FOCUS = "#timeline"
+    """Not the first focusable widget: that would be the hidden filter line, eating every key."""
     CSS = """
     #sidebar { width: 40%; max-width: 60; border-right: solid $primary; }
     #sessions { height: 1fr; }
@@ -95,6 +97,8 @@ class ConsoleApp(App[None]):
         self.newest_id = 0
         """The newest event id read so far: follow mode reads what comes after it."""
         self.error: str | None = None
+        self.busy = 0
+        """Reads in flight (the status bar says so; tests wait for 0)."""
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -104,11 +108,15 @@ class ConsoleApp(App[None]):
                 tree.show_root = False
                 yield tree
             with Vertical(id="right"):
-                timeline: DataTable[str | Text] = DataTable(id="timeline", cursor_type="row", zebra_stripes=True)
+                timeline: DataTable[str | Text] = DataTable(
+                    id="timeline", cursor_type="row", zebra_stripes=True
+                )
                 yield timeline
                 with VerticalScroll(id="detail-pane"):
                     yield Static("", id="detail")
-        yield Input(placeholder="filter: project=NAME token=NAME user=NAME tool=NAME outcome=error", id="filter")
+        yield Input(
+            placeholder="filter: project=NAME token=NAME user=NAME tool=NAME outcome=error", id="filter"
+        )
         yield Static("", id="status")
         yield Footer()
 
@@ -123,6 +131,7 @@ class ConsoleApp(App[None]):
     async def _read(self, read: Callable[[], T]) -> T | None:
         """Run one blocking read of the source in a thread; a failure shows in the status bar."""
         worker = self.run_worker(read, thread=True, exit_on_error=False, group="read")
+        self.busy += 1
         try:
             result: T = await worker.wait()
         except Exception:  # the worker's own error: shown, never a crash mid-incident
@@ -130,6 +139,8 @@ class ConsoleApp(App[None]):
             self.error = error.detail if isinstance(error, McpctlError) else f"read failed: {error!r}"
             self._show_status()
             return None
+        finally:
+            self.busy -= 1
         self.error = None
         return result
 
@@ -143,28 +154,37 @@ class ConsoleApp(App[None]):
             return
         self.sessions, self.newest_id = sessions, max(self.newest_id, newest)
         known = {s.session_id for s in sessions}
-        if select_latest or self.selected not in known:
+        keep_cursor = not select_latest and self.selected in known
+        if not keep_cursor:
             self.selected = sessions[0].session_id if sessions else None
-        self._fill_sidebar()
+        self._fill_sidebar(keep_cursor=keep_cursor)
         await self._load_timeline()
         self._show_status()
 
     async def _load_timeline(self) -> None:
         table = self.query_one("#timeline", DataTable)
-        table.clear()
-        self.timeline = []
+        # A re-read of the same session keeps the cursor on the event being read, unless it was
+        # on the newest one: then it follows the tail.
+        current = self._cursor_event()
+        tailing = current is None or current is self.timeline[-1]
+        same_session = current is not None and current.session_id == self.selected
+        events: list[AuditEvent] = []
         if self.selected is not None:
             query = self.filter.query(self.clock(), limit=EVENT_LIMIT, session_id=self.selected)
-            events = await self._read(lambda: self.source.events(query))
-            self.timeline = list(reversed(events or []))
+            events = list(reversed(await self._read(lambda: self.source.events(query)) or []))
+        table.clear()
+        self.timeline = events
         for event in self.timeline:
             table.add_row(*event_row(event), key=str(event.id))
         if self.timeline:
-            table.move_cursor(row=len(self.timeline) - 1)
+            row = len(self.timeline) - 1
+            if same_session and not tailing and current is not None:
+                row = next((i for i, e in enumerate(self.timeline) if e.id == current.id), row)
+            table.move_cursor(row=row)
         self._show_detail()
 
     async def _tick(self) -> None:
-        if not self.follow:
+        if not self.follow or self.busy:  # a read still running: never stack another behind it
             return
         newest = await self._read(self.source.latest_id)
         if newest is not None and newest > self.newest_id:
@@ -172,12 +192,15 @@ class ConsoleApp(App[None]):
 
     # Rendering -----------------------------------------------------------------------------------
 
-    def _fill_sidebar(self) -> None:
+    def _fill_sidebar(self, *, keep_cursor: bool = False) -> None:
         tree = self.query_one("#sessions", Tree)
+        # A follow re-read keeps the cursor where the operator left it; otherwise it shows the selection.
+        highlighted = tree.cursor_node.data if keep_cursor and tree.cursor_node is not None else None
+        if highlighted not in {s.session_id for s in self.sessions}:
+            highlighted = self.selected
         tree.clear()
         projects: dict[str, TreeNode[str]] = {}
         tokens: dict[tuple[str, str], TreeNode[str]] = {}
-        selected_node: TreeNode[str] | None = None
         for session in self.sessions:
             project = session.project or "(no project)"
             if project not in projects:
@@ -185,12 +208,19 @@ class ConsoleApp(App[None]):
             key = (project, token_label(session))
             if key not in tokens:
                 tokens[key] = projects[project].add(key[1], expand=True)
-            node = tokens[key].add_leaf(session_label(session), data=session.session_id)
-            if session.session_id == self.selected:
-                selected_node = node
-        if selected_node is not None:
-            # The tree lays out its new lines on the next refresh; the cursor can move only then.
-            self.call_after_refresh(tree.move_cursor, selected_node)
+            tokens[key].add_leaf(session_label(session), data=session.session_id)
+        # Every node is expanded, so a session's line is its place in a depth-first walk; moving
+        # by line makes the tree lay out its new lines now (a node's own line is set only then).
+        line = 0
+        for project_node in tree.root.children:
+            line += 1
+            for token_node in project_node.children:
+                line += 1
+                for leaf in token_node.children:
+                    if leaf.data == highlighted:
+                        tree.move_cursor_to_line(line)
+                        return
+                    line += 1
 
     def _show_detail(self) -> None:
         detail = self.query_one("#detail", Static)
@@ -266,7 +296,7 @@ class ConsoleApp(App[None]):
             self._close_filter()
 
     async def action_next_error(self) -> None:
-        """Move to the next event that did not end ok: in this session, else in the next session with errors."""
+        """The next event that did not end ok: in this session, else in the next session with errors."""
         table = self.query_one("#timeline", DataTable)
         start = table.cursor_row + 1 if self.timeline else 0
         for index in range(start, len(self.timeline)):
@@ -288,4 +318,3 @@ class ConsoleApp(App[None]):
 
     def action_keys(self) -> None:
         self.push_screen(KeysScreen())
-

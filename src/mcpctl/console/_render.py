@@ -31,7 +31,13 @@ KEYS_HELP = """[b]Keys[/b]
   q                    quit
 """
 
-OUTCOME_STYLES = {"ok": "green", "error": "red", "denied": "yellow", "timeout": "magenta", "unauthorized": "yellow"}
+OUTCOME_STYLES = {
+    "ok": "green",
+    "error": "red",
+    "denied": "yellow",
+    "timeout": "magenta",
+    "unauthorized": "yellow",
+}
 
 
 def token_label(session: AuditSession) -> str:

@@ -126,4 +126,6 @@ def _build(cls: Any, item: Mapping[str, Any]) -> Any:
     try:
         return cls(**values)
     except (TypeError, ValueError) as error:
-        raise McpctlError(f"the gateway's audit API answered a record this console cannot read: {error}") from None
+        raise McpctlError(
+            f"the gateway's audit API answered a record this console cannot read: {error}"
+        ) from None
