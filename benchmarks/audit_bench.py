@@ -3,7 +3,8 @@ PostgreSQL), the writer's sustained rate, and tools/call throughput through the 
 and off (64 sessions).
 
 Usage: python benchmarks/audit_bench.py [--events 1000000] [--runs 21] [--backend both|sqlite|postgresql]
-       [--writer-events 100000] [--skip-throughput] [--duration 5] [--sessions 64] [--explain]
+       [--writer-events 100000] [--skip-throughput | --skip-store] [--duration 5] [--sessions 64]
+       [--explain]
 PostgreSQL: $MCPCTL_BENCH_POSTGRES_URL (default postgresql://postgres@127.0.0.1:5432/test); the events go
 into a schema of their own, dropped at the end.
 """
@@ -224,11 +225,20 @@ def store_part(options: argparse.Namespace) -> dict[str, Any]:
 
 # --- the gateway part: tools/call throughput with audit on and off ---------------------------------
 
-AUDIT_OFF_ARGS: list[str] = []
-"""Extra `mcpctl serve` arguments with audit off (today's gateway writes no audit events)."""
-AUDIT_ON_ARGS: list[str] | None = None
-"""Extra `mcpctl serve` arguments that make it write audit events; None while the gateway has no
-audit sink (then only the "off" figure is measured and the ratio is not reported)."""
+AUDIT_OFF_ARGS: list[str] = ["--no-audit"]
+"""Extra `mcpctl serve` arguments with audit off."""
+AUDIT_ON_ARGS: list[str] | None = ["--audit"]
+"""Extra `mcpctl serve` arguments that make it write audit events (the default)."""
+
+
+def _tool_call_events(database_url: str) -> int:
+    """tool_call events the "on" arms stored (a check that audit really was on)."""
+    from sqlalchemy import func, select
+
+    with Store.open(database_url) as store, store._engine.connect() as connection:
+        table = table_of(AuditEventRow)
+        statement = select(func.count()).select_from(table).where(table.c.event_type == "tool_call")
+        return int(connection.execute(statement).scalar() or 0)
 
 
 def gateway_throughput(options: argparse.Namespace) -> dict[str, Any]:
@@ -243,6 +253,7 @@ def gateway_throughput(options: argparse.Namespace) -> dict[str, Any]:
     command, env, upstream_url, call = gateway_bench.upstream_command("toy", upstream_port)
     rates: dict[str, list[float]] = {arm: [] for arm in arms}
     errors: dict[str, int] = dict.fromkeys(arms, 0)
+    calls: dict[str, int] = dict.fromkeys(arms, 0)
     with tempfile.TemporaryDirectory() as tmp, gateway_bench.running(command, upstream_port, env):
         database_url, token = gateway_bench.prepare_store(
             Path(tmp), {"transport": "streamable-http", "url": upstream_url}
@@ -251,6 +262,7 @@ def gateway_throughput(options: argparse.Namespace) -> dict[str, Any]:
             for arm, extra in arms.items():
                 port = free_port()
                 serve = [gateway_bench.MCPCTL, "serve", "--port", str(port), "--log-level", "warning", *extra]
+                serve += ["--rate-limit-per-token", "0"]  # the per-token limit would refuse most calls
                 with gateway_bench.running(serve, port, {"MCPCTL_DATABASE_URL": database_url}):
                     result = asyncio.run(
                         gateway_bench.load(
@@ -264,8 +276,12 @@ def gateway_throughput(options: argparse.Namespace) -> dict[str, Any]:
                     )
                 rates[arm].append(result["calls_per_s"])
                 errors[arm] += result["errors"]
+                calls[arm] += result["calls"] + options.sessions  # each session's warm-up call too
+        written = _tool_call_events(database_url) if "on" in arms else None
     figures: dict[str, Any] = {
         "sessions": options.sessions,
+        "tool_call_events_written": written,
+        "calls": calls,
         "calls_per_s": {arm: round(statistics.mean(values), 1) for arm, values in rates.items()},
         "errors": errors,
     }
@@ -286,12 +302,16 @@ def main() -> None:
     parser.add_argument("--writer-events", type=int, default=100_000, help="Events for the writer's rate.")
     parser.add_argument("--explain", action="store_true", help="Print each query's plan too.")
     parser.add_argument("--skip-throughput", action="store_true", help="Measure only the store part.")
+    parser.add_argument("--skip-store", action="store_true", help="Measure only the gateway throughput.")
     parser.add_argument("--duration", type=float, default=5.0, help="Seconds of load per throughput arm.")
     parser.add_argument("--sessions", type=int, default=64, help="Concurrent MCP sessions for throughput.")
     parser.add_argument("-o", "--output", choices=["text", "json"], default="text")
     options = parser.parse_args()
 
-    report: dict[str, Any] = {"cpus": os.cpu_count(), "store": store_part(options)}
+    report: dict[str, Any] = {
+        "cpus": os.cpu_count(),
+        "store": {} if options.skip_store else store_part(options),
+    }
     if not options.skip_throughput:
         report["throughput"] = gateway_throughput(options)
     report["load_average"] = round(os.getloadavg()[0], 2)
@@ -332,6 +352,11 @@ def main() -> None:
         )
     else:
         print("  audit on: not measured (mcpctl serve writes no audit events yet; see AUDIT_ON_ARGS)")
+    if throughput.get("tool_call_events_written") is not None:
+        print(
+            f"  tool_call events stored by the audit-on runs: {throughput['tool_call_events_written']:,} "
+            f"of {throughput['calls'].get('on', 0):,} calls made with audit on (warm-ups included)"
+        )
     print(f"  errors: {throughput['errors']}")
 
 

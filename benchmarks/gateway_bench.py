@@ -186,6 +186,8 @@ def prepare_store(directory: Path, upstream: dict[str, Any]) -> tuple[str, str]:
                 "apiVersion": "mcpctl.dev/v1",
                 "kind": "McpToken",
                 "metadata": {"name": "bench", "project": "bench"},
+                # RBAC is enforced: the token may run every server of its project.
+                "spec": {"bindings": [{"role": "run", "resource": "servers"}]},
             }
         )
         assert isinstance(token_resource, McpToken)
@@ -193,12 +195,14 @@ def prepare_store(directory: Path, upstream: dict[str, Any]) -> tuple[str, str]:
     return url, token
 
 
-def serve_with_memory_upstream(database_url: str, port: int) -> None:
-    """Run the gateway app over an in-memory upstream (instant echo), to weigh the gateway's own share."""
+def serve_with_memory_upstream(database_url: str, port: int, *, enforce: bool = True) -> None:
+    """Run the gateway app over an in-memory upstream (instant echo), to weigh the gateway's own share.
+
+    `enforce=False` leaves out the policy layer (benchmarks/policy_bench.py weighs it)."""
     import mcp_types as types
     import uvicorn
 
-    from mcpctl.gateway import GatewayConfig, create_app
+    from mcpctl.gateway import GatewayConfig, PolicyConfig, RateLimitConfig, create_app
     from mcpctl.store import Store
 
     class MemoryUpstreams:
@@ -232,7 +236,9 @@ def serve_with_memory_upstream(database_url: str, port: int) -> None:
         async def aclose(self) -> None:
             return None
 
-    app = create_app(GatewayConfig(port=port), store=Store.open(database_url), pool=MemoryUpstreams())  # type: ignore[arg-type]
+    # measured is the gateway, not the rate limit
+    config = GatewayConfig(port=port, policy=PolicyConfig(enforce=enforce), rate_limit=RateLimitConfig(0))
+    app = create_app(config, store=Store.open(database_url), pool=MemoryUpstreams())  # type: ignore[arg-type]
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 
@@ -251,7 +257,9 @@ def measure(options: argparse.Namespace, transport: str, levels: list[int]) -> l
     rows = []
     with tempfile.TemporaryDirectory() as tmp, running(command, upstream_port, env):
         database_url, token = prepare_store(Path(tmp), upstream)
+        # The default per-token limit (2,000/min) would refuse most of the load: measured is the gateway.
         serve = [MCPCTL, "serve", "--port", str(gateway_port), "--log-level", "warning"]
+        serve += ["--rate-limit-per-token", "0"]
         if options.upstream == "memory":
             serve = [sys.executable, __file__, "--serve-memory-gateway", database_url, str(gateway_port)]
         with running(serve, gateway_port, {"MCPCTL_DATABASE_URL": database_url}) as gateway_process:
@@ -303,7 +311,7 @@ def print_table(upstream: str, transport: str, duration: float, rows: list[dict[
 
 def main() -> None:
     if sys.argv[1:2] == ["--serve-memory-gateway"]:
-        serve_with_memory_upstream(sys.argv[2], int(sys.argv[3]))
+        serve_with_memory_upstream(sys.argv[2], int(sys.argv[3]), enforce="--no-policy" not in sys.argv[4:])
         return
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter

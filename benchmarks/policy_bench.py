@@ -1,24 +1,40 @@
-"""Policy speed: one decision with 1,000 role bindings and 100 groups, and access changes of 10,000 documents.
+"""Policy speed: one decision with 1,000 role bindings and 100 groups, access changes of 10,000 documents,
+and the gateway's tools/call throughput with enforcement on against the same gateway with it bypassed.
 
-The index is built once and asked many times, as the gateway does. Goal: a decision's median ≤ 20 µs.
+The index is built once and asked many times, as the gateway does. Goals: a decision's median ≤ 20 µs;
+tools/call throughput with enforcement ≥ 95% of that without, measured in the same run (two gateway
+processes over one store and an in-memory upstream, so the gateway's own work is all that is weighed;
+rounds alternate between them so both see the same machine).
 Usage: python benchmarks/policy_bench.py [--bindings 1000] [--groups 100] [--decisions 200000]
-       [--documents 10000] [--runs 3]
+       [--documents 10000] [--runs 3] [--sessions 16] [--seconds 3] [--rounds 4] [--skip-gateway]
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import random
+import signal
 import statistics
+import subprocess
+import sys
+import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
+
+from _net import free_port, wait_listening
 
 from mcpctl.policy import PolicySet, SubjectRef, access_changes
 from mcpctl.schemas import ResourceModel, parse_resource
 
+HERE = Path(__file__).resolve().parent
 DECISION_GOAL_US = 20.0
+THROUGHPUT_GOAL = 0.95
+"""tools/call per second with enforcement, as a share of the same gateway's without."""
 TOOLS = ["git_log", "git_diff", "git_diff_staged", "git_commit", "git_show", "get_current_time", "fetch"]
 
 
@@ -188,6 +204,142 @@ def changes(args: argparse.Namespace) -> None:
     print(f"access_changes of a state with itself: {len(unchanged)} changes")
 
 
+def prepare_gateway_store(directory: Path, args: argparse.Namespace) -> tuple[str, str, str]:
+    """A SQLite store: the RBAC estate of the decision arm, server `up` in project `bench`, and two tokens:
+    one that may run `up`'s echo (by a tool-scoped binding) and one with no bindings. (URL, run, none)."""
+    from mcpctl.schemas import McpToken
+    from mcpctl.store import Store
+
+    rng = random.Random(12)
+    resources = estate(
+        rng, users=2000, groups=args.groups, bindings=args.bindings, tokens=0, projects=40, servers=300
+    )
+    resources += [
+        doc("Server", "up", {"transport": "stdio", "command": "unused-the-upstream-is-in-memory"}),
+        doc("Project", "bench", {"servers": ["up"]}),
+    ]
+    url = f"sqlite:///{directory / 'policy-bench.db'}"
+    with Store.open(url) as store, store.transaction(actor="bench") as tx:
+        for resource in resources:
+            tx.put(resource, managed_by="bench")
+        values = []
+        for name, bindings in (
+            ("runner", [{"role": "run", "resource": "servers", "names": ["up"], "tools": ["ec*"]}]),
+            ("none", []),
+        ):
+            token = doc("McpToken", name, {"bindings": bindings}, "bench")
+            assert isinstance(token, McpToken)
+            values.append(tx.create_token(token, managed_by="bench"))
+    return url, values[0], values[1]
+
+
+@contextmanager
+def memory_gateway(database_url: str, enforce: bool) -> Iterator[str]:
+    """A gateway process over an in-memory upstream (gateway_bench.py's), with or without the policy layer."""
+    port = free_port()
+    command = [
+        sys.executable,
+        str(HERE / "gateway_bench.py"),
+        "--serve-memory-gateway",
+        database_url,
+        str(port),
+    ]
+    process = subprocess.Popen(
+        [*command, *([] if enforce else ["--no-policy"])],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        wait_listening(port, process)
+        yield f"http://127.0.0.1:{port}/projects/bench/mcp"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
+async def listed(url: str, token: str) -> list[str]:
+    import httpx2
+    from mcp.client.session import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    headers = {"Authorization": f"Bearer {token}"}
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=60) as http,
+        streamable_http_client(url, http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+        return [tool.name for tool in (await session.list_tools()).tools]
+
+
+def layer_check_us(database_url: str, calls: int = 100_000) -> float:
+    """Median µs of what the policy layer does per tools/call, on the gateway's own snapshot of the store:
+    the token's permissions from the snapshot's PolicySet, then one `allows`. Independent of machine load,
+    unlike the throughput figures."""
+    from mcpctl.gateway import load_snapshot
+    from mcpctl.store import Store
+
+    with Store.open(database_url) as store:
+        snapshot = load_snapshot(store)
+    token = SubjectRef("McpToken", "runner", "bench")
+
+    def check() -> bool:
+        permissions = snapshot.policy.permissions_of(token, strict=False)
+        return permissions.allows("run", "servers", "up", "echo")
+
+    assert check()
+    samples = timed([check] * calls)
+    return statistics.median(samples)
+
+
+def gateway(args: argparse.Namespace) -> bool:
+    from gateway_bench import load
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url, runner, none = prepare_gateway_store(Path(tmp), args)
+        with memory_gateway(url, True) as enforced, memory_gateway(url, False) as bypassed:
+            # The two arms really differ: a token without bindings sees nothing only where policy holds.
+            seen = {
+                arm: asyncio.run(listed(address, none))
+                for arm, address in (("on", enforced), ("off", bypassed))
+            }
+            assert seen == {"on": [], "off": ["up__echo"]}, seen
+            rates: dict[str, list[float]] = {"on": [], "off": []}
+            errors = 0
+            for round_ in range(args.rounds):
+                arms = [("on", enforced), ("off", bypassed)]
+                for arm, address in arms if round_ % 2 == 0 else arms[::-1]:
+                    found = asyncio.run(
+                        load(address, runner, "up__echo", {"text": "x"}, args.sessions, args.seconds)
+                    )
+                    rates[arm].append(found["calls_per_s"])
+                    errors += found["errors"]
+        per_call = layer_check_us(url)
+    on, off = sum(rates["on"]), sum(rates["off"])
+    ratio = on / off if off else 0.0
+    print(
+        f"gateway tools/call, {args.sessions} sessions, "
+        f"{args.rounds} alternating rounds of {args.seconds:g} s "
+        f"(estate of {args.bindings} role bindings, {args.groups} groups; token scoped by tool glob):"
+    )
+    for arm, label in (("on", "enforcement on"), ("off", "enforcement bypassed")):
+        shown = ", ".join(f"{r:.0f}" for r in rates[arm])
+        print(f"  {label:<21} {statistics.mean(rates[arm]):8.0f} calls/s (rounds: {shown})")
+    print(f"  the layer's check per tools/call (permissions from the snapshot + allows): {per_call:.2f} µs")
+    ok = ratio >= THROUGHPUT_GOAL and errors == 0
+    print(f"  on / bypassed: {ratio * 100:.1f}%, errors: {errors}")
+    print(
+        f"goal: throughput with enforcement ≥ {THROUGHPUT_GOAL * 100:.0f}% of bypassed: "
+        f"{'met' if ok else 'NOT met'}"
+    )
+    return ok
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--bindings", type=int, default=1000)
@@ -195,10 +347,16 @@ def main() -> None:
     parser.add_argument("--decisions", type=int, default=200_000)
     parser.add_argument("--documents", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--sessions", type=int, default=16, help="Concurrent MCP sessions (gateway arm).")
+    parser.add_argument("--seconds", type=float, default=3.0, help="Seconds of load per round and arm.")
+    parser.add_argument("--rounds", type=int, default=4, help="Alternating rounds of the two gateways.")
+    parser.add_argument("--skip-gateway", action="store_true", help="Only the decision and plan arms.")
     args = parser.parse_args()
     print(f"load average: {', '.join(f'{x:.1f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
     met = decisions(args)
     changes(args)
+    if not args.skip_gateway:
+        met = gateway(args) and met
     raise SystemExit(0 if met else 1)
 
 

@@ -25,6 +25,9 @@ def console_blocks(text: str) -> list[list[str]]:
 
 def run(command: str, cwd: Path, env: dict[str, str], port: int) -> None:
     command = command.replace(f"127.0.0.1:{README_PORT}", f"127.0.0.1:{port}")
+    # `  # exits N` after a command: the README shows a refusal, which must be exactly that exit code.
+    command, _, note = command.partition("  # exits ")
+    expected = int(note) if note else 0
     exported = re.fullmatch(r"export (\w+)=\$\(cat (\S+)\)", command)
     if exported:
         env[exported.group(1)] = (cwd / exported.group(2)).read_text().strip()
@@ -34,7 +37,9 @@ def run(command: str, cwd: Path, env: dict[str, str], port: int) -> None:
     done = subprocess.run(
         [str(BIN / "mcpctl"), *argv[1:]], cwd=cwd, env=env, capture_output=True, text=True, timeout=120
     )
-    assert done.returncode == 0, f"$ {command}\n{done.stdout}\n{done.stderr}"
+    assert done.returncode == expected, f"$ {command}\n{done.stdout}\n{done.stderr}"
+    if command.startswith("mcpctl test mcp") and expected == 2:
+        assert "Unknown tool" in done.stdout, done.stdout
 
 
 def test_readme_commands_run(tmp_path: Path) -> None:

@@ -101,25 +101,27 @@ def test_server_shows_projects_and_template(url: str) -> None:
     assert section(run(url, "describe", "template", "git").stdout, "Servers") == [["NAME"], ["git"]]
 
 
-def test_user_shows_groups_and_effective_rules(url: str) -> None:
+def test_user_shows_groups_and_effective_permissions(url: str) -> None:
     out = run(url, "describe", "user", "ada").stdout
     assert section(out, "Groups") == [["NAME"], ["devs"]]
-    assert section(out, "Effective rules") == [
-        ["PROJECT", "ROLE", "RESOURCE", "NAMES", "FROM"],
-        ["*", "run", "servers", "time", "devs-run", "(via", "group", "devs)"],
+    assert section(out, "Effective permissions") == [
+        ["PROJECT", "VERB", "RESOURCE", "NAMES", "TOOLS", "VIA", "FROM", "NARROWED-BY"],
+        ["*", "run", "servers", "time", "*", "group", "devs", "RoleBinding/devs-run", "spec.rules[0]", "-"],
     ]
     assert section(out, "Owned tokens")[1:] == [["alpha", "laptop", "clone"]]
-    assert section(run(url, "describe", "group", "devs").stdout, "Members") == [
-        ["NAME", "STATUS"],
-        ["ada", "present"],
-    ]
+    group = run(url, "describe", "group", "devs").stdout
+    assert section(group, "Members") == [["NAME", "STATUS"], ["ada", "present"]]
+    assert section(group, "Effective permissions")[1][:6] == ["*", "run", "servers", "time", "*", "direct"]
 
 
 def test_token_shows_status_expiry_and_rules(url: str) -> None:
     laptop = run(url, "describe", "token", "laptop").stdout
     assert "Status:           expired\n" in laptop
     assert "Expires-At:       2020-01-01T00:00:00+00:00\n" in laptop
-    assert section(laptop, "Effective rules")[1][:5] == ["alpha", "run", "servers", "time", "owner"]
+    # Cloned from its owner, with the way it came: owner ada, through her group devs.
+    assert section(laptop, "Effective permissions")[1][:9] == [
+        "alpha", "run", "servers", "time", "*", "owner", "ada", "via", "group",
+    ]  # fmt: skip
     # No token value anywhere: only its display prefix, on its own line.
     assert [line for line in laptop.splitlines() if "mcpctl_pat_" in line] == [
         line for line in laptop.splitlines() if line.startswith("Token-Prefix:")
@@ -130,7 +132,7 @@ def test_token_shows_status_expiry_and_rules(url: str) -> None:
     # The display prefix of the generated value, never the value itself.
     prefix = next(line for line in ci.splitlines() if line.startswith("Token-Prefix:")).split()[1]
     assert prefix.startswith("mcpctl_pat_") and prefix.endswith("…") and len(prefix) == 20
-    assert section(ci, "Bindings") == [["ROLE", "RESOURCE", "NAMES"], ["run", "servers", "*"]]
+    assert section(ci, "Bindings") == [["ROLE", "RESOURCE", "NAMES", "TOOLS"], ["run", "servers", "*", "*"]]
 
 
 def test_missing_resource_and_unknown_kind(url: str) -> None:
@@ -232,3 +234,27 @@ def test_token_description_is_shown(url: str) -> None:
     assert created.exit_code == 0, created.output
     out = run(url, "describe", "token", "described").stdout
     assert "Description:      For the nightly job\n" in out
+
+
+def test_service_account_shows_its_bindings_and_permissions(url: str) -> None:
+    seed(
+        url,
+        res(
+            "RoleBinding",
+            "backup",
+            {
+                "subjects": [{"kind": "ServiceAccount", "name": "backup-job"}],
+                "rules": [{"role": "view", "resource": "*"}],
+                "operations": [{"action": "backup"}],
+            },
+        ),
+    )
+    out = run(url, "describe", "sa", "backup-job").stdout
+    assert "Kind:             ServiceAccount\n" in out
+    assert section(out, "Role bindings") == [["NAME", "PROJECT"], ["backup", "*"]]
+    rows = section(out, "Effective permissions")[1:]
+    assert [row[:3] for row in rows] == [["*", "view", "*"], ["*", "backup", "-"]]
+    missing = run(url, "describe", "serviceaccount", "nobody")
+    assert (
+        missing.exit_code != 0 and "ServiceAccount/nobody is not named by any role binding" in missing.output
+    )

@@ -60,7 +60,7 @@ def test_a_saved_edit_is_validated_and_applied_as_a_cli_change(url: str, editor:
         assert live.resource.spec.args == ["--local-timezone", "Europe/Paris"]  # type: ignore[attr-defined]
         assert live.managed_by == "cli" and store.history(1)[0].source == "cli"
     shown = editor[1].read_text()
-    assert shown.startswith("# Edit Server \"time\"") and "command: mcp-server-time" in shown
+    assert shown.startswith('# Edit Server "time"') and "command: mcp-server-time" in shown
 
 
 def test_an_invalid_edit_reopens_with_the_problems_then_applies(url: str, editor: tuple[Path, Path]) -> None:

@@ -49,6 +49,20 @@ SAMPLES = [
         project="p",
     ),
     live("McpToken", "tok", {"revoked": True, "owner": "u"}, project="p"),
+    live(
+        "ToolPins",
+        "s",
+        {
+            "tools": [
+                {
+                    "name": "get_current_time",
+                    "sha256": "11ec0ade3e0d442f9cb899c6eb92991b047e761cdf2384b7f3fed4521060a63b",
+                    "description": "Current time.",
+                    "inputSchema": {"type": "object"},
+                }
+            ]
+        },
+    ),
     live("ProxyModel", "pm", {"stages": [{"type": "paginate"}]}),
 ]
 

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from gateway.gateway_harness import (
+    INITIALIZE,
     TOY,
     create_token,
     free_port,
@@ -143,3 +144,166 @@ def test_every_log_line_has_one_format_and_probes_are_quiet(tmp_path: Path) -> N
     assert any(" uvicorn.error: " in line for line in lines)
     assert [line for line in lines if not LOG_LINE.match(line)] == []
     assert "HTTP Request:" not in stderr  # httpx/httpx2 say it at INFO for every probe
+
+
+@pytest.mark.parametrize(
+    ("value", "per_minute"), [("60", 60), ("60/min", 60), ("2/s", 120), ("0", 0), (" 5 / m ", 5)]
+)
+def test_rate_limit_values_are_requests_per_minute(value: str, per_minute: int) -> None:
+    from mcpctl.cli._serve import RATE
+
+    assert RATE.convert(value, None, None) == per_minute
+
+
+@pytest.mark.parametrize("value", ["x", "5/h", "-1", "1.5", "20000000"])
+def test_bad_rate_limits_are_refused_before_serving(value: str) -> None:
+    from click.testing import CliRunner
+
+    from mcpctl.cli import cli
+
+    result = CliRunner().invoke(cli, ["serve", "--rate-limit-per-token", value])
+    assert result.exit_code == 2
+    assert "Invalid value for '--rate-limit-per-token'" in result.output
+
+
+def test_serve_writes_the_audit_trail_prunes_it_and_flushes_on_sigterm(sqlite_database_url: str) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from mcpctl.store import AuditEvent, AuditQuery
+
+    with Store.open(sqlite_database_url) as store:
+        put(store, server_doc("toy", toy_spec()), project_doc("demo", ["toy"]))
+        token = create_token(store, "demo", "cli")
+        old = datetime.now(UTC) - timedelta(days=40)
+        store.write_audit_events([AuditEvent("tool_call", time=old, project="demo", correlation_id="old")])
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "MCPCTL_DATABASE_URL": sqlite_database_url}
+    serve = subprocess.Popen(
+        [MCPCTL, "serve", "--port", str(port), "--log-level", "warning", "--audit-retention", "30d"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_healthy(base, serve, timeout=90)  # a loaded machine imports slowly
+        checked = subprocess.run(
+            [MCPCTL, "test", "mcp", f"{base}/projects/demo/mcp", "--tool", "toy__pid"],
+            env={**env, "MCPCTL_TOKEN": token},
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
+        assert checked.returncode == 0, checked.stdout + checked.stderr
+    finally:
+        # Straight after the call: what is still queued must be written on the way out.
+        serve.send_signal(signal.SIGTERM)
+        _, stderr = serve.communicate(timeout=30)
+    assert "Traceback" not in stderr
+    with Store.open(sqlite_database_url) as store:
+        events = store.query_audit(AuditQuery(project="demo"))
+        last_used = store.tokens_last_used("demo")
+    kinds = [event.kind for event in events]
+    assert "old" not in [event.correlation_id for event in events], "the 40-day-old event was pruned"
+    assert kinds.count("tool_call") == 1 and "session_open" in kinds
+    assert ("demo", "cli") in last_used
+
+
+def test_serve_refuses_a_bad_audit_retention(sqlite_database_url: str) -> None:
+    env = {**os.environ, "MCPCTL_DATABASE_URL": sqlite_database_url}
+    refused = subprocess.run(
+        [MCPCTL, "serve", "--audit-retention", "forever"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 2
+    assert "--audit-retention" in refused.stderr and "bad duration" in refused.stderr
+
+
+def test_nothing_secret_reaches_the_log_even_at_debug(sqlite_database_url: str) -> None:
+    """Upstream URL credentials, literal secret headers, tokens (good and bad) and tool arguments: a real
+    `serve --log-level debug` with an HTTP upstream and a real client, then its whole stderr is searched."""
+    secrets = {
+        "userinfo": "UPW-secret-1",
+        "query": "QRY-secret-2",
+        "header": "HDR-secret-3",
+        "argument": "ARG-secret-4",
+        "bad token": "mcpctl_pat_BADsecret5",
+    }
+    upstream_port = free_port()
+    toy = subprocess.Popen(
+        [sys.executable, str(TOY), "--transport", "streamable-http", "--port", str(upstream_port)]
+    )
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for_port(upstream_port, toy)
+        upstream = f"http://mcp:{secrets['userinfo']}@127.0.0.1:{upstream_port}/mcp?token={secrets['query']}"
+        spec = {"transport": "streamable-http", "url": upstream, "headers": {"X-Api-Key": secrets["header"]}}
+        with Store.open(sqlite_database_url) as store:
+            put(store, server_doc("web", spec), project_doc("demo", ["web"]))
+            token = create_token(store, "demo", "t")
+        serve = subprocess.Popen(
+            [
+                MCPCTL,
+                "serve",
+                "--port",
+                str(port),
+                "--database-url",
+                sqlite_database_url,
+                "--log-level",
+                "debug",
+            ],
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            wait_healthy(base, serve, timeout=90)  # a debug start on a loaded machine is slow
+            url = f"{base}/projects/demo/mcp"
+            accept = {"Accept": "application/json, text/event-stream"}
+            bad = httpx.post(
+                url, headers={**accept, "Authorization": f"Bearer {secrets['bad token']}"}, json={}
+            )
+            assert bad.status_code == 401
+            headers = {**accept, "Authorization": f"Bearer {token}"}
+            opened = httpx.post(url, headers=headers, json=INITIALIZE, timeout=30)
+            headers["mcp-session-id"] = opened.headers["mcp-session-id"]
+            httpx.post(url, headers=headers, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+            call = {
+                "jsonrpc": "2.0",
+                "id": 2,
+                "method": "tools/call",
+                "params": {"name": "web__echo", "arguments": {"text": secrets["argument"]}},
+            }
+            answer = httpx.post(url, headers=headers, json=call, timeout=30)
+            assert secrets["argument"] in answer.text  # it did reach the upstream and back
+        finally:
+            serve.send_signal(signal.SIGTERM)
+            _, stderr = serve.communicate(timeout=30)
+    finally:
+        toy.terminate()
+        toy.wait(10)
+    # Debug lines were written, and the upstream's URL was logged (by the HTTP client), masked.
+    assert " DEBUG " in stderr and f"http://***@127.0.0.1:{upstream_port}/mcp?token=(sensitive)" in stderr
+    leaked = [name for name, value in secrets.items() if value in stderr]
+    lines = [line[:300] for line in stderr.splitlines() if any(v in line for v in secrets.values())]
+    assert not leaked, f"{leaked} in the log: {lines}"
+    assert token not in stderr and token[len("mcpctl_pat_") :] not in stderr
+
+
+def test_serve_binds_a_bracketed_ipv6_loopback_host(sqlite_database_url: str) -> None:
+    port = free_port()
+    env = {**os.environ, "MCPCTL_DATABASE_URL": sqlite_database_url}
+    serve = subprocess.Popen(
+        [MCPCTL, "serve", "--host", "[::1]", "--port", str(port), "--no-auth", "--log-level", "warning"],
+        env=env,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        wait_healthy(f"http://[::1]:{port}", serve, timeout=90)
+        # The Host header spells the address in brackets, and the admin API accepts it.
+        assert httpx.get(f"http://[::1]:{port}/api/v1/projects", timeout=10).status_code == 200
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        _, stderr = serve.communicate(timeout=30)
+    assert "Traceback" not in stderr

@@ -110,7 +110,12 @@ def test_commands_shown_in_docs_validation_md_run() -> None:
     assert len(lines) >= 5
     for line in lines:
         completed = subprocess.run(
-            line, shell=True, cwd=root, capture_output=True, timeout=60, check=False,
+            line,
+            shell=True,
+            cwd=root,
+            capture_output=True,
+            timeout=60,
+            check=False,
             env={"PATH": f"{MCPCTL.parent}:/usr/bin:/bin"},
         )
         assert completed.returncode == 0, (line, completed.stderr.decode())

@@ -25,8 +25,8 @@ DEPLOY = ROOT / "deploy"
 CHART = DEPLOY / "helm" / "mcpctl"
 BIN = Path(sys.executable).parent
 
-PENDING_FLAGS = {"--redis-url", "--rate-limit-per-token"}
-"""`mcpctl serve` flags the chart can pass behind values that default off, before the gateway has them."""
+REPLICA_FLAGS = {"--redis-url", "--rate-limit-per-token"}
+"""`mcpctl serve` flags the chart passes only when `redis.*` / `gateway.rateLimitPerToken` are set."""
 
 
 def missing(reason: str) -> None:

@@ -23,7 +23,7 @@ from gateway.gateway_harness import INITIALIZE, free_port
 from .deploy_harness import (
     CHART,
     DEPLOY,
-    PENDING_FLAGS,
+    REPLICA_FLAGS,
     ROOT,
     expand_k8s,
     mcpctl_process,
@@ -398,20 +398,6 @@ def effective_args(manifests: list[Manifest], container: dict[str, Any]) -> list
     return [expand_k8s(arg, env) for arg in container["args"]]
 
 
-def without_pending(args: list[str]) -> list[str]:
-    """`args` less the replica-release flags that this gateway does not have yet (each with its value)."""
-    out: list[str] = []
-    skip = False
-    for arg in args:
-        if skip:
-            skip = False
-        elif arg in PENDING_FLAGS and unknown_flags(["serve", arg, "1"]) is not None:
-            skip = True
-        else:
-            out.append(arg)
-    return out
-
-
 @pytest.mark.parametrize("combination", sorted(COMBINATIONS))
 def test_container_args_use_only_flags_that_exist(
     rendered: dict[str, list[Manifest]], combination: str
@@ -421,9 +407,9 @@ def test_container_args_use_only_flags_that_exist(
         for container in template["spec"]["containers"]:
             args = effective_args(manifests, container)
             assert not [a for a in args if "$(" in a], f"unexpanded: {args}"
-            assert unknown_flags(without_pending(args)) is None, args
+            assert unknown_flags(args) is None, args
     if combination != "replica":
-        assert not PENDING_FLAGS & set(gateway_container(manifests)["args"])
+        assert not REPLICA_FLAGS & set(gateway_container(manifests)["args"])
 
 
 def test_replica_settings_are_passed_only_when_asked_for(rendered: dict[str, list[Manifest]]) -> None:

@@ -23,7 +23,15 @@ import uvicorn
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
-from mcpctl.gateway import AuthConfig, GatewayConfig, GatewayEvent, LiveConfig, create_app
+from mcpctl.gateway import (
+    AuthConfig,
+    GatewayConfig,
+    GatewayEvent,
+    ListConfig,
+    LiveConfig,
+    create_app,
+    uvicorn_config,
+)
 from mcpctl.schemas import McpToken, ServerSpec, parse_resource
 from mcpctl.store import Store
 
@@ -147,8 +155,18 @@ def delete(store: Store, kind: str, name: str, project: str | None = None) -> No
         tx.delete(Identity(kind, project, name))
 
 
+USE_ALL = [{"role": "run", "resource": "servers"}, {"role": "view", "resource": "*"}]
+"""Bindings that let a token use every server and prompt of its project and read all of it."""
+
+
 def create_token(store: Store, project: str, name: str, **spec: Any) -> str:
-    """A new token of `project`; its value (shown once)."""
+    """A new token of `project`; its value (shown once).
+
+    Without `bindings` or `rbac` it gets USE_ALL: the gateway enforces RBAC, and a token with no
+    bindings may use nothing. Pass `bindings=[]` for such a token.
+    """
+    if "bindings" not in spec and "rbac" not in spec:
+        spec["bindings"] = USE_ALL
     resource = parse_resource(token_doc(project, name, **spec))
     assert isinstance(resource, McpToken)
     with store.transaction(actor="test") as tx:
@@ -171,8 +189,14 @@ class RunningGateway:
         return self.app.state.runtime
 
 
-FAST = GatewayConfig(live=LiveConfig(poll_interval_seconds=0.2), auth=AuthConfig(cache_ttl_seconds=0.5))
-"""Short poll and cache so live-config and revocation tests run quickly."""
+FAST = GatewayConfig(
+    live=LiveConfig(poll_interval_seconds=0.2),
+    auth=AuthConfig(cache_ttl_seconds=0.5),
+    lists=ListConfig(deadline_seconds=30.0),
+)
+"""Short poll and cache so live-config and revocation tests run quickly. The list deadline is long: on a
+loaded test machine an upstream's cold start can take longer than the 5 s default, and a first list that
+left it out would fail tests about something else (test_aggregate.py tests the deadline itself)."""
 
 
 @contextmanager
@@ -181,9 +205,8 @@ def serve_gateway(store: Store, config: GatewayConfig = FAST, **overrides: Any) 
     port = free_port()
     config = replace(config, host="127.0.0.1", port=port, **overrides)
     app = create_app(config, store=store)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on", access_log=False)
-    )
+    # The gateway's own uvicorn settings (head-limited parser, no server header), as `mcpctl serve` runs it.
+    server = uvicorn.Server(uvicorn_config(app, config, log_level="warning"))
     thread = threading.Thread(target=server.run, name=f"gateway-{port}", daemon=True)
     thread.start()
     deadline = time.monotonic() + 30

@@ -10,7 +10,16 @@ import anyio
 import httpx
 import mcp_types as types
 import pytest
-from gateway_harness import create_token, mcp_session, project_doc, prompt_doc, put, serve_gateway, server_doc
+from gateway_harness import (
+    create_token,
+    mcp_session,
+    project_doc,
+    prompt_doc,
+    put,
+    serve_gateway,
+    server_doc,
+    wait_until,
+)
 from mcp.shared.exceptions import MCPError
 
 from mcpctl.gateway._aggregate import (
@@ -247,3 +256,49 @@ async def test_a_server_from_the_builtin_catalog_is_served(sqlite_store: Store, 
         async with mcp_session(gateway.url("demo"), token) as session:
             result = await session.call_tool("clock__get_current_time", {"timezone": "UTC"})
             assert not result.is_error and "UTC" in result.content[0].text  # type: ignore[union-attr]
+
+
+async def test_a_hung_list_is_left_out_after_the_deadline_and_joins_when_it_answers(
+    sqlite_store: Store, toy_stdio: Callable[..., ServerSpec]
+) -> None:
+    from dataclasses import replace
+
+    from gateway_harness import FAST
+
+    from mcpctl.gateway import ListConfig
+
+    put(
+        sqlite_store,
+        server_doc("alpha", toy_stdio(env={"TOY_NAME": "alpha"})),
+        server_doc("hung", toy_stdio(env={"TOY_NAME": "hung", "TOY_LIST_SECONDS": "6"}, call_seconds=30)),
+        project_doc("demo", ["alpha", "hung"]),
+    )
+    token = create_token(sqlite_store, "demo", "t")
+    received: list[object] = []
+
+    async def on_message(message: object) -> None:
+        received.append(message)
+
+    config = replace(FAST, lists=ListConfig(deadline_seconds=1.5))
+    with serve_gateway(sqlite_store, config) as gateway:
+        async with mcp_session(gateway.url("demo"), token, message_handler=on_message) as session:
+            # The SDK client lists tools around its first call (to check results): that list waits for the
+            # deadline, once (after starting alpha, which takes seconds on a loaded machine), without hung.
+            assert not (await session.call_tool("alpha__echo", {"text": "warm"})).is_error
+            for _ in range(2):
+                # The next lists do not wait again while the first fetch (6 s) still runs.
+                started = time.monotonic()
+                names = {t.name for t in (await session.list_tools()).tools}
+                assert time.monotonic() - started < 1.4
+                assert "alpha__echo" in names and not any(n.startswith("hung__") for n in names)
+
+            def told() -> bool:
+                return any(isinstance(m, types.ToolListChangedNotification) for m in received)
+
+            await wait_until(told, 20)
+            started = time.monotonic()
+            names = {t.name for t in (await session.list_tools()).tools}
+            assert "hung__echo" in names and time.monotonic() - started < 1.4
+        metrics = httpx.get(f"{gateway.base}/metrics").text
+        slow = 'mcpctl_upstream_list_slow_total{project="demo",server="hung",method="tools/list"} '
+        assert any(line.startswith(slow) and int(line.split()[-1]) >= 3 for line in metrics.splitlines())

@@ -186,13 +186,11 @@ async def test_http_surface_health_ready_metrics_admin_and_openapi(
             assert http.get("/api/v1/projects").status_code == 401
             auth = {"Authorization": f"Bearer {token}"}
             projects = http.get("/api/v1/projects", headers=auth).json()
-            assert [p["name"] for p in projects] == ["demo", "other"]
+            # A token sees its own project only (tests/gateway/test_policy.py covers the rest).
+            assert [p["name"] for p in projects] == ["demo"]
             assert projects[0]["servers"] == ["alpha", "beta"] and projects[0]["prompts"] == ["house-style"]
             servers = http.get("/api/v1/servers", headers=auth).json()
-            assert {s["name"]: s["projects"] for s in servers} == {
-                "alpha": ["demo", "other"],
-                "beta": ["demo"],
-            }
+            assert {s["name"]: s["projects"] for s in servers} == {"alpha": ["demo"], "beta": ["demo"]}
             prompts = http.get("/api/v1/resources/prompts", headers=auth, params={"project": "demo"}).json()
             assert prompts[0]["spec"]["content"] == "Write short sentences."
             assert prompts[0]["status"]["managedBy"] == "gitops:test"
@@ -240,7 +238,8 @@ async def test_endpoint_routing_and_dns_rebinding_protection(
     with serve_gateway(sqlite_store) as gateway:
         auth = {"Authorization": f"Bearer {token}", "Accept": "application/json, text/event-stream"}
         with httpx.Client(base_url=gateway.base, timeout=10) as http:
-            assert http.post("/projects/nope/mcp", headers=auth, json={}).status_code == 404
+            # A token is checked before the project: this one is not valid for a project that does not exist.
+            assert http.post("/projects/nope/mcp", headers=auth, json={}).status_code == 403
             assert http.post("/projects/demo/other", headers=auth, json={}).status_code == 404
             evil = http.post("/projects/demo/mcp", headers={**auth, "Host": "evil.example:80"}, json={})
             assert evil.status_code in (403, 421)

@@ -12,6 +12,7 @@ import httpx
 import pytest
 from gateway_harness import (
     INITIALIZE,
+    Recorder,
     create_token,
     mcp_session,
     project_doc,
@@ -22,7 +23,7 @@ from gateway_harness import (
 )
 from mcp.shared.exceptions import MCPError
 
-from mcpctl.gateway import AuthFailure, TokenAuthenticator
+from mcpctl.gateway import AuthFailed, AuthFailure, TokenAuthenticator
 from mcpctl.gateway._auth import bearer_value
 from mcpctl.schemas import ServerSpec
 from mcpctl.store import Store, hash_token
@@ -135,6 +136,26 @@ async def test_auth_matrix(sqlite_store: Store, toy_stdio: Callable[..., ServerS
         metrics = httpx.get(f"{gateway.base}/metrics").text
         assert 'mcpctl_auth_failures_total{status="403",reason="wrong-project"} 1' in metrics
         assert 'mcpctl_auth_failures_total{status="401",reason="revoked"} 1' in metrics
+
+
+async def test_unknown_and_known_projects_answer_alike_without_a_valid_token(
+    sqlite_store: Store, toy_stdio: Callable[..., ServerSpec]
+) -> None:
+    put(sqlite_store, server_doc("toy", toy_stdio()), project_doc("demo", ["toy"]))
+    good = create_token(sqlite_store, "demo", "good")
+    recorder = Recorder()
+    with serve_gateway(sqlite_store, event_sinks=[recorder]) as gateway:
+        for authorization in (None, "Bearer mcpctl_pat_doesnotexist", "Basic abc"):
+            known = _initialize(gateway.url("demo"), authorization)
+            unknown = _initialize(gateway.url("no-such-project"), authorization)
+            assert known.status_code == unknown.status_code == 401
+            assert known.json() == unknown.json()
+            assert known.headers["www-authenticate"] == unknown.headers["www-authenticate"]
+        # Only a project's own token learns more, and only about its own project.
+        wrong = _initialize(gateway.url("no-such-project"), f"Bearer {good}")
+        assert wrong.status_code == 403
+    # The invented name reaches no event (nor, through them, audit rows or metrics).
+    assert {e.project for e in recorder.of(AuthFailed)} == {"demo", None}
 
 
 async def test_revocation_takes_effect_within_two_seconds(

@@ -22,12 +22,12 @@ from gateway_harness import (
     token_doc,
 )
 
-from mcpctl.gateway import GatewayConfig, load_snapshot
+from mcpctl.gateway import GatewayConfig, ListConfig, load_snapshot
 from mcpctl.schemas import ServerSpec
 from mcpctl.store import Store
 
 pytestmark = pytest.mark.anyio
-DEFAULTS = GatewayConfig()  # poll every 1 s, as `mcpctl serve` does unless told otherwise
+DEFAULTS = GatewayConfig(lists=ListConfig(deadline_seconds=30.0))  # poll every 1 s, as `mcpctl serve` does
 
 
 def template_doc(name: str, toy: ServerSpec) -> dict[str, Any]:
@@ -203,7 +203,7 @@ async def test_two_gateways_on_one_postgresql_store_both_follow_changes(
             put(first_store, token_doc("demo", "t", revoked=True))
 
             async def both_follow() -> bool:
-                # Unknown projects are 404 before any token check; known ones without a token are 401.
+                # Without a token, unknown and known projects both answer 401 (no project enumeration).
                 later = [httpx.post(g.url("later"), json={}).status_code for g in (one, two)]
                 demo = [
                     httpx.post(

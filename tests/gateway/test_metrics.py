@@ -6,7 +6,7 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from gateway_harness import create_token, mcp_session, project_doc, put, serve_gateway, server_doc
+from gateway_harness import INITIALIZE, create_token, mcp_session, project_doc, put, serve_gateway, server_doc
 
 from mcpctl.gateway._metrics import Counter, GatewayMetrics, Gauge, Histogram
 from mcpctl.schemas import ServerSpec
@@ -77,3 +77,47 @@ async def test_scrape_after_traffic(sqlite_store: Store, toy_stdio: Callable[...
     assert any(line.startswith("mcpctl_store_generation ") for line in lines)
     for line in text.splitlines():
         assert line.startswith("#") or " " in line, line
+
+
+def test_a_family_past_its_series_limit_counts_new_label_sets_as_other(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mcpctl.gateway import _metrics
+
+    monkeypatch.setattr(_metrics, "MAX_SERIES", 3)
+    counter = Counter("c_total", "C.", ("a", "b"))
+    histogram = Histogram("h_seconds", "H.", ("a",), buckets=(1.0,))
+    for i in range(10):
+        counter.inc(a=str(i), b="x")
+        histogram.observe(0.5, a=str(i))
+    counter.inc(a="0", b="x")  # a kept series still counts as itself
+    assert counter.value(a="0", b="x") == 2
+    assert counter.value(a="other", b="other") == 7
+    assert histogram.count(a="other") == 7
+    assert len(list(counter.render())) == 2 + 4
+
+
+async def test_invented_method_names_do_not_grow_metrics(
+    sqlite_store: Store, toy_stdio: Callable[..., ServerSpec]
+) -> None:
+    put(sqlite_store, server_doc("toy", toy_stdio()), project_doc("demo", ["toy"]))
+    token = create_token(sqlite_store, "demo", "t")
+    with serve_gateway(sqlite_store) as gateway, httpx.Client(timeout=10) as http:
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json, text/event-stream"}
+        opened = http.post(gateway.url("demo"), headers=headers, json=INITIALIZE)
+        headers["mcp-session-id"] = opened.headers["mcp-session-id"]
+        http.post(
+            gateway.url("demo"),
+            headers=headers,
+            json={"jsonrpc": "2.0", "method": "notifications/initialized"},
+        )
+        before = len(http.get(f"{gateway.base}/metrics").text)
+        for i in range(300):
+            invented = {"jsonrpc": "2.0", "id": i + 2, "method": f"invented/m-{i}-" + "x" * 200}
+            answer = http.post(gateway.url("demo"), headers=headers, json=invented)
+            assert answer.json()["error"]["code"] == -32601  # method not found
+        text = http.get(f"{gateway.base}/metrics").text
+    assert "invented" not in text
+    assert 'mcpctl_mcp_requests_total{project="demo",method="other"} 300' in text
+    assert 'mcpctl_mcp_requests_total{project="demo",method="initialize"} 1' in text
+    assert len(text) < before + 500

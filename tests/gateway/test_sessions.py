@@ -154,3 +154,101 @@ async def test_auth_failures_are_events_without_the_presented_value(
     ]
     assert all(f.client is not None and f.client.startswith("127.0.0.1:") for f in failures)
     assert all("planted-bogus-value" not in repr(f) for f in failures)
+
+
+async def test_one_token_cannot_take_every_session_of_its_project(
+    sqlite_store: Store, toy_stdio: Callable[..., ServerSpec]
+) -> None:
+    put(sqlite_store, server_doc("toy", toy_stdio()), project_doc("demo", ["toy"]))
+    greedy = create_token(sqlite_store, "demo", "greedy")
+    polite = create_token(sqlite_store, "demo", "polite")
+    limits = SessionConfig(max_sessions=5, max_sessions_per_token=2)
+    with serve_gateway(sqlite_store, sessions=limits) as gateway:
+        url = gateway.url("demo")
+        held = [_open_raw(url, greedy) for _ in range(2)]
+        for _ in range(3):
+            refused = httpx.post(
+                url, headers={"Authorization": f"Bearer {greedy}", "Accept": ACCEPT}, json=INITIALIZE
+            )
+            assert refused.status_code == 429
+            assert "too many open sessions for this token (at most 2)" in refused.json()["error"]["message"]
+        # Another token of the same project still gets in, and every count agrees.
+        _open_raw(url, polite)
+        headers = {"Authorization": f"Bearer {polite}"}
+        project = httpx.get(f"{gateway.base}/api/v1/projects/demo", headers=headers, timeout=5).json()
+        assert project["openSessions"] == 3 and _gauge(gateway.base, "demo") == 3
+        # Closing one frees a place for the greedy token again.
+        httpx.delete(url, headers={"Authorization": f"Bearer {greedy}", "mcp-session-id": held[0]})
+        await wait_until(lambda: gateway.runtime.sessions.token_sessions("demo", "greedy") == 1, 5)
+        _open_raw(url, greedy)
+
+
+async def test_a_session_still_opening_is_counted(
+    sqlite_store: Store, toy_stdio: Callable[..., ServerSpec]
+) -> None:
+    import json
+    import socket
+
+    put(sqlite_store, server_doc("toy", toy_stdio()), project_doc("demo", ["toy"]))
+    token = create_token(sqlite_store, "demo", "slow")
+    limits = SessionConfig(max_sessions=5, max_sessions_per_token=1)
+    with serve_gateway(sqlite_store, sessions=limits) as gateway:
+        body = json.dumps(INITIALIZE).encode()
+        head = (
+            f"POST /projects/demo/mcp HTTP/1.1\r\nHost: 127.0.0.1:{gateway.config.port}\r\n"
+            f"Authorization: Bearer {token}\r\nAccept: {ACCEPT}\r\n"
+            f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        with socket.create_connection(("127.0.0.1", gateway.config.port), timeout=10) as sock:
+            sock.sendall(head + body[:5])  # the opening request is in flight, holding an SDK slot
+            await wait_until(lambda: gateway.runtime.sessions.open_sessions("demo") == 1, 5)
+            assert _gauge(gateway.base, "demo") == 1
+            second = httpx.post(
+                gateway.url("demo"),
+                headers={"Authorization": f"Bearer {token}", "Accept": ACCEPT},
+                json=INITIALIZE,
+            )
+            assert second.status_code == 429
+            sock.sendall(body[5:])
+            assert sock.recv(65536).startswith(b"HTTP/1.1 200")
+        assert gateway.runtime.sessions.open_sessions("demo") == 1
+
+
+async def test_one_session_may_only_have_so_many_requests_in_flight(
+    sqlite_store: Store, toy_stdio: Callable[..., ServerSpec]
+) -> None:
+    put(sqlite_store, server_doc("toy", toy_stdio()), project_doc("demo", ["toy"]))
+    token = create_token(sqlite_store, "demo", "t")
+    limits = SessionConfig(max_requests_per_session=3)
+    with serve_gateway(sqlite_store, sessions=limits) as gateway:
+        url = gateway.url("demo")
+        headers = {
+            "Authorization": f"Bearer {token}",
+            "Accept": ACCEPT,
+            "mcp-session-id": _open_raw(url, token),
+        }
+        async with httpx.AsyncClient(headers=headers, timeout=30) as http:
+            await http.post(url, json={"jsonrpc": "2.0", "method": "notifications/initialized"})
+
+            async def slow(request_id: int) -> int:
+                call = {"name": "toy__slow", "arguments": {"seconds": 3}}
+                body = {"jsonrpc": "2.0", "id": request_id, "method": "tools/call", "params": call}
+                return (await http.post(url, json=body)).status_code
+
+            statuses: list[int] = []
+
+            async def run(request_id: int) -> None:
+                statuses.append(await slow(request_id))
+
+            async with anyio.create_task_group() as group:
+                for request_id in range(3):
+                    group.start_soon(run, request_id + 10)
+                await wait_until(lambda: gateway.runtime.sessions.sessions("demo")[0].in_flight == 3, 10)
+                refused = await http.post(url, json={"jsonrpc": "2.0", "id": 99, "method": "tools/list"})
+                assert refused.status_code == 429
+                assert "too many requests in flight in this session (at most 3)" in refused.text
+            assert statuses == [200, 200, 200]
+            # Once they are answered the session is usable again.
+            assert (
+                await http.post(url, json={"jsonrpc": "2.0", "id": 100, "method": "tools/list"})
+            ).status_code == 200

@@ -7,20 +7,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mcpctl.errors import ResourceNotFound, UsageError
+from mcpctl.policy import SubjectRef
 from mcpctl.reconciler._inspect import (
     Inventory,
     dependents,
     missing_references,
-    narrow,
+    permissions_of,
     plan_delete,
     references,
     relations,
     token_expiry,
-    token_rules,
     token_status,
-    user_rules,
 )
-from mcpctl.schemas import CLI_MANAGER, Identity, LiveResource, McpToken, ResourceModel, Rule
+from mcpctl.schemas import CLI_MANAGER, Identity, LiveResource, McpToken, ResourceModel, parse_resource
 from mcpctl.store import Store
 
 from ._samples import live, res, stdio
@@ -212,64 +211,54 @@ def test_dependents_of_a_server_and_a_project(inventory: Inventory) -> None:
     }
 
 
-@pytest.mark.parametrize(
-    ("rule", "limit", "expected"),
-    [
-        (("run", "servers", []), ("run", "servers", ["a"]), ("run", "servers", ["a"])),
-        (("run", "*", ["a", "b"]), ("run", "servers", ["b", "c"]), ("run", "servers", ["b"])),
-        (("run", "servers", ["a"]), ("run", "servers", ["b"]), None),
-        (("run", "servers", []), ("view", "servers", []), None),
-        (("edit", "prompts", []), ("edit", "servers", []), None),
-        (("edit", "prompts", []), ("edit", "*", []), ("edit", "prompts", [])),
-    ],
-)
-def test_narrow(
-    rule: tuple[str, str, list[str]],
-    limit: tuple[str, str, list[str]],
-    expected: tuple[str, str, list[str]] | None,
-) -> None:
-    def make(t: tuple[str, str, list[str]]) -> Rule:
-        return Rule.model_validate({"role": t[0], "resource": t[1], "names": t[2]})
-
-    assert narrow(make(rule), make(limit)) == (make(expected) if expected else None)
-
-
-def test_user_rules_come_directly_and_through_groups(inventory: Inventory) -> None:
-    rows = {(r.project, r.rule.role, r.rule.resource, r.source) for r in user_rules(inventory, "ada")}
-    assert rows == {
-        (None, "run", "servers", "devs-run (via group devs)"),
-        (None, "view", "*", "devs-run (via group devs)"),
-        ("alpha", "edit", "prompts", "ada-alpha"),
-        ("beta", "delete", "prompts", "ada-beta"),
+def grants(
+    inventory: Inventory, subject: SubjectRef
+) -> set[tuple[str | None, str, str | None, tuple[str, ...], str]]:
+    """(project, verb, resource, names, via) of the subject's grants, as describe gets them."""
+    return {
+        (g.project, g.verb, g.resource, tuple(sorted(g.names)), g.via)
+        for g in permissions_of(inventory, subject)
     }
-    assert {r.rule.role for r in user_rules(inventory, "bob")} == {"run", "view"}
 
 
-def test_clone_token_is_owner_rules_narrowed_in_its_project(inventory: Inventory) -> None:
-    laptop = inventory.find("McpToken", "laptop", "alpha")
-    rules = {
-        (r.project, r.rule.role, r.rule.resource, tuple(r.rule.names)) for r in token_rules(inventory, laptop)
+def test_user_permissions_come_directly_and_through_groups(inventory: Inventory) -> None:
+    assert grants(inventory, SubjectRef("User", "ada")) == {
+        (None, "run", "servers", (), "group devs"),
+        (None, "view", "*", (), "group devs"),
+        ("alpha", "edit", "prompts", (), "direct"),
+        ("alpha", "view", "prompts", (), "direct"),  # edit implies view
+        ("beta", "delete", "prompts", (), "direct"),
     }
+    assert {g[1] for g in grants(inventory, SubjectRef("User", "bob"))} == {"run", "view"}
+
+
+def test_clone_token_is_owner_permissions_narrowed_in_its_project(inventory: Inventory) -> None:
     # Owner: run servers, view *, edit prompts (alpha), delete prompts (beta, not this project).
-    # Limits: run * [git, time], edit *. View and the beta rule fall away.
-    assert rules == {("alpha", "run", "servers", ("git", "time")), ("alpha", "edit", "prompts", ())}
+    # Limits: run * [git, time], edit * (which implies view *). The beta rule falls away.
+    assert {g[:4] for g in grants(inventory, SubjectRef("McpToken", "laptop", "alpha"))} == {
+        ("alpha", "run", "servers", ("git", "time")),
+        ("alpha", "edit", "prompts", ()),
+        ("alpha", "view", "prompts", ()),
+        ("alpha", "view", "*", ()),
+    }
 
 
 def test_empty_token_has_its_bindings_and_role_bindings(inventory: Inventory) -> None:
-    ci = inventory.find("McpToken", "ci", "alpha")
-    assert [(r.rule.role, r.rule.names, r.source) for r in token_rules(inventory, ci)] == [
-        ("run", ["time"], "token bindings")
-    ]
-    agent = inventory.find("McpToken", "agent", "beta")
-    assert [(r.rule.role, r.source) for r in token_rules(inventory, agent)] == [("view", "agent-view")]
+    assert grants(inventory, SubjectRef("McpToken", "ci", "alpha")) == {
+        ("alpha", "run", "servers", ("time",), "token bindings")
+    }
+    assert grants(inventory, SubjectRef("McpToken", "agent", "beta")) == {
+        ("beta", "view", "prompts", (), "direct")
+    }
 
 
-def test_clone_without_bindings_copies_owner_rules() -> None:
+def test_clone_without_bindings_copies_owner_permissions() -> None:
     rows = [live(r) for r in estate()]
     rows.append(live(res("McpToken", "all", {"rbac": "clone", "owner": "bob"}, project="beta")))
     inventory = Inventory(MemoryReader(rows))
-    rules = token_rules(inventory, inventory.find("McpToken", "all", "beta"))
-    assert {(r.rule.role, r.rule.resource) for r in rules} == {("run", "servers"), ("view", "*")}
+    found = grants(inventory, SubjectRef("McpToken", "all", "beta"))
+    assert {(g[1], g[2]) for g in found} == {("run", "servers"), ("view", "*")}
+    assert {g[4] for g in found} == {"owner bob via group devs"}
 
 
 def test_token_expiry_and_status() -> None:
@@ -352,13 +341,20 @@ def test_relations_of_server_template_group_and_token(inventory: Inventory) -> N
     template = relations(inventory, inventory.find("Template", "git"), NOW)
     assert [(s.title, s.rows) for s in template] == [("Servers", [("git",)])]
     group = {s.title: s.rows for s in relations(inventory, inventory.find("Group", "devs"), NOW)}
-    assert group == {
-        "Members": [("ada", "present"), ("bob", "present")],
-        "Role bindings": [("devs-run", "*")],
-    }
+    assert group["Members"] == [("ada", "present"), ("bob", "present")]
+    assert group["Role bindings"] == [("devs-run", "*")]
     agent = {s.title: s.rows for s in relations(inventory, inventory.find("McpToken", "agent"), NOW)}
     assert agent["Role bindings"] == [("agent-view", "McpToken/agent")]
-    assert agent["Effective rules"] == [("beta", "view", "prompts", "*", "agent-view")]
+    assert agent["Effective permissions"] == [
+        ("beta", "view", "prompts", "*", "*", "direct", "RoleBinding/beta/agent-view spec.rules[0]", "-")
+    ]
+    # The group's own grants, as policy computes them for its members.
+    assert [row[:3] for row in group_permissions(inventory)] == [("*", "run", "servers"), ("*", "view", "*")]
+
+
+def group_permissions(inventory: Inventory) -> list[tuple[str, ...]]:
+    sections = relations(inventory, inventory.find("Group", "devs"), NOW)
+    return next(s.rows for s in sections if s.title == "Effective permissions")
 
 
 def test_inventory_over_the_real_store(store: Store) -> None:
@@ -380,7 +376,8 @@ def test_inventory_over_the_real_store(store: Store) -> None:
     ]
     laptop = inventory.find("McpToken", "laptop")
     assert laptop.managed_by == CLI_MANAGER and token_status(laptop, datetime.now(UTC)) == "active"
-    assert {r.rule.role for r in token_rules(inventory, laptop)} == {"run", "edit"}
+    subject = SubjectRef("McpToken", "laptop", laptop.identity.project)
+    assert {g.verb for g in permissions_of(inventory, subject)} == {"run", "edit", "view"}
 
 
 def test_find_prefers_the_global_role_binding_without_a_project() -> None:
@@ -389,3 +386,31 @@ def test_find_prefers_the_global_role_binding_without_a_project() -> None:
     inventory = Inventory(MemoryReader(rows))
     assert inventory.find("RoleBinding", "rb").identity == Identity("RoleBinding", None, "rb")
     assert inventory.find("RoleBinding", "rb", "alpha").identity == Identity("RoleBinding", "alpha", "rb")
+
+
+def test_relations_of_tool_pins_and_their_server(inventory: Inventory) -> None:
+    from mcpctl.schemas import ToolPin
+
+    pin = ToolPin.of({"name": "now", "description": "The time.\nIn UTC.", "inputSchema": {"type": "object"}})
+    pins = LiveResource(
+        parse_resource(
+            {
+                "apiVersion": "mcpctl.dev/v1",
+                "kind": "ToolPins",
+                "metadata": {"name": "time"},
+                "spec": {"tools": [pin.model_dump(mode="json", by_alias=True, exclude_none=True)]},
+            }
+        ),
+        "gitops:/repo",
+        created_at=NOW,
+    )
+    rows = [LiveResource(r, "gitops:/repo", created_at=NOW) for r in estate()]
+    with_pins = Inventory(MemoryReader([*rows, pins]))
+    sections = {s.title: s.rows for s in relations(with_pins, pins, NOW)}
+    assert sections == {"Server": [("time", "present")], "Tools": [("now", pin.sha256[:12], "The time.")]}
+    server = {s.title: s.rows for s in relations(with_pins, with_pins.find("Server", "time"), NOW)}
+    assert server["Tool pins"] == [("block", "1")]
+    assert "ToolPins/time" in [
+        str(ref.source) for ref in dependents(with_pins, Identity("Server", None, "time"))
+    ]
+    assert "Tool pins" not in {s.title for s in relations(inventory, inventory.find("Server", "time"), NOW)}

@@ -7,6 +7,7 @@ from mcpctl.schemas import KINDS, Identity
 
 REFERS_TO = {
     "Server": ["Template"],
+    "ToolPins": ["Server"],
     "Project": ["Server", "ProxyModel"],
     "Prompt": ["Project"],
     "Group": ["User"],

@@ -30,7 +30,7 @@ def test_valid_fixtures_cover_every_kind_and_validate_clean() -> None:
     assert result.problems == []
     assert result.valid
     assert {r.identity.kind for r in result.resources} == set(KINDS)
-    assert result.documents == len(result.resources) == 15
+    assert result.documents == len(result.resources) == 16
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
@@ -165,8 +165,10 @@ spec:
 
 
 def test_validation_speed_floor(tmp_path: Path) -> None:
-    # benchmarks/validate_bench.py measures ~15,000 docs per CPU-second; a floor 5x lower catches a
-    # regression (a slow loader on the clean path) without depending on how busy the machine is.
+    # benchmarks/validate_bench.py measures ~5,000 docs per CPU-second on a busy 2-core machine;
+    # the floor catches a regression (a slow loader on the clean path) without depending on the
+    # machine's load. Thread time, not process time: threads other tests left behind (servers,
+    # watchers) must not count against validation.
     import importlib.util
     import time
 
@@ -177,9 +179,9 @@ def test_validation_speed_floor(tmp_path: Path) -> None:
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
     count = bench.generate_repo(tmp_path, 2000, 100)
-    started = time.process_time()
+    started = time.thread_time()
     result = load_and_validate([str(tmp_path)])
-    rate = count / (time.process_time() - started)
+    rate = count / (time.thread_time() - started)
     assert result.valid and result.documents == count == 2000
     assert rate >= 3000, f"{rate:.0f} docs per CPU-second"
 

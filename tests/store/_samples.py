@@ -67,6 +67,20 @@ DOCUMENTS: dict[str, dict[str, Any]] = {
             "bindings": [{"role": "run", "resource": "servers"}],
         },
     },
+    "ToolPins": {
+        "kind": "ToolPins",
+        "metadata": {"name": "time"},
+        "spec": {
+            "tools": [
+                {
+                    "name": "get_current_time",
+                    "sha256": "11ec0ade3e0d442f9cb899c6eb92991b047e761cdf2384b7f3fed4521060a63b",
+                    "description": "Current time.",
+                    "inputSchema": {"type": "object"},
+                }
+            ]
+        },
+    },
     "ProxyModel": {
         "kind": "ProxyModel",
         "metadata": {"name": "big"},

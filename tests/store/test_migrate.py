@@ -42,11 +42,11 @@ def test_head_revision_agrees_with_alembic() -> None:
 
 
 def test_upgrade_is_idempotent_and_reports_the_head(store: Store) -> None:
-    assert store.schema_revision() == head_revision() == "0002"
+    assert store.schema_revision() == head_revision() == "0003"
     store.upgrade()
     reopened = Store.open(store.url)
     try:
-        assert reopened.schema_revision() == "0002"
+        assert reopened.schema_revision() == "0003"
         assert reopened.generation() == 0
     finally:
         reopened.close()
@@ -107,7 +107,7 @@ def test_upgrade_to_the_audit_trail_keeps_existing_rows(database_url: str) -> No
         early.close()
 
     with Store.open(database_url) as store:
-        assert store.schema_revision() == "0002"
+        assert store.schema_revision() == "0003"
         events = store.query_audit()
         assert [(e.correlation_id, e.kind, e.outcome) for e in reversed(events)] == [
             ("a", "tool_call", "ok"),
@@ -127,7 +127,7 @@ def test_upgrade_to_the_audit_trail_keeps_existing_rows(database_url: str) -> No
     # And back down and up again, rows kept.
     _at_revision(database_url, "0001", down=True)
     with Store.open(database_url) as store:
-        assert store.schema_revision() == "0002"
+        assert store.schema_revision() == "0003"
         assert len(store.query_audit()) == 5
         assert store.token_record("platform", "ci-bot") is not None
 

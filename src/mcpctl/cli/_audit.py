@@ -1,7 +1,8 @@
 """`mcpctl audit`: the audit trail filtered, as a table, JSON or JSON lines, or followed as it is
 written; `mcpctl audit sessions`: MCP sessions with their first/last activity, calls and errors.
 
-A thin command over `Store.query_audit`, `Store.audit_sessions` and `AuditFollower`.
+A thin command over `Store.query_audit`, `Store.audit_sessions` and `AuditFollower`; with `--url` the
+same calls go to the gateway's audit API (`RemoteAudit`), so both print the same.
 """
 
 from __future__ import annotations
@@ -11,7 +12,8 @@ import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, TypeVar
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import click
 from click.core import ParameterSource
@@ -24,7 +26,7 @@ from ._options import database_option, open_store
 from ._output import table
 
 if TYPE_CHECKING:
-    from mcpctl.store import AuditEvent, AuditQuery, AuditSession, Store
+    from mcpctl.store import AuditEvent, AuditQuery, AuditSession
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -41,6 +43,8 @@ KINDS = (
     "apply",
     "reconcile",
     "config_reload",
+    "tool_pin_mismatch",
+    "description_flagged",
 )
 OUTCOMES = ("ok", "error", "denied", "timeout", "unauthorized")
 FORMATS = ("table", "json", "jsonl")
@@ -58,6 +62,46 @@ SESSION_HEADERS = (
     "ERRORS",
     "STATE",
 )
+
+
+class AuditReader(Protocol):
+    """A `Store` or a `RemoteAudit`: where the audit trail is read from."""
+
+    def query_audit(self, query: AuditQuery | None = None) -> list[AuditEvent]: ...
+
+    def audit_sessions(self, query: AuditQuery | None = None) -> list[AuditSession]: ...
+
+    def latest_audit_id(self) -> int: ...
+
+    def close(self) -> None: ...
+
+
+def source_options(command: F) -> F:
+    """`--url` and `--token-file` (read through the gateway) and `--database-url` (read the store)."""
+    command = database_option(command)
+    command = click.option(
+        "--token-file",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="With --url: a file holding the bearer token (default: $MCPCTL_TOKEN).",
+    )(command)
+    return click.option(
+        "--url",
+        metavar="URL",
+        help="Read through the gateway's audit API at URL (needs a token holding the audit operation).",
+    )(command)
+
+
+def open_reader(url: str | None, token_file: Path | None, database_url: str | None) -> AuditReader:
+    """The gateway's API when `url` is given, else the store."""
+    if url is None:
+        if token_file is not None:
+            raise UsageError("--token-file goes with --url")
+        return open_store(database_url)
+    if database_url is not None:
+        raise UsageError("give --url or --database-url, not both")
+    from ._audit_remote import RemoteAudit, read_token
+
+    return RemoteAudit(url, read_token(token_file))
 
 
 class TimeParam(click.ParamType[datetime]):
@@ -170,7 +214,7 @@ def _emit_lines(lines: Iterable[str]) -> None:
     show_default=True,
     help="Seconds between polls with --follow.",
 )
-@database_option
+@source_options
 @click.pass_context
 def audit(
     ctx: click.Context,
@@ -178,12 +222,15 @@ def audit(
     fmt: str,
     follow: bool,
     interval: float,
+    url: str | None,
+    token_file: Path | None,
     database_url: str | None,
     **filters: Any,
 ) -> None:
     """Show the audit trail, newest first: sessions, calls, denials, auth failures, applies, reconciles.
 
     Filters combine (all must match). `-o json` is one JSON array; `-o jsonl` one event per line.
+    With --url the trail is read through the gateway (a token reads its own project's events).
     """
     if ctx.invoked_subcommand is not None:
         given = [
@@ -199,14 +246,14 @@ def audit(
     if follow and fmt == "json":
         raise UsageError("--follow streams events: use -o jsonl or -o table with it")
     query = _query(**filters)
-    store = open_store(database_url)
+    reader = open_reader(url, token_file, database_url)
     try:
         if follow:
-            _follow(store, query, fmt, interval)
+            _follow(reader, query, fmt, interval)
             return
-        events = store.query_audit(query)
+        events = reader.query_audit(query)
     finally:
-        store.close()
+        reader.close()
     _print(events, fmt, EVENT_HEADERS, event_row, "No audit events found.")
 
 
@@ -228,7 +275,7 @@ def _print(
         click.echo(table(headers, [row(item) for item in found]))
 
 
-def _follow(store: Store, query: AuditQuery, fmt: str, interval: float) -> None:
+def _follow(store: AuditReader, query: AuditQuery, fmt: str, interval: float) -> None:
     """Print the newest events oldest first, then each new one as it is written, until Ctrl-C."""
     from mcpctl.store import AuditFollower
 
@@ -250,19 +297,21 @@ def _follow(store: Store, query: AuditQuery, fmt: str, interval: float) -> None:
 
 @audit.command("sessions")
 @filter_options(events=False)
-@database_option
-def sessions(fmt: str, database_url: str | None, **filters: Any) -> None:
+@source_options
+def sessions(
+    fmt: str, url: str | None, token_file: Path | None, database_url: str | None, **filters: Any
+) -> None:
     """List MCP sessions, latest activity first: project, token, user, first/last seen, calls, errors.
 
     Calls are tool calls, prompt gets and resource reads; errors are events whose outcome was not ok.
     The filters select the events that are counted.
     """
     query = _query(**filters)
-    store = open_store(database_url)
+    reader = open_reader(url, token_file, database_url)
     try:
-        found = store.audit_sessions(query)
+        found = reader.audit_sessions(query)
     finally:
-        store.close()
+        reader.close()
     _print(found, fmt, SESSION_HEADERS, session_row, "No sessions found.")
 
 

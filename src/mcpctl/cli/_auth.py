@@ -17,12 +17,12 @@ from mcpctl.policy import (
     OPERATIONS,
     POLICY_KINDS,
     RESOURCES,
-    Grant,
     PermissionSet,
     PolicySet,
     check_request,
     parse_subject,
 )
+from mcpctl.reconciler import PERMISSION_COLUMNS, grant_row
 from mcpctl.schemas import load_and_validate, resolve_kind
 
 from ._completion import complete_projects
@@ -30,8 +30,6 @@ from ._main import cli, failures_exit_at_least
 from ._options import database_option, open_store
 from ._output import table
 from ._plan import filename_option
-
-LIST_COLUMNS = ("PROJECT", "VERB", "RESOURCE", "NAMES", "TOOLS", "VIA", "FROM", "NARROWED-BY")
 
 
 @cli.group("auth")
@@ -69,34 +67,13 @@ def load_policy(filenames: Sequence[str], database_url: str | None) -> PolicySet
         store.close()
 
 
-def grant_row(grant: Grant) -> tuple[str, ...]:
-    """A grant as a `--list` row (see LIST_COLUMNS)."""
-    via = grant.via
-    if grant.implied_by is not None:
-        via += f", {grant.implied_by} implies {grant.verb}"
-    if grant.resource is None:
-        names = tools = "-"
-    else:
-        names, tools = ",".join(sorted(grant.names)) or "*", grant.tools.text
-    return (
-        grant.project or "*",
-        grant.verb,
-        grant.resource or "-",
-        names,
-        tools,
-        via,
-        str(grant.origin),
-        str(grant.limit) if grant.limit is not None else "-",
-    )
-
-
 def render_list(permissions: PermissionSet, project: str | None) -> str:
     """Everything the subject may do, one grant per row, or a line saying it may do nothing."""
     if not permissions.grants:
         where = f" in project {project}" if project else ""
         notes = "".join(f"; {note}" for note in permissions.notes)
         return f"{permissions.subject} may do nothing{where}{notes}"
-    return table(LIST_COLUMNS, [grant_row(g) for g in permissions.grants])
+    return table(PERMISSION_COLUMNS, [grant_row(g) for g in permissions.grants])
 
 
 @auth.command("can-i")

@@ -1,34 +1,39 @@
-"""Imports every command module so that each registers itself on the root group."""
+"""Every top-level command and the module that defines it: the one table of the command line.
+
+The root group imports a module only when its command is used (click's lazy-group pattern), so
+`mcpctl --help` and a TAB press never load the store, the models or the MCP SDK. Add a command
+with one line here and its summary in `_help.HELP`; the module registers it with `@cli.command`.
+"""
 
 from __future__ import annotations
 
-from . import (
-    _apply,  # noqa: F401
-    _audit,  # noqa: F401
-    _auth,  # noqa: F401
-    _backup,  # noqa: F401
-    _bridge,  # noqa: F401
-    _completion,  # noqa: F401
-    _config_claude,  # noqa: F401
-    _console,  # noqa: F401
-    _create,  # noqa: F401
-    _db,  # noqa: F401
-    _delete,  # noqa: F401
-    _describe,  # noqa: F401
-    _edit,  # noqa: F401
-    _export,  # noqa: F401
-    _get,  # noqa: F401
-    _history,  # noqa: F401
-    _plan,  # noqa: F401
-    _reconcile,  # noqa: F401
-    _rotate,  # noqa: F401
-    _schema,  # noqa: F401
-    _serve,  # noqa: F401
-    _status,  # noqa: F401
-    _test_mcp,  # noqa: F401
-    _validate,  # noqa: F401
-)
-from ._help import apply_help
-from ._main import cli
-
-apply_help(cli)
+COMMANDS: dict[str, str] = {
+    "apply": "_apply",
+    "audit": "_audit",
+    "auth": "_auth",
+    "backup": "_backup",
+    "completion": "_completion",
+    "config": "_config_claude",
+    "console": "_console",
+    "create": "_create",
+    "db": "_db",
+    "delete": "_delete",
+    "describe": "_describe",
+    "diff": "_plan",
+    "edit": "_edit",
+    "export": "_export",
+    "get": "_get",
+    "history": "_history",
+    "mcp": "_bridge",
+    "pin": "_pin",
+    "plan": "_plan",
+    "reconcile": "_reconcile",
+    "restore": "_backup",
+    "rotate": "_rotate",
+    "schema": "_schema",
+    "serve": "_serve",
+    "status": "_status",
+    "test": "_test_mcp",
+    "validate": "_validate",
+}
+"""Command name → module under `mcpctl.cli` that registers it on the root group."""

@@ -10,9 +10,13 @@ from datetime import UTC, datetime
 
 import click
 
+from mcpctl.errors import ResourceNotFound
+from mcpctl.policy import SubjectRef
 from mcpctl.reconciler import (
     Inventory,
     Section,
+    permission_sections,
+    policy_of,
     relations,
     template_specs,
     token_expiry,
@@ -20,7 +24,7 @@ from mcpctl.reconciler import (
 )
 from mcpctl.schemas import LiveResource, McpToken, TemplateSpec, printable
 
-from ._completion import KIND, complete_names, complete_projects
+from ._completion import KindType, complete_names, complete_projects
 from ._get import find_or_catalog
 from ._main import cli
 from ._options import database_option, open_store
@@ -97,8 +101,35 @@ def render_describe(
     return "\n".join(lines)
 
 
+SERVICE_ACCOUNT_WORDS = ("serviceaccount", "serviceaccounts", "sa", "ServiceAccount")
+"""Service accounts are no stored kind (role bindings name them), but `describe` shows them too."""
+
+
+class DescribeKind(KindType):
+    """A KIND, or a service account."""
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if value in SERVICE_ACCOUNT_WORDS:
+            return "ServiceAccount"
+        return super().convert(value, param, ctx)
+
+
+def describe_service_account(inventory: Inventory, name: str) -> str:
+    """A service account: the role bindings naming it and its effective permissions."""
+    policy = policy_of(inventory)
+    subject = SubjectRef("ServiceAccount", name)
+    if not policy.knows(subject):
+        raise ResourceNotFound(f"ServiceAccount/{name} is not named by any role binding")
+    bindings = Section("Role bindings", ("NAME", "PROJECT"))
+    bindings.rows.extend((identity.name, identity.project or "*") for identity, _ in policy.reaching(subject))
+    lines = [_field("Name", name), _field("Kind", "ServiceAccount")]
+    sections = [bindings, *permission_sections(policy.permissions_of(subject))]
+    lines.extend(render_section(section) for section in sections)
+    return "\n".join(lines)
+
+
 @cli.command("describe")
-@click.argument("kind", type=KIND)
+@click.argument("kind", type=DescribeKind())
 @click.argument("name", shell_complete=complete_names)
 @click.option(
     "-p",
@@ -112,13 +143,17 @@ def describe(kind: str, name: str, project: str | None, database_url: str | None
     """Show one resource in detail with its relations.
 
     A project's servers (present or missing), prompts, tokens and bindings; a server's projects and
-    template; a user's groups, bindings and effective rules; a token's status, bindings and effective
-    rules; a group's members; a template's servers.
+    template; a user's, group's, token's or service account's effective permissions, each with where
+    it comes from (direct, via group, cloned from the owner, narrowed by); a token's status; a
+    group's members; a template's servers.
     """
     now = datetime.now(UTC)
     store = open_store(database_url, read_only=True)
     try:
         inventory = Inventory(store)
+        if kind == "ServiceAccount":
+            click.echo(describe_service_account(inventory, name))
+            return
         live = find_or_catalog(inventory, kind, name, project)
         sections = relations(inventory, live, now)
         kept = inventory.of_kind("Template") if live.identity.kind == "Server" else []

@@ -1,7 +1,7 @@
 """The one-line summary and the examples of every command, kept in one table.
 
 `mcpctl --help` lists each command by its summary (short enough never to be cut); `mcpctl CMD --help`
-ends with its examples. `apply_help(cli)` puts both on the commands once they are registered.
+ends with its examples. The root group (`_main.LazyGroup`) puts both on each command as it loads it.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ HELP: dict[str, tuple[str, list[str]]] = {
             "mcpctl audit --since 1h",
             "mcpctl audit -p platform --outcome denied",
             "mcpctl audit --token ci-bot --follow",
+            "mcpctl audit --url https://mcp.example --token-file ~/.mcpctl-token --kind access_denied",
         ],
     ),
     "audit sessions": (
@@ -113,7 +114,11 @@ HELP: dict[str, tuple[str, list[str]]] = {
     ),
     "describe": (
         "Show one resource and its relations.",
-        ["mcpctl describe project platform", "mcpctl describe token ci-bot -p platform"],
+        [
+            "mcpctl describe project platform",
+            "mcpctl describe token ci-bot -p platform",
+            "mcpctl describe sa backup-job",
+        ],
     ),
     "diff": (
         "Show how the store differs from the files.",
@@ -140,6 +145,14 @@ HELP: dict[str, tuple[str, list[str]]] = {
     "mcp": (
         "Bridge stdio to a project's endpoint.",
         ["mcpctl mcp -p platform", "mcpctl mcp -p platform --url https://mcp.example.com"],
+    ),
+    "pin": (
+        "Pin or check servers' tool definitions.",
+        [
+            "mcpctl pin files -o examples/config-repo",
+            "mcpctl pin -p platform -o .",
+            "mcpctl pin --check -f examples/config-repo",
+        ],
     ),
     "plan": (
         "Show what apply would change.",
@@ -177,18 +190,22 @@ HELP: dict[str, tuple[str, list[str]]] = {
         [
             "mcpctl serve",
             "MCPCTL_SECRETS_DIR=/run/secrets mcpctl serve --host 0.0.0.0 --allowed-host mcp.example",
+            "mcpctl serve --audit-retention 30d",
         ],
     ),
     "status": (
         "Check the store, gateway and LLM providers.",
         ["mcpctl status", "mcpctl status --url http://127.0.0.1:8080 -o json"],
     ),
-    "test": ("Check things from the outside.", ["mcpctl test mcp http://127.0.0.1:8080/projects/platform/mcp"]),
+    "test": (
+        "Check things from the outside.",
+        ["mcpctl test mcp http://127.0.0.1:8080/projects/platform/mcp"],
+    ),
     "test mcp": (
         "Check an MCP endpoint as a client.",
         [
             "mcpctl test mcp http://127.0.0.1:8080/projects/platform/mcp",
-            "mcpctl test mcp URL --tool time__get_current_time --args '{\"timezone\": \"UTC\"}'",
+            'mcpctl test mcp URL --tool time__get_current_time --args \'{"timezone": "UTC"}\'',
         ],
     ),
     "validate": (

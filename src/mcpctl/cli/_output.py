@@ -28,6 +28,7 @@ from mcpctl.schemas import (
     ServerSpec,
     Template,
     TemplateSpec,
+    ToolPins,
     User,
     mask_args,
     mask_url,
@@ -116,6 +117,7 @@ _group = _as(Group)
 _binding = _as(RoleBinding)
 _token = _as(McpToken)
 _proxy_model = _as(ProxyModel)
+_pins = _as(ToolPins)
 
 
 def _rules(binding: RoleBinding | McpToken) -> str:
@@ -188,6 +190,10 @@ COLUMNS: dict[str, list[Column]] = {
     ],
     "ProxyModel": [
         Column("STAGES", lambda r: ",".join(stage.type for stage in _proxy_model(r).spec.stages)),
+    ],
+    "ToolPins": [
+        Column("TOOLS", lambda r: str(len(_pins(r).spec.tools))),
+        Column("TOOL-NAMES", lambda r: ",".join(t.name for t in _pins(r).spec.tools), wide=True),
     ],
 }
 """Kind-specific columns, between NAME/PROJECT and MANAGED-BY/AGE."""

@@ -27,9 +27,7 @@ def rotate() -> None:
 
 @rotate.command("mcptoken")
 @click.argument("name")
-@click.option(
-    "-p", "--project", default=None, shell_complete=complete_projects, help="Project of the token."
-)
+@click.option("-p", "--project", default=None, shell_complete=complete_projects, help="Project of the token.")
 @token_output_option
 @database_option
 def rotate_mcptoken(

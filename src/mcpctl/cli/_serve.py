@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -16,6 +17,29 @@ from ._logging import configure_logging
 from ._main import cli
 from ._options import database_option
 from ._reconcile import GatewayReconciler, serve_reconcile_options
+from ._serve_limits import limits_config, serve_limit_options
+
+
+class _Rate(click.ParamType[int]):
+    """`N` or `N/min` requests per minute, `N/s` per second: the value is requests per minute."""
+
+    name = "rate"
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().lower().replace(" ", "")
+        number, _, unit = text.partition("/")
+        per = {"": 1, "m": 1, "min": 1, "minute": 1, "s": 60, "sec": 60, "second": 60}.get(unit)
+        if not number.isdigit() or per is None:
+            self.fail(f"{value!r} is not a rate: use N (per minute), N/min or N/s", param, ctx)
+        rate = int(number) * per
+        if rate > 10_000_000:
+            self.fail(f"{value!r} is more than 10,000,000 requests per minute", param, ctx)
+        return rate
+
+
+RATE = _Rate()
 
 
 @cli.command("serve")
@@ -52,12 +76,54 @@ from ._reconcile import GatewayReconciler, serve_reconcile_options
     help="Extra Host header value to accept (a public name behind a proxy); repeatable.",
 )
 @click.option(
+    "--llm-config",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    envvar="MCPCTL_LLM_CONFIG",
+    show_envvar=True,
+    help="LLM providers YAML for gated projects (default: MCPCTL_LLM_URL + MCPCTL_LLM_MODEL, else none).",
+)
+@click.option(
     "--log-level",
     type=click.Choice(["debug", "info", "warning", "error"]),
     default="info",
     show_default=True,
     help="Log verbosity.",
 )
+@click.option(
+    "--rate-limit-per-token",
+    "rate_limit",
+    type=RATE,
+    default="2000",
+    show_default=True,
+    metavar="N[/min|/s]",
+    help="Requests each token may make per minute (or N/s per second); 0 turns the limit off.",
+)
+@click.option(
+    "--redis-url",
+    envvar="MCPCTL_REDIS_URL",
+    show_envvar=True,
+    metavar="URL",
+    help="redis://HOST:6379/0: share the rate-limit counters with every replica using it.",
+)
+@click.option(
+    "--audit/--no-audit",
+    default=True,
+    show_default=True,
+    help="Write sessions, calls, denials and auth failures to the store's audit trail.",
+)
+@click.option(
+    "--audit-retention",
+    metavar="DURATION",
+    help="Delete audit events older than this (30d, 12h, 2w), hourly in the background; default: keep all.",
+)
+@click.option(
+    "--audit-queue-size",
+    type=click.IntRange(500, 10_000_000),
+    default=10_000,
+    show_default=True,
+    help="Audit events held in memory while the writer catches up; beyond it the oldest are dropped.",
+)
+@serve_limit_options
 @serve_reconcile_options
 def serve(
     host: str,
@@ -68,18 +134,43 @@ def serve(
     poll_interval: float,
     token_cache_ttl: float,
     allowed_hosts: tuple[str, ...],
+    llm_config: Path | None,
     log_level: str,
+    rate_limit: int,
+    redis_url: str | None,
+    audit: bool,
+    audit_retention: str | None,
+    audit_queue_size: int,
     reconcile_repo: str | None,
     reconcile_ref: str | None,
     reconcile_path: str | None,
     reconcile_interval: str,
+    **limits: Any,
 ) -> None:
     """Serve every project's MCP endpoint at http://HOST:PORT/projects/<project>/mcp."""
     import uvicorn
 
-    from mcpctl.gateway import AuthConfig, GatewayConfig, LiveConfig, UpstreamConfig, create_app
+    from mcpctl.gateway import (
+        AuditConfig,
+        AuthConfig,
+        GatewayConfig,
+        LiveConfig,
+        LlmSettings,
+        RateLimitConfig,
+        SessionConfig,
+        UpstreamConfig,
+        create_app,
+        uvicorn_config,
+    )
+    from mcpctl.store import parse_duration
 
     configure_logging(log_level)
+    retention = None
+    if audit_retention is not None:
+        try:
+            retention = parse_duration(audit_retention)
+        except ValueError as error:
+            raise click.BadParameter(str(error), param_hint="--audit-retention") from None
     config = GatewayConfig(
         database_url=database_url,
         host=host,
@@ -87,6 +178,15 @@ def serve(
         auth=AuthConfig(enabled=not no_auth, cache_ttl_seconds=token_cache_ttl),
         live=LiveConfig(poll_interval_seconds=poll_interval),
         upstream=UpstreamConfig(secrets_dir=secrets_dir),
+        rate_limit=RateLimitConfig(requests_per_minute=rate_limit, redis_url=redis_url or None),
+        audit=AuditConfig(enabled=audit, retention=retention, queue_size=audit_queue_size),
+        llm=LlmSettings(config_file=llm_config),
+        sessions=SessionConfig(
+            max_sessions=limits["max_sessions"],
+            max_sessions_per_token=limits["max_sessions_per_token"],
+            max_requests_per_session=limits["max_requests_per_session"],
+        ),
+        **limits_config(limits),
         extra_hosts=allowed_hosts,
         extra_gauges=reconcile_metric_families(),
     )
@@ -108,9 +208,7 @@ def serve(
         reconciler.start()
     try:
         # log_config=None: uvicorn's own lines go through mcpctl's handler and format too.
-        uvicorn.run(
-            app, host=host, port=port, log_level=log_level, access_log=False, lifespan="on", log_config=None
-        )
+        uvicorn.Server(uvicorn_config(app, config, log_level=log_level, log_config=None)).run()
     finally:
         if reconciler is not None:
             reconciler.stop()

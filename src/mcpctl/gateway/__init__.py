@@ -17,22 +17,48 @@ from mcpctl.errors import (
 )
 
 from ._app import create_app
+from ._audit_sink import AuditSink, audit_event
 from ._auth import TokenAuthenticator
-from ._config import AuthConfig, GatewayConfig, LiveConfig, SessionConfig, UpstreamConfig
+from ._config import (
+    AuditConfig,
+    AuthConfig,
+    GatewayConfig,
+    HttpLimits,
+    ListConfig,
+    LiveConfig,
+    LlmSettings,
+    PolicyConfig,
+    ProbeConfig,
+    RateLimitConfig,
+    SessionConfig,
+    UpstreamConfig,
+)
 from ._context import CallContext, Refused, Target, UnknownTarget
 from ._events import (
     AccessDenied,
     AuthFailed,
+    ClientRequestRelayed,
+    ConfigReloaded,
+    DescriptionFlagged,
     EventSink,
     GatewayEvent,
     RequestFinished,
     SessionClosed,
     SessionOpened,
+    ToolPinMismatch,
+    ToolsSelected,
 )
+from ._gate import GateLayer
+from ._live_tools import read_live_tools
+from ._matcher import Candidate, Matcher
+from ._pinning import PinningLayer, live_definition
 from ._pipeline import Layer, Listed, refuse
+from ._policy import PolicyLayer
 from ._pool import UpstreamPool, UpstreamStatus
 from ._principal import Permissions, Principal
 from ._secrets import SecretResolver
+from ._select import PromptCandidate, Selection, Selector
+from ._serving import uvicorn_config
 from ._session import GatewaySession
 from ._state import LiveState, Snapshot, load_snapshot, resolve_server_spec
 from ._upstream import UpstreamState
@@ -40,31 +66,52 @@ from ._webhook import WebhookConfig, webhook_app, webhook_router, webhook_signat
 
 __all__ = [
     "AccessDenied",
+    "AuditConfig",
+    "AuditSink",
     "AuthConfig",
     "AuthFailed",
     "AuthFailure",
     "CallContext",
+    "Candidate",
+    "ClientRequestRelayed",
+    "ConfigReloaded",
+    "DescriptionFlagged",
     "EventSink",
+    "GateLayer",
     "GatewayConfig",
     "GatewayEvent",
     "GatewaySession",
+    "HttpLimits",
     "InvalidUpstreamSpec",
     "Layer",
+    "ListConfig",
     "Listed",
     "LiveConfig",
     "LiveState",
+    "LlmSettings",
+    "Matcher",
     "MissingSecret",
     "Permissions",
+    "PinningLayer",
+    "PolicyConfig",
+    "PolicyLayer",
     "Principal",
+    "ProbeConfig",
+    "PromptCandidate",
+    "RateLimitConfig",
     "Refused",
     "RequestFinished",
     "SecretResolver",
+    "Selection",
+    "Selector",
     "SessionClosed",
     "SessionConfig",
     "SessionOpened",
     "Snapshot",
     "Target",
     "TokenAuthenticator",
+    "ToolPinMismatch",
+    "ToolsSelected",
     "UnknownTarget",
     "UnknownUpstream",
     "UpstreamConfig",
@@ -75,10 +122,14 @@ __all__ = [
     "UpstreamTimeout",
     "UpstreamUnavailable",
     "WebhookConfig",
+    "audit_event",
     "create_app",
+    "live_definition",
     "load_snapshot",
+    "read_live_tools",
     "refuse",
     "resolve_server_spec",
+    "uvicorn_config",
     "webhook_app",
     "webhook_router",
     "webhook_signature",

@@ -1,6 +1,8 @@
 """Read-only admin API under `/api/v1`: projects, servers, resources by kind, upstreams, token introspection.
 
-With auth on, every route but introspection needs a valid token of some project (RBAC narrows this later).
+With auth on, every route but introspection needs a valid token, and shows only what it may see
+(`Visibility`): its own project (others are 404) and the resources it may `view`. Token hashes never leave
+the store.
 """
 
 from __future__ import annotations
@@ -11,7 +13,12 @@ from typing import Any
 import anyio.to_thread
 from litestar import Request, Response, Router, get, post
 from litestar.connection import ASGIConnection
-from litestar.exceptions import NotAuthorizedException, NotFoundException, ValidationException
+from litestar.exceptions import (
+    NotAuthorizedException,
+    NotFoundException,
+    PermissionDeniedException,
+    ValidationException,
+)
 from litestar.handlers.base import BaseRouteHandler
 from litestar.params import FromPath, FromQuery
 
@@ -25,6 +32,7 @@ from ._events import AuthFailed
 from ._health import upstream_status
 from ._runtime import GatewayRuntime, runtime_of
 from ._state import stored_templates
+from ._visibility import Visibility
 
 API_PATH = "/api/v1"
 
@@ -57,10 +65,15 @@ def _document(live: LiveResource, templates: Mapping[str, TemplateSpec]) -> dict
     return doc
 
 
+def _visibility(request: Request[Any, Any, Any]) -> Visibility:
+    return Visibility.of(request.scope, runtime_of(request).state.snapshot)
+
+
 def _project_view(request: Request[Any, Any, Any], name: str) -> dict[str, Any]:
     runtime = runtime_of(request)
     snapshot = runtime.state.snapshot
     spec = snapshot.projects[name]
+    visible = _visibility(request)
     return {
         "name": name,
         "endpoint": f"/projects/{name}/mcp",
@@ -68,7 +81,7 @@ def _project_view(request: Request[Any, Any, Any], name: str) -> dict[str, Any]:
         "missingServers": [s for s in spec.servers if s not in snapshot.servers],
         "proxyModel": spec.proxy_model,
         "instructions": spec.instructions,
-        "prompts": sorted(snapshot.prompts.get(name, {})),
+        "prompts": sorted(p for p in snapshot.prompts.get(name, {}) if visible.permits("prompts", p)),
         "openSessions": runtime.sessions.open_sessions(name),
     }
 
@@ -76,12 +89,13 @@ def _project_view(request: Request[Any, Any, Any], name: str) -> dict[str, Any]:
 @get("/projects", summary="Projects served, with their servers and open sessions.")
 async def list_projects(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
     snapshot = runtime_of(request).state.snapshot
-    return [_project_view(request, name) for name in sorted(snapshot.projects)]
+    visible = _visibility(request)
+    return [_project_view(request, name) for name in sorted(snapshot.projects) if visible.project(name)]
 
 
 @get("/projects/{name:str}", summary="One project.")
 async def get_project(request: Request[Any, Any, Any], name: FromPath[str]) -> dict[str, Any]:
-    if name not in runtime_of(request).state.snapshot.projects:
+    if name not in runtime_of(request).state.snapshot.projects or not _visibility(request).project(name):
         raise NotFoundException(detail=f"project {name} not found")
     return _project_view(request, name)
 
@@ -91,13 +105,18 @@ async def list_servers(request: Request[Any, Any, Any]) -> list[dict[str, Any]]:
     runtime = runtime_of(request)
     snapshot = runtime.state.snapshot
     states = runtime.pool.status()
+    visible = _visibility(request)
     out: list[dict[str, Any]] = []
     for name in sorted(set(snapshot.servers) | set(snapshot.server_errors)):
+        if not visible.server(name):
+            continue
         spec = snapshot.servers.get(name)
         entry: dict[str, Any] = {
             "name": name,
             "transport": spec.transport if spec else None,
-            "projects": sorted(p for p, s in snapshot.projects.items() if name in s.servers),
+            "projects": sorted(
+                p for p, s in snapshot.projects.items() if name in s.servers and visible.project(p)
+            ),
             "error": snapshot.server_errors.get(name),
             "upstream": upstream_status(states[name]) if name in states else None,
         }
@@ -112,8 +131,14 @@ async def list_resources(
     resolved = resolve_kind(kind)
     if resolved is None:
         raise ValidationException(detail=f"unknown kind {kind!r}")
+    visible = _visibility(request)
+    if project is not None and project != visible.home and visible.home is not None:
+        raise NotFoundException(detail=f"project {project} not found")
+    if not visible.kind(resolved):
+        raise PermissionDeniedException(detail=f"this token may not view {resolved} resources")
     store = runtime_of(request).store
     found = await anyio.to_thread.run_sync(lambda: store.list_resources(kind=resolved, project=project))
+    found = [live for live in found if visible.resource(live)]
     templates: dict[str, TemplateSpec] = {}
     if resolved in ("Server", "Template"):
         templates = await anyio.to_thread.run_sync(stored_templates, store)
@@ -122,7 +147,9 @@ async def list_resources(
 
 @get("/upstreams", summary="State of every upstream in the pool.")
 async def list_upstreams(request: Request[Any, Any, Any]) -> dict[str, Any]:
-    return {name: upstream_status(s) for name, s in runtime_of(request).pool.status().items()}
+    visible = _visibility(request)
+    states = runtime_of(request).pool.status()
+    return {name: upstream_status(s) for name, s in states.items() if visible.server(name)}
 
 
 @post(

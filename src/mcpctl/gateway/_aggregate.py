@@ -7,7 +7,7 @@ with the request's `CallContext`.
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any, Protocol, TypeVar
 from urllib.parse import quote, unquote
 
@@ -33,6 +33,8 @@ COLLISION_SCHEME = "mcpctl"
 """URIs two upstreams both list are served as `mcpctl://<server>/<quoted uri>`."""
 
 T = TypeVar("T")
+Spawn = Callable[[Callable[[], Coroutine[Any, Any, None]]], object]
+"""Starts a background task (the sessions' task group's `start_soon`) that may outlive the request."""
 N = TypeVar("N", types.Tool, types.Prompt)
 
 
@@ -79,6 +81,8 @@ class Upstreams(Protocol):
 
     def capabilities(self, server: str) -> types.ServerCapabilities | None: ...
 
+    async def session_closed(self, session_id: str) -> None: ...
+
 
 def split_name(name: str, servers: list[str]) -> tuple[str, str] | None:
     """(`server`, `name`) for a namespaced `<server>__<name>`; the longest matching server wins."""
@@ -112,9 +116,22 @@ class ProjectAggregator:
     """Answers every request of one project from the current snapshot and the upstream pool (`Terminal`)."""
 
     def __init__(
-        self, project: str, snapshot: Callable[[], Snapshot], pool: Upstreams, metrics: GatewayMetrics
+        self,
+        project: str,
+        snapshot: Callable[[], Snapshot],
+        pool: Upstreams,
+        metrics: GatewayMetrics,
+        *,
+        list_deadline: float = 5.0,
+        spawn: Spawn | None = None,
+        on_late: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.project = project
+        self.list_deadline = list_deadline
+        self._spawn = spawn
+        self._on_late = on_late
+        self._pending: set[tuple[str, str]] = set()
+        """(method, server) of list fetches that missed a deadline and are still running in the background."""
         self._snapshot = snapshot
         self.pool = pool
         self.metrics = metrics
@@ -131,17 +148,64 @@ class ProjectAggregator:
     async def _gather(
         self, method: str, servers: list[str], fetch: Callable[[str], Awaitable[list[T]]]
     ) -> dict[str, list[T]]:
-        """`fetch(server)` for every server at once; a failing server is skipped, logged and counted."""
+        """`fetch(server)` for every server at once, for at most `list_deadline` seconds.
+
+        A failing server is skipped, logged and counted. A server that has not answered by the deadline is
+        left out (logged and counted as slow); its fetch goes on in the background (where the pool caches
+        what it gets), and until it ends the next lists leave that server out at once rather than wait again.
+        """
         results: dict[str, list[T]] = {}
 
+        def failed(server: str, error: Exception) -> None:
+            self.metrics.upstream_list_failures.inc(project=self.project, server=server, method=method)
+            logger.warning(
+                "project %s: %s from %s skipped: %s", self.project, method, server, _describe(error)
+            )
+
+        def slow(server: str, why: str) -> None:
+            self.metrics.upstream_list_slow.inc(project=self.project, server=server, method=method)
+            logger.warning("project %s: %s from %s left out: %s", self.project, method, server, why)
+
         async def one(server: str) -> None:
-            try:
-                results[server] = await fetch(server)
-            except Exception as error:
-                self.metrics.upstream_list_failures.inc(project=self.project, server=server, method=method)
-                logger.warning(
-                    "project %s: %s from %s skipped: %s", self.project, method, server, _describe(error)
-                )
+            key = (method, server)
+            if key in self._pending:
+                slow(server, "an earlier list is still waiting for it")
+                return
+            done = anyio.Event()
+            outcome: list[list[T] | Exception] = []
+            late = False
+
+            async def run() -> None:
+                try:
+                    outcome.append(await fetch(server))
+                except Exception as error:
+                    outcome.append(error)
+                finally:
+                    self._pending.discard(key)
+                    done.set()
+                if late and self._on_late is not None and not isinstance(outcome[0], Exception):
+                    # The list went out without this server: its clients are told to list again.
+                    logger.info("project %s: %s from %s answered late", self.project, method, server)
+                    try:
+                        await self._on_late()
+                    except Exception as error:  # a background task must not end the sessions' task group
+                        logger.warning("project %s: list_changed failed: %s", self.project, _describe(error))
+
+            if self._spawn is None:
+                with anyio.move_on_after(self.list_deadline):
+                    await run()
+            else:
+                self._pending.add(key)
+                self._spawn(run)
+                with anyio.move_on_after(self.list_deadline):
+                    await done.wait()
+                late = not done.is_set()
+            if not outcome:
+                slow(server, f"no answer within the list deadline ({self.list_deadline:g} s)")
+            elif isinstance(outcome[0], Exception):
+                failed(server, outcome[0])
+            else:
+                results[server] = outcome[0]
 
         async with anyio.create_task_group() as group:
             for server in servers:
@@ -337,6 +401,8 @@ class ProjectAggregator:
         for subscribers in self.subscriptions.values():
             for subscriber in [s for s in subscribers if s[0] == session.id]:
                 subscribers.discard(subscriber)
+        # Its per-client upstream sessions end with it; anything it still had running upstream is cancelled.
+        await self.pool.session_closed(session.id)
 
     async def complete(self, call: CallContext, params: types.CompleteRequestParams) -> types.CompleteResult:
         target = call.target

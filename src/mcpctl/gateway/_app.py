@@ -21,21 +21,31 @@ from mcp.server.transport_security import TransportSecuritySettings
 
 from mcpctl import __version__
 from mcpctl.errors import UsageError
+from mcpctl.llm import LlmProviders, load_providers
 
 from ._admin import admin_router
+from ._audit_api import audit_router
+from ._audit_sink import GatewayAudit
 from ._auth import TokenAuthenticator
 from ._config import GatewayConfig, is_loopback
 from ._endpoint import MCP_MOUNT, mcp_endpoint
-from ._events import Events
+from ._events import ConfigReloaded, Events
+from ._gate import GateLayer
 from ._health import HealthProber, health_router
+from ._limits import limits_middleware
 from ._metrics import GatewayMetrics, Gauge
 from ._metrics_sink import MetricsSink
+from ._pinning import PinningLayer
 from ._pipeline import Layer
+from ._policy import PolicyLayer, token_permissions
 from ._pool import UpstreamPool
+from ._ratelimit import RateLimiter, rate_check
+from ._relay import RelayLimits
 from ._runtime import GatewayPool, GatewayRuntime, GatewayStore
 from ._secrets import SecretResolver
+from ._select import Selector
 from ._sessions import ProjectSessions
-from ._state import LiveState, Snapshot
+from ._state import ChangeSource, LiveState, Snapshot
 from ._toolfilter import ToolFilterLayer
 
 logger = logging.getLogger("mcpctl.gateway")
@@ -48,6 +58,15 @@ def _open_store(config: GatewayConfig) -> GatewayStore:
     return store
 
 
+def _change_feed(store: GatewayStore, config: GatewayConfig) -> ChangeSource | None:
+    """The store's LISTEN/NOTIFY feed (PostgreSQL), unless turned off; None for SQLite or other stores."""
+    from mcpctl.store import Store
+
+    if not config.live.listen or not isinstance(store, Store):
+        return None
+    return store.change_feed()
+
+
 def _make_pool(config: GatewayConfig) -> UpstreamPool:
     settings = config.upstream
     return UpstreamPool(
@@ -55,13 +74,35 @@ def _make_pool(config: GatewayConfig) -> UpstreamPool:
         tools_ttl=settings.tools_ttl_seconds,
         negative_ttl=settings.negative_ttl_seconds,
         max_backoff=settings.max_backoff_seconds,
+        max_client_sessions=settings.max_client_sessions,
+        relay_limits=RelayLimits(max_pending=settings.max_pending_client_requests),
     )
 
 
-def _layers(config: GatewayConfig, state: LiveState) -> list[Layer]:
+def _audit(config: GatewayConfig, store: GatewayStore) -> GatewayAudit | None:
+    if not config.audit.enabled:
+        return None
+    from mcpctl.store import Store
+
+    if not isinstance(store, Store):
+        raise UsageError("the audit trail needs an mcpctl store; turn it off (AuditConfig(enabled=False))")
+    return GatewayAudit(store, config.audit)
+
+
+def _layers(
+    config: GatewayConfig,
+    state: LiveState,
+    policy: PolicyLayer | None,
+    gate: GateLayer,
+    pool: GatewayPool,
+    events: Events,
+) -> list[Layer]:
     """The layers of every project's pipeline, outermost first: a new feature's layer is registered here."""
     return [
         *config.layers,
+        *([policy] if policy is not None else []),
+        gate,
+        PinningLayer(lambda: state.snapshot, pool, events),
         ToolFilterLayer(lambda: state.snapshot),
     ]
 
@@ -126,10 +167,21 @@ def _gauges(runtime: GatewayRuntime) -> Iterable[Gauge]:
     yield Gauge("mcpctl_store_generation", "Store generation the gateway serves.", generation)
 
 
-def _warn_unapplied(snapshot: Snapshot) -> None:
+def _warn_unapplied(snapshot: Snapshot, llm: LlmProviders) -> None:
     for name, spec in sorted(snapshot.projects.items()):
-        if spec.proxy_model != "default":
-            # Said loudly: an operator who asked for gated sessions must not assume they get them.
+        if spec.proxy_model == "gate":
+            named = spec.llm.provider
+            if not len(llm):
+                logger.info("project %s is gated; no LLM is configured, the matcher selects its tools", name)
+            elif named is not None and named not in {p.name for p in llm.providers}:
+                logger.warning(
+                    "project %s names LLM provider %r, which this gateway does not configure; "
+                    "the matcher selects its tools",
+                    name,
+                    named,
+                )
+        elif spec.proxy_model != "default":
+            # Said loudly: an operator who asked for a content pipeline must not assume they get one.
             logger.warning(
                 "project %s: proxyModel %r is not applied by this gateway version; every tool is exposed",
                 name,
@@ -155,9 +207,18 @@ def create_app(
     metrics = GatewayMetrics()
     events = Events([MetricsSink(metrics), *config.event_sinks])
     the_store = store if store is not None else _open_store(config)
-    state = LiveState(the_store, poll_interval=config.live.poll_interval_seconds)
+    audit = _audit(config, the_store)
+    if audit is not None:
+        events.add(audit.sink)
+    state = LiveState(
+        the_store, poll_interval=config.live.poll_interval_seconds, changes=_change_feed(the_store, config)
+    )
+    owns_llm = config.llm.providers is None
+    llm = config.llm.providers if config.llm.providers is not None else load_providers(config.llm.config_file)
+    gate = GateLayer(lambda: state.snapshot, Selector(llm), events)
     made_pool = _make_pool(config) if pool is None else None
     the_pool: GatewayPool = made_pool if made_pool is not None else cast(GatewayPool, pool)
+    policy = PolicyLayer(lambda: state.snapshot) if config.policy.enforce else None
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
         allowed_hosts=config.allowed_hosts(),
@@ -169,33 +230,54 @@ def create_app(
         metrics,
         security,
         config.sessions,
-        layers=_layers(config, state),
+        layers=_layers(config, state, policy, gate, the_pool, events),
         events=events,
+        list_deadline=config.lists.deadline_seconds,
     )
     if made_pool is not None:
-        made_pool.listen(sessions.upstream_tools_changed, sessions.resource_updated)
+        made_pool.listen(sessions.upstream_tools_changed, sessions.resource_updated, on_event=events.emit)
     auth = TokenAuthenticator(
-        the_store, ttl=config.auth.cache_ttl_seconds, max_entries=config.auth.cache_size
+        the_store,
+        ttl=config.auth.cache_ttl_seconds,
+        max_entries=config.auth.cache_size,
+        # From the live snapshot at every request, so the auth cache never holds permissions.
+        permissions_of=lambda record: token_permissions(state.snapshot, record.project, record.name),
+        used=audit.sink.token_used if audit is not None else None,
     )
     prober = HealthProber(
         lambda: state.snapshot.servers,
         the_pool.probe,
         lambda name: status.state if (status := the_pool.status().get(name)) is not None else None,
     )
-    runtime = GatewayRuntime(config, the_store, state, the_pool, sessions, auth, metrics, prober, events)
-    for gauge in _gauges(runtime):
+    # Limits are per token: without auth there is none to count by.
+    limited = config.auth.enabled and config.rate_limit.requests_per_minute > 0
+    limiter = RateLimiter(config.rate_limit) if limited else None
+    runtime = GatewayRuntime(
+        config, the_store, state, the_pool, sessions, auth, metrics, prober, events, audit=audit
+    )
+    for gauge in [*_gauges(runtime), *(audit.gauges() if audit is not None else [])]:
         metrics.add_gauge(gauge)
     for name, help_text, collect in config.extra_gauges:
         metrics.add_gauge(Gauge(name, help_text, collect))
 
     async def on_change(old: Snapshot, new: Snapshot, changed: set[str]) -> None:
         metrics.store_reloads.inc()
+        auth.clear()  # tokens are not in the snapshot; a revocation must not wait for the cache TTL
         await the_pool.sync(new.servers)
         await sessions.apply(new, changed)
+        if policy is not None:
+            await policy.policy_changed(old, new)
+        events.emit(ConfigReloaded(new.generation, old.generation, frozenset(changed)))
 
     async def close_store() -> None:
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(the_store.close)
+
+    async def close_audit() -> None:
+        # After the sessions (their close events are queued), before the store the writer writes to.
+        if audit is not None:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(audit.close)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
@@ -203,8 +285,17 @@ def create_app(
             # Closed in reverse: sessions first, then the pool (and its processes), then the store.
             if owns_store:
                 owned.push_async_callback(close_store)
+            if limiter is not None:
+                owned.push_async_callback(limiter.aclose)
+                await limiter.start()
+            owned.push_async_callback(close_audit)
+            if audit is not None:
+                audit.start()
             if made_pool is not None:
                 await owned.enter_async_context(made_pool)
+            if owns_llm:
+                # Starts managed vLLMs without waiting for them: until ready, the matcher selects.
+                await owned.enter_async_context(llm)
             snapshot = await state.load()
             await the_pool.sync(snapshot.servers)
             logger.info(
@@ -213,7 +304,7 @@ def create_app(
                 len(snapshot.servers),
                 snapshot.generation,
             )
-            _warn_unapplied(snapshot)
+            _warn_unapplied(snapshot, llm)
             async with sessions.run(), anyio.create_task_group() as group:
                 group.start_soon(state.run, on_change)
                 group.start_soon(prober.run)
@@ -223,12 +314,20 @@ def create_app(
                     group.cancel_scope.cancel()
 
     endpoint = mcp_endpoint(
-        lambda: state.snapshot.projects, sessions, events, auth if config.auth.enabled else None
+        lambda: state.snapshot.projects,
+        sessions,
+        events,
+        auth if config.auth.enabled else None,
+        rate_check(limiter, metrics) if limiter is not None else None,
     )
     return Litestar(
-        route_handlers=[endpoint, health_router(), admin_router(), *config.extra_routers],
+        route_handlers=[endpoint, health_router(), admin_router(), audit_router(), *config.extra_routers],
         lifespan=[lifespan],
-        middleware=[_counting_middleware(metrics)],
+        middleware=[
+            _counting_middleware(metrics),
+            limits_middleware(config.http, config.allowed_hosts(), config.allowed_origins()),
+        ],
+        request_max_body_size=config.http.max_body_bytes,
         openapi_config=OpenAPIConfig(title="mcpctl gateway", version=__version__, path="/schema"),
         state=State({"runtime": runtime}),
         logging_config=None,

@@ -50,6 +50,8 @@ class TokenSource(Protocol):
 
 PermissionsOf = Callable[[TokenInfo], Permissions | None]
 """Computes a token's effective permissions when it authenticates (the policy evaluator plugs in here)."""
+TokenUsed = Callable[[str], None]
+"""Told the SHA-256 hex of every token that authenticates (LAST USED); must only record or enqueue."""
 
 
 def bearer_value(authorization: str | None) -> str:
@@ -78,7 +80,8 @@ class TokenAuthenticator:
     """Checks bearer tokens with a bounded TTL cache in front of `store.find_token`.
 
     The cache holds lookups (hits and misses) for `ttl` seconds, so a revoked or newly created token is
-    seen after at most `ttl` seconds; expiry is checked at every request against the cached record.
+    seen after at most `ttl` seconds; expiry is checked at every request against the cached record. The
+    app also `clear()`s it on every store reload, so on PostgreSQL a revocation counts from its NOTIFY.
     """
 
     def __init__(
@@ -89,12 +92,14 @@ class TokenAuthenticator:
         max_entries: int = 10_000,
         clock: Callable[[], float] = time.monotonic,
         permissions_of: PermissionsOf | None = None,
+        used: TokenUsed | None = None,
     ) -> None:
         self.store = store
         self.ttl = ttl
         self.max_entries = max_entries
         self._clock = clock
         self._permissions_of = permissions_of
+        self.used = used
         self._cache: OrderedDict[str, tuple[float, TokenInfo | None]] = OrderedDict()
         self.lookups = 0
 
@@ -111,6 +116,10 @@ class TokenAuthenticator:
         while len(self._cache) > self.max_entries:
             self._cache.popitem(last=False)
         return record
+
+    def clear(self) -> None:
+        """Forget every cached lookup: the store changed (a token revoked, created or rebound)."""
+        self._cache.clear()
 
     async def authenticate(self, authorization: str | None, project: str | None) -> Principal:
         """The principal behind an Authorization header, allowed on `project` (any project when None).
@@ -133,6 +142,8 @@ class TokenAuthenticator:
                 "wrong-project",
             )
         permissions = self._permissions_of(record) if self._permissions_of is not None else None
+        if self.used is not None:
+            self.used(digest)
         return Principal(
             project=record.project,
             token_name=record.name,

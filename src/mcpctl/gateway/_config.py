@@ -8,11 +8,15 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ._events import EventSink
 from ._pipeline import Layer
+
+if TYPE_CHECKING:
+    from mcpctl.llm import LlmProviders
 
 GaugeFamily = tuple[str, str, Callable[[], Iterable[tuple[dict[str, str], float]]]]
 
@@ -41,11 +45,22 @@ class AuthConfig:
 
 
 @dataclass(frozen=True)
+class PolicyConfig:
+    """RBAC enforcement on the MCP endpoints (see docs/policy.md)."""
+
+    enforce: bool = True
+    """`False` leaves out the policy layer, so every valid token uses everything of its project. Only for
+    measuring the layer's cost (benchmarks/policy_bench.py); `mcpctl serve` always enforces."""
+
+
+@dataclass(frozen=True)
 class LiveConfig:
     """How the gateway notices changes in the store."""
 
     poll_interval_seconds: float = 1.0
-    """Seconds between reads of the store generation."""
+    """Seconds between reads of the store generation (on PostgreSQL the fallback of the change feed)."""
+    listen: bool = True
+    """On PostgreSQL, reload as soon as a change commits (LISTEN/NOTIFY on the store's channel)."""
 
 
 @dataclass(frozen=True)
@@ -60,6 +75,10 @@ class UpstreamConfig:
     """How long a failed `tools/list` is remembered before the server is asked again."""
     max_backoff_seconds: float = 30.0
     """Longest wait between restarts of a crashing upstream."""
+    max_client_sessions: int = 64
+    """Per-client upstream sessions (`spec.sessions: per-client`) one server may have open at once."""
+    max_pending_client_requests: int = 16
+    """Elicitation/sampling/roots requests of one upstream session waiting for a client at once."""
 
 
 @dataclass(frozen=True)
@@ -70,10 +89,94 @@ class SessionConfig:
     """A session without traffic for this long is closed."""
     max_sessions: int = 10_000
     """Open sessions per project beyond which new ones are refused (503)."""
+    max_sessions_per_token: int = 100
+    """Open (or opening) sessions one token may hold in its project; the next is refused (429), so one
+    token cannot use up the project's `max_sessions` for every other token."""
+    max_requests_per_session: int = 64
+    """HTTP requests one session may have in flight at once (its GET stream counts); the next is 429."""
     json_response: bool = True
     """Answer POSTs with plain JSON rather than an SSE stream (measured: ~6 ms less per call at p50).
 
     Notifications still reach clients on their standalone GET stream."""
+
+
+@dataclass(frozen=True)
+class RateLimitConfig:
+    """Per-token request limits on the MCP endpoints (probes, metrics and the admin API are exempt)."""
+
+    requests_per_minute: int = 2000
+    """Requests each token may make per minute (a burst of this many, then an even rate); 0: no limit."""
+    redis_url: str | None = None
+    """`redis://...`: the counters are shared by every replica using it; None: each process counts alone."""
+    redis_timeout_seconds: float = 2.0
+    """Longest wait for Redis (connect or answer) on a request; beyond it the request is counted in
+    process. Generous, since it also covers the gateway's own event-loop lag under load (measured on a
+    busy 2-core machine: 0.25 s and 1 s both tripped with 50 requests in flight per replica)."""
+    redis_retry_seconds: float = 5.0
+    """After a Redis failure, how long requests are counted in process before Redis is asked again."""
+
+
+@dataclass(frozen=True)
+class AuditConfig:
+    """The audit trail the gateway writes (docs/audit.md)."""
+
+    enabled: bool = True
+    """Write sessions, calls, denials, auth failures and reloads to the store's `audit_events`."""
+    retention: timedelta | None = None
+    """Delete events older than this, in the background (hourly); None keeps every event."""
+    queue_size: int = 10_000
+    """Events held in memory while the writer catches up; beyond it the oldest are dropped (counted)."""
+    retention_interval_seconds: float = 3600.0
+    """Seconds between pruning passes when `retention` is set."""
+    touch_interval_seconds: float = 60.0
+    """A token's LAST USED is queued at most this often per token."""
+
+
+@dataclass(frozen=True)
+class LlmSettings:
+    """The LLM providers gated sessions choose tools with (see docs/llm.md)."""
+
+    config_file: Path | None = None
+    """Providers YAML (`serve --llm-config`); else `$MCPCTL_LLM_URL` + `$MCPCTL_LLM_MODEL`; else none."""
+    providers: LlmProviders | None = None
+    """A provider set to use as it is (tests, embedding): the app neither enters nor closes it."""
+
+
+@dataclass(frozen=True)
+class HttpLimits:
+    """What one HTTP client may cost the gateway before it is answered with an error and disconnected."""
+
+    max_header_bytes: int = 16 * 1024
+    """Size of a request line and its headers together; more is answered 400 at once (not read whole)."""
+    max_headers: int = 100
+    """Header fields in one request; more is answered 431."""
+    header_timeout_seconds: float = 10.0
+    """Time to send a whole request head, from the connection opening (or the previous response ending);
+    a client still sending headers then is answered 408 and disconnected (slow-loris)."""
+    body_timeout_seconds: float = 30.0
+    """Longest wait for the next chunk of a request body; then 408 and the connection is closed."""
+    max_body_bytes: int = 4 * 1024 * 1024
+    """Size of one request body (by Content-Length or as read); more is answered 413."""
+    max_connections: int | None = None
+    """Open connections (and requests in flight) beyond which uvicorn answers 503; None for no limit."""
+
+
+@dataclass(frozen=True)
+class ListConfig:
+    """Aggregated lists (tools, prompts, resources): how long one slow upstream may hold them up."""
+
+    deadline_seconds: float = 5.0
+    """A list answers within this time, without the upstreams that have not answered yet (each counted and
+    logged); their fetch goes on in the background, and they are left out at once until it ends."""
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    """Who may read the operational endpoints that name projects, servers and their last errors."""
+
+    token: str | None = None
+    """When set, `/metrics` and the details of `/readyz` need `Authorization: Bearer <token>`; without it
+    `/readyz` only says ready or not. None leaves both open (bind to loopback or a private network)."""
 
 
 @dataclass(frozen=True)
@@ -87,9 +190,16 @@ class GatewayConfig:
     port: int = 8080
     """Bind port, also used for the DNS-rebinding allow-list."""
     auth: AuthConfig = field(default_factory=AuthConfig)
+    policy: PolicyConfig = field(default_factory=PolicyConfig)
     live: LiveConfig = field(default_factory=LiveConfig)
     upstream: UpstreamConfig = field(default_factory=UpstreamConfig)
     sessions: SessionConfig = field(default_factory=SessionConfig)
+    rate_limit: RateLimitConfig = field(default_factory=RateLimitConfig)
+    audit: AuditConfig = field(default_factory=AuditConfig)
+    llm: LlmSettings = field(default_factory=LlmSettings)
+    http: HttpLimits = field(default_factory=HttpLimits)
+    lists: ListConfig = field(default_factory=ListConfig)
+    probes: ProbeConfig = field(default_factory=ProbeConfig)
     extra_hosts: Sequence[str] = ()
     """More `Host` header values to accept (e.g. a public name behind a proxy), as `host` or `host:port`."""
     extra_origins: Sequence[str] = ()

@@ -9,7 +9,7 @@ import time
 import uuid
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from mcp import ServerSession
 from mcp.shared.exceptions import MCPError
@@ -17,6 +17,11 @@ from mcp_types import INVALID_PARAMS, ProgressToken, RequestId, RequestParamsMet
 
 from ._principal import Principal
 from ._session import GatewaySession
+
+if TYPE_CHECKING:
+    import mcp_types as types
+
+    from ._pipeline import Layer, Listed
 
 PRINCIPAL_KEY = "mcpctl.principal"
 """ASGI scope key of the authenticated `Principal` (absent when auth is off)."""
@@ -79,6 +84,12 @@ class Refused(UnknownTarget):
         self.target, self.reason = target, reason
 
 
+class Chain(Protocol):
+    """What a layer answering a call itself may ask of its pipeline (see `CallContext.chain`)."""
+
+    async def tools_below(self, layer: Layer, call: CallContext) -> list[Listed[types.Tool]]: ...
+
+
 @dataclass(frozen=True, slots=True)
 class CallContext:
     """One client request on its way through the layers into the upstream pool.
@@ -103,6 +114,9 @@ class CallContext:
     target: Target | None = None
     """Set for requests about one thing (calls, gets, reads, subscriptions, completions), None for lists."""
     started: float = field(default_factory=time.perf_counter)
+    chain: Chain | None = None
+    """The project's pipeline, set for `tools/call`: a layer that answers a call itself (the gate's
+    `begin_session`) lists the tools the layers inside it let through with `chain.tools_below(self, call)`."""
 
     @property
     def project(self) -> str:
@@ -112,5 +126,8 @@ class CallContext:
     def progress_token(self) -> ProgressToken | None:
         """The client's progress token, to forward upstream and to answer progress against."""
         meta = self.meta
-        token = meta.get("progressToken") if meta is not None else None
-        return token if isinstance(token, str | int) else None
+        if meta is None:
+            return None
+        # The SDK validates `_meta` into its Python field names (`progress_token`); raw dicts use the wire's.
+        token = meta.get("progress_token", meta.get("progressToken"))
+        return token if isinstance(token, str | int) and not isinstance(token, bool) else None

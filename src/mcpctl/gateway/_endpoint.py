@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, cast
 
 from litestar import asgi
@@ -28,6 +28,9 @@ from ._sessions import ProjectSessions
 logger = logging.getLogger("mcpctl.gateway")
 
 MCP_MOUNT = "/projects"
+
+RateCheck = Callable[[str, Principal], Awaitable[tuple[int, str, dict[str, str]] | None]]
+"""Asked with (project, principal) per request: None lets it through, else (status, message, headers)."""
 
 
 async def send_json(
@@ -68,8 +71,12 @@ def mcp_endpoint(
     sessions: ProjectSessions,
     events: Events,
     auth: TokenAuthenticator | None,
+    limit: RateCheck | None = None,
 ) -> ASGIRouteHandler:
-    """The Litestar mount serving every project's MCP endpoint; `auth` None serves without tokens."""
+    """The Litestar mount serving every project's MCP endpoint; `auth` None serves without tokens.
+
+    `limit` is asked once per authenticated request; when it refuses, the request is answered 429.
+    """
 
     @asgi(MCP_MOUNT, is_mount=True, copy_scope=True)
     async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
@@ -78,22 +85,30 @@ def mcp_endpoint(
             await send_json(send, 404, rpc_error("not found: MCP endpoints are /projects/<project>/mcp"))
             return
         project = parts[0]
-        if project not in projects():
-            await send_json(send, 404, rpc_error(f"project {project} not found"))
-            return
         if auth is not None:
+            # Before the project lookup: without a token of it, an unknown project answers exactly as a
+            # known one does (401), so project names cannot be enumerated.
             try:
                 principal = await auth.authenticate(header(scope, b"authorization"), project)
             except AuthFailure as failure:
+                # A client-chosen name is only passed on (to events and the log) when it is a project.
+                known = project if project in projects() else None
                 events.emit(
-                    AuthFailed(failure.status_code, failure.reason, "mcp", project, client_address(scope))
+                    AuthFailed(failure.status_code, failure.reason, "mcp", known, client_address(scope))
                 )
-                logger.info("project %s: %s refused: %s", project, failure.status_code, failure.detail)
+                logger.info("project %s: %s refused: %s", known, failure.status_code, failure.detail)
                 await send_json(send, failure.status_code, rpc_error(failure.detail), failure.headers)
+                return
+            if limit is not None and (refusal := await limit(project, principal)) is not None:
+                status, message, headers = refusal
+                await send_json(send, status, rpc_error(message, -32000), headers)
                 return
             scope_map = cast(dict[str, Any], scope)
             scope_map[PRINCIPAL_KEY] = principal
             scope_map["user"] = scope_user(principal)
+        if project not in projects():
+            await send_json(send, 404, rpc_error(f"project {project} not found"))
+            return
         # Litestar and Starlette spell the same ASGI callables with different types.
         await sessions.handle(project, cast(Any, scope), cast(Any, receive), cast(Any, send))
 

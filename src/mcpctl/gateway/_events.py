@@ -45,7 +45,8 @@ class RequestFinished:
     call: CallContext
     outcome: str
     """`ok`, `error` (an error result or an upstream's JSON-RPC error), `unavailable` (the upstream failed),
-    `unknown` (no such tool/prompt/resource), `denied` (a layer refused it)."""
+    `timeout` (the upstream did not answer in time), `unknown` (no such tool/prompt/resource), `denied` (a
+    layer refused it)."""
     seconds: float
     arguments_digest: str | None = None
     """SHA-256 hex of the canonical JSON of the arguments (tools/call, prompts/get), never the values."""
@@ -64,6 +65,28 @@ class AccessDenied:
 
 
 @dataclass(frozen=True, slots=True)
+class ToolsSelected:
+    """A gated session's `begin_session` chose its tools: who chose (the LLM or the matcher) and how fast.
+
+    Holds counts and names of tools, never the task text."""
+
+    call: CallContext
+    chooser: str
+    """`llm` or `matcher`."""
+    seconds: float
+    """Time the choice took (the LLM's attempts included)."""
+    tools: tuple[str, ...]
+    """The tools unlocked."""
+    candidates: int
+    """How many tools the session could have been given."""
+    provider: str | None = None
+    """The LLM provider that answered (chooser `llm`)."""
+    fallback: str | None = None
+    """Why the matcher chose (chooser `matcher`)."""
+    at: datetime = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
 class AuthFailed:
     """Token auth refused an HTTP request; never holds the presented value."""
 
@@ -77,7 +100,89 @@ class AuthFailed:
     at: datetime = field(default_factory=_now)
 
 
-GatewayEvent = SessionOpened | SessionClosed | RequestFinished | AccessDenied | AuthFailed
+@dataclass(frozen=True, slots=True)
+class ToolPinMismatch:
+    """A server lists a tool whose definition is not the pinned one (`changed`) or is not pinned (`new`).
+
+    Emitted once per definition seen, by the first session whose list or call met it.
+    """
+
+    project: str
+    server: str
+    tool: str
+    reason: str
+    """`changed` or `new`."""
+    action: str
+    """`blocked` (hidden and refused) or `served` (pinning: warn)."""
+    pinned_sha256: str | None
+    live_sha256: str
+    session: GatewaySession | None = None
+    at: datetime = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
+class DescriptionFlagged:
+    """A served tool's description holds hidden characters, an HTML comment or instructions for the model.
+
+    Emitted once per definition seen; `findings` say what (never the hidden text itself).
+    """
+
+    project: str
+    server: str
+    tool: str
+    findings: tuple[str, ...]
+    stripped: bool
+    """True when `descriptionHygiene: strip` removed the invisible characters before serving."""
+    session: GatewaySession | None = None
+    at: datetime = field(default_factory=_now)
+
+
+
+@dataclass(frozen=True, slots=True)
+class ConfigReloaded:
+    """The gateway took a new store generation (emitted once the pool and the sessions have it)."""
+
+    generation: int
+    previous: int
+    projects: frozenset[str]
+    """Projects whose served configuration changed."""
+    at: datetime = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientRequestRelayed:
+    """A server→client request (elicitation, sampling, roots) an upstream sent, and what became of it.
+
+    Holds no content: neither the question, the prompt, nor the client's answer.
+    """
+
+    server: str
+    method: str
+    """`elicitation/create`, `sampling/createMessage` or `roots/list`."""
+    outcome: str
+    """`answered` (the client's answer went back), `error` (the client answered with an error), `timeout`,
+    `unsupported` (the client lacks the capability), `unrouted` (no single client session caused it),
+    `limited` (too many pending) or `cancelled`."""
+    seconds: float
+    session: GatewaySession | None
+    """The client session it was relayed to (None when it could not be tied to one)."""
+    call: CallContext | None
+    """The client request during which the upstream asked."""
+    at: datetime = field(default_factory=_now)
+
+
+GatewayEvent = (
+    SessionOpened
+    | SessionClosed
+    | RequestFinished
+    | AccessDenied
+    | AuthFailed
+    | ToolPinMismatch
+    | DescriptionFlagged
+    | ConfigReloaded
+    | ToolsSelected
+    | ClientRequestRelayed
+)
 
 
 class EventSink(Protocol):

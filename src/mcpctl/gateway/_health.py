@@ -5,6 +5,7 @@ Readiness means the store answers; upstream states are reported but a down upstr
 
 from __future__ import annotations
 
+import hmac
 import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
@@ -15,9 +16,11 @@ from typing import Any
 import anyio
 import anyio.to_thread
 from litestar import MediaType, Request, Response, Router, get
+from litestar.exceptions import NotAuthorizedException
 
-from mcpctl.schemas import ServerSpec
+from mcpctl.schemas import ServerSpec, mask_url
 
+from ._pinning import PinningLayer
 from ._pool import UpstreamStatus
 from ._runtime import runtime_of
 
@@ -106,6 +109,15 @@ def upstream_status(status: UpstreamStatus) -> dict[str, Any]:
     }
 
 
+def probe_reader(request: Request[Any, Any, Any]) -> bool:
+    """Whether the request may read names and errors: always without a probe token, else with it."""
+    expected = runtime_of(request).config.probes.token
+    if expected is None:
+        return True
+    scheme, _, presented = (request.headers.get("authorization") or "").partition(" ")
+    return scheme.lower() == "bearer" and hmac.compare_digest(presented.strip().encode(), expected.encode())
+
+
 @get("/healthz", media_type=MediaType.JSON, summary="Liveness: the process answers.", sync_to_thread=False)
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
@@ -120,23 +132,34 @@ async def readyz(request: Request[Any, Any, Any]) -> Response[dict[str, Any]]:
             generation = await anyio.to_thread.run_sync(runtime.store.generation, abandon_on_cancel=True)
         store = {"reachable": True, "generation": generation}
     except Exception as error:
-        store = {"reachable": False, "error": f"{type(error).__name__}: {error}".splitlines()[0]}
+        # A driver's error may quote the database URL, password included.
+        store = {"reachable": False, "error": mask_url(f"{type(error).__name__}: {error}".splitlines()[0])}
     upstreams = {name: upstream_status(status) for name, status in runtime.pool.status().items()}
     for name, result in runtime.prober.results.items():
         if name in upstreams:
             upstreams[name]["probe"] = result.to_json()
     ready = bool(store["reachable"])
+    if not probe_reader(request):
+        return Response({"status": "ready" if ready else "not ready"}, status_code=200 if ready else 503)
     body = {
         "status": "ready" if ready else "not ready",
         "store": store,
         "snapshot": runtime.state.describe(),
         "upstreams": upstreams,
     }
+    # Tools served other than pinned (or hidden for it): reported, but they do not fail readiness.
+    for layer in runtime.sessions.layers:
+        if isinstance(layer, PinningLayer):
+            body["toolPinMismatches"] = layer.readiness()
     return Response(body, status_code=200 if ready else 503)
 
 
 @get("/metrics", media_type="text/plain; version=0.0.4; charset=utf-8", summary="Prometheus metrics.")
 async def metrics(request: Request[Any, Any, Any]) -> str:
+    if not probe_reader(request):
+        raise NotAuthorizedException(
+            detail="/metrics needs the probe token", headers={"WWW-Authenticate": "Bearer"}
+        )
     return runtime_of(request).metrics.render()
 
 

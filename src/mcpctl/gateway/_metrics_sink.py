@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
-from ._events import AuthFailed, GatewayEvent, RequestFinished
+from ._events import (
+    AccessDenied,
+    AuthFailed,
+    DescriptionFlagged,
+    GatewayEvent,
+    RequestFinished,
+    ToolPinMismatch,
+    ToolsSelected,
+)
 from ._metrics import GatewayMetrics
 
 
 class MetricsSink:
-    """Counts tool calls (by server and outcome, with their latency) and auth failures."""
+    """Counts tool calls (by server and outcome, with their latency), denials, gate selections, auth
+    failures, pin mismatches and flagged descriptions."""
 
     def __init__(self, metrics: GatewayMetrics) -> None:
         self.metrics = metrics
@@ -27,5 +36,17 @@ class MetricsSink:
             project, server = call.project, target.server
             self.metrics.tool_calls.inc(project=project, server=server, outcome=event.outcome)
             self.metrics.tool_call_seconds.observe(event.seconds, project=project, server=server)
+        elif isinstance(event, AccessDenied):
+            self.metrics.access_denied.inc(project=event.call.project, method=event.call.method)
+        elif isinstance(event, ToolsSelected):
+            project = event.call.project
+            self.metrics.gate_selections.inc(project=project, chooser=event.chooser)
+            self.metrics.gate_selection_seconds.observe(event.seconds, project=project, chooser=event.chooser)
         elif isinstance(event, AuthFailed):
             self.metrics.auth_failures.inc(status=str(event.status), reason=event.reason)
+        elif isinstance(event, ToolPinMismatch):
+            self.metrics.tool_pin_mismatches.inc(
+                server=event.server, reason=event.reason, action=event.action
+            )
+        elif isinstance(event, DescriptionFlagged):
+            self.metrics.descriptions_flagged.inc(server=event.server)

@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Generic, NoReturn, Protocol, TypeVar
 import mcp_types as types
 from mcp.shared.exceptions import MCPError
 
-from mcpctl.errors import UpstreamError
+from mcpctl.errors import UpstreamError, UpstreamTimeout
 
 from ._context import CallContext, Refused, Target, UnknownTarget
 from ._events import AccessDenied, Events, RequestFinished, arguments_digest, content_size
@@ -215,13 +215,22 @@ class Pipeline:
         self._subscribe_resource = chain("subscribe_resource", terminal.subscribe_resource)
         self._unsubscribe_resource = chain("unsubscribe_resource", terminal.unsubscribe_resource)
         self._complete = chain("complete", terminal.complete)
+        self._tools_below = {
+            id(layer): _compose(self.layers[index + 1 :], "list_tools", terminal.list_tools)
+            for index, layer in enumerate(self.layers)
+        }
 
     async def list_tools(self, call: CallContext) -> list[Listed[types.Tool]]:
         listed: list[Listed[types.Tool]] = await self._observed(call, self._list_tools(call))
         return listed
 
+    async def tools_below(self, layer: Layer, call: CallContext) -> list[Listed[types.Tool]]:
+        """`tools/list` as the layers inside `layer` (and the upstreams) answer it; not timed or reported."""
+        listed: list[Listed[types.Tool]] = await self._tools_below[id(layer)](call)
+        return listed
+
     async def call_tool(self, call: CallContext, params: types.CallToolRequestParams) -> types.CallToolResult:
-        call = replace(call, target=self.terminal.tool_target(params.name))
+        call = replace(call, target=self.terminal.tool_target(params.name), chain=self)
         digest = arguments_digest(params.arguments)
         try:
             result: types.CallToolResult = await self._observed(
@@ -327,8 +336,9 @@ class Pipeline:
         except UnknownTarget:
             outcome = "unknown"
             raise
-        except (UpstreamFailed, UpstreamError):
-            outcome = "unavailable"
+        except (UpstreamFailed, UpstreamError) as error:
+            timed_out = isinstance(error, UpstreamTimeout) or isinstance(error.__cause__, UpstreamTimeout)
+            outcome = "timeout" if timed_out else "unavailable"
             raise
         finally:
             self.events.emit(

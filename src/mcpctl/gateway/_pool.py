@@ -1,6 +1,8 @@
 """The upstream pool: one long-lived MCP client session per configured server, shared by every session.
 
 Follows the desired servers (`sync`), caches tools/list per server, routes each MCP request by server name.
+A server with `spec.sessions: per-client` gets one more session per client session that uses it (for its
+calls, prompts, resources and completions; tools/list and probes use the shared one), closed with it.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import anyio
 import anyio.abc
@@ -21,7 +23,10 @@ from mcpctl.errors import UnknownUpstream, UpstreamError, UpstreamTimeout, Upstr
 from mcpctl.schemas import ServerSpec
 
 from ._context import CallContext
+from ._events import GatewayEvent
+from ._relay import Relay, RelayLimits
 from ._secrets import SecretResolver
+from ._session import GatewaySession
 from ._upstream import TaskOwner, Upstream, UpstreamState
 
 logger = logging.getLogger(__name__)
@@ -33,6 +38,8 @@ DEFAULT_PROBE_TIMEOUT = 10.0
 """Seconds a probe may take when the server has no `healthCheck`."""
 MAX_PAGES = 1000
 """A server that keeps returning cursors is cut off here rather than listed forever."""
+MAX_CLIENT_SESSIONS = 64
+"""Per-client upstream sessions one server may have at once (each may be a process)."""
 
 
 @dataclass(frozen=True)
@@ -73,6 +80,8 @@ class UpstreamPool(TaskOwner):
         max_backoff: float = 30.0,
         on_tools_changed: Callable[[str], Awaitable[None]] | None = None,
         on_resource_updated: Callable[[str, str], Awaitable[object]] | None = None,
+        relay_limits: RelayLimits | None = None,
+        max_client_sessions: int = MAX_CLIENT_SESSIONS,
     ) -> None:
         self._secrets = secrets
         self._tools_ttl = tools_ttl
@@ -83,14 +92,23 @@ class UpstreamPool(TaskOwner):
         self._upstreams: dict[str, Upstream] = {}
         self._tools: dict[str, _CachedTools] = {}
         self._tool_locks: dict[str, anyio.Lock] = {}
+        self._clients: dict[tuple[str, str], Upstream] = {}
+        """Per-client upstream sessions by (server, gateway session id)."""
+        self._relay_limits = relay_limits or RelayLimits()
+        self._max_client_sessions = max_client_sessions
+        self._on_event: Callable[[GatewayEvent], None] | None = None
         self._closed = False
 
     def listen(
         self,
         on_tools_changed: Callable[[str], Awaitable[None]] | None = None,
         on_resource_updated: Callable[[str, str], Awaitable[object]] | None = None,
+        on_event: Callable[[GatewayEvent], None] | None = None,
     ) -> None:
-        """Set who hears upstream notifications (the app's sessions, which are built after the pool)."""
+        """Set who hears upstream notifications (the app's sessions, which are built after the pool)
+        and relayed server→client requests (the app's events)."""
+        if on_event is not None:
+            self._on_event = on_event
         if on_tools_changed is not None:
             self._on_tools_changed = on_tools_changed
         if on_resource_updated is not None:
@@ -110,18 +128,56 @@ class UpstreamPool(TaskOwner):
                 del self._upstreams[name]
                 self._forget(name)
                 stopping.append(upstream)
+        for key, client in list(self._clients.items()):
+            if servers.get(key[0]) != client.spec:
+                del self._clients[key]
+                stopping.append(client)
         for name, spec in servers.items():
             if name not in self._upstreams:
-                self._upstreams[name] = Upstream(
-                    name,
-                    spec,
-                    self._secrets,
-                    max_backoff=self._max_backoff,
-                    on_notification=self._notified,
-                    host=lambda: self._own_tasks,
-                )
+                self._upstreams[name] = self._new_upstream(name, spec, None)
         # The new set is already in place, so requests arriving meanwhile never reach a stopping upstream.
         await _close_all(stopping)
+
+    def _new_upstream(self, name: str, spec: ServerSpec, owner: GatewaySession | None) -> Upstream:
+        relay = Relay(
+            name, spec, owner=owner, limits=self._relay_limits, on_event=lambda event: self._event(event)
+        )
+        return Upstream(
+            name,
+            spec,
+            self._secrets,
+            max_backoff=self._max_backoff,
+            on_notification=self._notified,
+            host=lambda: self._own_tasks,
+            relay=relay,
+        )
+
+    def _event(self, event: GatewayEvent) -> None:
+        if self._on_event is not None:
+            self._on_event(event)
+
+    async def session_closed(self, session_id: str) -> None:
+        """A client session ended: cancel what it still has running upstream, stop its per-client sessions."""
+        for upstream in [*self._upstreams.values(), *self._clients.values()]:
+            upstream.relay.cancel_session(session_id)
+        ending = [self._clients.pop(key) for key in list(self._clients) if key[1] == session_id]
+        if not ending:
+            return
+        # In the background when the pool runs: a stop may take its grace, and the session's close must not.
+        if self._own_tasks is not None:
+            self._own_tasks.start_soon(_close_all, ending)
+        else:
+            await _close_all(ending)
+
+    def in_flight(self, server: str) -> int:
+        """Client requests running on `server`'s upstream sessions (shared and per-client) right now."""
+        upstreams = [u for u in [self._upstreams.get(server)] if u is not None]
+        upstreams += [u for key, u in self._clients.items() if key[0] == server]
+        return sum(u.relay.in_flight for u in upstreams)
+
+    def client_sessions(self, server: str) -> int:
+        """How many per-client upstream sessions `server` has."""
+        return sum(1 for key in self._clients if key[0] == server)
 
     def servers(self) -> list[str]:
         """Names of the configured upstreams."""
@@ -157,14 +213,19 @@ class UpstreamPool(TaskOwner):
         self, server: str, name: str, arguments: dict[str, Any] | None, *, call: CallContext | None = None
     ) -> types.CallToolResult:
         """Call a tool on the server; a tool's own failure is a result with `is_error`, not an exception."""
-        return await self._get(server).request(
-            f"tools/call {name}", lambda s: s.call_tool(name, arguments), call=call
+        upstream = self._for(server, call)
+        progress = upstream.relay.progress_for(call)
+        meta = _forwarded_meta(call)
+        return await upstream.request(
+            f"tools/call {name}",
+            lambda s: s.call_tool(name, arguments, progress_callback=progress, meta=meta),
+            call=call,
         )
 
     async def list_prompts(self, server: str, *, call: CallContext | None = None) -> list[types.Prompt]:
         """All prompts of the server (every page)."""
         return await self._paginate(
-            self._get(server),
+            self._for(server, call),
             "prompts/list",
             lambda s, p: s.list_prompts(params=p),
             lambda r: r.prompts,
@@ -175,14 +236,14 @@ class UpstreamPool(TaskOwner):
         self, server: str, name: str, arguments: dict[str, str] | None, *, call: CallContext | None = None
     ) -> types.GetPromptResult:
         """One prompt rendered with `arguments`."""
-        return await self._get(server).request(
+        return await self._for(server, call).request(
             f"prompts/get {name}", lambda s: s.get_prompt(name, arguments), call=call
         )
 
     async def list_resources(self, server: str, *, call: CallContext | None = None) -> list[types.Resource]:
         """All resources of the server (every page)."""
         return await self._paginate(
-            self._get(server),
+            self._for(server, call),
             "resources/list",
             lambda s, p: s.list_resources(params=p),
             lambda r: r.resources,
@@ -194,7 +255,7 @@ class UpstreamPool(TaskOwner):
     ) -> list[types.ResourceTemplate]:
         """All resource templates of the server (every page)."""
         return await self._paginate(
-            self._get(server),
+            self._for(server, call),
             "resources/templates/list",
             lambda s, p: s.list_resource_templates(params=p),
             lambda r: r.resource_templates,
@@ -205,7 +266,7 @@ class UpstreamPool(TaskOwner):
         self, server: str, uri: str, *, call: CallContext | None = None
     ) -> types.ReadResourceResult:
         """The contents of one resource."""
-        return await self._get(server).request(
+        return await self._for(server, call).request(
             f"resources/read {uri}", lambda s: s.read_resource(uri), call=call
         )
 
@@ -227,7 +288,7 @@ class UpstreamPool(TaskOwner):
         call: CallContext | None = None,
     ) -> types.Completion:
         """Completion values for a prompt or resource-template argument."""
-        result = await self._get(server).request(
+        result = await self._for(server, call).request(
             "completion/complete", lambda s: s.complete(ref, argument, context_arguments), call=call
         )
         return result.completion
@@ -283,7 +344,8 @@ class UpstreamPool(TaskOwner):
     async def aclose(self) -> None:
         """Stop every session and wait for it; no upstream process outlives this call."""
         self._closed = True
-        await _close_all(list(self._upstreams.values()))
+        await _close_all([*self._upstreams.values(), *self._clients.values()])
+        self._clients.clear()
         self._tools.clear()
 
     def _get(self, server: str) -> Upstream:
@@ -292,6 +354,24 @@ class UpstreamPool(TaskOwner):
             if self._closed:
                 raise UpstreamUnavailable("the upstream pool is closed")
             raise UnknownUpstream(f"unknown upstream server {server!r}")
+        return upstream
+
+    def _for(self, server: str, call: CallContext | None) -> Upstream:
+        """The upstream session serving `call`: the shared one, or its client's own (per-client server)."""
+        shared = self._get(server)
+        if shared.spec.sessions != "per-client" or call is None:
+            return shared
+        session = call.session
+        key = (server, session.id)
+        upstream = self._clients.get(key)
+        if upstream is None:
+            if not session.is_open:
+                raise UpstreamUnavailable(f"upstream {server!r}: the client session is closed")
+            if self.client_sessions(server) >= self._max_client_sessions:
+                raise UpstreamUnavailable(
+                    f"upstream {server!r}: {self._max_client_sessions} per-client sessions are open already"
+                )
+            upstream = self._clients[key] = self._new_upstream(server, shared.spec, session)
         return upstream
 
     def _forget(self, server: str) -> None:
@@ -363,6 +443,14 @@ class UpstreamPool(TaskOwner):
                 await self._on_resource_updated(server, str(notification.params.uri))
         except Exception:
             logger.exception("handling %s from upstream %r failed", type(notification).__name__, server)
+
+
+def _forwarded_meta(call: CallContext | None) -> types.RequestParamsMeta | None:
+    """The client's `_meta` minus its progress token (the pool sends one of its own, mapped back)."""
+    if call is None or not call.meta:
+        return None
+    meta = {key: value for key, value in call.meta.items() if key not in ("progressToken", "progress_token")}
+    return cast(types.RequestParamsMeta, meta) if meta else None
 
 
 async def _close_all(upstreams: list[Upstream]) -> None:

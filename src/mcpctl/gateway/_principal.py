@@ -13,12 +13,13 @@ from typing import Protocol
 class Permissions(Protocol):
     """What a principal may do, as the policy package computes it; the gateway only asks.
 
-    `verb` is a role (`view`, `run`, ...), `resource` a resource family (`servers`, `prompts`, ...),
-    `name` one resource of it and `tool` one tool of a server (for `run` on `servers`).
+    `verb` is a role (`view`, `run`, ...) or an operation (`audit`, with no resource), `resource` a
+    resource family (`servers`, `prompts`, ...), `name` one resource of it and `tool` one tool of a
+    server (for `run` on `servers`).
     """
 
     def allows(
-        self, verb: str, resource: str, name: str | None = None, *, tool: str | None = None
+        self, verb: str, resource: str | None, name: str | None = None, *, tool: str | None = None
     ) -> bool: ...
 
 

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from litestar import Request
 
 from mcpctl.schemas import LiveResource
+from mcpctl.store import AuditEvent, AuditQuery, AuditSession
 
 from ._aggregate import Upstreams
 from ._auth import TokenAuthenticator, TokenInfo
@@ -23,6 +24,7 @@ from ._sessions import ProjectSessions
 from ._state import LiveState
 
 if TYPE_CHECKING:  # _health imports this module for its route handlers
+    from ._audit_sink import GatewayAudit
     from ._health import HealthProber
 
 
@@ -34,6 +36,12 @@ class GatewayStore(Protocol):
     def list_resources(self, kind: str | None = None, project: str | None = None) -> list[LiveResource]: ...
 
     def find_token(self, token_hash: str) -> TokenInfo | None: ...
+
+    def query_audit(self, query: AuditQuery | None = None) -> list[AuditEvent]: ...
+
+    def audit_sessions(self, query: AuditQuery | None = None) -> list[AuditSession]: ...
+
+    def latest_audit_id(self) -> int: ...
 
     def close(self) -> None: ...
 
@@ -63,6 +71,8 @@ class GatewayRuntime:
     metrics: GatewayMetrics
     prober: HealthProber
     events: Events
+    audit: GatewayAudit | None = None
+    """The audit writer and sink; None when the audit trail is off."""
 
 
 def runtime_of(request: Request[Any, Any, Any]) -> GatewayRuntime:

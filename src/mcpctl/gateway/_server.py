@@ -17,7 +17,7 @@ from mcp.shared.exceptions import MCPError
 from starlette.requests import Request
 
 from ._context import CallContext, principal_of, session_of
-from ._metrics import GatewayMetrics
+from ._metrics import MCP_METHODS, GatewayMetrics, bounded
 from ._pipeline import Pipeline
 
 Ctx = ServerRequestContext[Any, Any]
@@ -53,7 +53,7 @@ def _call(ctx: Ctx) -> CallContext:
 def _entry(project: str, metrics: GatewayMetrics) -> ServerMiddleware[Any]:
     async def entry(ctx: Ctx, call_next: CallNext) -> HandlerResult:
         if ctx.request_id is not None:
-            metrics.mcp_requests.inc(project=project, method=ctx.method)
+            metrics.mcp_requests.inc(project=project, method=bounded(ctx.method, MCP_METHODS))
         request = ctx.request
         session = session_of(request.scope) if isinstance(request, Request) else None
         if session is None:
@@ -124,8 +124,9 @@ def build_server(
         return await pipeline.complete(_call(ctx), params)
 
     async def on_set_logging_level(ctx: Ctx, params: types.SetLevelRequestParams) -> types.EmptyResult:
-        # The gateway sends no log notifications of its own, so the level changes nothing; it is accepted
-        # so that clients which set one keep working.
+        # Per client session: upstream sessions may be shared, so the level filters what the gateway relays
+        # to this client rather than being forwarded to the upstreams.
+        _call(ctx).session.log_level = params.level
         return types.EmptyResult()
 
     with warnings.catch_warnings():

@@ -53,6 +53,8 @@ class GatewaySession:
         self._last_seen = clock()
         self._in_flight = 0
         self._peer: ServerSession | None = None
+        self.log_level: types.LoggingLevel | None = None
+        """The client's `logging/setLevel`; relayed upstream log lines below it are dropped."""
         self.owner_user: object = None
         """`scope["user"]` of the opening request: the credential the SDK bound the session to."""
         self.owner_identity: object = None
@@ -74,6 +76,11 @@ class GatewaySession:
         """Seconds without any request in flight (an open GET stream counts as one); 0 while one is."""
         return 0.0 if self._in_flight else self._clock() - self._last_seen
 
+    @property
+    def in_flight(self) -> int:
+        """HTTP requests of this session being served now (its open GET stream counts as one)."""
+        return self._in_flight
+
     def request_started(self) -> None:
         self._in_flight += 1
 
@@ -91,6 +98,11 @@ class GatewaySession:
         """Remember a channel to the client: its standalone stream carries notifications tied to no call."""
         if self._peer is None:
             self._peer = peer
+
+    @property
+    def peer(self) -> ServerSession | None:
+        """The channel to the client for what no request of it caused; None before the first request."""
+        return self._peer if self.status == "open" else None
 
     def ended(self, reason: CloseReason) -> bool:
         """Mark the session closed (`state` stays until the layers have seen the close); False if it was."""

@@ -7,6 +7,7 @@ pipeline's layers told both times.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import AsyncIterator, Callable, MutableMapping
@@ -47,11 +48,20 @@ class _Project:
     manager: StreamableHTTPSessionManager
     stop: anyio.Event = field(default_factory=anyio.Event)
     sessions: dict[str, GatewaySession] = field(default_factory=dict)
+    opening: set[GatewaySession] = field(default_factory=set)
+    """Sessions whose opening request is in flight (the SDK already counts them against `max_sessions`)."""
 
 
 def _identity(user: object) -> object:
     # What the SDK compares to bind a session to the credential that opened it.
     return authorization_context(user) if isinstance(user, AuthenticatedUser) else None
+
+
+async def _too_many(send: Send, message: str) -> None:
+    body = json.dumps({"jsonrpc": "2.0", "id": None, "error": {"code": -32600, "message": message}}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 429, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _header(headers: Any, name: bytes) -> str | None:
@@ -74,6 +84,7 @@ class ProjectSessions:
         *,
         layers: list[Layer] | None = None,
         events: Events | None = None,
+        list_deadline: float = 5.0,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._snapshot = snapshot
@@ -83,6 +94,7 @@ class ProjectSessions:
         self.config = config or SessionConfig()
         self.layers = list(layers or [])
         self.events = events or Events()
+        self.list_deadline = list_deadline
         self._clock = clock
         self._projects: dict[str, _Project] = {}
         self._group: anyio.abc.TaskGroup | None = None
@@ -112,16 +124,18 @@ class ProjectSessions:
         )
         return [s for entry in entries for s in entry.sessions.values() if s.is_open]
 
+    def _held(self, project: str) -> list[GatewaySession]:
+        entry = self._projects.get(project)
+        return [*self.sessions(project), *(entry.opening if entry is not None else ())]
+
     def open_sessions(self, project: str) -> int:
-        """How many sessions of `project` are open."""
-        return len(self.sessions(project))
+        """How many sessions of `project` are open or opening (each holds one of its `max_sessions`)."""
+        return len(self._held(project))
 
     def token_sessions(self, project: str, token_name: str) -> int:
-        """How many open sessions token `token_name` of `project` holds."""
+        """How many sessions token `token_name` of `project` holds, open or opening."""
         return sum(
-            1
-            for s in self.sessions(project)
-            if s.principal is not None and s.principal.token_name == token_name
+            1 for s in self._held(project) if s.principal is not None and s.principal.token_name == token_name
         )
 
     async def handle(self, project: str, scope: Scope, receive: Receive, send: Send) -> None:
@@ -130,7 +144,16 @@ class ProjectSessions:
         session_id = _header(scope.get("headers"), _SESSION_HEADER)
         session: GatewaySession | None
         if session_id is None:
-            session = GatewaySession(project, principal_of(scope), self._close_from_inside, self._clock)
+            principal = principal_of(scope)
+            cap = self.config.max_sessions_per_token
+            if principal is not None and self.token_sessions(project, principal.token_name) >= cap:
+                logger.warning(
+                    "project %s: %s holds %d sessions: another refused", project, principal.label, cap
+                )
+                await _too_many(send, f"too many open sessions for this token (at most {cap}): close one")
+                return
+            session = GatewaySession(project, principal, self._close_from_inside, self._clock)
+            entry.opening.add(session)
         else:
             session = entry.sessions.get(session_id)
             if session is not None and session.owner_identity != _identity(scope.get("user")):
@@ -139,6 +162,10 @@ class ProjectSessions:
                 session = None
         if session is None:
             await entry.manager.handle_request(scope, receive, send)
+            return
+        if session.in_flight >= self.config.max_requests_per_session:
+            cap = self.config.max_requests_per_session
+            await _too_many(send, f"too many requests in flight in this session (at most {cap})")
             return
         scope[SESSION_KEY] = session
         status: int | None = None
@@ -157,6 +184,7 @@ class ProjectSessions:
             await entry.manager.handle_request(scope, receive, watched_send)
         finally:
             session.request_ended()
+            entry.opening.discard(session)
         if session.is_open and status == 404:
             await self._closed(entry, session, "gone")
         elif session.is_open and scope.get("method") == "DELETE" and status is not None and status < 400:
@@ -170,7 +198,15 @@ class ProjectSessions:
             if self._group is None:
                 raise RuntimeError("ProjectSessions.run() is not active")
             spec = self._snapshot().projects.get(project)
-            aggregator = ProjectAggregator(project, self._snapshot, self.pool, self.metrics)
+            aggregator = ProjectAggregator(
+                project,
+                self._snapshot,
+                self.pool,
+                self.metrics,
+                list_deadline=self.list_deadline,
+                spawn=self._group.start_soon,
+                on_late=lambda: self.notify(project),
+            )
             pipeline = Pipeline(self.layers, aggregator, self.events)
             server = build_server(
                 project, (spec.instructions or None) if spec else None, pipeline, self.metrics

@@ -1,19 +1,24 @@
 """What the gateway serves, read from the store: a snapshot of projects, servers and prompts, kept fresh.
 
-`LiveState` polls `store.generation()`; when it moves, it reloads and reports which projects changed.
+`LiveState` polls `store.generation()`; when it moves, it reloads and reports which projects changed. On
+PostgreSQL it also follows the store's change feed (LISTEN/NOTIFY) and reloads as soon as a change commits;
+the poll stays as the fallback for when the feed's connection is down.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 import anyio
 import anyio.to_thread
+from anyio.streams.memory import MemoryObjectReceiveStream
 
 from mcpctl.errors import InvalidUpstreamSpec
+from mcpctl.policy import POLICY_KINDS, PolicySet
 from mcpctl.schemas import (
     LiveResource,
     Project,
@@ -24,6 +29,8 @@ from mcpctl.schemas import (
     ServerSpec,
     Template,
     TemplateSpec,
+    ToolPins,
+    ToolPinsSpec,
     instantiate_template,
 )
 
@@ -36,6 +43,12 @@ class SnapshotSource(Protocol):
     def generation(self) -> int: ...
 
     def list_resources(self, kind: str | None = None, project: str | None = None) -> list[LiveResource]: ...
+
+
+class ChangeSource(Protocol):
+    """`mcpctl.store.ChangeFeed`: the generations committed to the store, as they commit."""
+
+    def listen(self) -> AbstractAsyncContextManager[MemoryObjectReceiveStream[int]]: ...
 
 
 @dataclass(frozen=True)
@@ -51,6 +64,10 @@ class Snapshot:
     """Servers that could not be built (a missing template, a bad value), with the reason."""
     prompts: dict[str, dict[str, PromptSpec]] = field(default_factory=dict)
     """Prompt specs by project, then by name."""
+    pins: dict[str, ToolPinsSpec] = field(default_factory=dict)
+    """Approved tool definitions (ToolPins) by server name."""
+    policy: PolicySet = field(default_factory=PolicySet, compare=False)
+    """Users, groups, role bindings and tokens' specs, indexed: whom the gateway lets do what."""
 
     def project_servers(self, project: str) -> list[str]:
         """Names of the project's servers that exist in this snapshot, in the project's order."""
@@ -71,7 +88,10 @@ class Snapshot:
             if self.prompts.get(name, {}) != newer.prompts.get(name, {}):
                 changed.add(name)
                 continue
-            if any(self.servers.get(s) != newer.servers.get(s) for s in after.servers):
+            if any(
+                self.servers.get(s) != newer.servers.get(s) or self.pins.get(s) != newer.pins.get(s)
+                for s in after.servers
+            ):
                 changed.add(name)
         return changed
 
@@ -130,7 +150,23 @@ def load_snapshot(store: SnapshotSource) -> Snapshot:
         resource = live.resource
         if isinstance(resource, Prompt) and resource.metadata.project is not None:
             prompts.setdefault(resource.metadata.project, {})[resource.metadata.name] = resource.spec
-    return Snapshot(generation, projects, servers, errors, prompts)
+    pins = {
+        live.resource.metadata.name: live.resource.spec
+        for live in store.list_resources(kind="ToolPins")
+        if isinstance(live.resource, ToolPins)
+    }
+    policy = PolicySet.from_resources(
+        live for kind in POLICY_KINDS for live in store.list_resources(kind=kind)
+    )
+    return Snapshot(generation, projects, servers, errors, prompts, pins, policy)
+
+
+def _reason(error: BaseException) -> str:
+    """The first line of the innermost error (a task group wraps the feed reader's)."""
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    lines = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {lines[0]}" if lines else type(error).__name__
 
 
 OnChange = Callable[[Snapshot, Snapshot, set[str]], Awaitable[None]]
@@ -140,12 +176,28 @@ OnChange = Callable[[Snapshot, Snapshot, set[str]], Awaitable[None]]
 class LiveState:
     """The current snapshot plus the loop that keeps it in step with the store."""
 
-    def __init__(self, store: SnapshotSource, *, poll_interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        store: SnapshotSource,
+        *,
+        poll_interval: float = 1.0,
+        changes: ChangeSource | None = None,
+        retry_interval: float = 5.0,
+    ) -> None:
         self.store = store
         self.poll_interval = poll_interval
+        self.changes = changes
+        """The store's change feed (PostgreSQL); None: polling only (SQLite)."""
+        self.retry_interval = retry_interval
+        """Seconds between attempts to reconnect a lost change feed."""
         self.snapshot = Snapshot(generation=-1)
         self.last_error: str | None = None
         self.reloads = 0
+        self.notifications = 0
+        """Change notifications that led to a reload."""
+        self.listening = False
+        """True while the change feed is connected."""
+        self._reload_lock = anyio.Lock()  # the poll loop and the feed must not reload at the same time
 
     async def load(self) -> Snapshot:
         """Read the store now and make the result current."""
@@ -155,6 +207,10 @@ class LiveState:
 
     async def poll_once(self, on_change: OnChange | None = None) -> bool:
         """Reload when the store generation moved; True when it did. Store errors are kept, not raised."""
+        async with self._reload_lock:
+            return await self._poll_once(on_change)
+
+    async def _poll_once(self, on_change: OnChange | None) -> bool:
         try:
             generation = await anyio.to_thread.run_sync(self.store.generation)
             if generation == self.snapshot.generation:
@@ -182,11 +238,48 @@ class LiveState:
         return True
 
     async def run(self, on_change: OnChange | None = None) -> None:
-        """Poll forever (until cancelled)."""
+        """Poll forever (until cancelled), and follow the change feed when there is one."""
+        async with anyio.create_task_group() as group:
+            if self.changes is not None:
+                group.start_soon(self._follow, self.changes, on_change)
+            while True:
+                await anyio.sleep(self.poll_interval)
+                await self.poll_once(on_change)
+
+    async def _follow(self, changes: ChangeSource, on_change: OnChange | None) -> None:
+        """Reload on every announced generation newer than the snapshot; reconnect when the feed drops."""
+        lost = False
         while True:
-            await anyio.sleep(self.poll_interval)
-            await self.poll_once(on_change)
+            try:
+                async with changes.listen() as generations:
+                    self.listening = True
+                    if lost:
+                        logger.info("store change feed reconnected")
+                        lost = False
+                    await self.poll_once(on_change)  # what committed while nothing listened
+                    async for generation in generations:
+                        # A burst of commits costs one reload: the first reads the newest generation.
+                        if generation > self.snapshot.generation and await self.poll_once(on_change):
+                            self.notifications += 1
+            except Exception as error:  # the poll keeps the gateway current meanwhile
+                if not lost:
+                    logger.warning(
+                        "store change feed lost (%s); polling every %s s, reconnecting every %s s",
+                        _reason(error),
+                        self.poll_interval,
+                        self.retry_interval,
+                    )
+                lost = True
+            finally:
+                self.listening = False
+            await anyio.sleep(self.retry_interval)
 
     def describe(self) -> dict[str, Any]:
         """State for the readiness probe and the admin API."""
-        return {"generation": self.snapshot.generation, "reloads": self.reloads, "lastError": self.last_error}
+        feed = None if self.changes is None else ("listening" if self.listening else "reconnecting")
+        return {
+            "generation": self.snapshot.generation,
+            "reloads": self.reloads,
+            "lastError": self.last_error,
+            "changeFeed": feed,
+        }

@@ -29,6 +29,7 @@ from mcpctl.errors import InvalidUpstreamSpec, UpstreamError, UpstreamTimeout, U
 from mcpctl.schemas import ServerSpec
 
 from ._context import CallContext
+from ._relay import Relay
 from ._secrets import SecretResolver
 from ._sse import sse_transport
 from ._stdio import stdio_transport
@@ -169,6 +170,7 @@ class Upstream(TaskOwner):
         max_backoff: float = 30.0,
         on_notification: NotificationHandler | None = None,
         host: TaskHost | None = None,
+        relay: Relay | None = None,
     ) -> None:
         self.name = name
         self.spec = spec
@@ -186,6 +188,8 @@ class Upstream(TaskOwner):
         self._closed = False
         self._host = host
         self._running: set[_Connection] = set()
+        self.relay = relay or Relay(name, spec)
+        """Ties the session's progress, logs and server→client requests to the client that caused them."""
 
     @property
     def initialize_result(self) -> types.InitializeResult | None:
@@ -222,8 +226,9 @@ class Upstream(TaskOwner):
             assert session is not None
             limit = self.spec.timeouts.call_seconds if timeout is None else timeout
             try:
-                with anyio.fail_after(limit):
-                    result = await operation(session)
+                async with self.relay.serving(call):
+                    with anyio.fail_after(limit):
+                        result = await operation(session)
             except TimeoutError:
                 raise UpstreamTimeout(f"upstream {self.name!r}: {what} timed out after {limit:g}s") from None
             except MCPError as error:
@@ -360,7 +365,11 @@ class Upstream(TaskOwner):
                     )
                     session = await stack.enter_async_context(
                         ClientSession(
-                            watched, write, message_handler=self._on_message, client_info=CLIENT_INFO
+                            watched,
+                            write,
+                            message_handler=self._on_message,
+                            client_info=CLIENT_INFO,
+                            **self.relay.callbacks(),
                         )
                     )
                     conn.init = await session.initialize()

@@ -12,11 +12,15 @@ from ._apply import STEP_DELAY_ENV, ApplyResult, CreatedToken, apply_plan
 from ._diff import IMMUTABLE_FIELDS, MUTABLE_TOKEN_FIELDS, diff, field_changes, flatten
 from ._format import describe_identity
 from ._inspect import (
+    PERMISSION_COLUMNS,
     DeletePlan,
     Inventory,
     Section,
+    grant_row,
     missing_references,
+    permission_sections,
     plan_delete,
+    policy_of,
     relations,
     token_expiry,
     token_status,
@@ -45,7 +49,7 @@ if TYPE_CHECKING:
     from ._loop import LoopConfig, ReconcileLoop
     from ._status import ReconcileStatus, read_statuses, reconcile_metric_families, status_path
     from ._watch import DebouncedWatcher, config_file_filter, git_ref_filter
-    from ._yamlio import dump_documents, dump_resource_yaml, to_yaml_value
+    from ._yamlio import dump_documents, dump_resource_yaml, to_yaml_value, write_resources
 
 # Names whose modules import git, SQLAlchemy or other heavy edges are loaded on first use, so that
 # importing the pure core (`mcpctl.reconciler._diff`) never drags them in: name -> private module.
@@ -72,6 +76,7 @@ _LAZY: dict[str, str] = {
     "subpath": "._git",
     "template_specs": "._export",
     "to_yaml_value": "._yamlio",
+    "write_resources": "._yamlio",
 }
 
 
@@ -87,6 +92,7 @@ __all__ = [
     "IMMUTABLE_FIELDS",
     "KIND_ORDER",
     "MUTABLE_TOKEN_FIELDS",
+    "PERMISSION_COLUMNS",
     "STEP_DELAY_ENV",
     "Action",
     "ApplyResult",
@@ -121,14 +127,17 @@ __all__ = [
     "flatten",
     "format_path",
     "git_ref_filter",
+    "grant_row",
     "is_local_path",
     "kind_rank",
     "load_plan",
     "missing_references",
+    "permission_sections",
     "plan_against",
     "plan_delete",
     "plan_digest",
     "plan_document",
+    "policy_of",
     "read_statuses",
     "reconcile_metric_families",
     "relations",
@@ -148,4 +157,5 @@ __all__ = [
     "token_file",
     "token_status",
     "write_private",
+    "write_resources",
 ]

@@ -20,6 +20,7 @@ from mcpctl.schemas import (
     resource_sensitive_paths,
 )
 
+from ._access import plan_access_changes
 from ._order import dependency_key
 from ._plan import Action, Change, FieldChange, Path, Plan
 
@@ -275,8 +276,9 @@ def diff(
     others = sorted(
         (c for c in changes if c.action is not Action.DELETE), key=lambda c: dependency_key(c.identity)
     )
+    ordered = tuple(deletes + others)
     return Plan(
-        changes=tuple(deletes + others),
+        changes=ordered,
         manager=manager,
         source=source,
         revision=revision,
@@ -287,4 +289,5 @@ def diff(
         unchanged=unchanged,
         prune=prune,
         prune_all=prune_all,
+        access_changes=plan_access_changes(live, ordered),
     )

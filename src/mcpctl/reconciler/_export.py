@@ -44,7 +44,7 @@ _SHARED_FILES = {
     "Group": "rbac/groups.yaml",
     "RoleBinding": "rbac/bindings.yaml",
 }
-_OWN_FILES = {"Template": "templates", "Server": "servers", "ProxyModel": "proxymodels"}
+_OWN_FILES = {"Template": "templates", "Server": "servers", "ProxyModel": "proxymodels", "ToolPins": "pins"}
 _REFERENCE_NOTE = "withheld on export: give a secretRef or fromEnv here (or the value)"
 _LITERAL_NOTE = "withheld on export: put the value back (this field takes no secretRef)"
 

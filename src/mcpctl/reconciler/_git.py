@@ -200,7 +200,10 @@ class GitRepository:
                 # The remote's default branch, for runs without --ref; an empty remote has none.
                 try:
                     repo.git.fetch(
-                        "--no-write-fetch-head", "origin", "+HEAD:refs/mcpctl/remote-head", env=env,
+                        "--no-write-fetch-head",
+                        "origin",
+                        "+HEAD:refs/mcpctl/remote-head",
+                        env=env,
                         kill_after_timeout=_FETCH_TIMEOUT,
                     )
                 except git.GitCommandError:

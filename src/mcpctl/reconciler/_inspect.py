@@ -5,12 +5,13 @@ Reads only through the public Store reading methods, so an in-memory reader serv
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from mcpctl.errors import ResourceNotFound, UsageError
+from mcpctl.policy import POLICY_KINDS, Grant, PermissionSet, PolicySet, SubjectRef
 from mcpctl.schemas import (
     BUILTIN_PROXY_MODELS,
     KINDS,
@@ -24,8 +25,8 @@ from mcpctl.schemas import (
     Prompt,
     ResourceModel,
     RoleBinding,
-    Rule,
     Server,
+    ToolPins,
     parse_resource,
 )
 
@@ -118,6 +119,8 @@ def references(resource: ResourceModel) -> list[Reference]:
 
     if isinstance(resource, Server) and resource.spec.from_template is not None:
         add("Template", None, resource.spec.from_template.name, "spec.fromTemplate.name", True)
+    elif isinstance(resource, ToolPins):
+        add("Server", None, resource.metadata.name, "metadata.name", True)
     elif isinstance(resource, Project):
         for server in resource.spec.servers:
             add("Server", None, server, "spec.servers", False)
@@ -159,7 +162,7 @@ def missing_references(inventory: Inventory, resource: ResourceModel) -> list[st
 # Which kinds may refer to a kind: the only ones a reverse lookup has to read.
 _REFERRERS: dict[str, tuple[str, ...]] = {
     "Template": ("Server",),
-    "Server": ("Project", "Prompt"),
+    "Server": ("Project", "Prompt", "ToolPins"),
     "ProxyModel": ("Project",),
     "Project": ("Prompt", "McpToken", "RoleBinding"),
     "User": ("Group", "RoleBinding", "McpToken"),
@@ -180,17 +183,6 @@ def dependents(inventory: Inventory, identity: Identity) -> list[Reference]:
     return sorted(found, key=lambda ref: dependency_key(ref.source))
 
 
-@dataclass(frozen=True)
-class EffectiveRule:
-    """A permission as it reaches a subject, with where it comes from."""
-
-    project: str | None
-    """Project the rule applies in; None for every project."""
-    rule: Rule
-    source: str
-    """The binding (and group) that grants it, or `token bindings`."""
-
-
 def user_bindings(inventory: Inventory, user: str) -> list[tuple[LiveResource, str]]:
     """Role bindings reaching a user, directly or through a group, with how (`direct`, `group g`)."""
     groups = [g.identity.name for g in inventory.of_kind("Group") if user in _members(g.resource)]
@@ -209,30 +201,14 @@ def _members(resource: ResourceModel) -> list[str]:
     return resource.spec.members if isinstance(resource, Group) else []
 
 
-def user_rules(inventory: Inventory, user: str) -> list[EffectiveRule]:
-    """The user's effective rules: every rule of every binding that reaches the user."""
-    rules: list[EffectiveRule] = []
-    for live, via in user_bindings(inventory, user):
-        assert isinstance(live.resource, RoleBinding)
-        source = live.identity.name if via == "direct" else f"{live.identity.name} (via {via})"
-        rules.extend(EffectiveRule(live.identity.project, rule, source) for rule in live.resource.spec.rules)
-    return rules
+def policy_of(inventory: Inventory) -> PolicySet:
+    """The RBAC of everything the inventory reads: users, groups, role bindings, tokens."""
+    return PolicySet.from_resources(live for kind in POLICY_KINDS for live in inventory.of_kind(kind))
 
 
-def narrow(rule: Rule, limit: Rule) -> Rule | None:
-    """The part of `rule` that `limit` also allows, or None when they do not overlap."""
-    if rule.role != limit.role:
-        return None
-    if "*" not in (rule.resource, limit.resource) and rule.resource != limit.resource:
-        return None
-    resource = limit.resource if rule.resource == "*" else rule.resource
-    if rule.names and limit.names:
-        names = sorted(set(rule.names) & set(limit.names))
-        if not names:
-            return None
-    else:
-        names = rule.names or limit.names
-    return Rule(role=rule.role, resource=resource, names=names)
+def permissions_of(inventory: Inventory, subject: SubjectRef) -> PermissionSet:
+    """What a subject may do, each grant with its provenance (the one evaluator, `mcpctl.policy`)."""
+    return policy_of(inventory).permissions_of(subject, strict=False)
 
 
 def token_bindings(inventory: Inventory, token: LiveResource) -> list[LiveResource]:
@@ -243,40 +219,6 @@ def token_bindings(inventory: Inventory, token: LiveResource) -> list[LiveResour
         if any(s.kind == "McpToken" and s.name == token.identity.name for s in live.resource.spec.subjects):
             found.append(live)
     return found
-
-
-def token_rules(inventory: Inventory, token: LiveResource) -> list[EffectiveRule]:
-    """What a token may do in its project.
-
-    `rbac: empty`: its own bindings plus role bindings naming it. `rbac: clone`: the owner's rules in
-    the token's project, narrowed by the token's bindings when it has any.
-    """
-    resource = token.resource
-    assert isinstance(resource, McpToken)
-    project = token.identity.project
-    if resource.spec.rbac == "empty" or resource.spec.owner is None:
-        own = [EffectiveRule(project, rule, "token bindings") for rule in resource.spec.bindings]
-        for live in token_bindings(inventory, token):
-            assert isinstance(live.resource, RoleBinding)
-            own.extend(EffectiveRule(project, rule, live.identity.name) for rule in live.resource.spec.rules)
-        return own
-    owner = [r for r in user_rules(inventory, resource.spec.owner) if r.project in (None, project)]
-    if not resource.spec.bindings:
-        return [EffectiveRule(project, r.rule, f"owner {resource.spec.owner}: {r.source}") for r in owner]
-    narrowed = []
-    for owned in owner:
-        for limit in resource.spec.bindings:
-            rule = narrow(owned.rule, limit)
-            if rule is not None:
-                narrowed.append(EffectiveRule(project, rule, f"owner {resource.spec.owner}: {owned.source}"))
-    return _unique(narrowed)
-
-
-def _unique(rules: Iterable[EffectiveRule]) -> list[EffectiveRule]:
-    seen: dict[tuple[str | None, str, str, tuple[str, ...]], EffectiveRule] = {}
-    for rule in rules:
-        seen.setdefault((rule.project, rule.rule.role, rule.rule.resource, tuple(rule.rule.names)), rule)
-    return list(seen.values())
 
 
 def token_expiry(expires: str, created_at: datetime | None) -> datetime | None:
@@ -311,13 +253,37 @@ class Section:
     rows: list[tuple[str, ...]] = field(default_factory=list)
 
 
-def rule_row(rule: EffectiveRule) -> tuple[str, ...]:
-    """A rule as a table row: PROJECT ROLE RESOURCE NAMES SOURCE."""
-    names = ",".join(rule.rule.names) or "*"
-    return (rule.project or "*", rule.rule.role, rule.rule.resource, names, rule.source)
+PERMISSION_COLUMNS = ("PROJECT", "VERB", "RESOURCE", "NAMES", "TOOLS", "VIA", "FROM", "NARROWED-BY")
+"""Columns of a grant row, in `describe` and `auth can-i --list`."""
 
 
-RULE_COLUMNS = ("PROJECT", "ROLE", "RESOURCE", "NAMES", "FROM")
+def grant_row(grant: Grant) -> tuple[str, ...]:
+    """A grant as a table row (see PERMISSION_COLUMNS): its scope, how it reaches the subject, its rule."""
+    via = grant.via
+    if grant.implied_by is not None:
+        via += f", {grant.implied_by} implies {grant.verb}"
+    if grant.resource is None:
+        names = tools = "-"
+    else:
+        names, tools = ",".join(sorted(grant.names)) or "*", grant.tools.text
+    return (
+        grant.project or "*",
+        grant.verb,
+        grant.resource or "-",
+        names,
+        tools,
+        via,
+        str(grant.origin),
+        str(grant.limit) if grant.limit is not None else "-",
+    )
+
+
+def permission_sections(permissions: PermissionSet) -> list[Section]:
+    """`Effective permissions` (every grant with provenance), and `Notes` when something explains gaps."""
+    sections = [Section("Effective permissions", PERMISSION_COLUMNS, [grant_row(g) for g in permissions])]
+    if permissions.notes:
+        sections.append(Section("Notes", ("NOTE",), [(note,) for note in permissions.notes]))
+    return sections
 
 
 def _present(flag: bool) -> str:
@@ -381,6 +347,12 @@ def _server_relations(inventory: Inventory, live: LiveResource, now: datetime) -
         template = resource.spec.from_template.name
         row = (template, _present(inventory.exists("Template", template)))
         sections.append(Section("Template", ("NAME", "STATUS"), [row]))
+    pins = inventory.get("ToolPins", live.identity.name)
+    if pins is not None or resource.spec.pinning is not None:
+        mode = resource.spec.pinning or "block"
+        pinned = pins.resource if pins is not None else None
+        count = len(pinned.spec.tools) if isinstance(pinned, ToolPins) else 0
+        sections.append(Section("Tool pins", ("MODE", "PINNED-TOOLS"), [(mode, str(count))]))
     return sections
 
 
@@ -392,24 +364,27 @@ def _user_relations(inventory: Inventory, live: LiveResource, now: datetime) -> 
     bindings.rows.extend(
         (rb.identity.name, rb.identity.project or "*", via) for rb, via in user_bindings(inventory, user)
     )
-    rules = Section("Effective rules", RULE_COLUMNS, [rule_row(r) for r in user_rules(inventory, user)])
     tokens = Section("Owned tokens", ("PROJECT", "NAME", "RBAC"))
     for token in inventory.of_kind("McpToken"):
         assert isinstance(token.resource, McpToken)
         if token.resource.spec.owner == user:
             tokens.rows.append((token.identity.project or "", token.identity.name, token.resource.spec.rbac))
-    return [groups, bindings, rules, tokens]
+    permissions = permission_sections(permissions_of(inventory, SubjectRef("User", user)))
+    return [groups, bindings, *permissions, tokens]
 
 
 def _token_relations(inventory: Inventory, live: LiveResource, now: datetime) -> list[Section]:
     resource = live.resource
     assert isinstance(resource, McpToken)
-    own = Section("Bindings", ("ROLE", "RESOURCE", "NAMES"))
-    own.rows.extend((r.role, r.resource, ",".join(r.names) or "*") for r in resource.spec.bindings)
+    own = Section("Bindings", ("ROLE", "RESOURCE", "NAMES", "TOOLS"))
+    own.rows.extend(
+        (r.role, r.resource, ",".join(r.names) or "*", ",".join(r.tools) or "*")
+        for r in resource.spec.bindings
+    )
     bound = Section("Role bindings", ("NAME", "SUBJECTS"))
     bound.rows.extend((rb.identity.name, _subjects(rb)) for rb in token_bindings(inventory, live))
-    rules = Section("Effective rules", RULE_COLUMNS, [rule_row(r) for r in token_rules(inventory, live)])
-    return [own, bound, rules]
+    subject = SubjectRef("McpToken", live.identity.name, live.identity.project)
+    return [own, bound, *permission_sections(permissions_of(inventory, subject))]
 
 
 def _group_relations(inventory: Inventory, live: LiveResource, now: datetime) -> list[Section]:
@@ -419,13 +394,29 @@ def _group_relations(inventory: Inventory, live: LiveResource, now: datetime) ->
     for ref in dependents(inventory, live.identity):
         if ref.source.kind == "RoleBinding":
             bindings.rows.append((ref.source.name, ref.source.project or "*"))
-    return [members, bindings]
+    permissions = permission_sections(permissions_of(inventory, SubjectRef("Group", live.identity.name)))
+    return [members, bindings, *permissions]
 
 
 def _template_relations(inventory: Inventory, live: LiveResource, now: datetime) -> list[Section]:
     servers = Section("Servers", ("NAME",))
     servers.rows.extend((ref.source.name,) for ref in dependents(inventory, live.identity))
     return [servers]
+
+
+def _toolpins_relations(inventory: Inventory, live: LiveResource, now: datetime) -> list[Section]:
+    resource = live.resource
+    assert isinstance(resource, ToolPins)
+    server = Section(
+        "Server",
+        ("NAME", "STATUS"),
+        [(resource.metadata.name, _present(inventory.exists("Server", resource.metadata.name)))],
+    )
+    tools = Section("Tools", ("NAME", "SHA256", "DESCRIPTION"))
+    for tool in resource.spec.tools:
+        first = (tool.description or "").strip().split("\n", 1)[0]
+        tools.rows.append((tool.name, tool.sha256[:12], first[:60]))
+    return [server, tools]
 
 
 def _proxymodel_relations(inventory: Inventory, live: LiveResource, now: datetime) -> list[Section]:
@@ -456,6 +447,7 @@ _RELATIONS: dict[str, Callable[[Inventory, LiveResource, datetime], list[Section
     "Group": _group_relations,
     "Template": _template_relations,
     "ProxyModel": _proxymodel_relations,
+    "ToolPins": _toolpins_relations,
     "RoleBinding": _rolebinding_relations,
 }
 

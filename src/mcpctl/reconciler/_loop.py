@@ -109,7 +109,9 @@ class ReconcileLoop:
     def run_forever(self) -> None:
         """Pass, wait for the interval (or a trigger, or a backoff after failures), repeat until stopped."""
         _log.info(
-            "reconciling %s every %ss%s", self.source.name, self.config.interval,
+            "reconciling %s every %ss%s",
+            self.source.name,
+            self.config.interval,
             " (dry run: nothing is applied)" if self.config.dry_run else "",
         )
         try:
@@ -160,7 +162,9 @@ class ReconcileLoop:
     ) -> AuditEvent:
         commit = state.revision if state is not None else self.status.last_revision
         return AuditEvent(
-            "reconcile", outcome=outcome, user=self.config.actor,
+            "reconcile",
+            outcome=outcome,
+            user=self.config.actor,
             detail={"source": self.source.name, "commit": commit, **facts},
         )
 
@@ -316,7 +320,10 @@ class ReconcileLoop:
         self._log_plan(plan)
         repaired = count if drift else 0
         result = apply_plan(
-            store, plan, lock_timeout=self.config.lock_timeout, actor=self.config.actor,
+            store,
+            plan,
+            lock_timeout=self.config.lock_timeout,
+            actor=self.config.actor,
             token_output=self.config.token_output,
             audit=[self._audit_event(state, drift_repaired=repaired, changes=count)],
         )
@@ -327,7 +334,10 @@ class ReconcileLoop:
         _log.info(
             "%s %s: %d added, %d changed, %d destroyed",
             "reverted drift back to" if drift else "applied",
-            self._describe(state), counts["add"], counts["change"], counts["destroy"],
+            self._describe(state),
+            counts["add"],
+            counts["change"],
+            counts["destroy"],
         )
         base = plan.base_generation
         self._synced = (state, base + 1) if base is not None else None
@@ -386,4 +396,3 @@ class ReconcileLoop:
             write_status(self.status, self.status_file)
         except OSError as error:
             _log.warning("cannot write reconcile status to %s: %s", self.status_file, error)
-

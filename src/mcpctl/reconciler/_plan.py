@@ -10,6 +10,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from mcpctl.policy import AccessChange
 from mcpctl.schemas import FieldPath, Identity, ResourceModel
 
 Path = FieldPath
@@ -127,6 +128,8 @@ class Plan:
     prune_all: bool = False
     extra: Mapping[str, Any] = field(default_factory=dict)
     """Free-form metadata a source may attach (e.g. a git subpath); carried into the JSON as is."""
+    access_changes: tuple[AccessChange, ...] = ()
+    """What each subject gains or loses when the plan is applied (`mcpctl.policy.access_changes`)."""
 
     @property
     def errored(self) -> bool:

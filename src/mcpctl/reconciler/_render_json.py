@@ -11,6 +11,7 @@ from pathlib import Path as FilePath
 from typing import Any
 
 from mcpctl.errors import UsageError
+from mcpctl.policy import AccessChange
 from mcpctl.schemas import SENSITIVE, Identity, masked, parse_resource, printable
 
 from ._diff import field_changes
@@ -91,6 +92,7 @@ def plan_document(plan: Plan, *, with_secrets: bool = False) -> dict[str, Any]:
         "warnings": list(plan.warnings),
         "changes": [_change(c, with_secrets) for c in plan.changes],
         "unmanaged": [_identity(i) for i in plan.unmanaged],
+        "access_changes": [c.to_dict() for c in plan.access_changes],
         "extra": dict(plan.extra),
     }
 
@@ -208,6 +210,7 @@ def load_plan(path: FilePath) -> Plan:
             prune=data["prune"],
             prune_all=data["prune_all"],
             extra=data.get("extra", {}),
+            access_changes=tuple(AccessChange(**item) for item in data.get("access_changes", [])),
         )
     except UsageError:
         raise

@@ -71,6 +71,11 @@ def render_markdown(plan: Plan) -> str:
         out += ["**Errors (nothing will be applied):**", ""] + [f"- {e}" for e in plan.errors] + [""]
     if plan.warnings:
         out += ["**Warnings:**", ""] + [f"- {w}" for w in plan.warnings] + [""]
+    if plan.access_changes:
+        # What a reviewer needs most: who gains or loses what, before the per-resource details.
+        body = "\n".join(str(c) for c in plan.access_changes)
+        fence = _fence(body)
+        out += ["**Access changes:**", "", f"{fence}diff", body, fence, ""]
     for change in plan.changes:
         if change.action is not Action.NOOP:
             out += _details(change)

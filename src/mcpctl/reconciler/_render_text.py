@@ -52,6 +52,10 @@ def render_text(plan: Plan, *, color: bool = False) -> str:
         out.append("Not in the desired state and not owned by this source (reported, left alone):")
         out += [f"  {identity}" for identity in plan.unmanaged]
         out.append("")
+    if plan.access_changes:
+        out.append("Access changes:")
+        out += ["  " + _paint(str(c)[0], str(c), color) for c in plan.access_changes]
+        out.append("")
     for warning in plan.warnings:
         out.append(_paint("~", f"Warning: {warning}", color))
     for error in plan.errors:

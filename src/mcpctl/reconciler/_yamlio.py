@@ -15,6 +15,7 @@ from typing import Any
 from pydantic import ValidationError
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.emitter import Emitter
 from ruamel.yaml.error import YAMLError
 from ruamel.yaml.scalarstring import DoubleQuotedScalarString, LiteralScalarString
 
@@ -30,9 +31,28 @@ from mcpctl.schemas import (
 )
 
 
+class _EscapingEmitter(Emitter):
+    """Writes a double-quoted string holding unsafe characters with every non-ASCII character escaped.
+
+    ruamel counts zero-width characters, bidi overrides and the tags block as printable and would write
+    them raw, invisible to whoever reviews the file (a poisoned tool description in a pin, say).
+    """
+
+    def write_double_quoted(self, text: Any, split: Any = True) -> None:
+        if not has_unsafe(text):
+            super().write_double_quoted(text, split)
+            return
+        allow, self.allow_unicode = self.allow_unicode, False
+        try:
+            super().write_double_quoted(text, split)
+        finally:
+            self.allow_unicode = allow
+
+
 def round_trip_yaml() -> YAML:
     """A ruamel YAML instance with mcpctl's house formatting (Kubernetes-style indentation, no wrapping)."""
     yaml = YAML(typ="rt")
+    yaml.Emitter = _EscapingEmitter
     yaml.indent(mapping=2, sequence=4, offset=2)
     yaml.width = 4096
     yaml.preserve_quotes = True

@@ -106,6 +106,10 @@ class Metadata(Model):
     """Human description."""
 
 
+_KIND_NAMES: dict[type[BaseModel], str] = {}
+"""`kind` of each resource model class, once read."""
+
+
 class Identity(NamedTuple):
     """What makes a resource unique: its kind, its project (or None) and its name."""
 
@@ -122,9 +126,7 @@ class Identity(NamedTuple):
 class ResourceModel(Model):
     """Base of every top-level resource document (`apiVersion`, `kind`, `metadata`, `spec`)."""
 
-    api_version: Annotated[str, StringConstraints(pattern=r"^mcpctl\.dev/v1$")] = Field(
-        alias="apiVersion"
-    )
+    api_version: Annotated[str, StringConstraints(pattern=r"^mcpctl\.dev/v1$")] = Field(alias="apiVersion")
     """Always `mcpctl.dev/v1`."""
     metadata: Metadata
     """Name, project, labels, annotations and description."""
@@ -135,13 +137,18 @@ class ResourceModel(Model):
     @property
     def identity(self) -> Identity:
         """The (kind, project, name) key of this resource."""
-        return Identity(self.kind_name(), self.metadata.project, self.metadata.name)
+        metadata = self.metadata
+        return Identity(self.kind_name(), metadata.project, metadata.name)
 
     @classmethod
     def kind_name(cls) -> str:
         """The value of `kind` for this model."""
-        # __pydantic_fields__ is a plain dict; `model_fields` rebuilds one per access (hot in diffs).
-        return str(cls.__pydantic_fields__["kind"].default)
+        # Hot in validation and diffs: read once per class.
+        found = _KIND_NAMES.get(cls)
+        if found is None:
+            # __pydantic_fields__ is a plain dict; `model_fields` rebuilds one per access.
+            found = _KIND_NAMES[cls] = str(cls.__pydantic_fields__["kind"].default)
+        return found
 
     @property
     def prevent_destroy(self) -> bool:

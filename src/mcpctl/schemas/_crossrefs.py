@@ -13,12 +13,15 @@ from pydantic.alias_generators import to_snake
 
 from ._base import FieldPath, Identity
 from ._builtin import builtin_templates
+from ._hygiene import description_findings
 from ._loader import Document
+from ._pins import ToolPins
 from ._problems import Problem, did_you_mean, format_field
 from ._project import BUILTIN_PROXY_MODELS, LINK_TARGET, Project, Prompt
 from ._rbac import Group, McpToken, RoleBinding, Rule
 from ._sensitive import SENSITIVE, WITHHELD, looks_secret, looks_secret_value, placeholder_paths
 from ._server import PLACEHOLDER, Server, ServerSpec, Template, instantiate_template, template_placeholders
+from ._system import SYSTEM_PROJECT, system_prompt_problems
 
 if TYPE_CHECKING:
     from ._validate import SourcedResource
@@ -46,9 +49,10 @@ def _raw_path(document: Document, *path: str | int) -> FieldPath:
     current: Any = document.data
     written: list[str | int] = []
     for step in path:
-        snake = to_snake(step) if isinstance(step, str) else step
-        if isinstance(current, dict) and step not in current and snake in current:
-            step = snake
+        if isinstance(current, dict) and isinstance(step, str) and step not in current:
+            snake = to_snake(step)  # only for the rare document written in snake_case
+            if snake in current:
+                step = snake
         written.append(step)
         if isinstance(current, dict):
             current = current.get(step)
@@ -156,6 +160,13 @@ class _CrossReferences:
 
     def _check_server(self, server: Server, document: Document) -> None:
         self._secret_literals(server.spec, document, ("spec",))
+        if server.spec.pinning == "block" and not self._exists("ToolPins", None, server.metadata.name):
+            self._warn(
+                document,
+                _raw_path(document, "spec", "pinning"),
+                f"pinning: block without a ToolPins {server.metadata.name!r}: every tool of the server "
+                "is hidden (run `mcpctl pin`)",
+            )
         self._hidden_placeholders(document)
         ref = server.spec.from_template
         if ref is None:
@@ -234,6 +245,26 @@ class _CrossReferences:
                 "`mcpctl export`): give a secretRef, fromEnv or the real value",
             )
 
+    def _check_toolpins(self, pins: ToolPins, document: Document) -> None:
+        name = pins.metadata.name
+        if not self._exists("Server", None, name):
+            self._error(
+                document,
+                ("metadata", "name"),
+                "ToolPins are named after their server: " + self._unknown("Server", name),
+            )
+        raw_tools = document.data.get("spec", {}).get("tools", [])
+        for tool in pins.spec.tools:
+            index = next(
+                (i for i, t in enumerate(raw_tools) if isinstance(t, dict) and t.get("name") == tool.name), 0
+            )
+            for finding in description_findings(tool.description):
+                self._warn(
+                    document,
+                    ("spec", "tools", index, "description"),
+                    f"tool {tool.name!r}: {finding}",
+                )
+
     def _check_project(self, project: Project, document: Document) -> None:
         for name in project.spec.servers:
             if not self._exists("Server", None, name):
@@ -252,6 +283,11 @@ class _CrossReferences:
 
     def _check_prompt(self, prompt: Prompt, document: Document) -> None:
         self._require_project(document, prompt.metadata.project)
+        if prompt.metadata.project == SYSTEM_PROJECT:
+            field = "content" if prompt.spec.content is not None else "linkTarget"
+            for message in system_prompt_problems(prompt.metadata.name, prompt.spec.content):
+                where = ("metadata", "name") if message.startswith("unknown system") else ("spec", field)
+                self._error(document, _raw_path(document, *where), message)
         target = prompt.spec.link_target
         match = LINK_TARGET.match(target) if target else None
         if match is None:

@@ -18,6 +18,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from ._base import FieldPath
+from ._gc import paused_gc
 from ._limits import MAX_DOCUMENTS_ENV, Limits
 from ._problems import Problem, ProblemLog, Severity, format_field
 
@@ -103,15 +104,19 @@ class _Loader(_BaseLoader):
         return None
 
 
-def _build(node: Node, seen: set[int], depth: int) -> Any:
-    """Python data for a composed node; refuses aliases, duplicate keys, unknown tags, deep nesting."""
+def _build(node: Node, seen: set[int] | None, depth: int) -> Any:
+    """Python data for a composed node; refuses aliases, duplicate keys, unknown tags, deep nesting.
+
+    `seen` collects the nodes met so far, to find aliases; None when the text cannot hold one.
+    """
     # A node met twice is an alias; refusing them all makes "billion laughs" impossible.
-    if id(node) in seen:
-        raise _DocumentProblem(
-            problem="this anchored value is reused by an alias; YAML aliases (*name) are not supported",
-            problem_mark=node.start_mark,
-        )
-    seen.add(id(node))
+    if seen is not None:
+        if id(node) in seen:
+            raise _DocumentProblem(
+                problem="this anchored value is reused by an alias; YAML aliases (*name) are not supported",
+                problem_mark=node.start_mark,
+            )
+        seen.add(id(node))
     tag = node.tag
     if tag == STR:
         return node.value
@@ -124,7 +129,9 @@ def _build(node: Node, seen: set[int], depth: int) -> Any:
                 raise _DocumentProblem(
                     problem="a mapping key must be a scalar", problem_mark=key_node.start_mark
                 )
-            key = _build(key_node, seen, depth + 1)
+            # Plain string keys are the rule; the generic path is for the rest (and alias tracking).
+            fast = seen is None and key_node.tag == STR
+            key = key_node.value if fast else _build(key_node, seen, depth + 1)
             if not isinstance(key, str):
                 # Every mapping of a resource is keyed by strings; `1:` or `true:` is an int or a bool
                 # under YAML 1.2 (and 1 == True in Python, which would make them look like one key).
@@ -340,7 +347,8 @@ def load_documents(
     limits = limits or Limits.from_env()
     log = ProblemLog(limits.max_problems)
     stream = DocumentStream(paths, log, stdin=stdin, max_documents=limits.max_documents)
-    documents = list(stream)
+    with paused_gc():
+        documents = list(stream)
     return LoadResult(documents, log.problems, stream.files)
 
 
@@ -385,15 +393,15 @@ class DocumentStream:
         self._count = _Count(max_documents)
 
     def __iter__(self) -> Iterator[Document]:
-        seen: set[str] = set()
-        for display, real, walked in _expand(self.paths, self.log):
+        seen: set[tuple[int, int]] = set()
+        for display, file_id, walked, is_stdin in _expand(self.paths, self.log):
             if self._count.exceeded or self.log.full:
                 return
-            if real is not None:
-                if real in seen:
+            if file_id is not None:
+                if file_id in seen:
                     continue
-                seen.add(real)
-            text = _read(display, real, self.stdin, self.log, regular_only=walked)
+                seen.add(file_id)
+            text = _read(display, is_stdin, self.stdin, self.log, regular_only=walked)
             self.files += 1
             if text is not None:
                 yield from _parse(text, display, self.log, self._count)
@@ -402,6 +410,9 @@ class DocumentStream:
 def _parse(text: str, path: str, log: ProblemLog, count: _Count) -> Iterator[Document]:
     source = SourceText(path, text)
     loader = _Loader(text)
+    # An alias needs an anchor (`&a`) and a reference (`*a`): without both characters in the file,
+    # no node can be met twice and tracking every node's id would be wasted work.
+    aliases_possible = "&" in text and "*" in text
     index = -1
     try:
         while not log.full and loader.check_node():
@@ -424,7 +435,7 @@ def _parse(text: str, path: str, log: ProblemLog, count: _Count) -> Iterator[Doc
                 )
                 return
             try:
-                data = _build(node, set(), 0)
+                data = _build(node, set() if aliases_possible else None, 0)
             except yaml.MarkedYAMLError as error:
                 log.add(_yaml_problem(path, text, error))
                 continue
@@ -500,20 +511,28 @@ def _char_at(text: str, line: int, col: int) -> str:
     return row[col - 1] if 0 < col <= len(row) else ""
 
 
-def _expand(paths: Sequence[str], log: ProblemLog) -> Iterator[tuple[str, str | None, bool]]:
-    """(display path, real path or None for stdin, found by walking a directory) of each input."""
+FileId = tuple[int, int]
+"""(device, inode) of a file: the same file named twice (by two paths, or a symlink) is read once."""
+
+
+def _expand(paths: Sequence[str], log: ProblemLog) -> Iterator[tuple[str, FileId | None, bool, bool]]:
+    """(display path, file id if known, found by walking a directory, is stdin) of each input."""
     for path in paths:
         if path == STDIN:
-            yield STDIN_NAME, None, False
+            yield STDIN_NAME, None, False, True
         elif os.path.isdir(path):
-            yield from ((p, os.path.realpath(p), True) for p in _walk(path, log))
+            yield from ((p, file_id, True, False) for p, file_id in _walk(path, log))
         elif os.path.exists(path):
-            yield path, os.path.realpath(path), False
+            yield path, _file_id(os.stat(path)), False, False
         else:
             log.add(Problem(path, message="no such file or directory"))
 
 
-def _walk(directory: str, log: ProblemLog) -> list[str]:
+def _file_id(info: os.stat_result) -> FileId:
+    return (info.st_dev, info.st_ino)
+
+
+def _walk(directory: str, log: ProblemLog) -> list[tuple[str, FileId | None]]:
     """The YAML files under `directory`, sorted; what is not read is said, never skipped silently.
 
     Symlinked directories are not followed (a warning), file symlinks pointing outside `directory`
@@ -521,7 +540,7 @@ def _walk(directory: str, log: ProblemLog) -> list[str]:
     FIFOs, sockets and devices are skipped (a warning; reading a FIFO would wait forever).
     """
     root = os.path.realpath(directory)
-    found: list[str] = []
+    found: list[tuple[str, FileId | None]] = []
     for folder, dirs, files in os.walk(directory):
         # Hidden directories hold tooling (.git, .github), never resources.
         for name in sorted(
@@ -553,11 +572,11 @@ def _walk(directory: str, log: ProblemLog) -> list[str]:
                     )
                     continue
             try:
-                mode = os.stat(path).st_mode
+                info = os.stat(path)
             except OSError:
-                found.append(path)  # broken symlink: reading it says why
+                found.append((path, None))  # broken symlink: reading it says why
                 continue
-            if not stat.S_ISREG(mode):
+            if not stat.S_ISREG(info.st_mode):
                 log.add(
                     Problem(
                         path,
@@ -566,15 +585,15 @@ def _walk(directory: str, log: ProblemLog) -> list[str]:
                     )
                 )
                 continue
-            found.append(path)
-    return sorted(found)
+            found.append((path, _file_id(info)))
+    return sorted(found, key=lambda entry: entry[0])
 
 
 def _read(
-    display: str, real: str | None, stdin: IO[bytes] | None, log: ProblemLog, *, regular_only: bool
+    display: str, is_stdin: bool, stdin: IO[bytes] | None, log: ProblemLog, *, regular_only: bool
 ) -> str | None:
     try:
-        if real is None:
+        if is_stdin:
             stream = stdin if stdin is not None else sys.stdin.buffer
             raw = stream.read(MAX_FILE_BYTES + 1)
         else:

@@ -35,6 +35,15 @@ class Pagination(Model):
     """Tool results longer than this are cached and served in pages."""
 
 
+class GateSettings(Model):
+    """How a gated project (`proxyModel: gate`) picks the tools a session starts with."""
+
+    max_tools: Annotated[int, Field(ge=1, le=64, strict=True)] = 8
+    """Most tools `begin_session` unlocks at once (`unlock_tools` may add more later)."""
+    timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
+    """How long the LLM may take to choose before the deterministic matcher decides instead."""
+
+
 class ProjectSpec(Model):
     """A bundle of servers served as one MCP endpoint, `/projects/<name>/mcp`."""
 
@@ -46,6 +55,8 @@ class ProjectSpec(Model):
     """Sent to clients in the MCP initialize result."""
     llm: ProjectLLM = Field(default_factory=ProjectLLM)
     """LLM used by the gate to select prompts and tools."""
+    gate: GateSettings = Field(default_factory=GateSettings)
+    """Limits of gated sessions (`proxyModel: gate`)."""
     pagination: Pagination = Field(default_factory=Pagination)
     """Pagination of large results."""
 

@@ -8,12 +8,13 @@ from typing import Annotated, Any
 from pydantic import Field, TypeAdapter
 
 from ._base import Identity, ResourceModel
+from ._pins import ToolPins
 from ._project import Project, Prompt, ProxyModel
 from ._rbac import Group, McpToken, RoleBinding, User
 from ._server import Server, Template
 
 Resource = Annotated[
-    Server | Template | Project | Prompt | User | Group | RoleBinding | McpToken | ProxyModel,
+    Server | Template | Project | Prompt | User | Group | RoleBinding | McpToken | ProxyModel | ToolPins,
     Field(discriminator="kind"),
 ]
 """Any resource document."""
@@ -22,7 +23,7 @@ RESOURCE_ADAPTER: TypeAdapter[Resource] = TypeAdapter(Resource)
 
 KINDS: dict[str, type[ResourceModel]] = {
     model.kind_name(): model
-    for model in (Template, Server, ProxyModel, Project, Prompt, User, Group, RoleBinding, McpToken)
+    for model in (Template, Server, ToolPins, ProxyModel, Project, Prompt, User, Group, RoleBinding, McpToken)
 }
 """Every kind by its `kind` value, in dependency order (a kind only refers to kinds before it)."""
 
@@ -36,6 +37,7 @@ _KIND_ALIASES: dict[str, tuple[str, ...]] = {
     "RoleBinding": ("rolebinding", "rolebindings", "rb"),
     "McpToken": ("mcptoken", "mcptokens", "token", "tokens", "tok"),
     "ProxyModel": ("proxymodel", "proxymodels", "pm"),
+    "ToolPins": ("toolpins", "toolpin", "tp"),
 }
 KIND_ALIASES: dict[str, str] = {
     alias: kind for kind, aliases in _KIND_ALIASES.items() for alias in (*aliases, kind.lower())

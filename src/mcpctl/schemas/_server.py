@@ -46,6 +46,25 @@ class ToolFilter(Model):
     """Tools matching one of these are hidden, even if included."""
 
 
+class ClientRequests(Model):
+    """Which server→client requests of this server the gateway relays to the client session that caused them.
+
+    A request kind turned off is not advertised to the server, so it answers as a client without it would.
+    """
+
+    elicitation: StrictBool = True
+    """Relay `elicitation/create` (the server asks the user a question)."""
+    sampling: StrictBool = True
+    """Relay `sampling/createMessage` (the server asks the client's model for a completion)."""
+    roots: StrictBool = True
+    """Relay `roots/list` (the server asks for the client's roots)."""
+    timeout_seconds: Annotated[float, Field(gt=0, le=3600, strict=True)] = 120.0
+    """Seconds the gateway waits for the client's answer before answering the server with an error."""
+
+
+SessionMode = Literal["shared", "per-client"]
+
+
 class TemplateRef(Model):
     """Instantiate a Template with parameter values."""
 
@@ -80,6 +99,18 @@ class ServerSpec(Model):
     """Connect and call time limits."""
     tool_filter: ToolFilter = Field(default_factory=ToolFilter)
     """Which tools are exposed."""
+    pinning: Literal["block", "warn", "off"] | None = None
+    """Tools whose definition differs from their `ToolPins`, and tools not pinned: `block` hides and
+    refuses them, `warn` serves them and records it, `off` ignores pins. Unset: `block` when the server
+    has ToolPins, else `off`."""
+    description_hygiene: Literal["warn", "strip", "off"] = "warn"
+    """Tool descriptions with hidden characters, HTML comments or instructions aimed at the model:
+    `warn` records them, `strip` also removes the invisible characters before serving, `off` ignores them."""
+    sessions: SessionMode = "shared"
+    """`shared`: one upstream session serves every client; `per-client`: each client session gets its own
+    (for servers that keep per-client state, or ask clients questions while several are calling)."""
+    client_requests: ClientRequests = Field(default_factory=ClientRequests)
+    """Elicitation, sampling and roots requests from the server, relayed to the client that caused them."""
 
     @model_validator(mode="after")
     def _check_transport(self) -> ServerSpec:
@@ -232,7 +263,7 @@ def instantiate_template(
         given = overrides.model_dump(by_alias=True, mode="json")
         rendered.setdefault("env", {}).update(given["env"])
         rendered.setdefault("headers", {}).update(given["headers"])
-        for key in ("healthCheck", "timeouts", "toolFilter"):
+        for key in ("healthCheck", "timeouts", "toolFilter", "pinning", "descriptionHygiene"):
             if to_snake(key) in overrides.model_fields_set:
                 rendered[key] = given[key]
     return ServerSpec.model_validate(rendered)

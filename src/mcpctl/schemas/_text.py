@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import re
 
-_UNSAFE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2066-\u2069]")
+_UNSAFE = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff\U000e0000-\U000e007f]"
+)
 """C0 controls but tab and newline, DEL, C1 controls (`\\x9b` is CSI), zero-width characters that hide
-text, and the bidi marks and overrides that reorder what a terminal shows ("Trojan Source")."""
+text (and the tags block, which spells hidden ASCII), and the bidi marks and overrides that reorder
+what a terminal shows ("Trojan Source")."""
 
 
 def printable(text: str) -> str:

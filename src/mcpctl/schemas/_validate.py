@@ -14,6 +14,7 @@ from mcpctl.errors import ValidationFailed
 
 from ._base import Identity, ResourceModel
 from ._crossrefs import check_references
+from ._gc import paused_gc
 from ._limits import MAX_PROBLEMS_ENV, Limits
 from ._loader import Document, DocumentStream
 from ._problems import Problem, ProblemLog, Severity
@@ -128,6 +129,13 @@ def validate_documents(
 def _validate(
     documents: Iterable[Document], log: ProblemLog, known_outside: Collection[Identity]
 ) -> ValidationResult:
+    with paused_gc():
+        return _validate_all(documents, log, known_outside)
+
+
+def _validate_all(
+    documents: Iterable[Document], log: ProblemLog, known_outside: Collection[Identity]
+) -> ValidationResult:
     result = ValidationResult()
     known: set[Identity] = set(known_outside)
     for document in documents:
@@ -165,4 +173,3 @@ def _limit_note(log: ProblemLog) -> Problem:
         message = f"{log.omitted_warnings:,} more warning(s) not shown (the limit is {log.limit:,} problems)"
     severity: Severity = "error" if log.full else "warning"
     return Problem(first.path, first.line, first.col, message=message, severity=severity)
-

@@ -27,6 +27,7 @@ from ._audit_query import MAX_LIMIT, AuditQuery
 from ._audit_retention import PRUNE_BATCH, AuditRetention, prune_audit
 from ._audit_writer import AuditWriter, AuditWriterStats
 from ._backup import BACKUP_FORMAT, BACKUP_VERSION, BadBackup, backup_document, restore_backup
+from ._changes import CHANNEL, ChangeFeed
 from ._records import Revision, TokenRecord
 from ._store import TOUCH_INTERVAL, Store
 from ._timespec import parse_duration, parse_time
@@ -40,6 +41,7 @@ __all__ = [
     "BACKUP_FORMAT",
     "BACKUP_VERSION",
     "CALL_KINDS",
+    "CHANNEL",
     "MAX_DETAIL_CHARS",
     "MAX_LIMIT",
     "PRUNE_BATCH",
@@ -55,6 +57,7 @@ __all__ = [
     "AuditWriter",
     "AuditWriterStats",
     "BadBackup",
+    "ChangeFeed",
     "DatabaseUrl",
     "DetailValue",
     "Revision",

@@ -31,9 +31,13 @@ AuditKind = Literal[
     "apply",
     "reconcile",
     "config_reload",
+    "tool_pin_mismatch",
+    "description_flagged",
 ]
 """What happened. The gateway writes the session, call, auth and denial kinds; the reconciler
-writes `apply` and `reconcile`; `config_reload` is the gateway taking a new store generation."""
+writes `apply` and `reconcile`; `config_reload` is the gateway taking a new store generation;
+`tool_pin_mismatch` a tool served other than its ToolPins say, `description_flagged` a tool
+description with hidden characters or instructions for the model."""
 
 AuditOutcome = Literal["ok", "error", "denied", "timeout", "unauthorized"]
 """How it ended."""

@@ -11,16 +11,21 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from ._audit_event import AuditEvent
 from ._audit_query import MAX_LIMIT, AuditQuery
 
-if TYPE_CHECKING:
-    from ._store import Store
-
 GRACE = 5.0
 """Seconds within which an event committed out of id order is still picked up."""
+
+
+class AuditSource(Protocol):
+    """What a follower reads: a `Store`, or the gateway's audit API (`mcpctl audit --url`)."""
+
+    def query_audit(self, query: AuditQuery | None = None) -> list[AuditEvent]: ...
+
+    def latest_audit_id(self) -> int: ...
 
 
 class AuditFollower:
@@ -32,7 +37,7 @@ class AuditFollower:
 
     def __init__(
         self,
-        store: Store,
+        store: AuditSource,
         query: AuditQuery | None = None,
         *,
         after_id: int | None = None,

@@ -30,6 +30,7 @@ from ._audit_query import (
     row_session,
     sessions_statement,
 )
+from ._changes import ChangeFeed
 from ._codec import canonical_kind, load_resource
 from ._engine import make_engine
 from ._lock import APPLY_LOCK, begin_locked
@@ -103,6 +104,13 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({self.url!r})"
+
+    def change_feed(self) -> ChangeFeed | None:
+        """The feed of generations committed by any process (PostgreSQL LISTEN/NOTIFY); None on SQLite,
+        whose readers poll `generation()`."""
+        if self._engine.dialect.name != "postgresql":
+            return None
+        return ChangeFeed(str.__str__(self.url))
 
     def upgrade(self) -> None:
         """Apply pending migrations (alembic upgrade head)."""

@@ -134,9 +134,14 @@ class ProxyModelRow(ResourceRow, Base):
     __tablename__ = "proxy_models"
 
 
+class ToolPinsRow(ResourceRow, Base):
+    __tablename__ = "tool_pins"
+
+
 KIND_TABLES: dict[str, type[ResourceRow]] = {
     "Template": TemplateRow,
     "Server": ServerRow,
+    "ToolPins": ToolPinsRow,
     "Project": ProjectRow,
     "Prompt": PromptRow,
     "User": UserRow,

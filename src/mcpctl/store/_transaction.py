@@ -18,6 +18,7 @@ from mcpctl.schemas import PREVENT_DESTROY_ANNOTATION, Identity, McpToken, Resou
 
 from ._audit_event import AuditEvent, new_correlation_id
 from ._audit_query import event_row
+from ._changes import notify_change
 from ._codec import canonical_kind, resource_values
 from ._tables import (
     GLOBAL,
@@ -232,6 +233,7 @@ class StoreTransaction:
         new_generation = self.generation + 1
         state = table_of(StoreStateRow)
         self._connection.execute(update(state).where(state.c.id == 1).values(generation=new_generation))
+        notify_change(self._connection, new_generation)  # delivered by PostgreSQL when this commits
         if self._revision_ids:
             revisions = table_of(RevisionRow)
             self._connection.execute(
@@ -332,4 +334,3 @@ def _unchanged(existing: _Existing, values: Mapping[str, Any]) -> bool:
         and existing.managed_by == values["managed_by"]
         and existing.source_revision == values["source_revision"]
     )
-

@@ -87,6 +87,8 @@ def text(value: str, *, error: bool = False) -> types.CallToolResult:
 
 async def list_tools(ctx: Any, params: types.PaginatedRequestParams | None) -> types.ListToolsResult:
     served["tools/list"] += 1
+    # A hung upstream for list-deadline tests: every tools/list takes this long.
+    await anyio.sleep(float(os.environ.get("TOY_LIST_SECONDS", "0")))
     return types.ListToolsResult(tools=TOOLS + extra_tools)
 
 
