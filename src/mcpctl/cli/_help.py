@@ -64,7 +64,7 @@ HELP: dict[str, tuple[str, list[str]]] = {
         [
             "mcpctl console",
             "mcpctl console --database-url postgresql://mcpctl@db/mcpctl",
-            "MCPCTL_TOKEN=$(cat .tokens/platform.auditor.token) mcpctl console --url http://127.0.0.1:8080",
+            "mcpctl console --url http://127.0.0.1:8080 --no-follow",
         ],
     ),
     "create": (
