@@ -109,6 +109,12 @@ def opened(app: ConsoleApp) -> Callable[[], bool]:
     return lambda: bool(app.sessions) and app.query_one("#sessions", Tree).cursor_node is not None
 
 
+async def open_filter(pilot: Pilot[None]) -> None:
+    """`/`, then wait until the filter line has the focus (focus moves on the app's next turn)."""
+    await pilot.press("slash")
+    await settle(pilot, lambda: pilot.app.focused is pilot.app.query_one("#filter"))
+
+
 def timeline_tools(app: ConsoleApp) -> list[str | None]:
     return [e.tool for e in app.timeline]
 
@@ -177,15 +183,19 @@ async def test_slash_filters_and_bad_filters_are_shown_not_applied(filled: Store
     app = console(filled)
     async with app.run_test(size=(160, 40)) as pilot:
         await settle(pilot, opened(app))
-        await pilot.press("slash", *"project=research", "enter")
+        await open_filter(pilot)
+        await pilot.press(*"project=research", "enter")
         await settle(pilot, lambda: len(app.sessions) == 1)
         assert [s.session_id for s in app.sessions] == ["s-old"] and app.selected == "s-old"
-        await pilot.press("slash", "ctrl+u", *"colour=red", "enter")
+        await open_filter(pilot)
+        await pilot.press("ctrl+u", *"colour=red", "enter")
         await settle(pilot, lambda: app.error is not None)
         assert app.error is not None and "unknown filter" in app.error
         assert "unknown filter" in str(app.query_one("#status", Static).render())
         assert [s.session_id for s in app.sessions] == ["s-old"]
-        await pilot.press("escape", "slash", "ctrl+u", *"outcome=denied", "enter")
+        await pilot.press("escape")
+        await open_filter(pilot)
+        await pilot.press("ctrl+u", *"outcome=denied", "enter")
         await settle(pilot, lambda: app.filter.fields == {"outcome": "denied"})
         assert [s.session_id for s in app.sessions] == ["s-new"]
         assert {e.outcome for e in app.timeline} == {"denied"}

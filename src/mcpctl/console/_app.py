@@ -96,9 +96,17 @@ class ConsoleApp(App[None]):
         """Its events, oldest first, as the table shows them."""
         self.newest_id = 0
         """The newest event id read so far: follow mode reads what comes after it."""
-        self.error: str | None = None
+        self.read_error: str | None = None
+        """The last read's failure, cleared by the next read that succeeds."""
+        self.filter_error: str | None = None
+        """A `/` filter that was not applied, kept until the next filter (a follow read keeps it)."""
         self.busy = 0
         """Reads in flight (the status bar says so; tests wait for 0)."""
+
+    @property
+    def error(self) -> str | None:
+        """What the status line shows as wrong: a rejected filter first, else a failed read."""
+        return self.filter_error or self.read_error
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -136,12 +144,12 @@ class ConsoleApp(App[None]):
             result: T = await worker.wait()
         except Exception:  # the worker's own error: shown, never a crash mid-incident
             error = worker.error
-            self.error = error.detail if isinstance(error, McpctlError) else f"read failed: {error!r}"
+            self.read_error = error.detail if isinstance(error, McpctlError) else f"read failed: {error!r}"
             self._show_status()
             return None
         finally:
             self.busy -= 1
-        self.error = None
+        self.read_error = None
         return result
 
     async def reload(self, *, select_latest: bool = False) -> None:
@@ -261,10 +269,10 @@ class ConsoleApp(App[None]):
         try:
             self.filter = self.filter.with_text(message.value)
         except McpctlError as error:
-            self.error = error.detail
+            self.filter_error = error.detail
             self._show_status()
             return
-        self.error = None
+        self.filter_error = None
         self._close_filter()
         await self.reload(select_latest=True)
 
