@@ -14,6 +14,7 @@ COMMANDS: dict[str, str] = {
     "backup": "_backup",
     "completion": "_completion",
     "config": "_config_claude",
+    "console": "_console",
     "create": "_create",
     "db": "_db",
     "delete": "_delete",

@@ -59,6 +59,14 @@ HELP: dict[str, tuple[str, list[str]]] = {
         "Add a project to Claude Code's .mcp.json.",
         ["mcpctl config claude -p platform", "mcpctl config claude -p research --file ~/work/.mcp.json"],
     ),
+    "console": (
+        "Browse the audit trail live in the terminal.",
+        [
+            "mcpctl console",
+            "mcpctl console --database-url postgresql://mcpctl@db/mcpctl",
+            "mcpctl console --url http://127.0.0.1:8080 --no-follow",
+        ],
+    ),
     "create": (
         "Create one resource from flags.",
         ["mcpctl create server time --command mcp-server-time", "mcpctl create token ci -p platform"],

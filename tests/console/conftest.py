@@ -1,0 +1,10 @@
+"""Console tests run Textual's Pilot on asyncio."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture
+def anyio_backend() -> str:
+    return "asyncio"
