@@ -31,6 +31,7 @@ from ._config import (
     ProbeConfig,
     RateLimitConfig,
     SessionConfig,
+    TracingConfig,
     UpstreamConfig,
 )
 from ._context import CallContext, Refused, Target, UnknownTarget
@@ -114,6 +115,7 @@ __all__ = [
     "ToolsSelected",
     "UnknownTarget",
     "UnknownUpstream",
+    "TracingConfig",
     "UpstreamConfig",
     "UpstreamError",
     "UpstreamPool",
