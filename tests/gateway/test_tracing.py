@@ -151,7 +151,7 @@ async def test_sessions_calls_and_upstream_calls_are_spans(sqlite_store: Store, 
     assert plain.end_time is not None and upstream.end_time is not None
     assert plain.start_time <= upstream.start_time <= upstream.end_time <= plain.end_time
 
-    # A `traceparent` in the client's `_meta` makes the call part of the client's trace, linked to the session.
+    # A `traceparent` in the client's `_meta` puts the call in the client's trace, linked to the session.
     joined_span = next(s for s in echo if s is not plain)
     assert format(joined_span.context.trace_id, "032x") == CLIENT_TRACE
     assert joined_span.parent is not None and format(joined_span.parent.span_id, "016x") == CLIENT_SPAN
@@ -168,7 +168,9 @@ async def test_sessions_calls_and_upstream_calls_are_spans(sqlite_store: Store, 
     (meta_upstream,) = _children(spans, meta_call)
     trace_id = format(meta_upstream.context.trace_id, "032x")
     span_id = format(meta_upstream.context.span_id, "016x")
-    assert seen["traceparent"] == f"00-{trace_id}-{span_id}-01"
+    version, sent_trace, sent_span, flags = seen["traceparent"].split("-")
+    assert (version, sent_trace, sent_span) == ("00", trace_id, span_id)
+    assert int(flags, 16) & 1, "sampled"
 
     # A fan-out list: one upstream child per server, all with the list's correlation id.
     listing = _one(spans, "tools/list")

@@ -90,7 +90,7 @@ def _audit(config: GatewayConfig, store: GatewayStore) -> GatewayAudit | None:
 
 
 def _make_tracing(config: GatewayConfig) -> tuple[Any, Layer | None]:
-    """The SDK tracer provider and the tracing layer, or (None, None) when tracing is off (nothing imported)."""
+    """The SDK tracer provider and the tracing layer; (None, None), importing nothing, when tracing is off."""
     if not config.tracing.enabled:
         return None, None
     from ._tracing import TRACER_NAME, TracingLayer, tracer_provider

@@ -1,4 +1,4 @@
-"""OpenTelemetry traces of the gateway (`serve --otlp-endpoint`): a span per session, per call, per upstream call.
+"""OpenTelemetry traces (`serve --otlp-endpoint`): a span per session, per call and per upstream call.
 
 `TracingLayer` is the outermost layer when tracing is on. A call's span is the child of the client's trace
 when the request's `_meta` carries a W3C `traceparent` (the SDK's server middleware makes it current), else
@@ -29,8 +29,8 @@ from ._events import arguments_digest
 from ._pipeline import (
     CompleteNext,
     Layer,
-    ListNext,
     Listed,
+    ListNext,
     PromptNext,
     ReadNext,
     SubscribeNext,
@@ -65,12 +65,14 @@ def tracer_provider(config: TracingConfig) -> TracerProvider:
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
         assert config.endpoint is not None
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter(endpoint=traces_url(config.endpoint))))
+        provider.add_span_processor(
+            BatchSpanProcessor(OTLPSpanExporter(endpoint=traces_url(config.endpoint)))
+        )
     return provider
 
 
 def traces_url(endpoint: str) -> str:
-    """The OTLP/HTTP traces URL of a base endpoint, as `OTEL_EXPORTER_OTLP_ENDPOINT` is read (+ /v1/traces)."""
+    """The traces URL of an OTLP/HTTP base URL, as `OTEL_EXPORTER_OTLP_ENDPOINT` is read (+ /v1/traces)."""
     base = endpoint.rstrip("/")
     return base if base.endswith("/v1/traces") else f"{base}/v1/traces"
 
@@ -94,7 +96,11 @@ def _upstream(tracer: Tracer, call: CallContext, server: str, name: str | None) 
         attributes["mcpctl.upstream.name"] = name
     title = f"upstream {call.method} {server}" + (f"/{name}" if name else "")
     with tracer.start_as_current_span(
-        title, kind=SpanKind.CLIENT, attributes=attributes, record_exception=False, set_status_on_exception=False
+        title,
+        kind=SpanKind.CLIENT,
+        attributes=attributes,
+        record_exception=False,
+        set_status_on_exception=False,
     ) as span:
         try:
             yield span
