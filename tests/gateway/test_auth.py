@@ -23,7 +23,7 @@ from gateway_harness import (
 )
 from mcp.shared.exceptions import MCPError
 
-from mcpctl.gateway import AuthFailed, AuthFailure, TokenAuthenticator
+from mcpctl.gateway import AuthConfig, AuthFailed, AuthFailure, TokenAuthenticator
 from mcpctl.gateway._auth import bearer_value
 from mcpctl.schemas import ServerSpec
 from mcpctl.store import Store, hash_token
@@ -158,26 +158,29 @@ async def test_unknown_and_known_projects_answer_alike_without_a_valid_token(
     assert {e.project for e in recorder.of(AuthFailed)} == {"demo", None}
 
 
-async def test_revocation_takes_effect_within_two_seconds(
+async def test_revocation_takes_effect_within_the_documented_bound(
     store: Store, toy_stdio: Callable[..., ServerSpec], caplog: pytest.LogCaptureFixture
 ) -> None:
+    # docs/gateway.md: "within the cache TTL plus one store read ... at most about 1.1 s with the
+    # default". Measured at the default TTL; 0.3 s of slack is for the store read on a busy machine.
     caplog.set_level(logging.DEBUG)
     put(store, server_doc("toy", toy_stdio()), project_doc("demo", ["toy"]))
     token = create_token(store, "demo", "ci")
-    with serve_gateway(store) as gateway:  # token cache TTL 0.5 s
+    default_ttl = AuthConfig().cache_ttl_seconds
+    bound = default_ttl + 0.3
+    with serve_gateway(store, auth=AuthConfig()) as gateway:
         url = gateway.url("demo")
         async with mcp_session(url, token) as session:
             assert (await session.call_tool("toy__echo", {"text": "before"})).is_error is False
             put(store, token_doc("demo", "ci", revoked=True))
             revoked_at = time.monotonic()
             while _initialize(url, f"Bearer {token}").status_code != 401:
-                assert time.monotonic() - revoked_at < 2.0, "revocation not seen within 2 s"
+                assert time.monotonic() - revoked_at < bound, f"revocation not seen within {bound} s"
                 time.sleep(0.02)
             lag = time.monotonic() - revoked_at
-            ttl = gateway.config.auth.cache_ttl_seconds
-            print(f"revocation lag: {lag * 1000:.0f} ms (token cache TTL {ttl} s)")
-            # The open session is refused too: every request is authenticated, not just the first.
-            with pytest.raises(MCPError):
+            print(f"revocation lag: {lag * 1000:.0f} ms (token cache TTL {default_ttl} s)")
+            # The open session is refused too, and for its token: every request is authenticated.
+            with pytest.raises(MCPError, match=r"^token demo/ci is revoked$"):
                 await session.call_tool("toy__echo", {"text": "after"})
     assert token not in caplog.text
     assert token[len("mcpctl_pat_") :] not in caplog.text

@@ -268,3 +268,41 @@ def test_the_selection_prompt_comes_from_mcpctl_system_and_falls_back_to_the_bui
         generation=4, prompts={"other": {"gate-select": PromptSpec(content="{{task}} {{tools}}")}}
     )
     assert gate._template() is None
+
+
+async def test_with_the_real_policy_a_narrowed_token_is_only_offered_what_it_may_run(
+    sqlite_store: Store, no_llm: LlmProviders
+) -> None:
+    gated_store(sqlite_store)
+    narrowed = create_token(
+        sqlite_store,
+        "ops",
+        "slack-and-jira-reads",
+        bindings=[
+            {"role": "run", "resource": "servers", "names": ["slack"]},
+            {"role": "run", "resource": "servers", "names": ["jira"], "tools": ["get_*", "search_*"]},
+            {"role": "view", "resource": "prompts", "names": ["style"]},
+        ],
+    )
+    with serve_gateway(sqlite_store, replace(FAST, llm=LlmSettings(providers=no_llm))) as gateway:
+        async with mcp_session(gateway.url("ops"), narrowed) as session:
+            result = await session.call_tool(
+                "begin_session", {"task": "create a jira ticket for the bug and tell slack", "tags": ["jira"]}
+            )
+            chosen = result.structured_content or {}
+            assert chosen["tools"], chosen
+            allowed = {"jira__get_ticket", "jira__search_tickets"}
+            assert all(n.startswith("slack__") or n in allowed for n in chosen["tools"]), chosen
+            assert chosen["prompts"] == [] or chosen["prompts"] == ["style"]
+            assert "triage" not in result.content[0].text  # type: ignore[union-attr]
+            index = await session.read_resource("mcpctl://prompts/index")
+            assert [p["name"] for p in json.loads(index.contents[0].text)["prompts"]] == ["style"]  # type: ignore[union-attr]
+            unlocked = await session.call_tool(
+                "unlock_tools", {"names": ["jira__create_ticket", "github__create_issue"]}
+            )
+            assert unlocked.structured_content == {
+                "unlocked": [],
+                "unavailable": ["jira__create_ticket", "github__create_issue"],
+            }
+            listed = {t.name for t in (await session.list_tools()).tools}
+            assert listed == GATE_TOOLS | set(chosen["tools"])

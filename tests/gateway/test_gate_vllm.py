@@ -57,7 +57,7 @@ async def test_begin_session_unlocks_the_llms_constrained_choice_then_falls_back
     sqlite_store: Store, vllm: VllmServer
 ) -> None:
     # A generous timeout first: a loaded 2-core machine may take seconds for the tiny model's answer.
-    token = gated_store(sqlite_store, timeoutSeconds=30)
+    token = gated_store(sqlite_store, timeoutSeconds=15)  # well under the client's 30 s
     llm = real_llm(vllm)
     recorder = Recorder()
     config = replace(FAST, llm=LlmSettings(providers=llm), event_sinks=[recorder])
@@ -110,7 +110,7 @@ async def test_a_gated_project_naming_an_unserved_model_falls_back_with_a_clear_
     sqlite_store: Store, vllm: VllmServer
 ) -> None:
     token = gated_store(sqlite_store)
-    put(sqlite_store, ops_project(timeout=30, llm={"model": "nope"}))
+    put(sqlite_store, ops_project(timeout=15, llm={"model": "nope"}))
     llm = real_llm(vllm)
     recorder = Recorder()
     try:
@@ -141,7 +141,7 @@ async def test_a_gateway_started_while_vllm_does_not_answer_uses_it_once_it_does
             assert (result.structured_content or {})["chooser"] == "matcher"
         # Answering again: once its 10 s "down" mark has passed, the next sessions get the LLM's choice
         # (with time for the tiny model to answer on a loaded machine).
-        put(sqlite_store, ops_project(timeout=30))
+        put(sqlite_store, ops_project(timeout=15))
         with serve_gateway(sqlite_store, config) as gateway:
 
             async def chosen_by_llm() -> bool:

@@ -35,7 +35,7 @@ from mcpctl.gateway import (
     read_live_tools,
 )
 from mcpctl.schemas import API_VERSION, ServerSpec, ToolPin
-from mcpctl.store import Store
+from mcpctl.store import AuditQuery, Store
 
 pytestmark = pytest.mark.anyio
 
@@ -143,6 +143,13 @@ async def test_a_changed_tool_is_blocked_after_the_next_list_refresh(
             assert "cat__lookup" in await names(session)
             assert http.get("/readyz").json()["toolPinMismatches"] == {}
             assert len(recorder.of(ToolPinMismatch)) == 1
+    [blocked] = sqlite_store.query_audit(AuditQuery(kind="tool_pin_mismatch"))
+    assert (blocked.server, blocked.tool, blocked.outcome) == ("cat", "lookup", "denied")
+    assert blocked.detail["action"] == "blocked"
+    flagged_rows = sqlite_store.query_audit(AuditQuery(kind="description_flagged"))
+    [audited_flag] = [e for e in flagged_rows if e.tool == "lookup"]
+    assert audited_flag.detail["findings"] == "hidden-character,html-comment,instruction"
+    assert all("\u200b" not in str(value) for value in audited_flag.detail.values())
 
 
 async def test_list_changed_mid_session_blocks_the_changed_and_the_new_tool(
@@ -198,6 +205,12 @@ async def test_warn_mode_serves_a_changed_tool_and_records_it(sqlite_store: Stor
         assert http.get("/readyz").json()["toolPinMismatches"]["cat"]["lookup"]["action"] == "served"
         metrics = http.get("/metrics").text
         assert 'mcpctl_tool_pin_mismatches_total{server="cat",reason="changed",action="served"} 1' in metrics
+    # The gateway has stopped, so its audit writer has flushed: the mismatch is in the audit trail.
+    [audited] = sqlite_store.query_audit(AuditQuery(kind="tool_pin_mismatch"))
+    assert (audited.project, audited.server, audited.tool, audited.outcome) == ("shop", "cat", "lookup", "ok")
+    assert audited.session_id is not None and audited.token is not None
+    assert audited.detail["reason"] == "changed" and audited.detail["action"] == "served"
+    assert audited.detail["live_sha256"] == mismatch.live_sha256[:16]
 
 
 async def test_pinning_off_and_hygiene_strip_serve_clean_text(sqlite_store: Store, tmp_path: Path) -> None:

@@ -35,12 +35,14 @@ from gateway_harness import (
 )
 from mcp.shared.exceptions import MCPError
 
-from mcpctl.gateway import AccessDenied, GatewayConfig
+from mcpctl.gateway import AccessDenied, GatewayConfig, ListConfig
 from mcpctl.schemas import ServerSpec
 from mcpctl.store import Store
 
 pytestmark = pytest.mark.anyio
-DEFAULTS = GatewayConfig()  # poll every 1 s and cache tokens 1 s, as `mcpctl serve` does
+# Poll every 1 s and cache tokens 1 s, as `mcpctl serve` does; a long list deadline, as FAST has, so a
+# slowly starting upstream on a loaded machine is not left out of the first list.
+DEFAULTS = GatewayConfig(lists=ListConfig(deadline_seconds=30.0))
 MCPCTL = str(Path(sys.executable).parent / "mcpctl")
 
 

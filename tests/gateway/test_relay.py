@@ -37,7 +37,7 @@ from mcp.client.session import ClientRequestContext
 from mcp.shared.exceptions import MCPError
 
 from mcpctl.gateway import AuthConfig, ClientRequestRelayed, UpstreamConfig
-from mcpctl.store import Store
+from mcpctl.store import AuditQuery, Store
 
 pytestmark = [
     pytest.mark.anyio,
@@ -182,6 +182,12 @@ async def test_every_exchange_through_the_gateway_equals_the_direct_one(
     relayed = recorder.of(ClientRequestRelayed)
     assert sorted(e.method for e in relayed) == ["elicitation/create", "roots/list", "sampling/createMessage"]
     assert {e.outcome for e in relayed} == {"answered"} and {e.server for e in relayed} == {"asker"}
+    # Each relayed request is in the audit trail (written when the gateway stopped), without its content.
+    audited = sqlite_store.query_audit(AuditQuery(kind="client_request"))
+    assert sorted(e.tool for e in audited) == ["elicitation/create", "roots/list", "sampling/createMessage"]
+    assert {(e.server, e.outcome, e.project) for e in audited} == {("asker", "ok", "p")}
+    assert all(e.correlation_id and e.session_id for e in audited)
+    assert not any("Delete it?" in str(e.to_document()) or "alice" in str(e.detail) for e in audited)
 
 
 async def test_streamable_http_upstream_relays_the_same(sqlite_store: Store, asker_http: str) -> None:

@@ -6,6 +6,7 @@ import stat
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 
 from mcpctl.errors import PlanRefused, StalePlan
 from mcpctl.reconciler import (
@@ -121,7 +122,7 @@ def test_revoking_a_token_keeps_its_value(store: Store) -> None:
     assert record is not None and record.revoked
 
 
-@pytest.mark.parametrize("fail_at", [1, 4])
+@pytest.mark.parametrize("fail_at", [2, 4])
 def test_failure_injected_mid_apply_leaves_store_as_before(
     store: Store, monkeypatch: pytest.MonkeyPatch, fail_at: int
 ) -> None:
@@ -133,10 +134,22 @@ def test_failure_injected_mid_apply_leaves_store_as_before(
     def failing_put(self: StoreTransaction, resource: ResourceModel, **kwargs: object) -> None:
         calls["n"] += 1
         if calls["n"] == fail_at:
+            # Puts are buffered: write those so far to the database first (uncommitted), and check
+            # they are there, so the rollback has real rows to undo.
+            self._flush()
+            users = self._connection.execute(text("SELECT count(*) FROM users")).scalar_one()
+            servers = self._connection.execute(text("SELECT spec_hash FROM servers")).scalars().all()
+            assert (users, servers) != written_before, "nothing reached the database before the failure"
             raise RuntimeError("injected failure")
         original(self, resource, **kwargs)  # type: ignore[arg-type]
 
+    with store.transaction() as tx:
+        written_before = (
+            tx._connection.execute(text("SELECT count(*) FROM users")).scalar_one(),
+            tx._connection.execute(text("SELECT spec_hash FROM servers")).scalars().all(),
+        )
     monkeypatch.setattr(StoreTransaction, "put", failing_put)
+    # The first put changes Server/time: failing at the second or fourth, rows are already written.
     changed = (res("Server", "time", stdio("other")), *BASE[1:], res("User", "bob", {"email": "b@x.io"}))
     with pytest.raises(RuntimeError, match="injected"):
         apply(store, state(*changed))

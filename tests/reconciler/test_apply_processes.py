@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -12,7 +13,7 @@ from pathlib import Path
 import yaml
 
 from mcpctl.reconciler import STEP_DELAY_ENV
-from mcpctl.store import Store, hash_token
+from mcpctl.store import COMMIT_DELAY_ENV, Store, hash_token
 
 MCPCTL = str(Path(sys.executable).with_name("mcpctl"))
 
@@ -109,6 +110,23 @@ def test_second_apply_waits_then_fails_clearly_on_lock_timeout(database_url: str
     assert names(database_url) == {f"a-{i}" for i in range(20)}
 
 
+def _writer_holds_row_locks(url: str, pid_other_than: int | None = None) -> bool:
+    """PostgreSQL: another backend holds a row-write lock on the users table (its INSERTs ran)."""
+    import psycopg
+
+    schema = re.search(r"search_path%3D(\w+)", url)
+    assert schema is not None
+    with psycopg.connect(url.split("?")[0]) as conn:
+        row = conn.execute(
+            "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "WHERE n.nspname = %s AND c.relname = 'users' AND l.mode = 'RowExclusiveLock' "
+            "AND l.pid <> pg_backend_pid()",
+            (schema.group(1),),
+        ).fetchone()
+    return row is not None and row[0] > 0
+
+
 def test_kill_9_mid_apply_leaves_store_fully_before(database_url: str, tmp_path: Path) -> None:
     first = write_users(tmp_path / "v1", "u", 5)
     done = subprocess.run(
@@ -124,9 +142,19 @@ def test_kill_9_mid_apply_leaves_store_fully_before(database_url: str, tmp_path:
     # Same source path (so u-* would be pruned) with 40 other users: deletes and creates in one apply.
     (first / "users.yaml").rename(second / "old.yaml")
     write_users(first / "more", "v", 40)
-    victim = start_apply(database_url, first, delay=0.1)
-    wait_for_line(victim, "Plan:")
-    time.sleep(1.5)  # well inside the 4 s transaction
+    victim = subprocess.Popen(
+        [MCPCTL, "apply", "-f", str(first), "--yes", "--database-url", database_url],
+        env={**os.environ, COMMIT_DELAY_ENV: "30"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    # Killed once every row is written to the database (deletes and inserts ran), before the commit.
+    assert victim.stderr is not None
+    line = victim.stderr.readline()
+    assert f"{COMMIT_DELAY_ENV}: rows written" in line, line + victim.stderr.read()
+    if database_url.startswith("postgresql"):
+        assert _writer_holds_row_locks(database_url)  # seen from outside: the INSERTs reached the server
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
     assert names(database_url) == before

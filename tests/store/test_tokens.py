@@ -49,7 +49,7 @@ def test_the_value_is_never_stored(store: Store, database_url: str, tmp_path: Pa
         schema = re.search(r"search_path%3D(\w+)", database_url)
         assert schema is not None
         dump = subprocess.run(
-            ["pg_dump", "--data-only", "-n", schema.group(1), "postgresql://postgres@127.0.0.1:5432/test"],
+            ["pg_dump", "--data-only", "-n", schema.group(1), database_url.split("?")[0]],
             capture_output=True,
             text=True,
             check=True,

@@ -43,6 +43,9 @@ KINDS = (
     "apply",
     "reconcile",
     "config_reload",
+    "tool_pin_mismatch",
+    "description_flagged",
+    "client_request",
 )
 OUTCOMES = ("ok", "error", "denied", "timeout", "unauthorized")
 FORMATS = ("table", "json", "jsonl")

@@ -21,11 +21,14 @@ from ._context import CallContext
 from ._events import (
     AccessDenied,
     AuthFailed,
+    ClientRequestRelayed,
     ConfigReloaded,
+    DescriptionFlagged,
     GatewayEvent,
     RequestFinished,
     SessionClosed,
     SessionOpened,
+    ToolPinMismatch,
 )
 from ._metrics import Gauge
 from ._session import GatewaySession
@@ -93,6 +96,25 @@ def _call_fields(call: CallContext) -> _Fields:
     return fields
 
 
+RELAY_OUTCOMES: dict[str, AuditOutcome] = {
+    "answered": "ok",
+    "error": "error",
+    "timeout": "timeout",
+    "unsupported": "denied",
+    "unrouted": "denied",
+    "limited": "denied",
+    "cancelled": "error",
+}
+"""`ClientRequestRelayed.outcome` as an audit outcome (`detail.status` keeps the relay's own word)."""
+
+
+def _found_fields(session: GatewaySession | None, project: str, server: str, tool: str) -> _Fields:
+    """Where a layer found something about a tool: the session that met it, if one did."""
+    fields: _Fields = _session_fields(session) if session is not None else {"project": project}
+    fields["server"], fields["tool"] = server, tool
+    return fields
+
+
 def audit_event(event: GatewayEvent) -> AuditEvent | None:
     """The audit event a gateway event is recorded as; None for what is not audited (lists, ...)."""
     if isinstance(event, RequestFinished):
@@ -143,6 +165,44 @@ def audit_event(event: GatewayEvent) -> AuditEvent | None:
                 "route": event.route,
                 "client": event.client,
             },
+        )
+    if isinstance(event, ToolPinMismatch):
+        return AuditEvent(
+            "tool_pin_mismatch",
+            time=event.at,
+            **_found_fields(event.session, event.project, event.server, event.tool),
+            outcome="denied" if event.action == "blocked" else "ok",
+            detail={
+                "reason": event.reason,
+                "action": event.action,
+                "pinned_sha256": (event.pinned_sha256 or "")[:16] or None,
+                "live_sha256": event.live_sha256[:16],
+            },
+        )
+    if isinstance(event, DescriptionFlagged):
+        return AuditEvent(
+            "description_flagged",
+            time=event.at,
+            **_found_fields(event.session, event.project, event.server, event.tool),
+            # Finding kinds only (`hidden-character`, `instruction`, ...): never the description's text.
+            detail={
+                "findings": ",".join(sorted({finding.split(":")[0] for finding in event.findings})),
+                "stripped": event.stripped,
+            },
+        )
+    if isinstance(event, ClientRequestRelayed):
+        fields = _call_fields(event.call) if event.call is not None else (
+            _session_fields(event.session) if event.session is not None else _Fields()
+        )
+        # The relay's own outcome words, folded into the audit vocabulary; the method says what was asked.
+        fields["server"], fields["tool"] = event.server, event.method
+        return AuditEvent(
+            "client_request",
+            time=event.at,
+            **fields,
+            outcome=RELAY_OUTCOMES.get(event.outcome, "error"),
+            duration_ms=round(event.seconds * 1000, 3),
+            detail={"method": event.method, "status": event.outcome},
         )
     if isinstance(event, ConfigReloaded):
         return AuditEvent(

@@ -29,7 +29,7 @@ from ._audit_writer import AuditWriter, AuditWriterStats
 from ._backup import BACKUP_FORMAT, BACKUP_VERSION, BadBackup, backup_document, restore_backup
 from ._changes import CHANNEL, ChangeFeed
 from ._records import Revision, TokenRecord
-from ._store import TOUCH_INTERVAL, Store
+from ._store import COMMIT_DELAY_ENV, TOUCH_INTERVAL, Store
 from ._timespec import parse_duration, parse_time
 from ._tokens import TOKEN_PREFIX, hash_token
 from ._transaction import StoreTransaction
@@ -42,6 +42,7 @@ __all__ = [
     "BACKUP_VERSION",
     "CALL_KINDS",
     "CHANNEL",
+    "COMMIT_DELAY_ENV",
     "MAX_DETAIL_CHARS",
     "MAX_LIMIT",
     "PRUNE_BATCH",

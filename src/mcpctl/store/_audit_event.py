@@ -31,9 +31,15 @@ AuditKind = Literal[
     "apply",
     "reconcile",
     "config_reload",
+    "tool_pin_mismatch",
+    "description_flagged",
+    "client_request",
 ]
 """What happened. The gateway writes the session, call, auth and denial kinds; the reconciler
-writes `apply` and `reconcile`; `config_reload` is the gateway taking a new store generation."""
+writes `apply` and `reconcile`; `config_reload` is the gateway taking a new store generation;
+`tool_pin_mismatch` a tool served other than its ToolPins say, `description_flagged` a tool
+description with hidden characters or instructions for the model; `client_request` an upstream's
+elicitation, sampling or roots request relayed to a client (never its content)."""
 
 AuditOutcome = Literal["ok", "error", "denied", "timeout", "unauthorized"]
 """How it ended."""

@@ -8,7 +8,9 @@ from __future__ import annotations
 import getpass
 import os
 import socket
+import sys
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -53,6 +55,18 @@ from ._url import DatabaseUrl, default_database_url, sqlalchemy_url, sqlite_file
 TOUCH_INTERVAL = timedelta(minutes=1)
 """A token's LAST USED is written at most this often per process."""
 _MAX_THROTTLED_TOKENS = 10_000
+
+
+COMMIT_DELAY_ENV = "MCPCTL_TEST_COMMIT_DELAY"
+"""Test hook: seconds to wait once every row of a transaction is written, just before it commits
+(so a test can kill the process while the rows are in the database but uncommitted)."""
+
+
+def _pause_before_commit() -> None:
+    delay = float(os.environ.get(COMMIT_DELAY_ENV, "0") or 0)
+    if delay:
+        print(f"{COMMIT_DELAY_ENV}: rows written, committing in {delay} s", file=sys.stderr, flush=True)
+        time.sleep(delay)
 
 
 class Store:
@@ -169,6 +183,7 @@ class Store:
             yield transaction
             with self._errors("write"):
                 transaction._finish()
+                _pause_before_commit()
                 connection.commit()
         except BaseException:
             connection.rollback()
