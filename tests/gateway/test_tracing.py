@@ -271,3 +271,16 @@ def test_the_endpoint_is_a_base_url_as_the_standard_variable() -> None:
     assert traces_url("http://collector:4318/v1/traces") == "http://collector:4318/v1/traces"
     assert not TracingConfig().enabled
     assert TracingConfig(endpoint="http://collector:4318").enabled
+
+
+def test_a_gateway_without_tracing_does_not_load_the_sdk(sqlite_database_url: str) -> None:
+    script = (
+        "import sys\n"
+        "from mcpctl.gateway import GatewayConfig, TracingConfig, create_app\n"
+        f"create_app(GatewayConfig(database_url={sqlite_database_url!r}))\n"
+        "assert 'opentelemetry.sdk.trace' not in sys.modules, 'loaded without tracing'\n"
+        "create_app(GatewayConfig(database_url={url!r}, tracing=TracingConfig(endpoint='http://127.0.0.1:9')))\n"
+        "assert 'opentelemetry.sdk.trace' in sys.modules\n"
+    ).replace("{url!r}", repr(sqlite_database_url))
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
