@@ -534,7 +534,10 @@ def test_the_rendered_commands_run_on_postgres(helm: Any, postgres_database_url:
             f"{base}/api/v1/projects", headers={"Authorization": f"Bearer {token}"}, timeout=10
         )
         assert projects.status_code == 200, projects.text
-        assert {"platform", "research"} <= {project["name"] for project in projects.json()}
+        # The admin API shows a token its own project at most (ci-bot may view nothing): never another one.
+        assert {project["name"] for project in projects.json()} <= {"platform"}
+        me = httpx.get(f"{base}/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+        assert me.status_code == 200 and me.json()["project"] == "platform", me.text
         # A client reaching the gateway by its Service name passes the Host check.
         initialize = httpx.post(
             f"{base}/projects/platform/mcp",

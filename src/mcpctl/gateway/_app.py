@@ -262,9 +262,9 @@ def create_app(
         the_pool.probe,
         lambda name: status.state if (status := the_pool.status().get(name)) is not None else None,
     )
-    # Limits are per token: without auth there is none to count by.
-    limited = config.auth.enabled and config.rate_limit.requests_per_minute > 0
-    limiter = RateLimiter(config.rate_limit) if limited else None
+    # Limits are per token: without auth there is none to count by. A default of 0 still lets a token's
+    # own `spec.rateLimit` apply.
+    limiter = RateLimiter(config.rate_limit) if config.auth.enabled else None
     runtime = GatewayRuntime(
         config, the_store, state, the_pool, sessions, auth, metrics, prober, events, audit=audit
     )

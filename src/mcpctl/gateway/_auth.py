@@ -151,4 +151,7 @@ class TokenAuthenticator:
             token_hash_prefix=digest[:12],
             owner=record.spec.owner,
             permissions=permissions,
+            requests_per_minute=(
+                record.spec.rate_limit.requests_per_minute if record.spec.rate_limit is not None else None
+            ),
         )

@@ -39,6 +39,8 @@ class Principal:
     """The User the token acts for (`spec.owner`), or None."""
     permissions: Permissions | None = None
     """Effective permissions, when a policy evaluator computed them at authentication."""
+    requests_per_minute: int | None = None
+    """The token's own rate limit (`spec.rateLimit.requestsPerMinute`); None: the gateway's default."""
 
     @property
     def label(self) -> str:

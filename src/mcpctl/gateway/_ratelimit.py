@@ -191,7 +191,8 @@ def rate_check(
     """The endpoint's per-request check (`mcp_endpoint(limit=...)`): None, or a 429 with `Retry-After`."""
 
     async def check(project: str, principal: Principal) -> tuple[int, str, dict[str, str]] | None:
-        limit = limiter.config.requests_per_minute
+        own = principal.requests_per_minute
+        limit = limiter.config.requests_per_minute if own is None else own
         verdict = await limiter.check(principal.token_hash_prefix, limit)
         if verdict.allowed:
             return None

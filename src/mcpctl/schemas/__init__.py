@@ -56,6 +56,7 @@ from ._rbac import (
     RoleBindingSpec,
     Rule,
     Subject,
+    TokenRateLimit,
     User,
     UserSpec,
 )
@@ -169,6 +170,7 @@ __all__ = [
     "TemplateRef",
     "TemplateSpec",
     "Timeouts",
+    "TokenRateLimit",
     "ToolDrift",
     "ToolFilter",
     "ToolPin",
