@@ -123,6 +123,14 @@ RATE = _Rate()
     show_default=True,
     help="Audit events held in memory while the writer catches up; beyond it the oldest are dropped.",
 )
+@click.option(
+    "--otlp-endpoint",
+    envvar="OTEL_EXPORTER_OTLP_ENDPOINT",
+    show_envvar=True,
+    metavar="URL",
+    help="Export a trace span per session, call and upstream call over OTLP/HTTP to URL (/v1/traces is "
+    "added); default: no tracing.",
+)
 @serve_limit_options
 @serve_reconcile_options
 def serve(
@@ -141,6 +149,7 @@ def serve(
     audit: bool,
     audit_retention: str | None,
     audit_queue_size: int,
+    otlp_endpoint: str | None,
     reconcile_repo: str | None,
     reconcile_ref: str | None,
     reconcile_path: str | None,
@@ -158,6 +167,7 @@ def serve(
         LlmSettings,
         RateLimitConfig,
         SessionConfig,
+        TracingConfig,
         UpstreamConfig,
         create_app,
         uvicorn_config,
@@ -181,6 +191,7 @@ def serve(
         rate_limit=RateLimitConfig(requests_per_minute=rate_limit, redis_url=redis_url or None),
         audit=AuditConfig(enabled=audit, retention=retention, queue_size=audit_queue_size),
         llm=LlmSettings(config_file=llm_config),
+        tracing=TracingConfig(endpoint=otlp_endpoint or None),
         sessions=SessionConfig(
             max_sessions=limits["max_sessions"],
             max_sessions_per_token=limits["max_sessions_per_token"],

@@ -31,6 +31,7 @@ from ._config import (
     ProbeConfig,
     RateLimitConfig,
     SessionConfig,
+    TracingConfig,
     UpstreamConfig,
 )
 from ._context import CallContext, Refused, Target, UnknownTarget
@@ -112,6 +113,7 @@ __all__ = [
     "TokenAuthenticator",
     "ToolPinMismatch",
     "ToolsSelected",
+    "TracingConfig",
     "UnknownTarget",
     "UnknownUpstream",
     "UpstreamConfig",

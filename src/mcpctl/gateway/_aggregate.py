@@ -24,6 +24,7 @@ from ._metrics import GatewayMetrics
 from ._pipeline import Listed, UpstreamFailed
 from ._session import CloseReason, GatewaySession
 from ._state import Snapshot
+from ._tracing import upstream_span
 
 logger = logging.getLogger("mcpctl.gateway.aggregate")
 
@@ -146,7 +147,11 @@ class ProjectAggregator:
         return snapshot, snapshot.project_servers(self.project)
 
     async def _gather(
-        self, method: str, servers: list[str], fetch: Callable[[str], Awaitable[list[T]]]
+        self,
+        call: CallContext,
+        method: str,
+        servers: list[str],
+        fetch: Callable[[str], Awaitable[list[T]]],
     ) -> dict[str, list[T]]:
         """`fetch(server)` for every server at once, for at most `list_deadline` seconds.
 
@@ -177,7 +182,8 @@ class ProjectAggregator:
 
             async def run() -> None:
                 try:
-                    outcome.append(await fetch(server))
+                    with upstream_span(call, server):
+                        outcome.append(await fetch(server))
                 except Exception as error:
                     outcome.append(error)
                 finally:
@@ -252,7 +258,7 @@ class ProjectAggregator:
 
     async def list_tools(self, call: CallContext) -> list[Listed[types.Tool]]:
         _, servers = self._servers()
-        found = await self._gather("tools/list", servers, lambda s: self.pool.list_tools(s, call=call))
+        found = await self._gather(call, "tools/list", servers, lambda s: self.pool.list_tools(s, call=call))
         return [
             Listed(_namespaced(server, tool), server, tool.name, tool)
             for server, tools in found.items()
@@ -265,7 +271,8 @@ class ProjectAggregator:
         # whatever the upstream answers.
         if not await self.pool.has_tool(server, tool, call=call):
             raise UnknownTarget("tool", params.name)
-        return await self.pool.call_tool(server, tool, params.arguments, call=call)
+        with upstream_span(call, server, tool):
+            return await self.pool.call_tool(server, tool, params.arguments, call=call)
 
     async def list_prompts(self, call: CallContext) -> list[Listed[types.Prompt]]:
         snapshot, servers = self._servers()
@@ -274,6 +281,7 @@ class ProjectAggregator:
             for name, spec in sorted(snapshot.prompts.get(self.project, {}).items())
         ]
         found = await self._gather(
+            call,
             "prompts/list",
             [s for s in servers if self._has(s, "prompts")],
             lambda s: self.pool.list_prompts(s, call=call),
@@ -293,7 +301,9 @@ class ProjectAggregator:
             if stored is not None:
                 return await self._stored_prompt(call, stored)
         server, name = _known(call)
-        return await self._upstream(server, self.pool.get_prompt(server, name, params.arguments, call=call))
+        return await self._upstream(
+            server, self.pool.get_prompt(server, name, params.arguments, call=call), call, name
+        )
 
     async def _stored_prompt(self, call: CallContext, spec: PromptSpec) -> types.GetPromptResult:
         if spec.content is not None:
@@ -303,7 +313,7 @@ class ProjectAggregator:
             match = LINK_TARGET.match(spec.link_target)
             assert match is not None
             server, uri = match["server"], match["uri"]
-            result = await self._upstream(server, self.pool.read_resource(server, uri, call=call))
+            result = await self._upstream(server, self.pool.read_resource(server, uri, call=call), call, uri)
             text = "\n".join(c.text for c in result.contents if isinstance(c, types.TextResourceContents))
         return types.GetPromptResult(
             description=spec.summary or None,
@@ -316,6 +326,7 @@ class ProjectAggregator:
     async def _federated_resources(self, call: CallContext) -> list[Listed[types.Resource]]:
         _, servers = self._servers()
         found = await self._gather(
+            call,
             "resources/list",
             [s for s in servers if self._has(s, "resources")],
             lambda s: self.pool.list_resources(s, call=call),
@@ -348,6 +359,7 @@ class ProjectAggregator:
     async def _templates(self, call: CallContext) -> dict[str, list[types.ResourceTemplate]]:
         _, servers = self._servers()
         return await self._gather(
+            call,
             "resources/templates/list",
             [s for s in servers if self._has(s, "resources")],
             lambda s: self.pool.list_resource_templates(s, call=call),
@@ -357,7 +369,7 @@ class ProjectAggregator:
         self, call: CallContext, params: types.ReadResourceRequestParams
     ) -> types.ReadResourceResult:
         server, uri = _known(call)
-        result = await self._upstream(server, self.pool.read_resource(server, uri, call=call))
+        result = await self._upstream(server, self.pool.read_resource(server, uri, call=call), call, uri)
         if uri != params.uri:
             contents = [
                 c.model_copy(update={"uri": params.uri}) if c.uri == uri else c for c in result.contents
@@ -374,7 +386,7 @@ class ProjectAggregator:
         subscribers = self.subscriptions.setdefault((server, uri), set())
         subscribers.add(subscriber)
         try:
-            await self._upstream(server, self.pool.subscribe_resource(server, uri, call=call))
+            await self._upstream(server, self.pool.subscribe_resource(server, uri, call=call), call, uri)
         except BaseException:
             subscribers.discard(subscriber)
             raise
@@ -415,7 +427,7 @@ class ProjectAggregator:
         argument = {"name": params.argument.name, "value": params.argument.value}
         context = params.context.arguments if params.context is not None else None
         completion = await self._upstream(
-            server, self.pool.complete(server, ref, argument, context, call=call)
+            server, self.pool.complete(server, ref, argument, context, call=call), call, name
         )
         return types.CompleteResult(completion=completion)
 
@@ -426,10 +438,11 @@ class ProjectAggregator:
             return True
         return getattr(capabilities, capability, None) is not None
 
-    async def _upstream(self, server: str, call: Awaitable[T]) -> T:
+    async def _upstream(self, server: str, call: Awaitable[T], request: CallContext, name: str) -> T:
         """Await an upstream call; gateway errors become JSON-RPC errors, upstream MCP errors pass through."""
         try:
-            return await call
+            with upstream_span(request, server, name):
+                return await call
         except UpstreamError as error:
             raise UpstreamFailed(server, error) from error
 

@@ -89,6 +89,16 @@ def _audit(config: GatewayConfig, store: GatewayStore) -> GatewayAudit | None:
     return GatewayAudit(store, config.audit)
 
 
+def _make_tracing(config: GatewayConfig) -> tuple[Any, Layer | None]:
+    """The SDK tracer provider and the tracing layer; (None, None), importing nothing, when tracing is off."""
+    if not config.tracing.enabled:
+        return None, None
+    from ._tracing import TRACER_NAME, TracingLayer, tracer_provider
+
+    provider = tracer_provider(config.tracing)
+    return provider, TracingLayer(provider.get_tracer(TRACER_NAME, __version__))
+
+
 def _layers(
     config: GatewayConfig,
     state: LiveState,
@@ -96,9 +106,11 @@ def _layers(
     gate: GateLayer,
     pool: GatewayPool,
     events: Events,
+    tracing: Layer | None = None,
 ) -> list[Layer]:
     """The layers of every project's pipeline, outermost first: a new feature's layer is registered here."""
     return [
+        *([tracing] if tracing is not None else []),
         *config.layers,
         *([policy] if policy is not None else []),
         gate,
@@ -219,6 +231,7 @@ def create_app(
     made_pool = _make_pool(config) if pool is None else None
     the_pool: GatewayPool = made_pool if made_pool is not None else cast(GatewayPool, pool)
     policy = PolicyLayer(lambda: state.snapshot) if config.policy.enforce else None
+    provider, tracing = _make_tracing(config)
     security = TransportSecuritySettings(
         enable_dns_rebinding_protection=True,
         allowed_hosts=config.allowed_hosts(),
@@ -230,7 +243,7 @@ def create_app(
         metrics,
         security,
         config.sessions,
-        layers=_layers(config, state, policy, gate, the_pool, events),
+        layers=_layers(config, state, policy, gate, the_pool, events, tracing),
         events=events,
         list_deadline=config.lists.deadline_seconds,
     )
@@ -273,6 +286,12 @@ def create_app(
         with anyio.CancelScope(shield=True):
             await anyio.to_thread.run_sync(the_store.close)
 
+    async def close_tracing() -> None:
+        # After the sessions, whose spans end as they close: shutdown exports what is still batched.
+        if provider is not None:
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(provider.shutdown)
+
     async def close_audit() -> None:
         # After the sessions (their close events are queued), before the store the writer writes to.
         if audit is not None:
@@ -289,6 +308,7 @@ def create_app(
                 owned.push_async_callback(limiter.aclose)
                 await limiter.start()
             owned.push_async_callback(close_audit)
+            owned.push_async_callback(close_tracing)
             if audit is not None:
                 audit.start()
             if made_pool is not None:

@@ -180,6 +180,23 @@ class ProbeConfig:
 
 
 @dataclass(frozen=True)
+class TracingConfig:
+    """OpenTelemetry spans of sessions, calls and upstream calls (docs/audit.md, "Traces"); off by default."""
+
+    endpoint: str | None = None
+    """OTLP/HTTP base URL (`serve --otlp-endpoint`, as `OTEL_EXPORTER_OTLP_ENDPOINT`: `/v1/traces` is added);
+    None with no `exporter`: no tracing, and the OpenTelemetry SDK is not loaded."""
+    service_name: str = "mcpctl-gateway"
+    """The `service.name` resource attribute of every span."""
+    exporter: Any = None
+    """An OpenTelemetry `SpanExporter` to hand each span to as it ends, instead of OTLP (tests, embedding)."""
+
+    @property
+    def enabled(self) -> bool:
+        return self.endpoint is not None or self.exporter is not None
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     """Everything `create_app` needs: where the store is, where the app listens, and per-feature settings."""
 
@@ -200,6 +217,7 @@ class GatewayConfig:
     http: HttpLimits = field(default_factory=HttpLimits)
     lists: ListConfig = field(default_factory=ListConfig)
     probes: ProbeConfig = field(default_factory=ProbeConfig)
+    tracing: TracingConfig = field(default_factory=TracingConfig)
     extra_hosts: Sequence[str] = ()
     """More `Host` header values to accept (e.g. a public name behind a proxy), as `host` or `host:port`."""
     extra_origins: Sequence[str] = ()
