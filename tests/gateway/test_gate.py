@@ -39,7 +39,7 @@ from mcpctl.gateway import (
 )
 from mcpctl.gateway._pipeline import ListNext, ToolNext
 from mcpctl.llm import LlmProviders
-from mcpctl.store import Store
+from mcpctl.store import AuditQuery, Store
 
 pytestmark = pytest.mark.anyio
 CATALOG = Path(__file__).parent / "servers" / "catalog.py"
@@ -154,6 +154,11 @@ async def test_a_gated_session_begins_with_only_begin_session_and_unlocks_what_t
         assert denied[:3] == ["jira__create_ticket", "search_tools", "slack__post_message"]
         metrics = httpx.get(f"{gateway.base}/metrics").text
         assert 'mcpctl_gate_selections_total{project="ops",chooser="matcher"} 1' in metrics
+    # Who chose, and what, is in the audit trail (flushed when the gateway stopped); the task is not.
+    [audited] = sqlite_store.query_audit(AuditQuery(kind="tools_selected"))
+    assert (audited.project, audited.tool, audited.detail["chooser"]) == ("ops", "begin_session", "matcher")
+    assert audited.detail["unlocked"] == len(chosen["tools"]) and audited.duration_ms is not None
+    assert "login bug" not in str(audited.to_document())
 
 
 async def test_begin_session_never_unlocks_filtered_tools_and_rejects_bad_arguments(

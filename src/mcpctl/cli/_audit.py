@@ -46,6 +46,7 @@ KINDS = (
     "tool_pin_mismatch",
     "description_flagged",
     "client_request",
+    "tools_selected",
 )
 OUTCOMES = ("ok", "error", "denied", "timeout", "unauthorized")
 FORMATS = ("table", "json", "jsonl")

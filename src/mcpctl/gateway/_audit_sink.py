@@ -29,6 +29,7 @@ from ._events import (
     SessionClosed,
     SessionOpened,
     ToolPinMismatch,
+    ToolsSelected,
 )
 from ._metrics import Gauge
 from ._session import GatewaySession
@@ -203,6 +204,22 @@ def audit_event(event: GatewayEvent) -> AuditEvent | None:
             outcome=RELAY_OUTCOMES.get(event.outcome, "error"),
             duration_ms=round(event.seconds * 1000, 3),
             detail={"method": event.method, "status": event.outcome},
+        )
+    if isinstance(event, ToolsSelected):
+        return AuditEvent(
+            "tools_selected",
+            time=event.at,
+            **_call_fields(event.call),
+            duration_ms=round(event.seconds * 1000, 3),
+            # Who chose and how many, never the task; the names unlocked fit in `detail` only when few.
+            detail={
+                "chooser": event.chooser,
+                "provider": event.provider,
+                "fallback": event.fallback,
+                "unlocked": len(event.tools),
+                "candidates": event.candidates,
+                "tools": ",".join(event.tools),
+            },
         )
     if isinstance(event, ConfigReloaded):
         return AuditEvent(
