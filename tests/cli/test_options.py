@@ -8,6 +8,7 @@ import pytest
 from click.testing import CliRunner
 
 from mcpctl.cli import cli
+from mcpctl.schemas import load_and_validate
 from mcpctl.store import Store
 
 EXAMPLES = str(Path(__file__).resolve().parents[2] / "examples" / "config-repo")
@@ -46,15 +47,16 @@ def test_plan_and_diff_use_an_empty_store_without_creating_one(tmp_path: Path) -
     plan_file = tmp_path / "plan.json"
     planned = CliRunner().invoke(cli, ["plan", "-f", EXAMPLES, "--database-url", url, "-out", str(plan_file)])
     assert planned.exit_code == 0, planned.output
-    assert "Plan: 27 to add" in planned.stdout
+    documents = load_and_validate([EXAMPLES]).documents
+    assert f"Plan: {documents} to add" in planned.stdout
     assert f"note: no store at {missing}" in planned.stderr
     assert "planning against an empty store" in planned.stderr
     diff = CliRunner().invoke(cli, ["diff", "-f", EXAMPLES, "--database-url", url])
-    assert diff.exit_code == 1 and "Plan: 27 to add" in diff.stdout
+    assert diff.exit_code == 1 and f"Plan: {documents} to add" in diff.stdout
     assert not missing.parent.exists()
     # The saved plan was made at generation 0, which is where a new store starts: it applies.
     applied = CliRunner().invoke(cli, ["apply", str(plan_file), "--database-url", url])
     assert applied.exit_code == 0, applied.output
-    assert "27 added" in applied.stdout and missing.is_file()
+    assert f"{documents} added" in applied.stdout and missing.is_file()
     listed = CliRunner().invoke(cli, ["get", "servers", "--database-url", url])
     assert listed.exit_code == 0 and "time" in listed.stdout
