@@ -24,7 +24,7 @@ def run(*args: str, stdin: str | None = None) -> tuple[int, str, str]:
 
 def test_valid_repo_exits_zero_with_a_summary() -> None:
     code, out, err = run("validate", VALID)
-    assert (code, out, err) == (0, "15 documents, 0 errors, 0 warnings\n", "")
+    assert (code, out, err) == (0, "16 documents, 0 errors, 0 warnings\n", "")
 
 
 def test_invalid_repo_prints_every_problem_on_stderr_and_exits_one() -> None:
@@ -35,7 +35,7 @@ def test_invalid_repo_prints_every_problem_on_stderr_and_exits_one() -> None:
         line.split(": ", 1)[1] for line in expected
     ]
     assert err.splitlines()[0].startswith(f"{INVALID_PROJECT}:8:7: ")
-    assert out == "19 documents, 7 errors, 0 warnings\n"
+    assert out == "20 documents, 7 errors, 0 warnings\n"
 
 
 def test_json_output_lists_problems_on_stdout() -> None:
@@ -44,7 +44,7 @@ def test_json_output_lists_problems_on_stdout() -> None:
     assert err == ""
     document = json.loads(out)
     assert document["valid"] is False
-    assert (document["documents"], document["errors"], document["warnings"]) == (19, 7, 0)
+    assert (document["documents"], document["errors"], document["warnings"]) == (20, 7, 0)
     first = document["problems"][0]
     assert first == {
         "path": INVALID_PROJECT,
