@@ -224,4 +224,11 @@ def test_the_commands_fill_postgres_and_serve_it(postgres_database_url: str, tmp
             timeout=10,
         )
         assert projects.status_code == 200, projects.text
-        assert {"platform", "research"} <= {project["name"] for project in projects.json()}
+        # The admin API shows a token its own project at most (admin isolation): never another one.
+        assert {project["name"] for project in projects.json()} <= {"platform"}
+        me = httpx.get(
+            f"http://127.0.0.1:{port}/api/v1/auth/me",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=10,
+        )
+        assert me.status_code == 200 and me.json()["project"] == "platform", me.text
