@@ -224,12 +224,12 @@ def serve_gateway(store: Store, config: GatewayConfig = FAST, **overrides: Any) 
 
 @asynccontextmanager
 async def mcp_session(
-    url: str, token: str | None = None, **session_options: Any
+    url: str, token: str | None = None, *, http_timeout: float = 30, **session_options: Any
 ) -> AsyncIterator[ClientSession]:
     """An initialized SDK client session over Streamable HTTP."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     async with (
-        httpx2.AsyncClient(headers=headers, timeout=30) as http,
+        httpx2.AsyncClient(headers=headers, timeout=http_timeout) as http,
         streamable_http_client(url, http_client=http) as (read, write),
         ClientSession(read, write, **session_options) as session,
     ):

@@ -35,6 +35,10 @@ def test_kinds_and_outcomes_are_those_of_the_audit_trail() -> None:
         "apply",
         "reconcile",
         "config_reload",
+        "tool_pin_mismatch",
+        "description_flagged",
+        "client_request",
+        "tools_selected",
     )
     assert AUDIT_OUTCOMES == ("ok", "error", "denied", "timeout", "unauthorized")
 
