@@ -159,7 +159,13 @@ def fill(store: Store, max_tools: int, timeout: float) -> str:
         for doc in docs:
             tx.put(parse_resource(doc), managed_by="gitops:bench")
         token = parse_resource(
-            {"apiVersion": API, "kind": "McpToken", "metadata": {"name": "b", "project": "bench"}, "spec": {}}
+            {
+                "apiVersion": API,
+                "kind": "McpToken",
+                "metadata": {"name": "b", "project": "bench"},
+                # The gateway enforces RBAC: the bench token may run every server's tools.
+                "spec": {"bindings": [{"role": "run", "resource": "servers"}]},
+            }
         )
         assert isinstance(token, McpToken)
         return tx.create_token(token, managed_by="gitops:bench")
