@@ -15,7 +15,7 @@ from mcpctl.errors import ResourceNotFound, UsageError
 from mcpctl.reconciler import Inventory, template_specs
 from mcpctl.schemas import BUILTIN_MANAGER, KINDS, LiveResource, Template, builtin_templates
 
-from ._completion import KIND, complete_names, complete_projects
+from ._completion import PROMPT_REQUEST, REQUEST_WORDS, KindType, complete_names, complete_projects
 from ._main import cli
 from ._options import database_option, open_store
 from ._output import OUTPUT_FORMATS, Column, age, render
@@ -54,8 +54,17 @@ def matches(live: LiveResource, terms: Sequence[tuple[str, str, str | None]]) ->
     return True
 
 
+class GetKind(KindType):
+    """A KIND, or prompt requests (store-only records of `propose_prompt`)."""
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if isinstance(value, str) and value.lower() in REQUEST_WORDS:
+            return PROMPT_REQUEST
+        return super().convert(value, param, ctx)
+
+
 @cli.command("get")
-@click.argument("kind", type=KIND)
+@click.argument("kind", type=GetKind())
 @click.argument("names", nargs=-1, shell_complete=complete_names)
 @click.option(
     "-p",
@@ -96,10 +105,16 @@ def get(
     """Show live resources of KIND: all of them, or the NAMEs given.
 
     KIND is singular, plural, short or the Kind: server|servers|srv, template|tpl, project|proj,
-    prompt|pr, user|usr, group|grp, rolebinding|rb, mcptoken|token|tok, proxymodel|pm.
+    prompt|pr, user|usr, group|grp, rolebinding|rb, mcptoken|token|tok, proxymodel|pm; and
+    promptrequests|preq (prompts sessions proposed, waiting for `mcpctl approve` or `reject`).
     """
     if project and all_projects:
         raise UsageError("-p/--project and -A/--all-projects cannot be used together")
+    if kind == PROMPT_REQUEST:
+        from ._promptrequest import show_requests
+
+        show_requests(project, fmt, database_url, names)
+        return
     terms = parse_selector(selector)
     scoped = KINDS[kind].scope != "global"
     store = open_store(database_url, read_only=True)
