@@ -19,9 +19,8 @@ HELP: dict[str, tuple[str, list[str]]] = {
         ],
     ),
     "approve": (
-        "Commit a proposed prompt to a config-repo branch.",
+        "Commit a proposed prompt to a new branch.",
         [
-            "mcpctl get promptrequests -p platform",
             "mcpctl approve promptrequest release-notes -p platform --repo ~/src/mcp-config",
             'mcpctl approve preq notes --repo . --branch notes --author "Ana <a@b.org>" --push',
         ],
@@ -148,6 +147,7 @@ HELP: dict[str, tuple[str, list[str]]] = {
             "mcpctl get prompts -p platform -o yaml",
             "mcpctl get tokens -o wide",
             "mcpctl get srv -l team=platform -o name",
+            "mcpctl get promptrequests -p platform",
         ],
     ),
     "history": ("List past applies and CLI changes.", ["mcpctl history", "mcpctl history -o json --limit 5"]),

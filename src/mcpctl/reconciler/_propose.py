@@ -84,6 +84,11 @@ def _write(directory: Path, prompt: Prompt) -> Path:
         write_text_atomic(path, dump_resource_yaml(prompt))
         return path
     path = found[0]
+    # A proposal says nothing of priority: the one the repo gives the prompt stays.
+    spec = found[1].get("spec") if isinstance(found[1], dict) else None
+    priority = spec.get("priority") if isinstance(spec, dict) else None
+    if isinstance(priority, int) and 1 <= priority <= 10:
+        prompt = prompt.model_copy(update={"spec": prompt.spec.model_copy(update={"priority": priority})})
     documents = load_documents(path)
     for document in documents:
         if document is not None and _same_identity(document, prompt):
