@@ -225,3 +225,29 @@ def test_real_subprocess_prints_json(url: str, tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     names = [item["metadata"]["name"] for item in json.loads(done.stdout)["items"]]
     assert names == ["time", "web"]
+
+
+def test_get_prompts_shows_the_link_health_the_store_knows(sqlite_database_url: str) -> None:
+    url = sqlite_database_url
+    seed(
+        url,
+        res("Server", "git", {"transport": "stdio", "command": "mcp-server-git"}),
+        res("Server", "time", {"transport": "stdio", "command": "mcp-server-time"}),
+        res("Project", "platform", {"servers": ["git"]}),
+        res("Prompt", "inline", {"content": "x"}, project="platform"),
+        res("Prompt", "good", {"linkTarget": "platform/git:file:///README.md"}, project="platform"),
+        res("Prompt", "elsewhere", {"linkTarget": "platform/time:time://now"}, project="platform"),
+        res("Prompt", "gone", {"linkTarget": "platform/jira:jira://x"}, project="platform"),
+        res("Prompt", "nowhere", {"linkTarget": "other/git:file:///x"}, project="platform"),
+    )
+    result = CliRunner().invoke(cli, ["get", "prompts", "--database-url", url])
+    assert result.exit_code == 0, result.output
+    lines = [line.split() for line in result.output.splitlines()]
+    status = lines[0].index("STATUS")
+    assert {line[0]: line[status] for line in lines[1:]} == {
+        "elsewhere": "not-in-project",
+        "gone": "missing-server",
+        "good": "ok",
+        "inline": "-",
+        "nowhere": "missing-project",
+    }

@@ -110,8 +110,11 @@ async def test_resources_federated_with_collisions_templates_subscribe_and_compl
     with serve_gateway(sqlite_store) as gateway:
         async with mcp_session(gateway.url("demo"), token, message_handler=on_message) as session:
             uris = [r.uri for r in (await session.list_resources()).resources]
+            # The project's prompts are resources too (tests/gateway/test_prompt_resources.py).
+            prompts = [u for u in uris if u.startswith("mcpctl://prompts/")]
+            assert sorted(prompts) == ["mcpctl://prompts/linked", "mcpctl://prompts/style"]
             # Both toys list the same two URIs (over two pages each), so every one is namespaced.
-            assert sorted(uris) == sorted(
+            assert sorted(u for u in uris if u not in prompts) == sorted(
                 collision_uri(s, u) for s in ("alpha", "beta") for u in ("toy://readme", "toy://data")
             )
             read = await session.read_resource(collision_uri("beta", "toy://readme"))

@@ -154,11 +154,13 @@ async def test_a_token_bound_to_one_server_sees_and_calls_only_that_server(
             assert {t.name for t in (await session.list_tools()).tools} == {"alpha__echo", "alpha__add"}
             assert (await session.call_tool("alpha__add", {"a": 1, "b": 2})).content[0].text == "3"  # type: ignore[union-attr]
             assert await refused(session.call_tool("alpha__pid", {})) == "Unknown tool: alpha__pid"
-            # Tool-scoped: not the whole server, so none of its prompts or resources.
+            # Tool-scoped: not the whole server, so none of its prompts or resources; of the project's
+            # prompts (also served as resources) only the one it may view.
             assert {p.name for p in (await session.list_prompts()).prompts} == {"house-style"}
             assert (await session.get_prompt("house-style")).messages
             assert await refused(session.get_prompt("secret-plan")) == "Unknown prompt: secret-plan"
-            assert (await session.list_resources()).resources == []
+            resources = (await session.list_resources()).resources
+            assert [str(r.uri) for r in resources] == ["mcpctl://prompts/house-style"]
 
         async with mcp_session(gateway.url("demo"), nothing) as session:
             assert (await session.list_tools()).tools == []

@@ -183,7 +183,6 @@ async def test_a_per_token_limit_is_shared_by_both_replicas(replicas: list[Repli
     headers = {"Authorization": f"Bearer {token}", **ACCEPT}
 
     async with httpx.AsyncClient(headers=headers, timeout=30) as client:
-
         in_flight = anyio.Semaphore(20)  # clients of one token, 20 requests at a time
 
         async def one(n: int) -> None:

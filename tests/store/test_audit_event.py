@@ -39,6 +39,8 @@ def test_kinds_and_outcomes_are_those_of_the_audit_trail() -> None:
         "description_flagged",
         "client_request",
         "tools_selected",
+        "prompt_proposed",
+        "prompt_decided",
     )
     assert AUDIT_OUTCOMES == ("ok", "error", "denied", "timeout", "unauthorized")
 

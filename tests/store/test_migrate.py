@@ -34,6 +34,7 @@ def test_models_and_migrations_agree(store: Store, database_url: str) -> None:
         engine.dispose()
     expected = {table.__tablename__ for table in KIND_TABLES.values()}  # type: ignore[attr-defined]
     expected |= {"project_servers", "group_members", "audit_events", "revisions", "locks", "store_state"}
+    expected |= {"prompt_requests"}
     assert tables == expected | {"alembic_version"}
 
 
@@ -42,11 +43,11 @@ def test_head_revision_agrees_with_alembic() -> None:
 
 
 def test_upgrade_is_idempotent_and_reports_the_head(store: Store) -> None:
-    assert store.schema_revision() == head_revision() == "0003"
+    assert store.schema_revision() == head_revision() == "0004"
     store.upgrade()
     reopened = Store.open(store.url)
     try:
-        assert reopened.schema_revision() == "0003"
+        assert reopened.schema_revision() == "0004"
         assert reopened.generation() == 0
     finally:
         reopened.close()
@@ -107,7 +108,7 @@ def test_upgrade_to_the_audit_trail_keeps_existing_rows(database_url: str) -> No
         early.close()
 
     with Store.open(database_url) as store:
-        assert store.schema_revision() == "0003"
+        assert store.schema_revision() == "0004"
         events = store.query_audit()
         assert [(e.correlation_id, e.kind, e.outcome) for e in reversed(events)] == [
             ("a", "tool_call", "ok"),
@@ -127,7 +128,7 @@ def test_upgrade_to_the_audit_trail_keeps_existing_rows(database_url: str) -> No
     # And back down and up again, rows kept.
     _at_revision(database_url, "0001", down=True)
     with Store.open(database_url) as store:
-        assert store.schema_revision() == "0003"
+        assert store.schema_revision() == "0004"
         assert len(store.query_audit()) == 5
         assert store.token_record("platform", "ci-bot") is not None
 

@@ -47,6 +47,8 @@ KINDS = (
     "description_flagged",
     "client_request",
     "tools_selected",
+    "prompt_proposed",
+    "prompt_decided",
 )
 OUTCOMES = ("ok", "error", "denied", "timeout", "unauthorized")
 FORMATS = ("table", "json", "jsonl")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 COMMANDS: dict[str, str] = {
     "apply": "_apply",
+    "approve": "_promptrequest",
     "audit": "_audit",
     "auth": "_auth",
     "backup": "_backup",
@@ -28,6 +29,7 @@ COMMANDS: dict[str, str] = {
     "pin": "_pin",
     "plan": "_plan",
     "reconcile": "_reconcile",
+    "reject": "_promptrequest",
     "restore": "_backup",
     "rotate": "_rotate",
     "schema": "_schema",

@@ -22,6 +22,9 @@ COMPLETE_VAR = "_MCPCTL_COMPLETE"
 
 # Plural words are what people type most (`get servers`); the rest still resolve.
 KIND_WORDS = tuple(sorted(alias for alias in KIND_ALIASES if alias.endswith("s")))
+PROMPT_REQUEST = "PromptRequest"
+"""What `get` and `describe` take `promptrequest(s)` or `preq` for: a store-only record, not a kind."""
+REQUEST_WORDS = ("promptrequest", "promptrequests", "preq")
 
 
 class KindType(click.ParamType):  # type: ignore[type-arg]

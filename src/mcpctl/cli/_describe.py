@@ -24,7 +24,7 @@ from mcpctl.reconciler import (
 )
 from mcpctl.schemas import LiveResource, McpToken, TemplateSpec, printable
 
-from ._completion import KindType, complete_names, complete_projects
+from ._completion import PROMPT_REQUEST, REQUEST_WORDS, KindType, complete_names, complete_projects
 from ._get import find_or_catalog
 from ._main import cli
 from ._options import database_option, open_store
@@ -111,6 +111,8 @@ class DescribeKind(KindType):
     def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str:
         if value in SERVICE_ACCOUNT_WORDS:
             return "ServiceAccount"
+        if isinstance(value, str) and value.lower() in REQUEST_WORDS:
+            return PROMPT_REQUEST
         return super().convert(value, param, ctx)
 
 
@@ -147,6 +149,11 @@ def describe(kind: str, name: str, project: str | None, database_url: str | None
     it comes from (direct, via group, cloned from the owner, narrowed by); a token's status; a
     group's members; a template's servers.
     """
+    if kind == PROMPT_REQUEST:
+        from ._promptrequest import describe_request
+
+        describe_request(name, project, database_url)
+        return
     now = datetime.now(UTC)
     store = open_store(database_url, read_only=True)
     try:

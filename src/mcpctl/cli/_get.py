@@ -13,9 +13,18 @@ import click
 
 from mcpctl.errors import ResourceNotFound, UsageError
 from mcpctl.reconciler import Inventory, template_specs
-from mcpctl.schemas import BUILTIN_MANAGER, KINDS, LiveResource, Template, builtin_templates
+from mcpctl.schemas import (
+    BUILTIN_MANAGER,
+    KINDS,
+    LINK_TARGET,
+    LiveResource,
+    Project,
+    Prompt,
+    Template,
+    builtin_templates,
+)
 
-from ._completion import KIND, complete_names, complete_projects
+from ._completion import PROMPT_REQUEST, REQUEST_WORDS, KindType, complete_names, complete_projects
 from ._main import cli
 from ._options import database_option, open_store
 from ._output import OUTPUT_FORMATS, Column, age, render
@@ -54,8 +63,17 @@ def matches(live: LiveResource, terms: Sequence[tuple[str, str, str | None]]) ->
     return True
 
 
+class GetKind(KindType):
+    """A KIND, or prompt requests (store-only records of `propose_prompt`)."""
+
+    def convert(self, value: object, param: click.Parameter | None, ctx: click.Context | None) -> str:
+        if isinstance(value, str) and value.lower() in REQUEST_WORDS:
+            return PROMPT_REQUEST
+        return super().convert(value, param, ctx)
+
+
 @cli.command("get")
-@click.argument("kind", type=KIND)
+@click.argument("kind", type=GetKind())
 @click.argument("names", nargs=-1, shell_complete=complete_names)
 @click.option(
     "-p",
@@ -96,10 +114,16 @@ def get(
     """Show live resources of KIND: all of them, or the NAMEs given.
 
     KIND is singular, plural, short or the Kind: server|servers|srv, template|tpl, project|proj,
-    prompt|pr, user|usr, group|grp, rolebinding|rb, mcptoken|token|tok, proxymodel|pm.
+    prompt|pr, user|usr, group|grp, rolebinding|rb, mcptoken|token|tok, proxymodel|pm; and
+    promptrequests|preq (prompts sessions proposed, waiting for `mcpctl approve` or `reject`).
     """
     if project and all_projects:
         raise UsageError("-p/--project and -A/--all-projects cannot be used together")
+    if kind == PROMPT_REQUEST:
+        from ._promptrequest import show_requests
+
+        show_requests(project, fmt, database_url, names)
+        return
     terms = parse_selector(selector)
     scoped = KINDS[kind].scope != "global"
     store = open_store(database_url, read_only=True)
@@ -108,6 +132,8 @@ def get(
         # Templates say which template values of a Server are secret (masked in -o yaml/json).
         documents = kind == "Server" and fmt in ("yaml", "json")
         templates = template_specs(t.resource for t in store.list_resources("Template")) if documents else {}
+        if kind == "Prompt" and fmt in ("table", "wide"):
+            extra.append(link_status_column(store))
         if kind == "McpToken" and fmt in ("table", "wide"):
             extra.append(_prefix_column(store))
             extra.append(last_used_column(store.tokens_last_used(project if scoped else None)))
@@ -142,6 +168,38 @@ def last_used_column(last_used: Mapping[tuple[str, str], datetime]) -> Column:
         return "never" if moment is None else age(moment, now)
 
     return Column("LAST USED", cell)
+
+
+def link_status(link_target: str | None, servers: set[str], projects: Mapping[str, set[str]]) -> str:
+    """Whether a prompt's `linkTarget` points at something the store holds: `-` for inline prompts,
+    else `missing-project`, `missing-server`, `not-in-project` (the project does not serve that server)
+    or `ok`. Only the store is asked: whether the server answers is the gateway's to say (its probes)."""
+    if link_target is None:
+        return "-"
+    match = LINK_TARGET.match(link_target)
+    if match is None:
+        return "invalid"
+    if match["project"] not in projects:
+        return "missing-project"
+    if match["server"] not in servers:
+        return "missing-server"
+    return "ok" if match["server"] in projects[match["project"]] else "not-in-project"
+
+
+def link_status_column(store: Store) -> Column:
+    """STATUS of `get prompts`: the link health of `linkTarget` prompts, from what the store holds."""
+    servers = {live.identity.name for live in store.list_resources("Server")}
+    projects = {
+        live.identity.name: set(live.resource.spec.servers)
+        for live in store.list_resources("Project")
+        if isinstance(live.resource, Project)
+    }
+
+    def cell(live: LiveResource) -> str:
+        prompt = live.resource
+        return link_status(prompt.spec.link_target if isinstance(prompt, Prompt) else None, servers, projects)
+
+    return Column("STATUS", cell)
 
 
 def _catalog(template: Template) -> LiveResource:

@@ -18,6 +18,13 @@ HELP: dict[str, tuple[str, list[str]]] = {
             "mcpctl apply plan.json",
         ],
     ),
+    "approve": (
+        "Commit a proposed prompt to a new branch.",
+        [
+            "mcpctl approve promptrequest release-notes -p platform --repo ~/src/mcp-config",
+            'mcpctl approve preq notes --repo . --branch notes --author "Ana <a@b.org>" --push',
+        ],
+    ),
     "audit": (
         "Show the audit trail, newest first.",
         [
@@ -118,6 +125,7 @@ HELP: dict[str, tuple[str, list[str]]] = {
             "mcpctl describe project platform",
             "mcpctl describe token ci-bot -p platform",
             "mcpctl describe sa backup-job",
+            "mcpctl describe promptrequest release-notes -p platform",
         ],
     ),
     "diff": (
@@ -139,6 +147,7 @@ HELP: dict[str, tuple[str, list[str]]] = {
             "mcpctl get prompts -p platform -o yaml",
             "mcpctl get tokens -o wide",
             "mcpctl get srv -l team=platform -o name",
+            "mcpctl get promptrequests -p platform",
         ],
     ),
     "history": ("List past applies and CLI changes.", ["mcpctl history", "mcpctl history -o json --limit 5"]),
@@ -170,6 +179,10 @@ HELP: dict[str, tuple[str, list[str]]] = {
         ],
     ),
     "reconcile status": ("Show each reconciler's last pass.", ["mcpctl reconcile status -o json"]),
+    "reject": (
+        "Reject a proposed prompt, saying why.",
+        ['mcpctl reject promptrequest release-notes -p platform --reason "We already have one: style"'],
+    ),
     "restore": (
         "Load a backup into an empty store.",
         ["mcpctl restore estate.json --database-url postgresql://db/mcpctl"],

@@ -43,6 +43,7 @@ from ._events import (
     DescriptionFlagged,
     EventSink,
     GatewayEvent,
+    PromptProposed,
     RequestFinished,
     SessionClosed,
     SessionOpened,
@@ -57,6 +58,8 @@ from ._pipeline import Layer, Listed, refuse
 from ._policy import PolicyLayer
 from ._pool import UpstreamPool, UpstreamStatus
 from ._principal import Permissions, Principal
+from ._prompt_resources import PROMPT_SCHEME, PromptResourcesLayer
+from ._proposals import PROPOSE, REQUEST_SCHEME, ProposalLayer
 from ._secrets import SecretResolver
 from ._select import PromptCandidate, Selection, Selector
 from ._serving import uvicorn_config
@@ -66,6 +69,9 @@ from ._upstream import UpstreamState
 from ._webhook import WebhookConfig, webhook_app, webhook_router, webhook_signature
 
 __all__ = [
+    "PROMPT_SCHEME",
+    "PROPOSE",
+    "REQUEST_SCHEME",
     "AccessDenied",
     "AuditConfig",
     "AuditSink",
@@ -99,6 +105,9 @@ __all__ = [
     "Principal",
     "ProbeConfig",
     "PromptCandidate",
+    "PromptProposed",
+    "PromptResourcesLayer",
+    "ProposalLayer",
     "RateLimitConfig",
     "Refused",
     "RequestFinished",

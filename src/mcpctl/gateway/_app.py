@@ -39,6 +39,8 @@ from ._pinning import PinningLayer
 from ._pipeline import Layer
 from ._policy import PolicyLayer, token_permissions
 from ._pool import UpstreamPool
+from ._prompt_resources import PromptResourcesLayer
+from ._proposals import proposal_layer
 from ._ratelimit import RateLimiter, rate_check
 from ._relay import RelayLimits
 from ._runtime import GatewayPool, GatewayRuntime, GatewayStore
@@ -107,13 +109,17 @@ def _layers(
     pool: GatewayPool,
     events: Events,
     tracing: Layer | None = None,
+    proposals: Layer | None = None,
 ) -> list[Layer]:
     """The layers of every project's pipeline, outermost first: a new feature's layer is registered here."""
     return [
         *([tracing] if tracing is not None else []),
         *config.layers,
         *([policy] if policy is not None else []),
+        # Outside the gate, so a gated session may propose before `begin_session` unlocks anything.
+        *([proposals] if proposals is not None else []),
         gate,
+        PromptResourcesLayer(lambda: state.snapshot, pool),
         PinningLayer(lambda: state.snapshot, pool, events),
         ToolFilterLayer(lambda: state.snapshot),
     ]
@@ -243,7 +249,9 @@ def create_app(
         metrics,
         security,
         config.sessions,
-        layers=_layers(config, state, policy, gate, the_pool, events, tracing),
+        layers=_layers(
+            config, state, policy, gate, the_pool, events, tracing, proposal_layer(the_store, events)
+        ),
         events=events,
         list_deadline=config.lists.deadline_seconds,
     )

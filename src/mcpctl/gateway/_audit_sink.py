@@ -25,6 +25,7 @@ from ._events import (
     ConfigReloaded,
     DescriptionFlagged,
     GatewayEvent,
+    PromptProposed,
     RequestFinished,
     SessionClosed,
     SessionOpened,
@@ -192,8 +193,10 @@ def audit_event(event: GatewayEvent) -> AuditEvent | None:
             },
         )
     if isinstance(event, ClientRequestRelayed):
-        fields = _call_fields(event.call) if event.call is not None else (
-            _session_fields(event.session) if event.session is not None else _Fields()
+        fields = (
+            _call_fields(event.call)
+            if event.call is not None
+            else (_session_fields(event.session) if event.session is not None else _Fields())
         )
         # The relay's own outcome words, folded into the audit vocabulary; the method says what was asked.
         fields["server"], fields["tool"] = event.server, event.method
@@ -220,6 +223,14 @@ def audit_event(event: GatewayEvent) -> AuditEvent | None:
                 "candidates": event.candidates,
                 "tools": ",".join(event.tools),
             },
+        )
+    if isinstance(event, PromptProposed):
+        return AuditEvent(
+            "prompt_proposed",
+            time=event.at,
+            **_call_fields(event.call),
+            # The name and sizes, never the content: it is in the store's PromptRequest, for review.
+            detail={"prompt": event.name, "chars": event.chars, "tags": event.tags, "revised": event.revised},
         )
     if isinstance(event, ConfigReloaded):
         return AuditEvent(

@@ -87,6 +87,20 @@ class ToolsSelected:
 
 
 @dataclass(frozen=True, slots=True)
+class PromptProposed:
+    """A session proposed a prompt with `propose_prompt` (stored pending review); never holds its content."""
+
+    call: CallContext
+    name: str
+    chars: int
+    """Characters of the proposed content."""
+    tags: int
+    revised: bool
+    """True when it replaced the proposer's own pending proposal of that name."""
+    at: datetime = field(default_factory=_now)
+
+
+@dataclass(frozen=True, slots=True)
 class AuthFailed:
     """Token auth refused an HTTP request; never holds the presented value."""
 
@@ -137,7 +151,6 @@ class DescriptionFlagged:
     at: datetime = field(default_factory=_now)
 
 
-
 @dataclass(frozen=True, slots=True)
 class ConfigReloaded:
     """The gateway took a new store generation (emitted once the pool and the sessions have it)."""
@@ -181,6 +194,7 @@ GatewayEvent = (
     | DescriptionFlagged
     | ConfigReloaded
     | ToolsSelected
+    | PromptProposed
     | ClientRequestRelayed
 )
 

@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from ._export import ExportResult, export_resources, export_stream, template_specs
     from ._git import GitRepository, GitSource, is_local_path, relative_problem, subpath
     from ._loop import LoopConfig, ReconcileLoop
+    from ._propose import PromptCommit, commit_prompt, parse_author
     from ._status import ReconcileStatus, read_statuses, reconcile_metric_families, status_path
     from ._watch import DebouncedWatcher, config_file_filter, git_ref_filter
     from ._yamlio import dump_documents, dump_resource_yaml, to_yaml_value, write_resources
@@ -60,8 +61,10 @@ _LAZY: dict[str, str] = {
     "GitRepository": "._git",
     "GitSource": "._git",
     "LoopConfig": "._loop",
+    "PromptCommit": "._propose",
     "ReconcileLoop": "._loop",
     "ReconcileStatus": "._status",
+    "commit_prompt": "._propose",
     "config_file_filter": "._watch",
     "dump_documents": "._yamlio",
     "dump_resource_yaml": "._yamlio",
@@ -69,6 +72,7 @@ _LAZY: dict[str, str] = {
     "export_stream": "._export",
     "git_ref_filter": "._watch",
     "is_local_path": "._git",
+    "parse_author": "._propose",
     "read_statuses": "._status",
     "reconcile_metric_families": "._status",
     "relative_problem": "._git",
@@ -109,12 +113,14 @@ __all__ = [
     "Inventory",
     "LoopConfig",
     "Plan",
+    "PromptCommit",
     "ReconcileLoop",
     "ReconcileStatus",
     "Section",
     "Source",
     "StaticSource",
     "apply_plan",
+    "commit_prompt",
     "config_file_filter",
     "dependency_key",
     "describe_identity",
@@ -132,6 +138,7 @@ __all__ = [
     "kind_rank",
     "load_plan",
     "missing_references",
+    "parse_author",
     "permission_sections",
     "plan_against",
     "plan_delete",

@@ -28,6 +28,7 @@ from ._audit_retention import PRUNE_BATCH, AuditRetention, prune_audit
 from ._audit_writer import AuditWriter, AuditWriterStats
 from ._backup import BACKUP_FORMAT, BACKUP_VERSION, BadBackup, backup_document, restore_backup
 from ._changes import CHANNEL, ChangeFeed
+from ._prompt_requests import REQUEST_STATUSES, PromptProposal, PromptRequest, RequestStatus
 from ._records import Revision, TokenRecord
 from ._store import COMMIT_DELAY_ENV, TOUCH_INTERVAL, Store
 from ._timespec import parse_duration, parse_time
@@ -46,6 +47,7 @@ __all__ = [
     "MAX_DETAIL_CHARS",
     "MAX_LIMIT",
     "PRUNE_BATCH",
+    "REQUEST_STATUSES",
     "TOKEN_PREFIX",
     "TOUCH_INTERVAL",
     "AuditEvent",
@@ -61,6 +63,9 @@ __all__ = [
     "ChangeFeed",
     "DatabaseUrl",
     "DetailValue",
+    "PromptProposal",
+    "PromptRequest",
+    "RequestStatus",
     "Revision",
     "Store",
     "StoreTransaction",

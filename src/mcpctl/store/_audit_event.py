@@ -35,13 +35,17 @@ AuditKind = Literal[
     "description_flagged",
     "client_request",
     "tools_selected",
+    "prompt_proposed",
+    "prompt_decided",
 ]
 """What happened. The gateway writes the session, call, auth and denial kinds; the reconciler
 writes `apply` and `reconcile`; `config_reload` is the gateway taking a new store generation;
 `tool_pin_mismatch` a tool served other than its ToolPins say, `description_flagged` a tool
 description with hidden characters or instructions for the model; `client_request` an upstream's
 elicitation, sampling or roots request relayed to a client (never its content); `tools_selected` a
-gated session's `begin_session` choice (who chose, how fast, how many; never the task)."""
+gated session's `begin_session` choice (who chose, how fast, how many; never the task);
+`prompt_proposed` a session's `propose_prompt` (name and size, never the content) and
+`prompt_decided` its approval or rejection with `mcpctl approve|reject promptrequest`."""
 
 AuditOutcome = Literal["ok", "error", "denied", "timeout", "unauthorized"]
 """How it ended."""

@@ -38,6 +38,14 @@ from ._engine import make_engine
 from ._lock import APPLY_LOCK, begin_locked
 from ._migrate import current_revision, head_revision
 from ._migrate import upgrade as migrate
+from ._prompt_requests import (
+    PromptProposal,
+    PromptRequest,
+    RequestStatus,
+    decide,
+    select_requests,
+    upsert_proposal,
+)
 from ._records import Revision, TokenRecord
 from ._tables import (
     GLOBAL,
@@ -259,6 +267,41 @@ class Store:
             )
             for row in rows
         ]
+
+    def propose_prompt(self, proposal: PromptProposal, *, max_pending: int = 100) -> PromptRequest:
+        """Store a session's prompt proposal as a pending PromptRequest (see `upsert_proposal`)."""
+        with self._errors("write"), self._engine.begin() as connection:
+            return upsert_proposal(connection, proposal, max_pending=max_pending)
+
+    def prompt_requests(
+        self, project: str | None = None, status: RequestStatus | None = None
+    ) -> list[PromptRequest]:
+        """Stored prompt requests (of one project, with one status), sorted by project and name."""
+        with self._reading() as connection:
+            return select_requests(connection, project, status=status)
+
+    def prompt_request(self, project: str, name: str) -> PromptRequest | None:
+        """One prompt request, or None."""
+        with self._reading() as connection:
+            found = select_requests(connection, project, name)
+        return found[0] if found else None
+
+    def decide_prompt_request(
+        self,
+        project: str,
+        name: str,
+        status: RequestStatus,
+        *,
+        by: str | None,
+        reason: str | None = None,
+        branch: str | None = None,
+        commit: str | None = None,
+    ) -> PromptRequest:
+        """Record the decision on a pending request (approved with its branch, or rejected with why)."""
+        with self._errors("write"), self._engine.begin() as connection:
+            return decide(
+                connection, project, name, status, by=by, reason=reason, branch=branch, commit=commit
+            )
 
     def write_audit_events(self, events: Sequence[AuditEvent]) -> None:
         """Insert a batch of audit events in one short transaction (use `AuditWriter` on hot paths)."""

@@ -153,6 +153,32 @@ KIND_TABLES: dict[str, type[ResourceRow]] = {
 """The table of every kind, in the dependency order of `mcpctl.schemas.KINDS`."""
 
 
+class PromptRequestRow(Base):
+    """A prompt a session proposed (store-only, not a kind): what, by whom, and the review's outcome."""
+
+    __tablename__ = "prompt_requests"
+
+    id: Mapped[int] = mapped_column(ID_TYPE, primary_key=True, autoincrement=True)
+    project: Mapped[str] = mapped_column(String(253))
+    name: Mapped[str] = mapped_column(String(253))
+    content: Mapped[str] = mapped_column(Text)
+    tags: Mapped[list[str]] = mapped_column(JSON_TYPE)
+    summary: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    token_name: Mapped[str | None] = mapped_column(String(253))
+    user_name: Mapped[str | None] = mapped_column(String(253))
+    session_id: Mapped[str | None] = mapped_column(String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    decided_by: Mapped[str | None] = mapped_column(String(253))
+    reason: Mapped[str | None] = mapped_column(Text)
+    branch: Mapped[str | None] = mapped_column(String(255))
+    commit: Mapped[str | None] = mapped_column(String(64))
+
+    __table_args__ = (Index(None, "project", "name", unique=True),)
+
+
 class ProjectServerRow(Base):
     """Which servers a project serves (derived from Project.spec.servers, kept for reverse lookups)."""
 
