@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from mcpctl.errors import ResourceNotFound, UsageError
+from mcpctl.plan import dependency_key, describe_identity, kind_rank
 from mcpctl.policy import POLICY_KINDS, Grant, PermissionSet, PolicySet, SubjectRef
 from mcpctl.schemas import (
     BUILTIN_PROXY_MODELS,
@@ -29,9 +30,6 @@ from mcpctl.schemas import (
     ToolPins,
     parse_resource,
 )
-
-from ._format import describe_identity
-from ._order import dependency_key, kind_rank
 
 
 class ResourceReader(Protocol):
