@@ -1,4 +1,8 @@
-"""Dependencies flow one way (docs/architecture.md): cli → reconciler, gateway → store → policy → schemas."""
+"""Dependencies flow one way (docs/architecture.md).
+
+cli → reconciler, inventory, gateway; reconciler → plan, store; inventory → plan; plan → policy
+→ schemas → errors; store → schemas.
+"""
 
 from __future__ import annotations
 
@@ -10,23 +14,66 @@ import pytest
 FORBIDDEN = {
     "mcpctl.schemas": (
         "mcpctl.store",
+        "mcpctl.plan",
+        "mcpctl.inventory",
         "mcpctl.reconciler",
         "mcpctl.gateway",
         "mcpctl.cli",
         "mcpctl.policy",
         "mcpctl.llm",
     ),
-    "mcpctl.policy": ("mcpctl.store", "mcpctl.reconciler", "mcpctl.gateway", "mcpctl.cli", "mcpctl.llm"),
-    "mcpctl.store": ("mcpctl.reconciler", "mcpctl.gateway", "mcpctl.cli", "mcpctl.llm"),
-    "mcpctl.reconciler": ("mcpctl.gateway", "mcpctl.cli", "mcpctl.llm"),
-    "mcpctl.gateway": ("mcpctl.reconciler", "mcpctl.cli"),
-    "mcpctl.llm": ("mcpctl.store", "mcpctl.reconciler", "mcpctl.gateway", "mcpctl.cli", "mcpctl.policy"),
+    "mcpctl.policy": (
+        "mcpctl.store",
+        "mcpctl.plan",
+        "mcpctl.inventory",
+        "mcpctl.reconciler",
+        "mcpctl.gateway",
+        "mcpctl.cli",
+        "mcpctl.llm",
+    ),
+    "mcpctl.plan": (
+        "mcpctl.store",
+        "mcpctl.inventory",
+        "mcpctl.reconciler",
+        "mcpctl.gateway",
+        "mcpctl.cli",
+        "mcpctl.llm",
+    ),
+    "mcpctl.inventory": ("mcpctl.store", "mcpctl.reconciler", "mcpctl.gateway", "mcpctl.cli", "mcpctl.llm"),
+    "mcpctl.store": (
+        "mcpctl.plan",
+        "mcpctl.inventory",
+        "mcpctl.reconciler",
+        "mcpctl.gateway",
+        "mcpctl.cli",
+        "mcpctl.llm",
+    ),
+    "mcpctl.reconciler": ("mcpctl.inventory", "mcpctl.gateway", "mcpctl.cli", "mcpctl.llm"),
+    "mcpctl.gateway": ("mcpctl.plan", "mcpctl.inventory", "mcpctl.reconciler", "mcpctl.cli"),
+    "mcpctl.llm": (
+        "mcpctl.store",
+        "mcpctl.plan",
+        "mcpctl.inventory",
+        "mcpctl.reconciler",
+        "mcpctl.gateway",
+        "mcpctl.cli",
+        "mcpctl.policy",
+    ),
 }
 
 
-PURE = {"mcpctl.policy": ("sqlalchemy", "git", "httpx", "litestar", "mcp", "uvicorn", "alembic", "redis")}
+_NO_EDGES = ("sqlalchemy", "git", "httpx", "litestar", "mcp", "uvicorn", "alembic", "redis")
+PURE = {
+    "mcpctl.policy": _NO_EDGES,
+    "mcpctl.plan": (*_NO_EDGES, "psycopg", "httpx2", "watchdog"),
+    "mcpctl.inventory": (*_NO_EDGES, "psycopg", "httpx2", "watchdog"),
+}
 """Pure packages and the third-party libraries (top-level names) they must never load."""
-PURE_USES = {"mcpctl.policy": ("mcpctl.schemas", "mcpctl.errors")}
+PURE_USES = {
+    "mcpctl.policy": ("mcpctl.schemas", "mcpctl.errors"),
+    "mcpctl.plan": ("mcpctl.policy", "mcpctl.schemas", "mcpctl.errors"),
+    "mcpctl.inventory": ("mcpctl.plan", "mcpctl.policy", "mcpctl.schemas", "mcpctl.errors"),
+}
 """The only packages of ours a pure package may load besides itself."""
 
 

@@ -9,21 +9,11 @@ import pytest
 from sqlalchemy import text
 
 from mcpctl.errors import PlanRefused, StalePlan
-from mcpctl.reconciler import (
-    Action,
-    DesiredState,
-    FileSource,
-    Plan,
-    apply_plan,
-    load_plan,
-    plan_against,
-    save_plan,
-    token_file,
-)
+from mcpctl.plan import Action, Plan, load_plan, save_plan
+from mcpctl.reconciler import DesiredState, FileSource, apply_plan, plan_against, token_file
 from mcpctl.schemas import CLI_MANAGER, PREVENT_DESTROY_ANNOTATION, ResourceModel
 from mcpctl.store import AuditEvent, Store, StoreTransaction, hash_token
-
-from ._samples import res, stdio
+from plan._samples import res, stdio
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "config-repo"
 
@@ -261,7 +251,7 @@ def test_plan_without_a_store_generation_is_treated_as_stale(store: Store) -> No
 def test_hand_made_delete_of_a_resource_of_another_manager_is_refused(store: Store) -> None:
     import dataclasses
 
-    from mcpctl.reconciler import Change
+    from mcpctl.plan import Change
 
     manual = res("User", "manual", {"email": "m@x.io"})
     with store.transaction() as tx:

@@ -8,11 +8,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from mcpctl.reconciler import Action, DesiredState, apply_plan, diff, plan_against
+from mcpctl.plan import Action, diff
+from mcpctl.reconciler import DesiredState, apply_plan, plan_against
 from mcpctl.schemas import CLI_MANAGER, LiveResource, ResourceModel, parse_resource
 from mcpctl.store import Store
-
-from ._samples import MANAGER
+from plan._samples import MANAGER
 
 NAMES = st.sampled_from(["a", "b", "c", "d", "e"])
 TEXT = st.text(alphabet="abc xyz-_.:/", max_size=12)

@@ -10,8 +10,7 @@ from mcpctl.reconciler import DesiredState, apply_plan, plan_against, token_file
 from mcpctl.reconciler._token_files import TokenFiles, pending_file
 from mcpctl.schemas import Identity
 from mcpctl.store import Store, hash_token
-
-from ._samples import res
+from plan._samples import res
 
 TOKEN = Identity("McpToken", "team", "ci")
 

@@ -8,7 +8,8 @@ from pathlib import Path
 import click
 
 from mcpctl.errors import PlanRefused, StalePlan, UsageError
-from mcpctl.reconciler import ApplyResult, DesiredState, Plan, apply_plan, load_plan, render_text
+from mcpctl.plan import Plan, load_plan, render_text
+from mcpctl.reconciler import ApplyResult, DesiredState, apply_plan
 
 from ._main import cli
 from ._options import current_actor, database_option, open_store

@@ -12,6 +12,7 @@ from collections.abc import Sequence
 import click
 
 from mcpctl.errors import UsageError
+from mcpctl.inventory import PERMISSION_COLUMNS, grant_row
 from mcpctl.policy import (
     KIND_RESOURCES,
     OPERATIONS,
@@ -22,7 +23,6 @@ from mcpctl.policy import (
     check_request,
     parse_subject,
 )
-from mcpctl.reconciler import PERMISSION_COLUMNS, grant_row
 from mcpctl.schemas import load_and_validate, resolve_kind
 
 from ._completion import complete_projects

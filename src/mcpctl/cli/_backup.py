@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from mcpctl.errors import UsageError
-from mcpctl.reconciler import write_private
+from mcpctl.plan import write_private
 
 from ._main import cli
 from ._options import current_actor, database_option, open_store

@@ -16,7 +16,9 @@ import click
 from pydantic import ValidationError
 
 from mcpctl.errors import AlreadyExists, McpctlError, ResourceNotFound, UsageError
-from mcpctl.reconciler import Inventory, describe_identity, missing_references, token_file, write_private
+from mcpctl.inventory import Inventory, missing_references
+from mcpctl.plan import describe_identity, write_private
+from mcpctl.reconciler import token_file
 from mcpctl.schemas import (
     API_VERSION,
     CLI_MANAGER,

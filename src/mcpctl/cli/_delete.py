@@ -9,7 +9,8 @@ from __future__ import annotations
 import click
 
 from mcpctl.errors import McpctlError, PlanRefused
-from mcpctl.reconciler import DeletePlan, Inventory, describe_identity, plan_delete
+from mcpctl.inventory import DeletePlan, Inventory, plan_delete
+from mcpctl.plan import describe_identity
 from mcpctl.schemas import CLI_MANAGER
 
 from ._completion import KIND, complete_names, complete_projects

@@ -1,6 +1,6 @@
 """`mcpctl describe KIND NAME`: one resource in detail, with the resources it relates to.
 
-The relations come from `mcpctl.reconciler`; this module only lays them out as text.
+The relations come from `mcpctl.inventory`; this module only lays them out as text.
 """
 
 from __future__ import annotations
@@ -11,17 +11,17 @@ from datetime import UTC, datetime
 import click
 
 from mcpctl.errors import ResourceNotFound
-from mcpctl.policy import SubjectRef
-from mcpctl.reconciler import (
+from mcpctl.inventory import (
     Inventory,
     Section,
     permission_sections,
     policy_of,
     relations,
-    template_specs,
     token_expiry,
     token_status,
 )
+from mcpctl.policy import SubjectRef
+from mcpctl.reconciler import template_specs
 from mcpctl.schemas import LiveResource, McpToken, TemplateSpec, printable
 
 from ._completion import PROMPT_REQUEST, REQUEST_WORDS, KindType, complete_names, complete_projects

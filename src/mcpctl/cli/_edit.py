@@ -12,7 +12,9 @@ import dataclasses
 import click
 
 from mcpctl.errors import McpctlError, UsageError
-from mcpctl.reconciler import DesiredState, Inventory, apply_plan, describe_identity, diff, render_text
+from mcpctl.inventory import Inventory
+from mcpctl.plan import describe_identity, diff, render_text
+from mcpctl.reconciler import DesiredState, apply_plan
 from mcpctl.schemas import (
     CLI_MANAGER,
     Identity,

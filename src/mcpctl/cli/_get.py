@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 import click
 
 from mcpctl.errors import ResourceNotFound, UsageError
-from mcpctl.reconciler import Inventory, template_specs
+from mcpctl.inventory import Inventory
+from mcpctl.reconciler import template_specs
 from mcpctl.schemas import (
     BUILTIN_MANAGER,
     KINDS,

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from mcpctl.reconciler import token_expiry, token_status
+from mcpctl.inventory import token_expiry, token_status
 from mcpctl.schemas import (
     KINDS,
     SENSITIVE,

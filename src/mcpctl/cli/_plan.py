@@ -14,18 +14,8 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from mcpctl.errors import PlanRefused, StoreMissing
-from mcpctl.reconciler import (
-    DesiredState,
-    FileSource,
-    Plan,
-    Source,
-    plan_against,
-    render_json,
-    render_markdown,
-    render_text,
-    save_plan,
-    store_references,
-)
+from mcpctl.plan import Plan, render_json, render_markdown, render_text, save_plan
+from mcpctl.reconciler import DesiredState, FileSource, Source, plan_against, store_references
 
 from ._main import cli, failures_exit_at_least
 from ._options import database_option, open_store

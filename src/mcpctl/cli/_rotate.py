@@ -11,7 +11,8 @@ from pathlib import Path
 import click
 
 from mcpctl.errors import McpctlError
-from mcpctl.reconciler import Inventory, describe_identity
+from mcpctl.inventory import Inventory
+from mcpctl.plan import describe_identity
 from mcpctl.schemas import McpToken
 
 from ._completion import complete_projects

@@ -1,6 +1,7 @@
-"""The reconciler: desired state from sources, diffed against the live store into a plan, applied.
+"""The reconciler: desired state from sources (files, git), planned against the live store, applied.
 
-The diff, plan model and renderers are pure; sources and apply are the edges. See docs/plan-format.md.
+The pure plan (diff, model, renderers, plan file) is `mcpctl.plan`; this package holds its effects:
+sources, apply, the reconcile loop, watching, status, export and token files. See docs/gitops.md.
 """
 
 from __future__ import annotations
@@ -9,29 +10,7 @@ from importlib import import_module
 from typing import TYPE_CHECKING, Any
 
 from ._apply import STEP_DELAY_ENV, ApplyResult, CreatedToken, apply_plan
-from ._diff import IMMUTABLE_FIELDS, MUTABLE_TOKEN_FIELDS, diff, field_changes, flatten
-from ._format import describe_identity
-from ._inspect import (
-    PERMISSION_COLUMNS,
-    DeletePlan,
-    Inventory,
-    Section,
-    grant_row,
-    missing_references,
-    permission_sections,
-    plan_delete,
-    policy_of,
-    relations,
-    token_expiry,
-    token_status,
-)
-from ._order import KIND_ORDER, dependency_key, kind_rank
-from ._plan import Action, Change, FieldChange, Plan, format_path
 from ._planning import plan_against
-from ._render_json import FORMAT_VERSION, load_plan, plan_digest, plan_document, render_json, save_plan
-from ._render_markdown import render_markdown
-from ._render_text import render_text
-from ._sensitive import write_private
 from ._sources import (
     DesiredState,
     FileSource,
@@ -52,9 +31,10 @@ if TYPE_CHECKING:
     from ._watch import DebouncedWatcher, config_file_filter, git_ref_filter
     from ._yamlio import dump_documents, dump_resource_yaml, to_yaml_value, write_resources
 
-# Names whose modules import git, SQLAlchemy or other heavy edges are loaded on first use, so that
-# importing the pure core (`mcpctl.reconciler._diff`) never drags them in: name -> private module.
-# Type checkers see them through the TYPE_CHECKING imports above.
+# Names whose modules import git, watchdog, SQLAlchemy or ruamel are loaded on first use, so that a
+# command needing one part (`get` needs only `template_specs`) does not load them all (measured: an
+# eager package tripled `import mcpctl.cli._get`): name -> private module. Type checkers see them
+# through the TYPE_CHECKING imports above.
 _LAZY: dict[str, str] = {
     "DebouncedWatcher": "._watch",
     "ExportResult": "._export",
@@ -92,67 +72,35 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = [
-    "FORMAT_VERSION",
-    "IMMUTABLE_FIELDS",
-    "KIND_ORDER",
-    "MUTABLE_TOKEN_FIELDS",
-    "PERMISSION_COLUMNS",
     "STEP_DELAY_ENV",
-    "Action",
     "ApplyResult",
-    "Change",
     "CreatedToken",
     "DebouncedWatcher",
-    "DeletePlan",
     "DesiredState",
     "ExportResult",
-    "FieldChange",
     "FileSource",
     "GitRepository",
     "GitSource",
-    "Inventory",
     "LoopConfig",
-    "Plan",
     "PromptCommit",
     "ReconcileLoop",
     "ReconcileStatus",
-    "Section",
     "Source",
     "StaticSource",
     "apply_plan",
     "commit_prompt",
     "config_file_filter",
-    "dependency_key",
-    "describe_identity",
-    "diff",
     "dump_documents",
     "dump_resource_yaml",
     "export_resources",
     "export_stream",
-    "field_changes",
-    "flatten",
-    "format_path",
     "git_ref_filter",
-    "grant_row",
     "is_local_path",
-    "kind_rank",
-    "load_plan",
-    "missing_references",
     "parse_author",
-    "permission_sections",
     "plan_against",
-    "plan_delete",
-    "plan_digest",
-    "plan_document",
-    "policy_of",
     "read_statuses",
     "reconcile_metric_families",
-    "relations",
     "relative_problem",
-    "render_json",
-    "render_markdown",
-    "render_text",
-    "save_plan",
     "source_name_for_paths",
     "source_name_for_repo",
     "status_path",
@@ -160,9 +108,6 @@ __all__ = [
     "subpath",
     "template_specs",
     "to_yaml_value",
-    "token_expiry",
     "token_file",
-    "token_status",
-    "write_private",
     "write_resources",
 ]

@@ -13,11 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mcpctl.errors import PlanRefused, StalePlan
+from mcpctl.plan import Action, Change, Plan, changes_digest, diff, plan_digest
 from mcpctl.schemas import Identity, McpToken
 
-from ._diff import diff
-from ._plan import Action, Change, Plan
-from ._render_json import changes_digest, plan_digest
 from ._sources import DesiredState
 from ._token_files import TokenFiles
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from mcpctl.plan import dependency_key
 from mcpctl.schemas import (
     FieldPath,
     Identity,
@@ -28,7 +29,6 @@ from mcpctl.schemas import (
     withhold,
 )
 
-from ._order import dependency_key
 from ._yamlio import (
     add_comments,
     document_identity,

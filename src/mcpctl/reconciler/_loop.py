@@ -15,13 +15,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mcpctl.errors import McpctlError, PlanRefused, StalePlan, StoreError, ValidationFailed
+from mcpctl.plan import Plan, render_text
 from mcpctl.store import AuditEvent, AuditOutcome, DetailValue
 
 from ._apply import apply_plan
 from ._git import GitRepository, GitSource
-from ._plan import Plan
 from ._planning import plan_against
-from ._render_text import render_text
 from ._sources import DesiredState, Source
 from ._status import ReconcileStatus, now_iso, status_path, write_status
 

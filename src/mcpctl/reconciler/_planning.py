@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ._diff import diff
-from ._plan import Plan
+from mcpctl.plan import Plan, diff
+
 from ._sources import DesiredState
 
 if TYPE_CHECKING:

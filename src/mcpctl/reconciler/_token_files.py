@@ -16,9 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from mcpctl.errors import PlanRefused
+from mcpctl.plan import Action, Plan
 from mcpctl.schemas import Identity, McpToken
-
-from ._plan import Action, Plan
 
 if TYPE_CHECKING:
     from mcpctl.store import Store

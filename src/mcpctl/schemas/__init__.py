@@ -61,6 +61,7 @@ from ._rbac import (
     UserSpec,
 )
 from ._reference import render_reference
+from ._refgraph import REFERENCE_GRAPH, Reference, references, referrers
 from ._resource import (
     KIND_ALIASES,
     KINDS,
@@ -120,6 +121,7 @@ __all__ = [
     "MAX_PROBLEMS_ENV",
     "PINNED_FIELDS",
     "PREVENT_DESTROY_ANNOTATION",
+    "REFERENCE_GRAPH",
     "SENSITIVE",
     "STDIN",
     "SYSTEM_PROJECT",
@@ -151,6 +153,7 @@ __all__ = [
     "PromptSpec",
     "ProxyModel",
     "ProxyModelSpec",
+    "Reference",
     "Resource",
     "ResourceModel",
     "RoleBinding",
@@ -201,6 +204,8 @@ __all__ = [
     "parse_resource",
     "printable",
     "raw_identity",
+    "references",
+    "referrers",
     "render_reference",
     "render_template",
     "resolve_kind",

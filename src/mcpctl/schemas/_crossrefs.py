@@ -1,24 +1,28 @@
 """Cross-reference checks between validated resources: every name a resource uses must exist.
 
+What a resource names comes from the one reference graph (`_refgraph`), which the read model also
+uses; the per-kind checks here add only what is more than existence (parameters, shapes, scopes).
+
 Also the advice that is not an error: literal values under secret-looking keys, unused parameters.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 from pydantic.alias_generators import to_snake
 
-from ._base import FieldPath, Identity
+from ._base import FieldPath, Identity, ResourceModel
 from ._builtin import builtin_templates
 from ._hygiene import description_findings
 from ._loader import Document
 from ._pins import ToolPins
 from ._problems import Problem, did_you_mean, format_field
 from ._project import BUILTIN_PROXY_MODELS, LINK_TARGET, Project, Prompt
-from ._rbac import Group, McpToken, RoleBinding, Rule
+from ._rbac import McpToken, RoleBinding, Rule
+from ._refgraph import REFERENCE_GRAPH, Reference, references
 from ._sensitive import SENSITIVE, WITHHELD, looks_secret, looks_secret_value, placeholder_paths
 from ._server import PLACEHOLDER, Server, ServerSpec, Template, instantiate_template, template_placeholders
 from ._system import SYSTEM_PROJECT, system_prompt_problems
@@ -74,6 +78,34 @@ def _item_path(document: Document, value: str, *path: str) -> FieldPath:
     return written
 
 
+def _subject_path(document: Document, kind: str, name: str) -> FieldPath:
+    """Path of a RoleBinding subject's name as written (the first subject if none matches)."""
+    raw_subjects = document.data.get("spec", {}).get("subjects", [])
+    index = next(
+        (
+            i
+            for i, s in enumerate(raw_subjects)
+            if isinstance(s, dict) and s.get("kind") == kind and s.get("name") == name
+        ),
+        0,
+    )
+    return ("spec", "subjects", index, "name")
+
+
+_LIST_FIELDS = frozenset({"spec.servers", "spec.members"})
+"""Reference fields that are lists of names."""
+
+
+def _reference_path(document: Document, ref: Reference) -> tuple[FieldPath, bool]:
+    """Where `ref` is written in `document`, and whether its field is a list (one problem per item)."""
+    if ref.field == "spec.subjects":
+        return _subject_path(document, ref.target.kind, ref.target.name), True
+    steps = ref.field.split(".")
+    if ref.field in _LIST_FIELDS:
+        return _item_path(document, ref.target.name, *steps), True
+    return _raw_path(document, *steps), False
+
+
 class _CrossReferences:
     """Checks between resources: every name a resource uses must exist, with the right shape."""
 
@@ -94,11 +126,54 @@ class _CrossReferences:
             first = self.by_identity.setdefault(item.identity, item)
             if first is not item:
                 self._duplicate(first, item)
+        checks: dict[str, Callable[[Any, Document], None]] = {
+            "Template": self._check_template,
+            "Server": self._check_server,
+            "ToolPins": self._check_toolpins,
+            "ProxyModel": self._no_checks,
+            "Project": self._no_checks,
+            "Prompt": self._check_prompt,
+            "User": self._no_checks,
+            "Group": self._no_checks,
+            "RoleBinding": self._check_rolebinding,
+            "McpToken": self._check_mcptoken,
+        }
+        if set(checks) != set(REFERENCE_GRAPH):
+            raise LookupError(f"cross-reference checks and the reference graph differ: {sorted(checks)}")
         for item in self.resources:
-            check = getattr(self, f"_check_{item.resource.kind_name().lower()}", None)
-            if check is not None:
-                check(item.resource, item.document)
+            self._check_targets(item.resource, item.document)
+            checks[item.resource.kind_name()](item.resource, item.document)
         return self.problems
+
+    def _no_checks(self, resource: Any, document: Document) -> None:
+        """A kind with nothing to check beyond the existence of what it names."""
+
+    def _check_targets(self, resource: ResourceModel, document: Document) -> None:
+        """Every target the reference graph finds must exist; a scalar field reports only its first."""
+        failed: set[str] = set()
+        for ref in references(resource):
+            if ref.field in failed or self._target_exists(ref):
+                continue
+            path, listed = _reference_path(document, ref)
+            if not listed:
+                failed.add(ref.field)
+            if (ref.source.kind, ref.field) == ("Project", "spec.proxyModel"):
+                choices = [*BUILTIN_PROXY_MODELS, *self._names("ProxyModel")]
+                message = (
+                    f"unknown proxyModel {ref.target.name!r}: neither built in nor a ProxyModel"
+                    + did_you_mean(ref.target.name, choices)
+                )
+            else:
+                message = self._unknown(ref.target.kind, ref.target.name, ref.target.project)
+                if ref.source.kind == "ToolPins":
+                    message = "ToolPins are named after their server: " + message
+            self._error(document, path, message)
+
+    def _target_exists(self, ref: Reference) -> bool:
+        if self._exists(*ref.target):
+            return True
+        # A server may use a built-in template by name unless the repo defines (an invalid) one.
+        return ref.target.kind == "Template" and ref.target.name in builtin_templates()
 
     def _error(self, document: Document, path: FieldPath, message: str, *, key: bool = False) -> None:
         self.problems.append(document.problem(path, message, key=key))
@@ -139,10 +214,6 @@ class _CrossReferences:
         where = f" in project {project!r}" if project else ""
         return f"unknown {kind} {name!r}{where}{self._hint(kind, name, project)}"
 
-    def _require_project(self, document: Document, project: str | None) -> None:
-        if project is not None and not self._exists("Project", None, project):
-            self._error(document, ("metadata", "project"), self._unknown("Project", project))
-
     def _check_template(self, template: Template, document: Document) -> None:
         declared = [p.name for p in template.spec.parameters]
         used = template_placeholders(template.spec.server)
@@ -176,9 +247,7 @@ class _CrossReferences:
         target = self.by_identity.get(key)
         builtin = builtin_templates().get(ref.name)
         if target is None and (builtin is None or self._exists(*key)):
-            if not self._exists(*key):
-                self._error(document, (*ref_path, "name"), self._unknown("Template", ref.name))
-            return
+            return  # a missing template is reported by _check_targets
         found = target.resource if target is not None else builtin
         assert isinstance(found, Template)
         template = found.spec
@@ -246,13 +315,6 @@ class _CrossReferences:
             )
 
     def _check_toolpins(self, pins: ToolPins, document: Document) -> None:
-        name = pins.metadata.name
-        if not self._exists("Server", None, name):
-            self._error(
-                document,
-                ("metadata", "name"),
-                "ToolPins are named after their server: " + self._unknown("Server", name),
-            )
         raw_tools = document.data.get("spec", {}).get("tools", [])
         for tool in pins.spec.tools:
             index = next(
@@ -265,24 +327,7 @@ class _CrossReferences:
                     f"tool {tool.name!r}: {finding}",
                 )
 
-    def _check_project(self, project: Project, document: Document) -> None:
-        for name in project.spec.servers:
-            if not self._exists("Server", None, name):
-                self._error(
-                    document, _item_path(document, name, "spec", "servers"), self._unknown("Server", name)
-                )
-        proxy = project.spec.proxy_model
-        if proxy not in BUILTIN_PROXY_MODELS and not self._exists("ProxyModel", None, proxy):
-            choices = [*BUILTIN_PROXY_MODELS, *self._names("ProxyModel")]
-            self._error(
-                document,
-                _raw_path(document, "spec", "proxyModel"),
-                f"unknown proxyModel {proxy!r}: neither built in nor a ProxyModel"
-                + did_you_mean(proxy, choices),
-            )
-
     def _check_prompt(self, prompt: Prompt, document: Document) -> None:
-        self._require_project(document, prompt.metadata.project)
         if prompt.metadata.project == SYSTEM_PROJECT:
             field = "content" if prompt.spec.content is not None else "linkTarget"
             for message in system_prompt_problems(prompt.metadata.name, prompt.spec.content):
@@ -294,11 +339,8 @@ class _CrossReferences:
             return
         path = _raw_path(document, "spec", "linkTarget")
         project, server = match.group("project"), match.group("server")
-        if not self._exists("Project", None, project):
-            self._error(document, path, self._unknown("Project", project))
-        elif not self._exists("Server", None, server):
-            self._error(document, path, self._unknown("Server", server))
-        else:
+        # A missing project or server is reported by _check_targets.
+        if self._exists("Project", None, project) and self._exists("Server", None, server):
             owner = self.by_identity.get(Identity("Project", None, project))
             if (
                 owner is not None
@@ -307,42 +349,16 @@ class _CrossReferences:
             ):
                 self._error(document, path, f"Server {server!r} is not in project {project!r}")
 
-    def _check_group(self, group: Group, document: Document) -> None:
-        for name in group.spec.members:
-            if not self._exists("User", None, name):
-                self._error(
-                    document, _item_path(document, name, "spec", "members"), self._unknown("User", name)
-                )
-
     def _check_rolebinding(self, binding: RoleBinding, document: Document) -> None:
         project = binding.metadata.project
-        self._require_project(document, project)
-        raw_subjects = document.data.get("spec", {}).get("subjects", [])
         for subject in binding.spec.subjects:
-            index = next(
-                (
-                    i
-                    for i, s in enumerate(raw_subjects)
-                    if isinstance(s, dict) and s.get("kind") == subject.kind and s.get("name") == subject.name
-                ),
-                0,
-            )
-            path = ("spec", "subjects", index, "name")
-            if subject.kind in ("User", "Group") and not self._exists(subject.kind, None, subject.name):
-                self._error(document, path, self._unknown(subject.kind, subject.name))
-            elif subject.kind == "McpToken":
-                if project is None:
-                    self._error(document, path, "an McpToken subject needs the binding's metadata.project")
-                elif not self._exists("McpToken", project, subject.name):
-                    self._error(document, path, self._unknown("McpToken", subject.name, project))
+            if subject.kind == "McpToken" and project is None:
+                path = _subject_path(document, subject.kind, subject.name)
+                self._error(document, path, "an McpToken subject needs the binding's metadata.project")
         self._check_rules(binding.spec.rules, project, document, "rules")
 
     def _check_mcptoken(self, token: McpToken, document: Document) -> None:
         project = token.metadata.project
-        self._require_project(document, project)
-        owner = token.spec.owner
-        if owner is not None and not self._exists("User", None, owner):
-            self._error(document, ("spec", "owner"), self._unknown("User", owner))
         self._check_rules(token.spec.bindings, project, document, "bindings")
         if token.spec.expired_at_creation():
             self._warn(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mcpctl.reconciler import diff, render_text
+from mcpctl.plan import diff, render_text
 from mcpctl.schemas import PREVENT_DESTROY_ANNOTATION
 
 from ._samples import MANAGER, check_golden, live, res, scenario

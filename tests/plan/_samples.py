@@ -1,4 +1,4 @@
-"""Sample resources and a golden-file helper shared by the reconciler tests."""
+"""Sample resources, a sample plan and a golden-file helper for the plan, inventory and reconciler tests."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 from typing import Any
 
+from mcpctl.plan import Plan, diff
 from mcpctl.schemas import CLI_MANAGER, LiveResource, ResourceModel, parse_resource
 
 MANAGER = "gitops:/repo"
@@ -99,6 +100,16 @@ def scenario() -> tuple[list[ResourceModel], list[LiveResource]]:
         res("Project", "team", {"servers": ["time"], "instructions": "Be brief.\nUse UTC."})
     )
     return desired, live_state
+
+
+SECRETS = ("old-secret", "new-secret", "literal-ghp")
+"""The secret values in `scenario`, which no rendered plan may show."""
+
+
+def scenario_plan() -> Plan:
+    """The plan of `scenario`, made against store generation 7 at revision abc123."""
+    desired, live_state = scenario()
+    return diff(desired, live_state, manager=MANAGER, source="/repo", revision="abc123", base_generation=7)
 
 
 def check_golden(name: str, actual: str) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mcpctl.reconciler import diff, render_markdown
+from mcpctl.plan import diff, render_markdown
 
 from ._samples import MANAGER, check_golden, live, scenario
 

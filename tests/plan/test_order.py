@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mcpctl.reconciler import KIND_ORDER, dependency_key, kind_rank
+from mcpctl.plan import KIND_ORDER, dependency_key, kind_rank
 from mcpctl.schemas import KINDS, Identity
 
 REFERS_TO = {

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
-
-from mcpctl.reconciler import Action, diff, field_changes, flatten
+from mcpctl.plan import Action, diff, field_changes, flatten
 from mcpctl.schemas import CLI_MANAGER, PREVENT_DESTROY_ANNOTATION
 
 from ._samples import MANAGER, live, res, scenario, stdio
@@ -14,39 +10,6 @@ from ._samples import MANAGER, live, res, scenario, stdio
 
 def actions(plan: object) -> dict[str, str]:
     return {str(c.identity): c.action.name for c in plan.changes}  # type: ignore[attr-defined]
-
-
-def test_lazily_loaded_names_are_exported_and_resolve() -> None:
-    import mcpctl.reconciler as package
-
-    lazy = package._LAZY
-    assert set(lazy) <= set(package.__all__)
-    for name, module in lazy.items():
-        assert getattr(package, name).__module__ == f"mcpctl.reconciler{module}"
-
-
-def test_pure_core_imports_no_sql_git_or_http() -> None:
-    code = (
-        "import sys, json\n"
-        "import mcpctl.reconciler._diff, mcpctl.reconciler._plan, mcpctl.reconciler._order\n"
-        "import mcpctl.reconciler._render_text, mcpctl.reconciler._render_json\n"
-        "import mcpctl.reconciler._render_markdown\n"
-        "print(json.dumps(sorted(sys.modules)))\n"
-    )
-    loaded = json.loads(
-        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
-    )
-    for forbidden in (
-        "sqlalchemy",
-        "git",
-        "httpx",
-        "httpx2",
-        "psycopg",
-        "alembic",
-        "mcpctl.store",
-        "litestar",
-    ):
-        assert forbidden not in loaded, f"the pure core imported {forbidden}"
 
 
 def test_empty_live_creates_everything_in_dependency_order() -> None:

@@ -1,4 +1,4 @@
-"""Plan JSON against golden files, and the saved plan file: round trip, secrets, mode 0600."""
+"""The saved plan file: round trip, secrets, mode 0600, digests, refusals."""
 
 from __future__ import annotations
 
@@ -9,43 +9,14 @@ from pathlib import Path
 import pytest
 
 from mcpctl.errors import UsageError
-from mcpctl.reconciler import (
-    FORMAT_VERSION,
-    diff,
-    load_plan,
-    plan_digest,
-    render_json,
-    render_text,
-    save_plan,
-)
-from mcpctl.reconciler._render_json import _file_digest
+from mcpctl.plan import load_plan, plan_digest, render_json, render_text, save_plan
+from mcpctl.plan._planfile import _file_digest
 
-from ._samples import MANAGER, check_golden, scenario
-
-SECRETS = ("old-secret", "new-secret", "literal-ghp")
-
-
-def _plan():  # type: ignore[no-untyped-def]
-    desired, live_state = scenario()
-    return diff(desired, live_state, manager=MANAGER, source="/repo", revision="abc123", base_generation=7)
-
-
-def test_json_matches_golden_and_hides_secrets() -> None:
-    text = render_json(_plan())
-    check_golden("plan.json", text)
-    data = json.loads(text)
-    assert data["format_version"] == FORMAT_VERSION
-    assert data["summary"] == {"add": 4, "change": 3, "destroy": 3, "unchanged": 2}
-    assert data["base_generation"] == 7 and data["revision"] == "abc123"
-    assert next(c["action"] for c in data["changes"]) == "delete"
-    for secret in SECRETS:
-        assert secret not in text
-    time = next(c for c in data["changes"] if c["address"] == "Server/time")
-    assert time["after"]["spec"]["env"]["API_TOKEN"] == "(sensitive)"
+from ._samples import scenario_plan
 
 
 def test_saved_plan_round_trips_exactly(tmp_path: Path) -> None:
-    plan = _plan()
+    plan = scenario_plan()
     path = tmp_path / "plan.json"
     save_plan(plan, path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -61,21 +32,21 @@ def test_saving_over_a_readable_file_leaves_it_owner_only(tmp_path: Path) -> Non
     path = tmp_path / "plan.json"
     path.write_text("{}")
     path.chmod(0o644)
-    save_plan(_plan(), path)
+    save_plan(scenario_plan(), path)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    assert load_plan(path) == _plan()
+    assert load_plan(path) == scenario_plan()
 
 
 def test_printed_json_cannot_be_applied_as_a_plan(tmp_path: Path) -> None:
     path = tmp_path / "shown.json"
-    path.write_text(render_json(_plan()))
+    path.write_text(render_json(scenario_plan()))
     with pytest.raises(UsageError, match="not a plan file written by `mcpctl plan -out`"):
         load_plan(path)
 
 
 def test_saved_plan_without_its_sensitive_values_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
-    save_plan(_plan(), path)
+    save_plan(scenario_plan(), path)
     data = json.loads(path.read_text())
     for change in data["changes"]:
         change.pop("sensitive_values", None)
@@ -87,7 +58,7 @@ def test_saved_plan_without_its_sensitive_values_is_refused(tmp_path: Path) -> N
 
 def test_edited_saved_plan_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
-    save_plan(_plan(), path)
+    save_plan(scenario_plan(), path)
     data = json.loads(path.read_text())
     deleted = next(c for c in data["changes"] if c["action"] == "delete")
     data["changes"].append({**deleted, "name": "someone-elses", "address": "Server/someone-elses"})
@@ -98,7 +69,7 @@ def test_edited_saved_plan_is_refused(tmp_path: Path) -> None:
 
 def test_saved_plan_without_a_store_generation_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "plan.json"
-    save_plan(_plan(), path)
+    save_plan(scenario_plan(), path)
     data = json.loads(path.read_text())
     data["base_generation"] = None
     data["digest"] = _file_digest(data)  # even with a digest that matches

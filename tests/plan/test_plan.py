@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from mcpctl.reconciler import Action, Change, FieldChange, Plan, format_path
+from mcpctl.plan import Action, Change, FieldChange, Plan, format_path
 from mcpctl.schemas import Identity
 
 

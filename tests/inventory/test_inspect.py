@@ -7,8 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mcpctl.errors import ResourceNotFound, UsageError
-from mcpctl.policy import SubjectRef
-from mcpctl.reconciler._inspect import (
+from mcpctl.inventory._inspect import (
     Inventory,
     dependents,
     missing_references,
@@ -19,10 +18,10 @@ from mcpctl.reconciler._inspect import (
     token_expiry,
     token_status,
 )
+from mcpctl.policy import SubjectRef
 from mcpctl.schemas import CLI_MANAGER, Identity, LiveResource, McpToken, ResourceModel, parse_resource
 from mcpctl.store import Store
-
-from ._samples import live, res, stdio
+from plan._samples import live, res, stdio
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 

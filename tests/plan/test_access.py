@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from mcpctl.reconciler import diff, load_plan, render_json, render_markdown, render_text, save_plan
+from mcpctl.plan import diff, load_plan, render_json, render_markdown, render_text, save_plan
 from mcpctl.schemas import LiveResource, ResourceModel
 
 from ._samples import MANAGER, live, res

@@ -1,6 +1,7 @@
-"""The stable plan JSON (`-o json`), which is also the saved plan file (`plan -out FILE`).
+"""The stable plan document: what `-o json` prints, the saved plan file (`plan -out FILE`) and digests.
 
 The format is documented in docs/plan-format.md; `format_version` changes on any incompatible change.
+Apply reads digests from here, not from a renderer.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 
 from mcpctl.errors import UsageError
 from mcpctl.policy import AccessChange
-from mcpctl.schemas import SENSITIVE, Identity, masked, parse_resource, printable
+from mcpctl.schemas import SENSITIVE, Identity, masked, parse_resource
 
 from ._diff import field_changes
 from ._plan import Action, Change, FieldChange, Plan
@@ -95,14 +96,6 @@ def plan_document(plan: Plan, *, with_secrets: bool = False) -> dict[str, Any]:
         "access_changes": [c.to_dict() for c in plan.access_changes],
         "extra": dict(plan.extra),
     }
-
-
-def render_json(plan: Plan) -> str:
-    """The plan JSON as `-o json` prints it (sensitive values hidden), ending in a newline.
-
-    Control characters and bidi overrides are `\\uXXXX` escapes (the same string to a JSON reader).
-    """
-    return printable(json.dumps(plan_document(plan), indent=2, ensure_ascii=False)) + "\n"
 
 
 def plan_digest(plan: Plan) -> str:

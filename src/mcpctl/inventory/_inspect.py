@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from mcpctl.errors import ResourceNotFound, UsageError
+from mcpctl.plan import dependency_key, describe_identity, kind_rank
 from mcpctl.policy import POLICY_KINDS, Grant, PermissionSet, PolicySet, SubjectRef
 from mcpctl.schemas import (
     BUILTIN_PROXY_MODELS,
     KINDS,
-    LINK_TARGET,
     Group,
     Identity,
     LiveResource,
@@ -23,15 +23,15 @@ from mcpctl.schemas import (
     McpTokenSpec,
     Project,
     Prompt,
+    Reference,
     ResourceModel,
     RoleBinding,
     Server,
     ToolPins,
     parse_resource,
+    references,
+    referrers,
 )
-
-from ._format import describe_identity
-from ._order import dependency_key, kind_rank
 
 
 class ResourceReader(Protocol):
@@ -98,58 +98,6 @@ class Inventory:
         return matches[0]
 
 
-@dataclass(frozen=True)
-class Reference:
-    """One resource naming another: `source` refers to `target` through `field`."""
-
-    source: Identity
-    target: Identity
-    field: str
-    owned: bool
-    """True when `source` cannot exist without `target` (a prompt in a project, a server from a template)."""
-
-
-def references(resource: ResourceModel) -> list[Reference]:
-    """Every identity a resource refers to, with the field that does it."""
-    me = resource.identity
-    refs: list[Reference] = []
-
-    def add(kind: str, project: str | None, name: str, where: str, owned: bool) -> None:
-        refs.append(Reference(me, Identity(kind, project, name), where, owned))
-
-    if isinstance(resource, Server) and resource.spec.from_template is not None:
-        add("Template", None, resource.spec.from_template.name, "spec.fromTemplate.name", True)
-    elif isinstance(resource, ToolPins):
-        add("Server", None, resource.metadata.name, "metadata.name", True)
-    elif isinstance(resource, Project):
-        for server in resource.spec.servers:
-            add("Server", None, server, "spec.servers", False)
-        if resource.spec.proxy_model not in BUILTIN_PROXY_MODELS:
-            add("ProxyModel", None, resource.spec.proxy_model, "spec.proxyModel", False)
-    elif isinstance(resource, Prompt):
-        add("Project", None, resource.metadata.project or "", "metadata.project", True)
-        link = LINK_TARGET.match(resource.spec.link_target or "")
-        if link:
-            add("Project", None, link.group("project"), "spec.linkTarget", True)
-            add("Server", None, link.group("server"), "spec.linkTarget", True)
-    elif isinstance(resource, Group):
-        for member in resource.spec.members:
-            add("User", None, member, "spec.members", False)
-    elif isinstance(resource, RoleBinding):
-        if resource.metadata.project:
-            add("Project", None, resource.metadata.project, "metadata.project", True)
-        for subject in resource.spec.subjects:
-            if subject.kind in ("User", "Group"):
-                add(subject.kind, None, subject.name, "spec.subjects", False)
-            elif subject.kind == "McpToken" and resource.metadata.project:
-                add("McpToken", resource.metadata.project, subject.name, "spec.subjects", False)
-    elif isinstance(resource, McpToken):
-        add("Project", None, resource.metadata.project or "", "metadata.project", True)
-        if resource.spec.owner:
-            add("User", None, resource.spec.owner, "spec.owner", resource.spec.rbac == "clone")
-    return [ref for ref in refs if ref.target.name]
-
-
 def missing_references(inventory: Inventory, resource: ResourceModel) -> list[str]:
     """One message per reference of `resource` whose target is not stored."""
     problems = []
@@ -159,23 +107,11 @@ def missing_references(inventory: Inventory, resource: ResourceModel) -> list[st
     return problems
 
 
-# Which kinds may refer to a kind: the only ones a reverse lookup has to read.
-_REFERRERS: dict[str, tuple[str, ...]] = {
-    "Template": ("Server",),
-    "Server": ("Project", "Prompt", "ToolPins"),
-    "ProxyModel": ("Project",),
-    "Project": ("Prompt", "McpToken", "RoleBinding"),
-    "User": ("Group", "RoleBinding", "McpToken"),
-    "Group": ("RoleBinding",),
-    "McpToken": ("RoleBinding",),
-}
-
-
 def dependents(inventory: Inventory, identity: Identity) -> list[Reference]:
     """Every stored reference to `identity`, sorted by referring identity."""
     found = [
         ref
-        for kind in _REFERRERS.get(identity.kind, ())
+        for kind in referrers(identity.kind)
         for live in inventory.of_kind(kind)
         for ref in references(live.resource)
         if ref.target == identity
