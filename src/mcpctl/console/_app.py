@@ -114,6 +114,9 @@ class ConsoleApp(App[None]):
             with Vertical(id="sidebar"):
                 tree: Tree[str] = Tree("sessions", id="sessions")
                 tree.show_root = False
+                # Enter chooses a session; on a project or token line it must not fold the group
+                # away under the cursor (Space still folds).
+                tree.auto_expand = False
                 yield tree
             with Vertical(id="right"):
                 timeline: DataTable[str | Text] = DataTable(
@@ -156,8 +159,10 @@ class ConsoleApp(App[None]):
         """Re-read the sessions (and the selected session's timeline) under the current filter."""
         now = self.clock()
         query = self.filter.query(now, limit=SESSION_LIMIT)
-        sessions = await self._read(lambda: self.source.sessions(query))
+        # The newest id before the sessions: an event written between the two reads is then newer
+        # than `newest_id`, and the next follow check reads it (the other order would skip it).
         newest = await self._read(self.source.latest_id)
+        sessions = await self._read(lambda: self.source.sessions(query))
         if sessions is None or newest is None:
             return
         self.sessions, self.newest_id = sessions, max(self.newest_id, newest)
