@@ -97,7 +97,7 @@ class ConsoleApp(App[None]):
         self.newest_id = 0
         """The newest event id read so far: follow mode reads what comes after it."""
         self.read_error: str | None = None
-        """The last read's failure, cleared by the next read that succeeds."""
+        """The last read's failure, cleared by the next reload that succeeds (follow mode retries)."""
         self.filter_error: str | None = None
         """A `/` filter that was not applied, kept until the next filter (a follow read keeps it)."""
         self.busy = 0
@@ -152,7 +152,6 @@ class ConsoleApp(App[None]):
             return None
         finally:
             self.busy -= 1
-        self.read_error = None
         return result
 
     async def reload(self, *, select_latest: bool = False) -> None:
@@ -164,7 +163,11 @@ class ConsoleApp(App[None]):
         newest = await self._read(self.source.latest_id)
         sessions = await self._read(lambda: self.source.sessions(query))
         if sessions is None or newest is None:
+            self._show_detail()
             return
+        # Only a reload that read the view clears a failure: a follow check's own read succeeding
+        # says nothing about the filter's view, which may still be the one that failed.
+        self.read_error = None
         self.sessions, self.newest_id = sessions, max(self.newest_id, newest)
         known = {s.session_id for s in sessions}
         keep_cursor = not select_latest and self.selected in known
@@ -198,6 +201,9 @@ class ConsoleApp(App[None]):
 
     async def _tick(self) -> None:
         if not self.follow or self.busy:  # a read still running: never stack another behind it
+            return
+        if self.read_error is not None:  # the last reload failed: try it again (a gateway back up)
+            await self.reload()
             return
         newest = await self._read(self.source.latest_id)
         if newest is not None and newest > self.newest_id:
@@ -239,7 +245,10 @@ class ConsoleApp(App[None]):
         detail = self.query_one("#detail", Static)
         event = self._cursor_event()
         if event is None:
-            detail.update("no event selected" if self.selected else "no sessions in this view")
+            if self.read_error is not None:
+                detail.update(f"cannot read the audit trail: {self.read_error}")
+            else:
+                detail.update("no event selected" if self.selected else "no sessions in this view")
             return
         related = [e for e in self.timeline if e.correlation_id == event.correlation_id and e.id != event.id]
         detail.update(event_detail(event, related))
