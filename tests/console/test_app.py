@@ -4,7 +4,9 @@ follow mode."""
 
 from __future__ import annotations
 
+import html
 import io
+import re
 from collections.abc import Iterator
 from datetime import timedelta
 
@@ -13,7 +15,7 @@ from rich.console import Console
 from textual import events
 from textual.pilot import Pilot
 from textual.widget import Widget
-from textual.widgets import DataTable, Static, Tree
+from textual.widgets import DataTable, Input, Static, Tree
 
 from gateway.gateway_harness import mcp_session
 from mcpctl.console import DATE_PRESETS, ConsoleApp, StoreSource, parse_filter
@@ -78,6 +80,12 @@ def status_text(app: ConsoleApp) -> str:
     return str(app.query_one("#status", Static).render())
 
 
+def screen_text(app: ConsoleApp) -> str:
+    """What the terminal shows, as text: the screenshot Textual exports, its text runs joined."""
+    svg = app.export_screenshot()
+    return html.unescape("".join(re.findall(r"<text[^>]*>(.*?)</text>", svg))).replace("\xa0", " ")
+
+
 async def wheel(pilot: Pilot[None], widget: Widget, event: type[events.MouseEvent]) -> None:
     """A mouse wheel turn over `widget` (Pilot 8 has no public call for the wheel); the event lands on
     what is under the pointer (the detail pane's text) and bubbles up to the pane that scrolls."""
@@ -109,6 +117,8 @@ async def test_opens_on_the_newest_session_with_its_timeline(trail: Trail, reade
         label = str(platform.children[0].children[0].label)
         assert f"{len(CI_BOT_CALLS) - 1} calls  2 errors" in label and label.endswith("closed")
         assert "follow: on · date: all · 8 session(s)" in status_text(app)
+        shown = screen_text(app)  # the status line is on screen, not under the footer
+        assert "follow: on · date: all · 8 session(s)" in shown and "Next error" in shown
 
 
 async def test_choosing_a_session_shows_its_timeline(trail: Trail, reader: Store) -> None:
@@ -187,7 +197,7 @@ async def test_slash_filters_on_each_field_and_bad_filters_are_shown_not_applied
 
         await apply_filter(pilot, "colour=red")
         assert app.error is not None and "unknown filter 'colour'" in app.error
-        assert "unknown filter" in status_text(app)
+        assert "unknown filter" in status_text(app) and "unknown filter" in screen_text(app)
         assert session_tokens(app) == ["analyst"]  # the view stays as it was
         await pilot.press("escape")
         await settle(pilot, lambda: app.focused is app.query_one("#timeline"))
@@ -200,6 +210,10 @@ async def test_slash_filters_on_each_field_and_bad_filters_are_shown_not_applied
 
         await apply_filter(pilot, "token=probe")
         assert session_tokens(app) == ["probe"] * PROBES
+        await open_filter(pilot)
+        await pilot.press("ctrl+u", *"user=bob")
+        assert "user=bob" in screen_text(app)  # the filter line shows what is typed
+        await pilot.press("escape")
         await apply_filter(pilot, "user=bob")
         assert session_tokens(app) == ["analyst"]
         await apply_filter(pilot, "fail")  # a bare word is a tool
@@ -209,7 +223,7 @@ async def test_slash_filters_on_each_field_and_bad_filters_are_shown_not_applied
         assert session_tokens(app) == ["ci-bot"] and timeline_tools(app) == ["fail"]
 
         await open_filter(pilot)
-        assert app.query_one("#filter").value == "project=platform outcome=error"  # type: ignore[attr-defined]
+        assert app.query_one("#filter", Input).value == "project=platform outcome=error"
         await pilot.press("ctrl+u", "enter")  # empty clears
         await settle(pilot, lambda: not app.filter.fields)
         assert len(app.sessions) == PROBES + 2 and "filter:" not in status_text(app)
@@ -274,7 +288,7 @@ async def test_paging_and_scrolling_in_every_pane(trail: Trail, reader: Store) -
         await pilot.press("pageup")
         await settle(pilot)
         assert 0 < table.cursor_row < last and table.scroll_y < table.max_scroll_y
-        assert app.timeline[table.cursor_row].tool in detail_text(app)
+        assert str(app.timeline[table.cursor_row].tool) in detail_text(app)
         await pilot.press("pageup", "pageup", "pageup")
         await settle(pilot)
         assert table.cursor_row == 0 and table.scroll_y == 0 and "session_open" in detail_text(app)
@@ -315,7 +329,7 @@ async def test_paging_and_scrolling_in_every_pane(trail: Trail, reader: Store) -
         # Paging the sidebar only moves its cursor: the timeline shown is the chosen session's.
         assert app.selected == trail.session_of("ci-bot").session_id
         await pilot.press("tab")
-        assert app.focused is table
+        assert app.focused is not None and app.focused.id == "timeline"  # round to the first pane
 
 
 async def test_follow_shows_new_events_and_f_pauses_it(fresh_trail: Trail) -> None:

@@ -53,15 +53,18 @@ class ConsoleApp(App[None]):
     TITLE = "mcpctl console"
     AUTO_FOCUS = "#timeline"
     """Not the first focusable widget: that would be the hidden filter line, eating every key."""
+    # The filter line and the status line sit in the flow below the panes: docked to the bottom
+    # they would lie under the Footer (docked widgets on one edge overlap, they do not stack).
     CSS = """
+    #panes { height: 1fr; }
     #sidebar { width: 40%; max-width: 60; border-right: solid $primary; }
     #sessions { height: 1fr; }
     #right { width: 1fr; }
     #timeline { height: 2fr; }
     #detail-pane { height: 1fr; border-top: solid $primary; }
-    #filter { dock: bottom; display: none; }
+    #filter { display: none; }
     #filter.shown { display: block; }
-    #status { dock: bottom; height: 1; background: $panel; }
+    #status { height: 1; background: $panel; }
     KeysScreen { align: center middle; }
     #keys { width: 60; padding: 1 2; border: thick $primary; background: $surface; }
     """
@@ -110,7 +113,7 @@ class ConsoleApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with Horizontal():
+        with Horizontal(id="panes"):
             with Vertical(id="sidebar"):
                 tree: Tree[str] = Tree("sessions", id="sessions")
                 tree.show_root = False
