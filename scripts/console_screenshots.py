@@ -16,7 +16,6 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 
 from console.console_harness import opened, record_trail, settle  # noqa: E402  # the tests' own run
-
 from mcpctl.console import ConsoleApp, StoreSource  # noqa: E402
 from mcpctl.store import Store  # noqa: E402
 

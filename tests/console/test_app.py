@@ -397,4 +397,3 @@ async def test_an_empty_store_says_so(store: Store) -> None:
         await settle(pilot, lambda: "no sessions" in detail_text(app))
         assert app.sessions == [] and app.selected is None
         assert "0 session(s)" in status_text(app)
-
