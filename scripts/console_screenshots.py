@@ -1,7 +1,8 @@
 """Export the SVG screenshots of docs/console.md with Textual itself (`App.save_screenshot`).
 
-Fills a throwaway SQLite store with the audit events of the console's Pilot tests and drives the
-real `ConsoleApp` headless. Run: `.venv/bin/python scripts/console_screenshots.py` (writes docs/console/).
+Runs the real gateway over a throwaway SQLite store and drives it with a real MCP client, as the
+console's Pilot tests do (tests/console/console_harness.py), then drives the real `ConsoleApp`
+headless over that store. Run: `.venv/bin/python scripts/console_screenshots.py` (writes docs/console/).
 """
 
 from __future__ import annotations
@@ -12,10 +13,9 @@ import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests" / "console"))
+sys.path.insert(0, str(ROOT / "tests"))
 
-from test_app import NEW, OLD, opened, settle  # noqa: E402  # the same events the tests read
-
+from console.console_harness import opened, record_trail, settle  # noqa: E402  # the tests' own run
 from mcpctl.console import ConsoleApp, StoreSource  # noqa: E402
 from mcpctl.store import Store  # noqa: E402
 
@@ -27,6 +27,7 @@ async def shoot(store: Store) -> None:
     async with app.run_test(size=(150, 36)) as pilot:
         await settle(pilot, opened(app))
         app.save_screenshot("opening.svg", str(OUT))
+        app.query_one("#timeline").move_cursor(row=0)  # type: ignore[attr-defined]
         await pilot.press("e")
         await settle(pilot)
         app.save_screenshot("next-error.svg", str(OUT))
@@ -41,12 +42,13 @@ async def shoot(store: Store) -> None:
 def main() -> None:
     OUT.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as folder:
-        store = Store.open(f"sqlite:///{folder}/mcpctl.db")
-        try:
-            store.write_audit_events([*OLD, *NEW])
-            asyncio.run(shoot(store))
-        finally:
-            store.close()
+        url = f"sqlite:///{folder}/mcpctl.db"
+        with record_trail(url):
+            reader = Store.open(url, migrate=False)
+            try:
+                asyncio.run(shoot(reader))
+            finally:
+                reader.close()
     for path in sorted(OUT.glob("*.svg")):
         print(path.relative_to(ROOT))
 

@@ -160,6 +160,11 @@ async def test_filters_limits_cursor_and_sessions(gateway: RunningGateway, estat
         "closed",
     }
     assert _get(gateway, "/audit/sessions", estate["plain"]).status_code == 403
+    # The event filters select the events a session is counted from, as Store.audit_sessions does.
+    echoed = _get(gateway, "/audit/sessions", token, tool="echo", kind="tool_call", server="toy").json()
+    assert [(s["token"], s["calls"]) for s in echoed["sessions"]] == [("plain", 1)]
+    assert _get(gateway, "/audit/sessions", token, outcome="error").json()["sessions"] == []
+    assert _get(gateway, "/audit/sessions", token, outcome="meh").status_code == 400
 
 
 async def test_auth_me_tells_a_token_who_it_is(gateway: RunningGateway, estate: dict[str, str]) -> None:

@@ -32,7 +32,7 @@ _QUERY_PARAMS = {
     "limit": "limit",
 }
 """AuditQuery field -> query parameter of `/api/v1/audit/events`."""
-_SESSION_PARAMS = ("project", "token", "user", "limit")
+_SESSION_PARAMS = ("project", "token", "user", "server", "tool", "kind", "outcome", "limit")
 
 
 def read_token(token_file: Path | None) -> str:

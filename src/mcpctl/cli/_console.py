@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import click
 
 from mcpctl.errors import UsageError
 
+from ._audit import source_options
 from ._main import cli
-from ._options import database_option, open_store, token_option
+from ._options import open_store
 
 
 @cli.command("console")
-@database_option
-@click.option("--url", default=None, help="Read a gateway's audit API instead of the store (needs `audit`).")
-@token_option
+@source_options
 @click.option("--no-follow", is_flag=True, help="Start with follow mode off (`f` toggles it).")
 @click.option(
     "--interval",
@@ -23,24 +24,32 @@ from ._options import database_option, open_store, token_option
     help="Seconds between checks for new events while following.",
 )
 def console(
-    database_url: str | None, url: str | None, token: str | None, no_follow: bool, interval: float
+    url: str | None, token_file: Path | None, database_url: str | None, no_follow: bool, interval: float
 ) -> None:
     """Browse the audit trail live: sessions by project and token, their timelines, each event.
 
     Reads the store (`--database-url`, else the default store) or, with `--url`, a gateway's
-    `/api/v1/audit/*` with a token allowed the `audit` operation. Press `?` inside for the keys.
+    `/api/v1/audit/*` with a token holding the `audit` operation ($MCPCTL_TOKEN or --token-file).
+    Press `?` inside for the keys.
     """
-    from mcpctl.console import ConsoleApp, GatewaySource, StoreSource
+    from mcpctl.console import ConsoleApp, StoreSource
 
     if url is not None:
-        if not token:
-            raise UsageError("--url needs a token allowed `audit`: set MCPCTL_TOKEN (or --token)")
-        gateway = GatewaySource(url, token)
+        if database_url is not None:
+            raise UsageError("give --url or --database-url, not both")
+        from ._audit_remote import RemoteAudit, read_token
+
+        remote = RemoteAudit(url, read_token(token_file))
         try:
-            ConsoleApp(gateway, follow=not no_follow, interval=interval).run()
+            # One read before the screen opens: a token without `audit` (403), an unknown token (401)
+            # or an unreachable gateway is a clear error on the terminal, not a console of nothing.
+            remote.latest_audit_id()
+            ConsoleApp(StoreSource(remote, remote.base), follow=not no_follow, interval=interval).run()
         finally:
-            gateway.close()
+            remote.close()
         return
+    if token_file is not None:
+        raise UsageError("--token-file goes with --url")
     from mcpctl.schemas import mask_url
 
     store = open_store(database_url, read_only=True)

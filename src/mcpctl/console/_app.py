@@ -53,15 +53,18 @@ class ConsoleApp(App[None]):
     TITLE = "mcpctl console"
     AUTO_FOCUS = "#timeline"
     """Not the first focusable widget: that would be the hidden filter line, eating every key."""
+    # The filter line and the status line sit in the flow below the panes: docked to the bottom
+    # they would lie under the Footer (docked widgets on one edge overlap, they do not stack).
     CSS = """
+    #panes { height: 1fr; }
     #sidebar { width: 40%; max-width: 60; border-right: solid $primary; }
     #sessions { height: 1fr; }
     #right { width: 1fr; }
     #timeline { height: 2fr; }
     #detail-pane { height: 1fr; border-top: solid $primary; }
-    #filter { dock: bottom; display: none; }
+    #filter { display: none; }
     #filter.shown { display: block; }
-    #status { dock: bottom; height: 1; background: $panel; }
+    #status { height: 1; background: $panel; }
     KeysScreen { align: center middle; }
     #keys { width: 60; padding: 1 2; border: thick $primary; background: $surface; }
     """
@@ -97,7 +100,7 @@ class ConsoleApp(App[None]):
         self.newest_id = 0
         """The newest event id read so far: follow mode reads what comes after it."""
         self.read_error: str | None = None
-        """The last read's failure, cleared by the next read that succeeds."""
+        """The last read's failure, cleared by the next reload that succeeds (follow mode retries)."""
         self.filter_error: str | None = None
         """A `/` filter that was not applied, kept until the next filter (a follow read keeps it)."""
         self.busy = 0
@@ -110,10 +113,13 @@ class ConsoleApp(App[None]):
 
     def compose(self) -> ComposeResult:
         yield Header()
-        with Horizontal():
+        with Horizontal(id="panes"):
             with Vertical(id="sidebar"):
                 tree: Tree[str] = Tree("sessions", id="sessions")
                 tree.show_root = False
+                # Enter chooses a session; on a project or token line it must not fold the group
+                # away under the cursor (Space still folds).
+                tree.auto_expand = False
                 yield tree
             with Vertical(id="right"):
                 timeline: DataTable[str | Text] = DataTable(
@@ -149,17 +155,22 @@ class ConsoleApp(App[None]):
             return None
         finally:
             self.busy -= 1
-        self.read_error = None
         return result
 
     async def reload(self, *, select_latest: bool = False) -> None:
         """Re-read the sessions (and the selected session's timeline) under the current filter."""
         now = self.clock()
         query = self.filter.query(now, limit=SESSION_LIMIT)
-        sessions = await self._read(lambda: self.source.sessions(query))
+        # The newest id before the sessions: an event written between the two reads is then newer
+        # than `newest_id`, and the next follow check reads it (the other order would skip it).
         newest = await self._read(self.source.latest_id)
+        sessions = await self._read(lambda: self.source.sessions(query))
         if sessions is None or newest is None:
+            self._show_detail()
             return
+        # Only a reload that read the view clears a failure: a follow check's own read succeeding
+        # says nothing about the filter's view, which may still be the one that failed.
+        self.read_error = None
         self.sessions, self.newest_id = sessions, max(self.newest_id, newest)
         known = {s.session_id for s in sessions}
         keep_cursor = not select_latest and self.selected in known
@@ -193,6 +204,9 @@ class ConsoleApp(App[None]):
 
     async def _tick(self) -> None:
         if not self.follow or self.busy:  # a read still running: never stack another behind it
+            return
+        if self.read_error is not None:  # the last reload failed: try it again (a gateway back up)
+            await self.reload()
             return
         newest = await self._read(self.source.latest_id)
         if newest is not None and newest > self.newest_id:
@@ -234,7 +248,10 @@ class ConsoleApp(App[None]):
         detail = self.query_one("#detail", Static)
         event = self._cursor_event()
         if event is None:
-            detail.update("no event selected" if self.selected else "no sessions in this view")
+            if self.read_error is not None:
+                detail.update(f"cannot read the audit trail: {self.read_error}")
+            else:
+                detail.update("no event selected" if self.selected else "no sessions in this view")
             return
         related = [e for e in self.timeline if e.correlation_id == event.correlation_id and e.id != event.id]
         detail.update(event_detail(event, related))

@@ -46,11 +46,15 @@ def token_label(session: AuditSession) -> str:
     return f"{token} ({printable(session.user)})" if session.user else token
 
 
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
+
+
 def session_label(session: AuditSession) -> Text:
     label = Text(session.session_id[:12], style="bold")
-    label.append(f"  {session.calls} calls")
+    label.append(f"  {_count(session.calls, 'call')}")
     if session.errors:
-        label.append(f"  {session.errors} errors", style="red")
+        label.append(f"  {_count(session.errors, 'error')}", style="red")
     label.append(f"  {session.last_seen.astimezone():%H:%M:%S}", style="dim")
     if session.closed:
         label.append("  closed", style="dim")

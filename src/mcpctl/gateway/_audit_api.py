@@ -123,11 +123,28 @@ async def audit_sessions(
     project: FromQuery[str | None] = None,
     token: FromQuery[str | None] = None,
     user: FromQuery[str | None] = None,
+    server: FromQuery[str | None] = None,
+    tool: FromQuery[str | None] = None,
+    kind: FromQuery[str | None] = None,
+    outcome: FromQuery[str | None] = None,
     since: FromQuery[str | None] = None,
     until: FromQuery[str | None] = None,
     limit: FromQuery[int] = 100,
 ) -> dict[str, Any]:
-    query = _query(request, project=project, token=token, user=user, since=since, until=until, limit=limit)
+    # The event filters select the events a session is made of, as `Store.audit_sessions` takes them.
+    query = _query(
+        request,
+        project=project,
+        token=token,
+        user=user,
+        server=server,
+        tool=tool,
+        kind=kind,
+        outcome=outcome,
+        since=since,
+        until=until,
+        limit=limit,
+    )
     store = runtime_of(request).store
     found = await anyio.to_thread.run_sync(store.audit_sessions, query)
     return {"sessions": [session.to_document() for session in found]}
