@@ -69,9 +69,28 @@ async def test_the_llms_answer_is_used_deduplicated_with_prompts_by_priority() -
     schema = body["structured_outputs"]["json"]
     assert "uniqueItems" not in json.dumps(schema)  # vLLM's grammar refuses it
     offered = schema["properties"]["tools"]["items"]["enum"]
-    assert len(offered) == 30 and "slack__post_message" in offered
+    assert offered == sorted(c.name for c in catalog())  # every candidate, not just those shown
     assert schema["properties"]["tools"]["maxItems"] == 4
-    assert "tell the channel about the incident" in body["messages"][0]["content"]
+    text = body["messages"][0]["content"]
+    shown = [line[2:].split(":")[0] for line in text.splitlines() if line.startswith("- ") and "__" in line]
+    assert len(shown) == 30 and shown == sorted(shown) and "slack__post_message" in shown
+    assert text.endswith("Task: tell the channel about the incident")
+
+
+async def test_every_task_of_a_project_asks_with_one_schema_and_one_prefix() -> None:
+    # vLLM compiles a grammar per distinct schema and caches prompt prefixes: both must not follow the task.
+    answer = json.dumps({"tools": ["files__read_file"], "prompts": []})
+    few = [c for c in catalog() if c.name.startswith(("files__", "jira__"))]
+    with serve_standin(StandIn(content=answer)) as standin:
+        async with llm_of(standin) as llm:
+            for task in ("read the config file", "open a jira ticket"):
+                await Selector(llm).select(task, [], few, PROMPTS, max_tools=4, timeout=2.0)
+        first, second = standin.completions()
+    bodies = [request.body or {} for request in (first, second)]
+    assert bodies[0]["structured_outputs"] == bodies[1]["structured_outputs"]
+    texts = [body["messages"][0]["content"] for body in bodies]
+    assert texts[0].rsplit("Task: ", 1)[0] == texts[1].rsplit("Task: ", 1)[0]
+    assert texts[0] != texts[1]
 
 
 async def test_a_stored_template_is_what_the_llm_gets() -> None:

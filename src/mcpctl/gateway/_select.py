@@ -26,7 +26,9 @@ logger = logging.getLogger("mcpctl.gateway.gate")
 SELECT_PROMPT = "gate-select"
 """Name of the system prompt (a Prompt of the `mcpctl-system` project) the selector sends."""
 SHORTLIST = 30
-"""Most tools shown to the LLM: the matcher's best first (a small model's context is 2k tokens)."""
+"""Most tools shown to the LLM: the matcher's best (a small model's context is 2k tokens)."""
+MAX_ENUM = 256
+"""Most names in the answer's enums; up to it they are every candidate, so the schema stays the same."""
 MAX_PROMPTS = 5
 """Most prompts one selection returns."""
 CUTOFF = 0.2
@@ -116,9 +118,11 @@ class Selector:
         elif self.llm is None or not len(self.llm):
             fallback = "no LLM is configured"
         else:
+            # In name order, not rank order: with every candidate shown (up to SHORTLIST) the prompt's
+            # text before the task is the same for every session, which the LLM server's cache reuses.
             shortlist = [r.name for r in ranked[:SHORTLIST]]
             shortlist += [c.name for c in sorted(tools, key=lambda c: c.name) if c.name not in shortlist]
-            shortlist = shortlist[:SHORTLIST]
+            shortlist = sorted(shortlist[:SHORTLIST])
             try:
                 with anyio.fail_after(timeout):
                     answer = await self._ask(
@@ -135,7 +139,8 @@ class Selector:
                         model,
                     )
             except TimeoutError:
-                fallback = f"the LLM did not answer within {timeout:g}s"
+                asked = ", ".join(p.name for p in self.llm.chain("fast", provider))
+                fallback = f"the LLM ({asked}) did not answer within {timeout:g}s"
             except LlmError as error:
                 fallback = error.detail
             else:
@@ -191,9 +196,13 @@ class Selector:
         )
         messages: list[Message] = [{"role": "user", "content": text}]
         prompt_names = [p.name for p in prompts[:50]]
+        # The enums hold every candidate (not just those shown) while they fit: vLLM compiles a grammar
+        # per distinct schema (tens of seconds on a CPU), so one schema per project and principal is
+        # compiled once instead of once per task.
+        everything = sorted(by_name) if len(by_name) <= MAX_ENUM else shortlist
         choice = await llm.choose_json(
             messages,
-            selection_schema(shortlist, prompt_names, max_tools),
+            selection_schema(everything, sorted(prompt_names), max_tools),
             tier="fast",
             provider=provider,
             model=model,

@@ -33,12 +33,14 @@ SYSTEM_PROMPTS: dict[str, SystemPrompt] = {
         variables=("task", "tools", "maxTools", "prompts"),
         required=("task", "tools"),
         default=(
-            "You pick the tools an AI assistant needs for a task.\n"
-            "Task: {{task}}\n\n"
+            # The task comes last: what precedes it is the same for every session of a project, so an
+            # LLM server's prefix cache (vLLM's) skips re-reading it.
+            "You pick the tools an AI assistant needs for a task.\n\n"
             "Available tools (name: what it does):\n{{tools}}\n\n"
             "Prompts (name: summary):\n{{prompts}}\n\n"
             "Answer with JSON: the names of at most {{maxTools}} tools the task needs, most useful first, "
-            "and the names of the prompts that apply. Use only names listed above."
+            "and the names of the prompts that apply. Use only names listed above.\n\n"
+            "Task: {{task}}"
         ),
     ),
 }
