@@ -40,10 +40,13 @@ async def counting_relay(target_port: int) -> AsyncIterator[tuple[int, list[int]
 
     async def serve(client: anyio.abc.SocketStream) -> None:
         accepted[0] += 1
-        async with client, await anyio.connect_tcp("127.0.0.1", target_port) as server:
-            async with anyio.create_task_group() as pipes:
-                pipes.start_soon(pipe, client, server)
-                pipes.start_soon(pipe, server, client)
+        async with (
+            client,
+            await anyio.connect_tcp("127.0.0.1", target_port) as server,
+            anyio.create_task_group() as pipes,
+        ):
+            pipes.start_soon(pipe, client, server)
+            pipes.start_soon(pipe, server, client)
 
     async with anyio.create_task_group() as group:
         group.start_soon(listener.serve, serve)

@@ -159,8 +159,8 @@ def build_server(
             on_set_logging_level=on_set_logging_level,
         )
     if not traced and isinstance(trace.get_tracer_provider(), trace.ProxyTracerProvider):
-        # With no tracer provider anywhere the SDK's span per message records nothing, yet it cost about a
-        # tenth of the gateway's own CPU per call.
+        # With no tracer provider anywhere the SDK's span per message records nothing, yet it took ~8 % of
+        # the gateway's samples in a profile of tools/call (py-spy, in-memory upstream).
         server.middleware = [m for m in server.middleware if not isinstance(m, OpenTelemetryMiddleware)]
     server.middleware.append(_entry(project, metrics))
     return server
