@@ -209,7 +209,11 @@ class ProjectSessions:
             )
             pipeline = Pipeline(self.layers, aggregator, self.events)
             server = build_server(
-                project, (spec.instructions or None) if spec else None, pipeline, self.metrics
+                project,
+                (spec.instructions or None) if spec else None,
+                pipeline,
+                self.metrics,
+                traced=any(layer.name == "tracing" for layer in self.layers),
             )
             manager = StreamableHTTPSessionManager(
                 app=server,

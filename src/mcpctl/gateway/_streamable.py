@@ -1,4 +1,10 @@
-"""The Streamable HTTP upstream transport: POSTs answered by JSON or SSE, one httpx2 client per session."""
+"""The Streamable HTTP upstream transport: POSTs answered by JSON or SSE, one httpx2 client per session.
+
+The SDK closes a POST's SSE response as soon as the JSON-RPC answer arrived, before the body's end (the
+chunked terminator the server sends right after). httpcore then cannot reuse the connection and drops it,
+so every call paid a new TCP connection on both sides. A response hook lets `aclose` read that end first,
+within a small bound, so the connection goes back to the pool.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +12,18 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from typing import Any
 
+import anyio
 import httpx2
 from mcp.client import Transport
 from mcp.client.streamable_http import streamable_http_client
+
+LIMITS = httpx2.Limits(max_connections=128, max_keepalive_connections=128, keepalive_expiry=4)
+"""One upstream session carries every client's calls to that server at once; httpx2's default keeps only
+20 idle connections, so beyond 20 concurrent calls each call closed one connection and opened another."""
+DRAIN_SECONDS = 1.0
+"""How long closing an SSE response waits for the rest of its body; the caller already has its answer."""
+DRAIN_BYTES = 64 * 1024
+"""How much of a body the SDK left unread is read (and discarded) to keep the connection; more drops it."""
 
 
 def streamable_http_transport(
@@ -22,7 +37,45 @@ def streamable_http_transport(
 async def _open(url: str, headers: dict[str, str], connect: float, read: float) -> AsyncIterator[Any]:
     timeout = httpx2.Timeout(connect, read=read)
     async with (
-        httpx2.AsyncClient(headers=headers, timeout=timeout) as client,
+        httpx2.AsyncClient(
+            headers=headers, timeout=timeout, limits=LIMITS, event_hooks={"response": [drain_sse_on_close]}
+        ) as client,
         streamable_http_client(url, http_client=client) as streams,
     ):
         yield streams
+
+
+async def drain_sse_on_close(response: httpx2.Response) -> None:
+    """Response hook: a POST answered with SSE reads the rest of its body when closed early."""
+    sse = response.headers.get("content-type", "").lower().startswith("text/event-stream")
+    if sse and response.request.method == "POST" and isinstance(response.stream, httpx2.AsyncByteStream):
+        response.stream = DrainingStream(response.stream)
+
+
+class DrainingStream(httpx2.AsyncByteStream):
+    """A response body that, closed before its end, first reads that end (bounded in time and bytes).
+
+    Only POST answers are wrapped: the GET listen stream stays open for the session's life, so draining it
+    would only delay shutdown.
+    """
+
+    def __init__(self, stream: httpx2.AsyncByteStream) -> None:
+        self._stream = stream
+        self._ended = False
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async for chunk in self._stream:
+            yield chunk
+        self._ended = True
+
+    async def aclose(self) -> None:
+        if not self._ended:
+            read = 0
+            with anyio.move_on_after(DRAIN_SECONDS):
+                # A second pass over the body continues where the first stopped (the bytes are the
+                # connection's), and ends at the body's end.
+                async for chunk in self._stream:
+                    read += len(chunk)
+                    if read > DRAIN_BYTES:
+                        break
+        await self._stream.aclose()
