@@ -21,12 +21,22 @@ FORBIDDEN = {
     "mcpctl.reconciler": ("mcpctl.gateway", "mcpctl.cli", "mcpctl.llm"),
     "mcpctl.gateway": ("mcpctl.reconciler", "mcpctl.cli"),
     "mcpctl.llm": ("mcpctl.store", "mcpctl.reconciler", "mcpctl.gateway", "mcpctl.cli", "mcpctl.policy"),
+    "mcpctl.content": (
+        "mcpctl.schemas",
+        "mcpctl.policy",
+        "mcpctl.store",
+        "mcpctl.reconciler",
+        "mcpctl.gateway",
+        "mcpctl.cli",
+        "mcpctl.llm",
+    ),
 }
 
 
-PURE = {"mcpctl.policy": ("sqlalchemy", "git", "httpx", "litestar", "mcp", "uvicorn", "alembic", "redis")}
+_IO_LIBRARIES = ("sqlalchemy", "git", "httpx", "litestar", "mcp", "uvicorn", "alembic", "redis")
+PURE = {"mcpctl.policy": _IO_LIBRARIES, "mcpctl.content": (*_IO_LIBRARIES, "mcp_types", "pydantic")}
 """Pure packages and the third-party libraries (top-level names) they must never load."""
-PURE_USES = {"mcpctl.policy": ("mcpctl.schemas", "mcpctl.errors")}
+PURE_USES = {"mcpctl.policy": ("mcpctl.schemas", "mcpctl.errors"), "mcpctl.content": ("mcpctl.errors",)}
 """The only packages of ours a pure package may load besides itself."""
 
 
