@@ -22,6 +22,7 @@ from ._auth import TokenAuthenticator
 from ._config import (
     AuditConfig,
     AuthConfig,
+    ContentConfig,
     GatewayConfig,
     HttpLimits,
     ListConfig,
@@ -76,6 +77,7 @@ __all__ = [
     "Candidate",
     "ClientRequestRelayed",
     "ConfigReloaded",
+    "ContentConfig",
     "DescriptionFlagged",
     "EventSink",
     "GateLayer",
