@@ -9,7 +9,7 @@ from mcpctl.content import PREAMBLE_TITLE, split_sections
 
 LINES = st.lists(
     st.sampled_from(
-        ["# One", "## Two two", "text é 😀", "", "```", "# in code", "~~~", "####### seven", "#nospace", "x" * 80]
+        ["# One", "## Two two", "text é 😀", "", "```", "# in code", "~~~", "####### seven", "#no", "x" * 80]
     ),
     max_size=80,
 )
