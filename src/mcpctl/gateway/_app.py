@@ -29,6 +29,7 @@ from ._admin import admin_router
 from ._audit_api import audit_router
 from ._audit_sink import GatewayAudit
 from ._auth import TokenAuthenticator
+from ._cache_api import cache_router
 from ._config import ContentConfig, GatewayConfig, is_loopback
 from ._content import ContentLayer
 from ._endpoint import MCP_MOUNT, mcp_endpoint
@@ -375,7 +376,14 @@ def create_app(
         rate_check(limiter, metrics) if limiter is not None else None,
     )
     return Litestar(
-        route_handlers=[endpoint, health_router(), admin_router(), audit_router(), *config.extra_routers],
+        route_handlers=[
+            endpoint,
+            health_router(),
+            admin_router(),
+            audit_router(),
+            cache_router(),
+            *config.extra_routers,
+        ],
         lifespan=[lifespan],
         middleware=[
             _counting_middleware(metrics),
