@@ -52,14 +52,14 @@ HELP: dict[str, tuple[str, list[str]]] = {
         ["mcpctl cache stats", "mcpctl cache list -p platform", "mcpctl cache clear -p platform"],
     ),
     "cache list": (
-        "List cached results (sizes and age, never content).",
+        "List cached results (sizes, never content).",
         [
             "mcpctl cache list",
             "mcpctl cache list --url https://mcp.example --token-file ~/.mcpctl-token -o json",
         ],
     ),
     "cache stats": (
-        "Show the result cache's sizes, limits and counters.",
+        "Show the result cache's sizes and counters.",
         ["mcpctl cache stats", "mcpctl cache stats -p platform -o json"],
     ),
     "cache clear": (
