@@ -13,7 +13,16 @@ import click
 
 from mcpctl.errors import ResourceNotFound, UsageError
 from mcpctl.reconciler import Inventory, template_specs
-from mcpctl.schemas import BUILTIN_MANAGER, KINDS, LiveResource, Template, builtin_templates
+from mcpctl.schemas import (
+    API_VERSION,
+    BUILTIN_MANAGER,
+    KINDS,
+    LiveResource,
+    ProxyModel,
+    Template,
+    builtin_proxy_model,
+    builtin_templates,
+)
 
 from ._completion import KIND, complete_names, complete_projects
 from ._main import cli
@@ -156,6 +165,12 @@ def find_or_catalog(inventory: Inventory, kind: str, name: str, project: str | N
     except ResourceNotFound:
         if kind == "Template" and name in builtin_templates():
             return _catalog(builtin_templates()[name])
+        if kind == "ProxyModel" and (spec := builtin_proxy_model(name)) is not None:
+            # The built-ins as a project with default pagination runs them (describe project shows its own).
+            model = ProxyModel.model_validate(
+                {"apiVersion": API_VERSION, "metadata": {"name": name}, "spec": spec.model_dump(by_alias=True)}
+            )
+            return LiveResource(model, managed_by=BUILTIN_MANAGER)
         raise
 
 
