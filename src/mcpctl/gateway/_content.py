@@ -71,8 +71,11 @@ MAX_TITLED_PAGES = 20
 """More pages than this are titled `Page N` without asking the LLM (its context is small)."""
 TITLE_CHARS = 80
 _TITLE_EXCERPT = 300
-_SUMMARY_INPUT_CHARS = 12_000
-"""Most characters of a result the summarizing LLM is shown (its head and tail)."""
+_TITLE_BUDGET = 2400
+"""Characters of page starts the title prompt carries in all (a small model's context is 2k tokens)."""
+_SUMMARY_INPUT_CHARS = 3000
+"""Most characters of a result the summarizing LLM is shown (its head and tail): the default small
+model's context is 2,048 tokens, and text in other scripts takes more than one token a character."""
 _JOIN = "\n\n"
 """Between the text blocks of a multi-block result when they are cut into parts as one text."""
 
@@ -345,8 +348,9 @@ class ContentLayer(Layer):
         llm = self.llm
         if llm is None or not len(llm) or len(pages) > MAX_TITLED_PAGES:
             return fallback
+        each = min(_TITLE_EXCERPT, _TITLE_BUDGET // len(pages))
         excerpts = "\n".join(
-            f"{index}. {' '.join(page[:_TITLE_EXCERPT].split())}" for index, page in enumerate(pages, 1)
+            f"{index}. {' '.join(page[:each].split())}" for index, page in enumerate(pages, 1)
         )
         text = render_template(
             self._system_prompt(TITLES_PROMPT), {"count": str(len(pages)), "pages": excerpts}
