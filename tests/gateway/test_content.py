@@ -114,6 +114,8 @@ async def test_a_200k_result_becomes_a_page_index_and_its_pages_join_to_the_orig
                 refused = await session.call_tool(TOOL, arguments)
                 assert refused.is_error, arguments
                 assert message in text_of(refused), (arguments, text_of(refused))
+            with pytest.raises(MCPError, match="Unknown tool: nowhere__tool"):
+                await session.call_tool("nowhere__tool", {"_resultId": result_id, "_page": 1})
             other_tool = await session.call_tool("bulky__small", {"_resultId": result_id, "_page": 1})
             assert other_tool.is_error and "unknown or expired result id" in text_of(other_tool)
 

@@ -195,7 +195,9 @@ class ContentLayer(Layer):
         self, call: CallContext, params: types.CallToolRequestParams, call_next: ToolNext
     ) -> types.CallToolResult:
         arguments = params.arguments or {}
-        if RESERVED & arguments.keys():
+        target = call.target
+        # A tool nothing serves is the aggregator's to answer (`Unknown tool`), part fetch or not.
+        if RESERVED & arguments.keys() and (target is None or target.known):
             try:
                 part, entry, index = self._fetch(call, "tool", params.name, arguments)
             except _BadFetch as error:
