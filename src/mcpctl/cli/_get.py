@@ -168,7 +168,11 @@ def find_or_catalog(inventory: Inventory, kind: str, name: str, project: str | N
         if kind == "ProxyModel" and (spec := builtin_proxy_model(name)) is not None:
             # The built-ins as a project with default pagination runs them (describe project shows its own).
             model = ProxyModel.model_validate(
-                {"apiVersion": API_VERSION, "metadata": {"name": name}, "spec": spec.model_dump(by_alias=True)}
+                {
+                    "apiVersion": API_VERSION,
+                    "metadata": {"name": name},
+                    "spec": spec.model_dump(by_alias=True),
+                }
             )
             return LiveResource(model, managed_by=BUILTIN_MANAGER)
         raise
