@@ -118,7 +118,15 @@ async def test_page_titles_are_asked_with_the_stored_prompt_and_fall_back_to_num
 @pytest.mark.vllm
 @pytest.mark.timeout(1200)
 async def test_the_real_vllm_summarizes_and_titles(sqlite_store: Store, vllm: VllmServer) -> None:
-    config_doc = {"providers": [{"name": "vllm", "url": vllm.url, "model": vllm.model, "dialect": "vllm"}]}
+    # The CPU model takes its time over a summary: the provider's own budget, not the default 30 s.
+    provider = {
+        "name": "vllm",
+        "url": vllm.url,
+        "model": vllm.model,
+        "dialect": "vllm",
+        "timeoutSeconds": 300,
+    }
+    config_doc = {"providers": [provider]}
     llm = LlmProviders.from_config(LlmConfig.model_validate(config_doc), environ={})
     token = fill(sqlite_store, proxyModel="brief")
     config = replace(

@@ -116,7 +116,7 @@ def _fetch_hint(kind: EntryKind, name: str, result_id: str, key: str) -> str:
 
 
 def _index_text(entry: CachedResult, note: str = "") -> str:
-    word = "pages" if entry.unit == "page" else "sections"
+    word = entry.unit if len(entry.parts) == 1 else f"{entry.unit}s"
     key = PAGE_KEY if entry.unit == "page" else SECTION_KEY
     what = "result" if entry.kind == "tool" else "prompt"
     lines = [
