@@ -59,6 +59,17 @@ FORBIDDEN = {
         "mcpctl.cli",
         "mcpctl.policy",
     ),
+    "mcpctl.content": (
+        "mcpctl.schemas",
+        "mcpctl.policy",
+        "mcpctl.store",
+        "mcpctl.plan",
+        "mcpctl.inventory",
+        "mcpctl.reconciler",
+        "mcpctl.gateway",
+        "mcpctl.cli",
+        "mcpctl.llm",
+    ),
 }
 
 
@@ -67,12 +78,14 @@ PURE = {
     "mcpctl.policy": _NO_EDGES,
     "mcpctl.plan": (*_NO_EDGES, "psycopg", "httpx2", "watchdog"),
     "mcpctl.inventory": (*_NO_EDGES, "psycopg", "httpx2", "watchdog"),
+    "mcpctl.content": (*_NO_EDGES, "mcp_types", "pydantic"),
 }
 """Pure packages and the third-party libraries (top-level names) they must never load."""
 PURE_USES = {
     "mcpctl.policy": ("mcpctl.schemas", "mcpctl.errors"),
     "mcpctl.plan": ("mcpctl.policy", "mcpctl.schemas", "mcpctl.errors"),
     "mcpctl.inventory": ("mcpctl.plan", "mcpctl.policy", "mcpctl.schemas", "mcpctl.errors"),
+    "mcpctl.content": ("mcpctl.errors",),
 }
 """The only packages of ours a pure package may load besides itself."""
 

@@ -92,6 +92,43 @@ def test_project_shows_fields_spec_and_relations(url: str) -> None:
         ["laptop", "expired", "clone", "2020-01-01"],
     ]
     assert section(out, "Role bindings") == [["<none>"]]
+    assert section(out, "Content pipeline (default)") == [
+        ["ORDER", "STAGE", "SETTINGS"],
+        ["1", "paginate", "maxResponseChars=80000", "pageChars=40000"],
+    ]
+
+
+def test_builtin_and_stored_proxy_models_show_their_stages_and_projects(database_url: str) -> None:
+    seed(
+        database_url,
+        res("ProxyModel", "brief", {"stages": [{"type": "summarize", "maxChars": 500}]}),
+        res("Project", "docs", {"proxyModel": "content-pipeline", "pagination": {"maxResponseChars": 20000}}),
+        res("Project", "terse", {"proxyModel": "brief"}),
+    )
+    builtin = run(database_url, "describe", "proxymodel", "content-pipeline")
+    assert builtin.exit_code == 0, builtin.output
+    assert "Managed-By:       builtin\n" in builtin.stdout
+    assert section(builtin.stdout, "Stages") == [
+        ["ORDER", "STAGE", "SETTINGS"],
+        ["1", "paginate", "maxResponseChars=80000", "pageChars=40000"],
+        ["2", "split-sections", "maxSectionChars=20000"],
+    ]
+    assert section(builtin.stdout, "Projects") == [["NAME"], ["docs"]]
+    stored = run(database_url, "describe", "proxymodel", "brief").stdout
+    assert section(stored, "Stages")[1:] == [["1", "summarize", "maxChars=500", "tier=heavy"]]
+    assert section(stored, "Projects") == [["NAME"], ["terse"]]
+    # A project shows what it runs: its own limit in the built-in's paginate stage; a stored model's
+    # stages with the paginate stage every project gets.
+    docs = run(database_url, "describe", "project", "docs").stdout
+    assert section(docs, "Content pipeline (content-pipeline)")[1] == [
+        "1",
+        "paginate",
+        "maxResponseChars=20000",
+        "pageChars=20000",
+    ]
+    terse = run(database_url, "describe", "project", "terse").stdout
+    assert [row[1] for row in section(terse, "Content pipeline (brief)")[1:]] == ["summarize", "paginate"]
+    assert run(database_url, "describe", "proxymodel", "nope").exit_code == 1
 
 
 def test_server_shows_projects_and_template(url: str) -> None:

@@ -52,7 +52,8 @@ def test_unknown_and_missing_variables_and_unknown_names_are_errors_at_their_lin
     ), problems
     assert any("missing template variable(s) {{tools}}" in p for p in problems), problems
     assert any(
-        p.startswith("system.yaml:13:") and "unknown system prompt 'gate-pick' (known: gate-select)" in p
+        p.startswith("system.yaml:13:")
+        and "unknown system prompt 'gate-pick' (known: gate-select, page-titles, summarize)" in p
         for p in problems
     ), problems
     assert not any("{{anything}}" in p for p in problems)

@@ -13,6 +13,7 @@ COMMANDS: dict[str, str] = {
     "audit": "_audit",
     "auth": "_auth",
     "backup": "_backup",
+    "cache": "_cache",
     "completion": "_completion",
     "config": "_config_claude",
     "console": "_console",

@@ -15,13 +15,16 @@ from mcpctl.errors import ResourceNotFound, UsageError
 from mcpctl.inventory import Inventory
 from mcpctl.reconciler import template_specs
 from mcpctl.schemas import (
+    API_VERSION,
     BUILTIN_MANAGER,
     KINDS,
     LINK_TARGET,
     LiveResource,
     Project,
     Prompt,
+    ProxyModel,
     Template,
+    builtin_proxy_model,
     builtin_templates,
 )
 
@@ -215,6 +218,16 @@ def find_or_catalog(inventory: Inventory, kind: str, name: str, project: str | N
     except ResourceNotFound:
         if kind == "Template" and name in builtin_templates():
             return _catalog(builtin_templates()[name])
+        if kind == "ProxyModel" and (spec := builtin_proxy_model(name)) is not None:
+            # The built-ins as a project with default pagination runs them (describe project shows its own).
+            model = ProxyModel.model_validate(
+                {
+                    "apiVersion": API_VERSION,
+                    "metadata": {"name": name},
+                    "spec": spec.model_dump(by_alias=True),
+                }
+            )
+            return LiveResource(model, managed_by=BUILTIN_MANAGER)
         raise
 
 

@@ -54,6 +54,25 @@ HELP: dict[str, tuple[str, list[str]]] = {
         "Save the whole store, tokens included.",
         ["mcpctl backup estate.json", "mcpctl backup - > estate.json"],
     ),
+    "cache": (
+        "Show and clear the gateway's result cache.",
+        ["mcpctl cache stats", "mcpctl cache list -p platform", "mcpctl cache clear -p platform"],
+    ),
+    "cache list": (
+        "List cached results (sizes, never content).",
+        [
+            "mcpctl cache list",
+            "mcpctl cache list --url https://mcp.example --token-file ~/.mcpctl-token -o json",
+        ],
+    ),
+    "cache stats": (
+        "Show the result cache's sizes and counters.",
+        ["mcpctl cache stats", "mcpctl cache stats -p platform -o json"],
+    ),
+    "cache clear": (
+        "Drop cached results.",
+        ["mcpctl cache clear", "mcpctl cache clear -p platform"],
+    ),
     "completion": (
         "Print a shell completion script.",
         [

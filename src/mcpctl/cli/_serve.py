@@ -131,6 +131,27 @@ RATE = _Rate()
     help="Export a trace span per session, call and upstream call over OTLP/HTTP to URL (/v1/traces is "
     "added); default: no tracing.",
 )
+@click.option(
+    "--result-cache-mib",
+    type=click.IntRange(1, 1_048_576),
+    default=256,
+    show_default=True,
+    help="Memory the cache of paginated results may hold (MiB); the least recently used leave first.",
+)
+@click.option(
+    "--result-cache-ttl",
+    type=click.FloatRange(1, 7 * 86400),
+    default=3600,
+    show_default=True,
+    help="Seconds a paginated result's pages can be fetched.",
+)
+@click.option(
+    "--result-cache-disk-mib",
+    type=click.IntRange(0, 1_048_576),
+    default=0,
+    show_default=True,
+    help="Spill results pushed out of memory to ~/.cache/mcpctl/results, up to this many MiB; 0: no disk.",
+)
 @serve_limit_options
 @serve_reconcile_options
 def serve(
@@ -150,6 +171,9 @@ def serve(
     audit_retention: str | None,
     audit_queue_size: int,
     otlp_endpoint: str | None,
+    result_cache_mib: int,
+    result_cache_ttl: float,
+    result_cache_disk_mib: int,
     reconcile_repo: str | None,
     reconcile_ref: str | None,
     reconcile_path: str | None,
@@ -162,6 +186,7 @@ def serve(
     from mcpctl.gateway import (
         AuditConfig,
         AuthConfig,
+        ContentConfig,
         GatewayConfig,
         LiveConfig,
         LlmSettings,
@@ -192,6 +217,12 @@ def serve(
         audit=AuditConfig(enabled=audit, retention=retention, queue_size=audit_queue_size),
         llm=LlmSettings(config_file=llm_config),
         tracing=TracingConfig(endpoint=otlp_endpoint or None),
+        content=ContentConfig(
+            cache_max_bytes=result_cache_mib * 1024 * 1024,
+            cache_ttl_seconds=result_cache_ttl,
+            disk=result_cache_disk_mib > 0,
+            disk_max_bytes=max(1, result_cache_disk_mib) * 1024 * 1024,
+        ),
         sessions=SessionConfig(
             max_sessions=limits["max_sessions"],
             max_sessions_per_token=limits["max_sessions_per_token"],

@@ -22,6 +22,7 @@ from ._auth import TokenAuthenticator
 from ._config import (
     AuditConfig,
     AuthConfig,
+    ContentConfig,
     GatewayConfig,
     HttpLimits,
     ListConfig,
@@ -82,6 +83,7 @@ __all__ = [
     "Candidate",
     "ClientRequestRelayed",
     "ConfigReloaded",
+    "ContentConfig",
     "DescriptionFlagged",
     "EventSink",
     "GateLayer",

@@ -20,14 +20,18 @@ from litestar.types import ASGIApp
 from mcp.server.transport_security import TransportSecuritySettings
 
 from mcpctl import __version__
+from mcpctl.content import DiskCache, ResultCache, default_cache_dir
 from mcpctl.errors import UsageError
 from mcpctl.llm import LlmProviders, load_providers
+from mcpctl.schemas import project_stages
 
 from ._admin import admin_router
 from ._audit_api import audit_router
 from ._audit_sink import GatewayAudit
 from ._auth import TokenAuthenticator
-from ._config import GatewayConfig, is_loopback
+from ._cache_api import cache_router
+from ._config import ContentConfig, GatewayConfig, is_loopback
+from ._content import ContentLayer
 from ._endpoint import MCP_MOUNT, mcp_endpoint
 from ._events import ConfigReloaded, Events
 from ._gate import GateLayer
@@ -110,6 +114,7 @@ def _layers(
     events: Events,
     tracing: Layer | None = None,
     proposals: Layer | None = None,
+    content: ContentLayer | None = None,
 ) -> list[Layer]:
     """The layers of every project's pipeline, outermost first: a new feature's layer is registered here."""
     return [
@@ -122,7 +127,21 @@ def _layers(
         PromptResourcesLayer(lambda: state.snapshot, pool),
         PinningLayer(lambda: state.snapshot, pool, events),
         ToolFilterLayer(lambda: state.snapshot),
+        # Innermost: a page fetch is a call of its tool for every layer above, and nothing refused is cached.
+        *([content] if content is not None else []),
     ]
+
+
+def _result_cache(settings: ContentConfig) -> ResultCache:
+    disk = None
+    if settings.disk:
+        disk = DiskCache(settings.disk_dir or default_cache_dir(), settings.disk_max_bytes)
+    return ResultCache(
+        max_bytes=settings.cache_max_bytes,
+        ttl_seconds=settings.cache_ttl_seconds,
+        max_per_session=settings.max_results_per_session,
+        disk=disk,
+    )
 
 
 def _route_family(path: str) -> str:
@@ -184,6 +203,13 @@ def _gauges(runtime: GatewayRuntime) -> Iterable[Gauge]:
     yield Gauge("mcpctl_open_sessions", "Open MCP sessions by project.", open_sessions)
     yield Gauge("mcpctl_store_generation", "Store generation the gateway serves.", generation)
 
+    def cache_bytes() -> Iterable[tuple[dict[str, str], float]]:
+        yield {"tier": "memory"}, float(runtime.cache.bytes) if runtime.cache is not None else 0.0
+        disk = runtime.cache.disk if runtime.cache is not None else None
+        yield {"tier": "disk"}, float(disk.bytes) if disk is not None else 0.0
+
+    yield Gauge("mcpctl_result_cache_bytes", "Bytes the paginated-result cache holds.", cache_bytes)
+
 
 def _warn_unapplied(snapshot: Snapshot, llm: LlmProviders) -> None:
     for name, spec in sorted(snapshot.projects.items()):
@@ -198,10 +224,10 @@ def _warn_unapplied(snapshot: Snapshot, llm: LlmProviders) -> None:
                     name,
                     named,
                 )
-        elif spec.proxy_model != "default":
+        elif project_stages(spec, snapshot.proxy_models) is None:
             # Said loudly: an operator who asked for a content pipeline must not assume they get one.
             logger.warning(
-                "project %s: proxyModel %r is not applied by this gateway version; every tool is exposed",
+                "project %s: proxyModel %r is not in the store; its results are only paginated",
                 name,
                 spec.proxy_model,
             )
@@ -234,6 +260,14 @@ def create_app(
     owns_llm = config.llm.providers is None
     llm = config.llm.providers if config.llm.providers is not None else load_providers(config.llm.config_file)
     gate = GateLayer(lambda: state.snapshot, Selector(llm), events)
+    cache = _result_cache(config.content)
+    content = ContentLayer(
+        lambda: state.snapshot,
+        cache,
+        llm,
+        llm_timeout=config.content.llm_timeout_seconds,
+        summary_timeout=config.content.summary_timeout_seconds,
+    )
     made_pool = _make_pool(config) if pool is None else None
     the_pool: GatewayPool = made_pool if made_pool is not None else cast(GatewayPool, pool)
     policy = PolicyLayer(lambda: state.snapshot) if config.policy.enforce else None
@@ -250,7 +284,15 @@ def create_app(
         security,
         config.sessions,
         layers=_layers(
-            config, state, policy, gate, the_pool, events, tracing, proposal_layer(the_store, events)
+            config,
+            state,
+            policy,
+            gate,
+            the_pool,
+            events,
+            tracing,
+            proposal_layer(the_store, events),
+            content,
         ),
         events=events,
         list_deadline=config.lists.deadline_seconds,
@@ -274,7 +316,7 @@ def create_app(
     # own `spec.rateLimit` apply.
     limiter = RateLimiter(config.rate_limit) if config.auth.enabled else None
     runtime = GatewayRuntime(
-        config, the_store, state, the_pool, sessions, auth, metrics, prober, events, audit=audit
+        config, the_store, state, the_pool, sessions, auth, metrics, prober, events, audit=audit, cache=cache
     )
     for gauge in [*_gauges(runtime), *(audit.gauges() if audit is not None else [])]:
         metrics.add_gauge(gauge)
@@ -312,6 +354,7 @@ def create_app(
             # Closed in reverse: sessions first, then the pool (and its processes), then the store.
             if owns_store:
                 owned.push_async_callback(close_store)
+            owned.callback(cache.close)
             if limiter is not None:
                 owned.push_async_callback(limiter.aclose)
                 await limiter.start()
@@ -349,7 +392,14 @@ def create_app(
         rate_check(limiter, metrics) if limiter is not None else None,
     )
     return Litestar(
-        route_handlers=[endpoint, health_router(), admin_router(), audit_router(), *config.extra_routers],
+        route_handlers=[
+            endpoint,
+            health_router(),
+            admin_router(),
+            audit_router(),
+            cache_router(),
+            *config.extra_routers,
+        ],
         lifespan=[lifespan],
         middleware=[
             _counting_middleware(metrics),

@@ -197,6 +197,28 @@ class TracingConfig:
 
 
 @dataclass(frozen=True)
+class ContentConfig:
+    """The result cache behind paginated results and sections (`mcpctl cache` shows it)."""
+
+    cache_max_bytes: int = 256 * 1024 * 1024
+    """Memory the cached results may hold; the least recently used leave first."""
+    cache_ttl_seconds: float = 3600.0
+    """How long a result can be fetched after it was produced."""
+    max_results_per_session: int = 64
+    """Results one session may hold; its oldest leave first."""
+    disk: bool = False
+    """Spill results pushed out of memory to files under `disk_dir` (0600, removed on shutdown)."""
+    disk_dir: Path | None = None
+    """Where (a directory of its own per process is made inside); default `~/.cache/mcpctl/results`."""
+    disk_max_bytes: int = 1024 * 1024 * 1024
+    """Bytes the spilled files may take; the oldest go first."""
+    llm_timeout_seconds: float = 5.0
+    """How long page titles may take before `Page N` is used instead."""
+    summary_timeout_seconds: float = 30.0
+    """How long a `summarize` stage waits for the LLM before it answers a head-and-tail excerpt."""
+
+
+@dataclass(frozen=True)
 class GatewayConfig:
     """Everything `create_app` needs: where the store is, where the app listens, and per-feature settings."""
 
@@ -218,6 +240,7 @@ class GatewayConfig:
     lists: ListConfig = field(default_factory=ListConfig)
     probes: ProbeConfig = field(default_factory=ProbeConfig)
     tracing: TracingConfig = field(default_factory=TracingConfig)
+    content: ContentConfig = field(default_factory=ContentConfig)
     extra_hosts: Sequence[str] = ()
     """More `Host` header values to accept (e.g. a public name behind a proxy), as `host` or `host:port`."""
     extra_origins: Sequence[str] = ()

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from litestar import Request
 
+from mcpctl.content import ResultCache
 from mcpctl.schemas import LiveResource
 from mcpctl.store import AuditEvent, AuditQuery, AuditSession
 
@@ -73,6 +74,8 @@ class GatewayRuntime:
     events: Events
     audit: GatewayAudit | None = None
     """The audit writer and sink; None when the audit trail is off."""
+    cache: ResultCache | None = None
+    """The content layer's result cache (paginated results, sections)."""
 
 
 def runtime_of(request: Request[Any, Any, Any]) -> GatewayRuntime:

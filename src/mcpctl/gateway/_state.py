@@ -25,6 +25,8 @@ from mcpctl.schemas import (
     ProjectSpec,
     Prompt,
     PromptSpec,
+    ProxyModel,
+    ProxyModelSpec,
     Server,
     ServerSpec,
     Template,
@@ -68,6 +70,8 @@ class Snapshot:
     """Approved tool definitions (ToolPins) by server name."""
     policy: PolicySet = field(default_factory=PolicySet, compare=False)
     """Users, groups, role bindings and tokens' specs, indexed: whom the gateway lets do what."""
+    proxy_models: dict[str, ProxyModelSpec] = field(default_factory=dict)
+    """ProxyModel specs by name: the content stages of projects that name one (read at every call)."""
 
     def project_servers(self, project: str) -> list[str]:
         """Names of the project's servers that exist in this snapshot, in the project's order."""
@@ -158,7 +162,12 @@ def load_snapshot(store: SnapshotSource) -> Snapshot:
     policy = PolicySet.from_resources(
         live for kind in POLICY_KINDS for live in store.list_resources(kind=kind)
     )
-    return Snapshot(generation, projects, servers, errors, prompts, pins, policy)
+    proxy_models = {
+        live.resource.metadata.name: live.resource.spec
+        for live in store.list_resources(kind="ProxyModel")
+        if isinstance(live.resource, ProxyModel)
+    }
+    return Snapshot(generation, projects, servers, errors, prompts, pins, policy, proxy_models)
 
 
 def _reason(error: BaseException) -> str:

@@ -24,11 +24,14 @@ from mcpctl.schemas import (
     Project,
     Prompt,
     Reference,
+    ProxyModel,
     ResourceModel,
     RoleBinding,
     Server,
+    Stage,
     ToolPins,
     parse_resource,
+    project_stages,
     references,
     referrers,
 )
@@ -257,11 +260,33 @@ def _project_relations(inventory: Inventory, live: LiveResource, now: datetime) 
     bindings = Section("Role bindings", ("NAME", "SUBJECTS"))
     bindings.rows.extend((rb.identity.name, _subjects(rb)) for rb in inventory.of_kind("RoleBinding", name))
     sections = [servers, prompts, tokens, bindings]
-    if resource.spec.proxy_model not in BUILTIN_PROXY_MODELS:
-        model = resource.spec.proxy_model
+    model = resource.spec.proxy_model
+    if model not in BUILTIN_PROXY_MODELS:
         row = (model, _present(inventory.exists("ProxyModel", model)))
         sections.append(Section("Proxy model", ("NAME", "STATUS"), [row]))
+    stored = inventory.get("ProxyModel", model) if model not in BUILTIN_PROXY_MODELS else None
+    models = (
+        {model: stored.resource.spec}
+        if stored is not None and isinstance(stored.resource, ProxyModel)
+        else {}
+    )
+    stages = project_stages(resource.spec, models)
+    pipeline = Section(f"Content pipeline ({model})", ("ORDER", "STAGE", "SETTINGS"))
+    if stages is None:
+        pipeline.rows.append(("-", "paginate", "the proxy model is missing: results are only paginated"))
+    else:
+        pipeline.rows.extend(stage_rows(stages))
+    sections.append(pipeline)
     return sections
+
+
+def stage_rows(stages: list[Stage]) -> list[tuple[str, ...]]:
+    """One row per content stage: its order, type and settings (`maxResponseChars=80000 pageChars=40000`)."""
+    rows: list[tuple[str, ...]] = []
+    for order, stage in enumerate(stages, 1):
+        settings = stage.model_dump(mode="json", by_alias=True, exclude={"type"})
+        rows.append((str(order), stage.type, " ".join(f"{k}={v}" for k, v in settings.items())))
+    return rows
 
 
 def _subjects(live: LiveResource) -> str:
@@ -356,9 +381,20 @@ def _toolpins_relations(inventory: Inventory, live: LiveResource, now: datetime)
 
 
 def _proxymodel_relations(inventory: Inventory, live: LiveResource, now: datetime) -> list[Section]:
+    assert isinstance(live.resource, ProxyModel)
+    stages = Section("Stages", ("ORDER", "STAGE", "SETTINGS"), stage_rows(list(live.resource.spec.stages)))
     projects = Section("Projects", ("NAME",))
-    projects.rows.extend((ref.source.name,) for ref in dependents(inventory, live.identity))
-    return [projects]
+    name = live.identity.name
+    if name in BUILTIN_PROXY_MODELS:
+        # Projects name built-ins without a reference (nothing to resolve): found by their field.
+        projects.rows.extend(
+            (p.identity.name,)
+            for p in inventory.of_kind("Project")
+            if isinstance(p.resource, Project) and p.resource.spec.proxy_model == name
+        )
+    else:
+        projects.rows.extend((ref.source.name,) for ref in dependents(inventory, live.identity))
+    return [stages, projects]
 
 
 def _rolebinding_relations(inventory: Inventory, live: LiveResource, now: datetime) -> list[Section]:

@@ -128,8 +128,8 @@ class SummarizeStage(Model):
     """Always `summarize`."""
     max_chars: Annotated[int, Field(ge=100, strict=True)] = 4_000
     """Length of the summary."""
-    tier: Literal["fast", "heavy"] = "fast"
-    """Which LLM tier summarizes."""
+    tier: Literal["fast", "heavy"] = "heavy"
+    """Which LLM tier summarizes first (the other one is the fallback, then a head-and-tail excerpt)."""
 
 
 Stage = Annotated[PaginateStage | SplitSectionsStage | SummarizeStage, Field(discriminator="type")]
@@ -149,3 +149,51 @@ class ProxyModel(ResourceModel):
     """Always `ProxyModel`."""
     spec: ProxyModelSpec
     """The stages."""
+
+
+DEFAULT_PAGE_CHARS = 40_000
+"""Page size of the built-in proxy models (never more than the project's `maxResponseChars`)."""
+
+
+def _builtin_paginate(pagination: Pagination) -> PaginateStage:
+    limit = pagination.max_response_chars
+    return PaginateStage(type="paginate", max_response_chars=limit, page_chars=min(DEFAULT_PAGE_CHARS, limit))
+
+
+def builtin_proxy_model(name: str, pagination: Pagination | None = None) -> ProxyModelSpec | None:
+    """The stages of a built-in proxy model (`default`, `gate`, `content-pipeline`); None for other names.
+
+    Their paginate stage uses the project's `spec.pagination` (the defaults without one).
+    """
+    if name not in BUILTIN_PROXY_MODELS:
+        return None
+    paginate = _builtin_paginate(pagination or Pagination())
+    if name == "content-pipeline":
+        return ProxyModelSpec(stages=[paginate, SplitSectionsStage(type="split-sections")])
+    return ProxyModelSpec(stages=[paginate])
+
+
+def project_stages(spec: ProjectSpec, proxy_models: dict[str, ProxyModelSpec]) -> list[Stage] | None:
+    """The content stages a project runs, in order; None when its `proxyModel` names no known ProxyModel.
+
+    Every project paginates: a ProxyModel without a paginate stage gets one last, from the project's
+    `spec.pagination`, and a ProxyModel's paginate stage never allows more than the project does.
+    """
+    builtin = builtin_proxy_model(spec.proxy_model, spec.pagination)
+    if builtin is not None:
+        return list(builtin.stages)
+    model = proxy_models.get(spec.proxy_model)
+    if model is None:
+        return None
+    limit = spec.pagination.max_response_chars
+    stages: list[Stage] = []
+    for stage in model.stages:
+        if isinstance(stage, PaginateStage):
+            bounded = min(stage.max_response_chars, limit)
+            stage = stage.model_copy(
+                update={"max_response_chars": bounded, "page_chars": min(stage.page_chars, bounded)}
+            )
+        stages.append(stage)
+    if not any(isinstance(stage, PaginateStage) for stage in stages):
+        stages.append(_builtin_paginate(spec.pagination))
+    return stages

@@ -43,8 +43,27 @@ SYSTEM_PROMPTS: dict[str, SystemPrompt] = {
             "Task: {{task}}"
         ),
     ),
+    "page-titles": SystemPrompt(
+        variables=("count", "pages"),
+        required=("pages",),
+        default=(
+            "A long tool result was cut into {{count}} pages. Give each page a short title (at most eight "
+            "words) saying what it holds, in page order.\n\n"
+            "The start of each page:\n{{pages}}\n\n"
+            "Answer with JSON: the titles, one per page."
+        ),
+    ),
+    "summarize": SystemPrompt(
+        variables=("text", "maxChars", "tool"),
+        required=("text",),
+        default=(
+            "Summarize this result of the tool {{tool}} for an AI assistant in at most {{maxChars}} "
+            "characters. Keep names, numbers and anything the assistant would need to act on.\n\n"
+            "{{text}}"
+        ),
+    ),
 }
-"""System prompts by Prompt name (the content pipeline adds its page-title and summary prompts here)."""
+"""System prompts by Prompt name: the gate's selection, the content pipeline's page titles and summaries."""
 
 
 def template_variables(text: str) -> list[str]:
