@@ -81,9 +81,10 @@ def test_two_concurrent_applies_serialize_and_lose_nothing(database_url: str, tm
 
 def test_second_apply_waits_then_fails_clearly_on_lock_timeout(database_url: str, tmp_path: Path) -> None:
     Store.open(database_url).close()
-    slow = start_apply(database_url, write_users(tmp_path / "a", "a", 20), delay=0.2)
+    # 20 steps of 0.5 s: the lock is held ~10 s, longer than a second CLI takes to start on a loaded machine.
+    slow = start_apply(database_url, write_users(tmp_path / "a", "a", 20), delay=0.5)
     wait_for_line(slow, "Plan:")
-    time.sleep(1.0)  # the slow apply now holds the lock for a few seconds
+    time.sleep(1.0)  # the slow apply now holds the lock
     started = time.monotonic()
     quick = subprocess.run(
         [
@@ -102,6 +103,7 @@ def test_second_apply_waits_then_fails_clearly_on_lock_timeout(database_url: str
         timeout=60,
     )
     waited = time.monotonic() - started
+    assert slow.poll() is None, "the slow apply ended before the second one asked for the lock"
     assert quick.returncode == 1
     assert "lock" in quick.stderr.lower() and "Traceback" not in quick.stderr
     assert waited < 30
