@@ -42,7 +42,8 @@ class KindInfo:
 
     model: type[ResourceModel]
     words: tuple[str, ...]
-    """CLI words (lowercase): singular, plural, then short forms; `get srv` and `create token` read them."""
+    """CLI words (lowercase), the lowercase kind first, then plural and short forms (`get srv`,
+    `create token`); RBAC rules name a kind by one of them (`servers`)."""
     table: str
     """The store table holding the kind's resources (`store/_tables.py` makes it from this)."""
     layout: str
@@ -62,11 +63,6 @@ class KindInfo:
     def scope(self) -> Scope:
         """`global`, `project` or `either` (the model's)."""
         return self.model.scope
-
-    @property
-    def plural(self) -> str:
-        """The plural CLI word, which RBAC rules also use as the resource type (`servers`)."""
-        return self.words[1]
 
     def layout_path(self, identity: Identity) -> PurePosixPath:
         """Where the example layout keeps the resource of `identity`."""
