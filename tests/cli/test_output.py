@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
-from mcpctl.cli._output import COLUMNS, age, render, render_table, table
-from mcpctl.schemas import KINDS, LiveResource, parse_resource
+from mcpctl.cli._output import age, render, render_table, table
+from mcpctl.schemas import KIND_INFO, KINDS, LiveResource, parse_resource
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 
@@ -97,7 +97,7 @@ def test_table_aligns_and_fills_cells() -> None:
 
 
 def test_every_kind_has_columns_and_renders() -> None:
-    assert set(COLUMNS) == set(KINDS)
+    assert set(KIND_INFO) == set(KINDS) and all(KIND_INFO[kind].columns for kind in KINDS)
     for sample in SAMPLES:
         for wide in (False, True):
             lines = render_table(sample.identity.kind, [sample], wide=wide, now=NOW).splitlines()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mcpctl.errors import ResourceNotFound, UsageError
+from mcpctl.inventory import token_expiry, token_status
 from mcpctl.inventory._inspect import (
     Inventory,
     dependents,
@@ -15,8 +16,6 @@ from mcpctl.inventory._inspect import (
     plan_delete,
     references,
     relations,
-    token_expiry,
-    token_status,
 )
 from mcpctl.policy import SubjectRef
 from mcpctl.schemas import CLI_MANAGER, Identity, LiveResource, McpToken, ResourceModel, parse_resource

@@ -11,7 +11,7 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import column, create_engine, insert, inspect, table
+from sqlalchemy import column, create_engine, insert, inspect, table, text
 
 from mcpctl.errors import StoreError
 from mcpctl.store import AuditEvent, AuditQuery, DatabaseUrl, Store, hash_token
@@ -20,7 +20,7 @@ from mcpctl.store._migrate import alembic_config, head_revision
 from mcpctl.store._tables import JSON_TYPE, KIND_TABLES, Base, UTCDateTime
 from mcpctl.store._url import sqlalchemy_url
 
-from ._samples import token
+from ._samples import resource, token
 
 
 def test_models_and_migrations_agree(store: Store, database_url: str) -> None:
@@ -33,7 +33,7 @@ def test_models_and_migrations_agree(store: Store, database_url: str) -> None:
     finally:
         engine.dispose()
     expected = {table.__tablename__ for table in KIND_TABLES.values()}  # type: ignore[attr-defined]
-    expected |= {"project_servers", "group_members", "audit_events", "revisions", "locks", "store_state"}
+    expected |= {"audit_events", "revisions", "locks", "store_state"}
     expected |= {"prompt_requests"}
     assert tables == expected | {"alembic_version"}
 
@@ -43,11 +43,11 @@ def test_head_revision_agrees_with_alembic() -> None:
 
 
 def test_upgrade_is_idempotent_and_reports_the_head(store: Store) -> None:
-    assert store.schema_revision() == head_revision() == "0004"
+    assert store.schema_revision() == head_revision() == "0005"
     store.upgrade()
     reopened = Store.open(store.url)
     try:
-        assert reopened.schema_revision() == "0004"
+        assert reopened.schema_revision() == "0005"
         assert reopened.generation() == 0
     finally:
         reopened.close()
@@ -108,7 +108,7 @@ def test_upgrade_to_the_audit_trail_keeps_existing_rows(database_url: str) -> No
         early.close()
 
     with Store.open(database_url) as store:
-        assert store.schema_revision() == "0004"
+        assert store.schema_revision() == "0005"
         events = store.query_audit()
         assert [(e.correlation_id, e.kind, e.outcome) for e in reversed(events)] == [
             ("a", "tool_call", "ok"),
@@ -128,9 +128,43 @@ def test_upgrade_to_the_audit_trail_keeps_existing_rows(database_url: str) -> No
     # And back down and up again, rows kept.
     _at_revision(database_url, "0001", down=True)
     with Store.open(database_url) as store:
-        assert store.schema_revision() == "0004"
+        assert store.schema_revision() == "0005"
         assert len(store.query_audit()) == 5
         assert store.token_record("platform", "ci-bot") is not None
+
+
+def test_relation_tables_are_dropped_and_refilled_on_downgrade(store: Store, database_url: str) -> None:
+    with store.transaction() as tx:
+        for kind in ("Server", "Project", "User", "Group"):
+            tx.put(resource(kind), managed_by="cli")
+    _at_revision(database_url, "0004", down=True)
+    assert _rows(database_url, "SELECT project_name, server_name FROM project_servers ORDER BY 2") == [
+        ("platform", "git"),
+        ("platform", "time"),
+    ]
+    assert _rows(database_url, "SELECT group_name, user_name FROM group_members ORDER BY 2") == [
+        ("devs", "alice"),
+        ("devs", "bob"),
+    ]
+    with Store.open(database_url) as reopened:
+        assert reopened.schema_revision() == "0005"
+        assert [live.identity.name for live in reopened.list_resources("Group")] == ["devs"]
+    engine = create_engine(sqlalchemy_url(database_url))
+    try:
+        with engine.connect() as connection:
+            tables = set(inspect(connection).get_table_names())
+    finally:
+        engine.dispose()
+    assert not tables & {"project_servers", "group_members"}
+
+
+def _rows(url: str, query: str) -> list[tuple[object, ...]]:
+    engine = create_engine(sqlalchemy_url(url))
+    try:
+        with engine.connect() as connection:
+            return [tuple(row) for row in connection.execute(text(query))]
+    finally:
+        engine.dispose()
 
 
 OLD_AUDIT_COLUMNS = (

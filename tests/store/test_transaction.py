@@ -106,24 +106,6 @@ def test_failure_inside_the_write_rolls_back(store: Store) -> None:
     assert [item.resource.metadata.name for item in store.list_resources("Server")] == ["a"]
 
 
-def test_relation_tables_follow_projects_and_groups(store: Store, database_url: str) -> None:
-    put_all(store)
-    assert rows(database_url, "SELECT project_name, server_name FROM project_servers ORDER BY 2") == [
-        ("platform", "git"),
-        ("platform", "time"),
-    ]
-    assert rows(database_url, "SELECT group_name, user_name FROM group_members ORDER BY 2") == [
-        ("devs", "alice"),
-        ("devs", "bob"),
-    ]
-    with store.transaction() as tx:
-        tx.put(resource("Project", spec={"servers": ["time"]}), managed_by=MANAGER)
-        tx.delete(Identity("Group", None, "devs"))
-    remaining = rows(database_url, "SELECT project_name, server_name FROM project_servers")
-    assert remaining == [("platform", "time")]
-    assert rows(database_url, "SELECT * FROM group_members") == []
-
-
 def test_filters_and_kind_aliases(store: Store) -> None:
     put_all(store)
     assert [i.identity for i in store.list_resources(project="platform")] == [

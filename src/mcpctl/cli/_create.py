@@ -29,6 +29,7 @@ from mcpctl.schemas import (
     Template,
     builtin_templates,
     instantiate_template,
+    kind_info,
     parse_resource,
     resolve_kind,
 )
@@ -162,8 +163,8 @@ def finish(
     `also` are written first, in the same transaction (a catalog template the checks found needed).
     """
     fmt, dry_run = options["fmt"], options["dry_run"]
-    is_token = isinstance(resource, McpToken)
-    if is_token and fmt and not dry_run:
+    mints_value = kind_info(resource.kind_name()).mints_value
+    if mints_value and fmt and not dry_run:
         raise UsageError("-o prints an mcptoken document only with --dry-run; creating one prints its value")
     store = open_store(options["database_url"])
     token_value = None
@@ -197,7 +198,8 @@ def finish(
             for needed in also:
                 tx.put(needed, managed_by=CLI_MANAGER)
                 click.echo(f"{slug(needed.identity)} created from the built-in catalog", err=True)
-            if isinstance(resource, McpToken):
+            if mints_value:
+                assert isinstance(resource, McpToken)
                 token_value = tx.create_token(resource, managed_by=CLI_MANAGER)
                 token_path = write_token(token_value)
             else:

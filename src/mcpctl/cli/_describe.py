@@ -22,7 +22,7 @@ from mcpctl.inventory import (
 )
 from mcpctl.policy import SubjectRef
 from mcpctl.reconciler import template_specs
-from mcpctl.schemas import LiveResource, McpToken, TemplateSpec, printable
+from mcpctl.schemas import LiveResource, McpToken, TemplateSpec, as_utc, printable
 
 from ._completion import PROMPT_REQUEST, REQUEST_WORDS, KindType, complete_names, complete_projects
 from ._get import find_or_catalog
@@ -44,7 +44,7 @@ def _mapping(values: dict[str, str]) -> str:
 def _when(moment: datetime | None, now: datetime) -> str:
     if moment is None:
         return "<unknown>"
-    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    moment = as_utc(moment)
     return f"{moment.isoformat(timespec='seconds')} ({age(moment, now)} ago)"
 
 

@@ -6,6 +6,9 @@ methods, so it loads no SQL itself (a test enforces it).
 
 from __future__ import annotations
 
+# Defined beside LiveResource in schemas (the kind descriptors' columns use them); re-exported here.
+from mcpctl.schemas import token_expiry, token_status
+
 from ._inspect import (
     PERMISSION_COLUMNS,
     DeletePlan,
@@ -17,8 +20,6 @@ from ._inspect import (
     plan_delete,
     policy_of,
     relations,
-    token_expiry,
-    token_status,
 )
 
 __all__ = [

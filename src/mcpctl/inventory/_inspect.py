@@ -7,8 +7,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
+
+from pydantic import ValidationError
 
 from mcpctl.errors import ResourceNotFound, UsageError
 from mcpctl.plan import dependency_key, describe_identity, kind_rank
@@ -20,7 +22,6 @@ from mcpctl.schemas import (
     Identity,
     LiveResource,
     McpToken,
-    McpTokenSpec,
     Project,
     Prompt,
     ProxyModel,
@@ -34,6 +35,7 @@ from mcpctl.schemas import (
     project_stages,
     references,
     referrers,
+    token_status,
 )
 
 
@@ -158,29 +160,6 @@ def token_bindings(inventory: Inventory, token: LiveResource) -> list[LiveResour
         if any(s.kind == "McpToken" and s.name == token.identity.name for s in live.resource.spec.subjects):
             found.append(live)
     return found
-
-
-def token_expiry(expires: str, created_at: datetime | None) -> datetime | None:
-    """When a token stops working: None for `never`; durations count from its creation (or now)."""
-    start = _aware(created_at) if created_at is not None else datetime.now(UTC)
-    return McpTokenSpec(expires=expires).expiry(start)
-
-
-def token_status(token: LiveResource, now: datetime) -> str:
-    """`revoked`, `expired` or `active`."""
-    resource = token.resource
-    assert isinstance(resource, McpToken)
-    if resource.spec.revoked:
-        return "revoked"
-    expiry = token_expiry(resource.spec.expires, token.created_at)
-    if expiry is not None and expiry <= _aware(now):
-        return "expired"
-    return "active"
-
-
-def _aware(moment: datetime) -> datetime:
-    # SQLite hands back naive datetimes; the store writes UTC.
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 @dataclass(frozen=True)
@@ -499,24 +478,30 @@ def _dependents_first(doomed: dict[Identity, LiveResource]) -> list[LiveResource
 
 
 def _drop_reference(resource: ResourceModel, ref: Reference) -> ResourceModel | None:
-    """`resource` without its reference to `ref.target`, or None when it cannot stand without it."""
+    """`resource` without its reference to `ref.target`, or None when it cannot stand without it.
+
+    The reference graph's field says where: a list loses the item naming the target (a name, or a
+    `{kind, name}` subject), an optional field is dropped; what no longer validates cannot stand.
+    """
     doc: dict[str, Any] = resource.to_document()
-    spec = doc.setdefault("spec", {})
-    name = ref.target.name
-    if ref.field == "spec.servers":
-        spec["servers"] = [s for s in spec.get("servers", []) if s != name]
-    elif ref.field == "spec.proxyModel":
-        spec.pop("proxyModel", None)
-    elif ref.field == "spec.members":
-        spec["members"] = [m for m in spec.get("members", []) if m != name]
-    elif ref.field == "spec.subjects":
-        spec["subjects"] = [
-            s for s in spec.get("subjects", []) if (s["kind"], s["name"]) != (ref.target.kind, name)
-        ]
-        if not spec["subjects"]:
-            return None
-    elif ref.field == "spec.owner":
-        spec.pop("owner", None)
-    else:
+    *parents, last = ref.field.split(".")
+    node: Any = doc
+    for step in parents:
+        node = node.get(step) if isinstance(node, dict) else None
+    if not isinstance(node, dict) or last not in node:
         return None
-    return parse_resource(doc)
+    value = node[last]
+    if isinstance(value, list):
+        node[last] = [item for item in value if not _names_target(item, ref.target)]
+    else:
+        del node[last]
+    try:
+        return parse_resource(doc)
+    except ValidationError:
+        return None
+
+
+def _names_target(item: Any, target: Identity) -> bool:
+    if isinstance(item, dict):
+        return (item.get("kind"), item.get("name")) == (target.kind, target.name)
+    return bool(item == target.name)

@@ -23,6 +23,7 @@ from mcpctl.schemas import (
     Template,
     TemplateSpec,
     format_field,
+    kind_info,
     masked,
     parse_resource,
     resource_sensitive_paths,
@@ -39,12 +40,6 @@ from ._yamlio import (
     write_text_atomic,
 )
 
-_SHARED_FILES = {
-    "User": "rbac/users.yaml",
-    "Group": "rbac/groups.yaml",
-    "RoleBinding": "rbac/bindings.yaml",
-}
-_OWN_FILES = {"Template": "templates", "Server": "servers", "ProxyModel": "proxymodels", "ToolPins": "pins"}
 _REFERENCE_NOTE = "withheld on export: give a secretRef or fromEnv here (or the value)"
 _LITERAL_NOTE = "withheld on export: put the value back (this field takes no secretRef)"
 
@@ -55,19 +50,8 @@ def withheld_note(path: FieldPath) -> str:
 
 
 def layout_path(resource: ResourceModel) -> PurePosixPath:
-    """Where the example layout keeps `resource`, relative to the repository root."""
-    kind, project, name = resource.identity
-    if kind in _SHARED_FILES:
-        return PurePosixPath(_SHARED_FILES[kind])
-    if kind in _OWN_FILES:
-        return PurePosixPath(_OWN_FILES[kind]) / f"{name}.yaml"
-    if kind == "Project":
-        return PurePosixPath("projects") / name / "project.yaml"
-    if kind == "Prompt":
-        return PurePosixPath("projects") / str(project) / "prompts" / f"{name}.yaml"
-    if kind == "McpToken":
-        return PurePosixPath("tokens") / str(project) / f"{name}.yaml"
-    return PurePosixPath(kind.lower()) / f"{name}.yaml"
+    """Where the example layout keeps `resource`, relative to the repository root (its kind's descriptor)."""
+    return kind_info(resource.kind_name()).layout_path(resource.identity)
 
 
 @dataclass

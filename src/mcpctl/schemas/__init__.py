@@ -19,8 +19,9 @@ from ._base import (
 from ._builtin import BUILTIN_MANAGER, BUILTIN_PREFIX, builtin_templates, with_builtin_templates
 from ._hygiene import Finding, description_findings, is_invisible, strip_invisible
 from ._jsonschema import export_schemas, schema_files
+from ._kinds import KIND_INFO, Column, KindInfo, kind_info
 from ._limits import MAX_DOCUMENTS_ENV, MAX_PROBLEMS_ENV, Limits
-from ._live import CLI_MANAGER, LiveResource, gitops_manager
+from ._live import CLI_MANAGER, LiveResource, gitops_manager, token_expiry, token_status
 from ._loader import STDIN, Document, LoadResult, load_documents, load_text
 from ._pins import (
     PINNED_FIELDS,
@@ -113,6 +114,7 @@ from ._system import (
     template_variables,
 )
 from ._text import has_unsafe, printable
+from ._time import as_utc
 from ._validate import SourcedResource, ValidationResult, load_and_validate, validate_documents
 
 __all__ = [
@@ -124,6 +126,7 @@ __all__ = [
     "DEFAULT_PAGE_CHARS",
     "KINDS",
     "KIND_ALIASES",
+    "KIND_INFO",
     "LINK_TARGET",
     "MAX_DOCUMENTS_ENV",
     "MAX_PROBLEMS_ENV",
@@ -136,6 +139,7 @@ __all__ = [
     "SYSTEM_PROMPTS",
     "WITHHELD",
     "ClientRequests",
+    "Column",
     "Document",
     "FieldPath",
     "Finding",
@@ -145,6 +149,7 @@ __all__ = [
     "GroupSpec",
     "HealthCheck",
     "Identity",
+    "KindInfo",
     "Limits",
     "LiveResource",
     "LoadResult",
@@ -194,6 +199,7 @@ __all__ = [
     "User",
     "UserSpec",
     "ValidationResult",
+    "as_utc",
     "builtin_proxy_model",
     "builtin_templates",
     "compare_pins",
@@ -206,6 +212,7 @@ __all__ = [
     "instantiate_template",
     "is_invisible",
     "is_sensitive",
+    "kind_info",
     "load_and_validate",
     "load_documents",
     "load_text",
@@ -229,6 +236,8 @@ __all__ = [
     "strip_invisible",
     "system_prompt_problems",
     "template_variables",
+    "token_expiry",
+    "token_status",
     "tool_definition",
     "validate_documents",
     "with_builtin_templates",

@@ -9,7 +9,7 @@ Also the advice that is not an error: literal values under secret-looking keys, 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, get_args
 
 from pydantic import ValidationError
 from pydantic.alias_generators import to_snake
@@ -22,7 +22,8 @@ from ._pins import ToolPins
 from ._problems import Problem, did_you_mean, format_field
 from ._project import BUILTIN_PROXY_MODELS, LINK_TARGET, Project, Prompt
 from ._rbac import McpToken, RoleBinding, Rule
-from ._refgraph import REFERENCE_GRAPH, Reference, references
+from ._refgraph import Reference, references
+from ._resource import KIND_ALIASES, KINDS
 from ._sensitive import SENSITIVE, WITHHELD, looks_secret, looks_secret_value, placeholder_paths
 from ._server import PLACEHOLDER, Server, ServerSpec, Template, instantiate_template, template_placeholders
 from ._system import SYSTEM_PROJECT, system_prompt_problems
@@ -30,17 +31,12 @@ from ._system import SYSTEM_PROJECT, system_prompt_problems
 if TYPE_CHECKING:
     from ._validate import SourcedResource
 
-RULE_KINDS = {
-    "servers": "Server",
-    "templates": "Template",
-    "projects": "Project",
-    "prompts": "Prompt",
-    "users": "User",
-    "groups": "Group",
-    "rolebindings": "RoleBinding",
-    "mcptokens": "McpToken",
+RULE_KINDS: dict[str, str] = {
+    resource: KIND_ALIASES[resource]
+    for resource in get_args(Rule.model_fields["resource"].annotation)
+    if resource != "*"
 }
-"""The kind each `resource` value of a rule names."""
+"""The kind each `resource` value of a rule names (one of the kind's CLI words: `servers`)."""
 
 
 def check_references(resources: Sequence[SourcedResource], known: set[Identity]) -> list[Problem]:
@@ -67,43 +63,33 @@ def _raw_path(document: Document, *path: str | int) -> FieldPath:
     return tuple(written)
 
 
-def _item_path(document: Document, value: str, *path: str) -> FieldPath:
-    """Path of `value` inside the list at `path` as written (models sort lists, YAML does not)."""
-    written = _raw_path(document, *path)
-    current: Any = document.data
-    for step in written:
-        current = current.get(step) if isinstance(current, dict) else None
-    if isinstance(current, list) and value in current:
-        return (*written, current.index(value))
-    return written
-
-
 def _subject_path(document: Document, kind: str, name: str) -> FieldPath:
     """Path of a RoleBinding subject's name as written (the first subject if none matches)."""
-    raw_subjects = document.data.get("spec", {}).get("subjects", [])
-    index = next(
-        (
-            i
-            for i, s in enumerate(raw_subjects)
-            if isinstance(s, dict) and s.get("kind") == kind and s.get("name") == name
-        ),
-        0,
-    )
-    return ("spec", "subjects", index, "name")
-
-
-_LIST_FIELDS = frozenset({"spec.servers", "spec.members"})
-"""Reference fields that are lists of names."""
+    return _reference_path(
+        document,
+        Reference(Identity("RoleBinding", None, ""), Identity(kind, None, name), "spec.subjects", False),
+    )[0]
 
 
 def _reference_path(document: Document, ref: Reference) -> tuple[FieldPath, bool]:
-    """Where `ref` is written in `document`, and whether its field is a list (one problem per item)."""
-    if ref.field == "spec.subjects":
-        return _subject_path(document, ref.target.kind, ref.target.name), True
-    steps = ref.field.split(".")
-    if ref.field in _LIST_FIELDS:
-        return _item_path(document, ref.target.name, *steps), True
-    return _raw_path(document, *steps), False
+    """Where `ref` is written in `document`, and whether its field is a list (one problem per item).
+
+    An item of a list is a name or a `{kind, name}` mapping (a subject); models sort lists, YAML does
+    not, so the index is looked up in the document as written.
+    """
+    written = _raw_path(document, *ref.field.split("."))
+    current: Any = document.data
+    for step in written:
+        current = current.get(step) if isinstance(current, dict) else None
+    if not isinstance(current, list):
+        return written, False
+    if current and all(isinstance(item, dict) for item in current):
+        key = (ref.target.kind, ref.target.name)
+        index = next((i for i, s in enumerate(current) if (s.get("kind"), s.get("name")) == key), 0)
+        return (*written, index, "name"), True
+    if ref.target.name in current:
+        return (*written, current.index(ref.target.name)), True
+    return written, True
 
 
 class _CrossReferences:
@@ -130,23 +116,18 @@ class _CrossReferences:
             "Template": self._check_template,
             "Server": self._check_server,
             "ToolPins": self._check_toolpins,
-            "ProxyModel": self._no_checks,
-            "Project": self._no_checks,
             "Prompt": self._check_prompt,
-            "User": self._no_checks,
-            "Group": self._no_checks,
             "RoleBinding": self._check_rolebinding,
             "McpToken": self._check_mcptoken,
         }
-        if set(checks) != set(REFERENCE_GRAPH):
-            raise LookupError(f"cross-reference checks and the reference graph differ: {sorted(checks)}")
+        if unknown := set(checks) - set(KINDS):
+            raise LookupError(f"cross-reference checks for unknown kinds {sorted(unknown)}")
         for item in self.resources:
             self._check_targets(item.resource, item.document)
-            checks[item.resource.kind_name()](item.resource, item.document)
+            check = checks.get(item.resource.kind_name())
+            if check is not None:
+                check(item.resource, item.document)
         return self.problems
-
-    def _no_checks(self, resource: Any, document: Document) -> None:
-        """A kind with nothing to check beyond the existence of what it names."""
 
     def _check_targets(self, resource: ResourceModel, document: Document) -> None:
         """Every target the reference graph finds must exist; a scalar field reports only its first."""
@@ -383,14 +364,13 @@ class _CrossReferences:
                 where: FieldPath = ("spec", section, index, "names")
                 if isinstance(names, list) and name in names:
                     where = (*where, names.index(name))
-                scoped = project if kind in ("Prompt", "McpToken") else None
+                scoped = project if KINDS[kind].scope == "project" else None
                 self._error(document, where, self._unknown(kind, name, scoped))
 
     def _rule_target_exists(self, kind: str, project: str | None, name: str) -> bool:
-        if kind in ("Prompt", "McpToken"):
-            if project is not None:
-                return self._exists(kind, project, name)
-            return (kind, name) in self.kind_names
-        if kind == "RoleBinding":
-            return (kind, name) in self.kind_names
-        return self._exists(kind, None, name)
+        scope = KINDS[kind].scope
+        if scope == "project" and project is not None:
+            return self._exists(kind, project, name)
+        if scope == "global":
+            return self._exists(kind, None, name)
+        return (kind, name) in self.kind_names  # any project (or none, for a kind of either scope)

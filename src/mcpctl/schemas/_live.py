@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 
 from ._base import Identity, ResourceModel
+from ._rbac import McpToken, McpTokenSpec
+from ._time import as_utc
 
 CLI_MANAGER = "cli"
 """`managed_by` of resources created with `mcpctl create`."""
@@ -37,3 +39,21 @@ class LiveResource:
     def identity(self) -> Identity:
         """The (kind, project, name) key."""
         return self.resource.identity
+
+
+def token_expiry(expires: str, created_at: datetime | None) -> datetime | None:
+    """When a token stops working: None for `never`; durations count from its creation (or now)."""
+    start = as_utc(created_at) if created_at is not None else datetime.now(UTC)
+    return McpTokenSpec(expires=expires).expiry(start)
+
+
+def token_status(token: LiveResource, now: datetime) -> str:
+    """`revoked`, `expired` or `active`."""
+    resource = token.resource
+    assert isinstance(resource, McpToken)
+    if resource.spec.revoked:
+        return "revoked"
+    expiry = token_expiry(resource.spec.expires, token.created_at)
+    if expiry is not None and expiry <= as_utc(now):
+        return "expired"
+    return "active"

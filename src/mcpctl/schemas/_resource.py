@@ -1,47 +1,26 @@
-"""The union of all kinds, discriminated on `kind`, and the names the CLI accepts for each."""
+"""The union of all kinds, discriminated on `kind`, and the names the CLI accepts for each (both from
+the kind descriptors in `_kinds`)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Annotated, Any
+from typing import Annotated, Any, Union, cast
 
 from pydantic import Field, TypeAdapter
 
 from ._base import Identity, ResourceModel
-from ._pins import ToolPins
-from ._project import Project, Prompt, ProxyModel
-from ._rbac import Group, McpToken, RoleBinding, User
-from ._server import Server, Template
+from ._kinds import KIND_INFO
 
-Resource = Annotated[
-    Server | Template | Project | Prompt | User | Group | RoleBinding | McpToken | ProxyModel | ToolPins,
-    Field(discriminator="kind"),
-]
-"""Any resource document."""
-
-RESOURCE_ADAPTER: TypeAdapter[Resource] = TypeAdapter(Resource)
-
-KINDS: dict[str, type[ResourceModel]] = {
-    model.kind_name(): model
-    for model in (Template, Server, ToolPins, ProxyModel, Project, Prompt, User, Group, RoleBinding, McpToken)
-}
+KINDS: dict[str, type[ResourceModel]] = {kind: info.model for kind, info in KIND_INFO.items()}
 """Every kind by its `kind` value, in dependency order (a kind only refers to kinds before it)."""
 
-_KIND_ALIASES: dict[str, tuple[str, ...]] = {
-    "Server": ("server", "servers", "srv"),
-    "Template": ("template", "templates", "tpl", "tmpl"),
-    "Project": ("project", "projects", "proj"),
-    "Prompt": ("prompt", "prompts", "pr"),
-    "User": ("user", "users", "usr"),
-    "Group": ("group", "groups", "grp"),
-    "RoleBinding": ("rolebinding", "rolebindings", "rb"),
-    "McpToken": ("mcptoken", "mcptokens", "token", "tokens", "tok"),
-    "ProxyModel": ("proxymodel", "proxymodels", "pm"),
-    "ToolPins": ("toolpins", "toolpin", "tp"),
-}
-KIND_ALIASES: dict[str, str] = {
-    alias: kind for kind, aliases in _KIND_ALIASES.items() for alias in (*aliases, kind.lower())
-}
+# The union is built from the descriptors, so a new kind is parsed once it has one.
+Resource: Any = Annotated[Union[tuple(KINDS.values())], Field(discriminator="kind")]  # noqa: UP007
+"""Any resource document."""
+
+RESOURCE_ADAPTER: TypeAdapter[ResourceModel] = cast("TypeAdapter[ResourceModel]", TypeAdapter(Resource))
+
+KIND_ALIASES: dict[str, str] = {word: kind for kind, info in KIND_INFO.items() for word in info.words}
 """Singular, plural and short names of every kind (lowercase) → the kind."""
 
 

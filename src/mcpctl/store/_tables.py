@@ -6,7 +6,7 @@ Global resources keep `project = ''` (not NULL) so that (project, name) is uniqu
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import (
     JSON,
@@ -25,6 +25,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 from sqlalchemy.types import TypeDecorator
+
+from mcpctl.schemas import KIND_INFO, KindInfo
 
 JSON_TYPE = JSON().with_variant(JSONB(), "postgresql")
 ID_TYPE = BigInteger().with_variant(Integer(), "sqlite")
@@ -67,6 +69,12 @@ class Base(DeclarativeBase):
     )
 
 
+def table_of(model: type[Any]) -> Table:
+    """The Core `Table` of an ORM model, typed as such (statements here are written in Core)."""
+    table: Table = model.__table__
+    return table
+
+
 class ResourceRow:
     """Columns every kind's table shares."""
 
@@ -89,34 +97,6 @@ class ResourceRow:
         return (Index(None, "project", "name", unique=True),)
 
 
-class TemplateRow(ResourceRow, Base):
-    __tablename__ = "templates"
-
-
-class ServerRow(ResourceRow, Base):
-    __tablename__ = "servers"
-
-
-class ProjectRow(ResourceRow, Base):
-    __tablename__ = "projects"
-
-
-class PromptRow(ResourceRow, Base):
-    __tablename__ = "prompts"
-
-
-class UserRow(ResourceRow, Base):
-    __tablename__ = "users"
-
-
-class GroupRow(ResourceRow, Base):
-    __tablename__ = "groups"
-
-
-class RoleBindingRow(ResourceRow, Base):
-    __tablename__ = "role_bindings"
-
-
 class McpTokenRow(ResourceRow, Base):
     """A token: its spec plus the SHA-256 of its value and a display prefix (never the value)."""
 
@@ -130,27 +110,22 @@ class McpTokenRow(ResourceRow, Base):
     """When the gateway last accepted the token (kept to the minute: see `Store.touch_token`)."""
 
 
-class ProxyModelRow(ResourceRow, Base):
-    __tablename__ = "proxy_models"
+_OWN_ROWS: dict[str, type[ResourceRow]] = {"McpToken": McpTokenRow}
+"""Kinds whose table has columns beyond the shared ones; every other kind's is made from its descriptor."""
 
 
-class ToolPinsRow(ResourceRow, Base):
-    __tablename__ = "tool_pins"
+def _kind_row(info: KindInfo) -> type[ResourceRow]:
+    own = _OWN_ROWS.get(info.kind)
+    if own is not None:
+        if table_of(own).name != info.table:
+            raise LookupError(f"{info.kind}: its row class's table is not {info.table!r} (schemas/_kinds.py)")
+        return own
+    row = type(f"{info.kind}Row", (ResourceRow, Base), {"__tablename__": info.table, "__module__": __name__})
+    return cast("type[ResourceRow]", row)
 
 
-KIND_TABLES: dict[str, type[ResourceRow]] = {
-    "Template": TemplateRow,
-    "Server": ServerRow,
-    "ToolPins": ToolPinsRow,
-    "Project": ProjectRow,
-    "Prompt": PromptRow,
-    "User": UserRow,
-    "Group": GroupRow,
-    "RoleBinding": RoleBindingRow,
-    "McpToken": McpTokenRow,
-    "ProxyModel": ProxyModelRow,
-}
-"""The table of every kind, in the dependency order of `mcpctl.schemas.KINDS`."""
+KIND_TABLES: dict[str, type[ResourceRow]] = {kind: _kind_row(info) for kind, info in KIND_INFO.items()}
+"""The table of every kind (named by its descriptor), in the dependency order of `mcpctl.schemas.KINDS`."""
 
 
 class PromptRequestRow(Base):
@@ -177,24 +152,6 @@ class PromptRequestRow(Base):
     commit: Mapped[str | None] = mapped_column(String(64))
 
     __table_args__ = (Index(None, "project", "name", unique=True),)
-
-
-class ProjectServerRow(Base):
-    """Which servers a project serves (derived from Project.spec.servers, kept for reverse lookups)."""
-
-    __tablename__ = "project_servers"
-
-    project_name: Mapped[str] = mapped_column(String(253), primary_key=True)
-    server_name: Mapped[str] = mapped_column(String(253), primary_key=True, index=True)
-
-
-class GroupMemberRow(Base):
-    """Which users a group holds (derived from Group.spec.members, kept for "a user's groups")."""
-
-    __tablename__ = "group_members"
-
-    group_name: Mapped[str] = mapped_column(String(253), primary_key=True)
-    user_name: Mapped[str] = mapped_column(String(253), primary_key=True, index=True)
 
 
 class AuditEventRow(Base):
@@ -263,9 +220,3 @@ class StoreStateRow(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     generation: Mapped[int] = mapped_column(BigInteger)
-
-
-def table_of(model: type[Any]) -> Table:
-    """The Core `Table` of an ORM model, typed as such (statements here are written in Core)."""
-    table: Table = model.__table__
-    return table

@@ -24,8 +24,6 @@ from ._tables import (
     GLOBAL,
     KIND_TABLES,
     AuditEventRow,
-    GroupMemberRow,
-    ProjectServerRow,
     RevisionRow,
     StoreStateRow,
     table_of,
@@ -278,7 +276,6 @@ class StoreTransaction:
             self._update_rows(_table(kind), rows)
         for kind, rows in inserts.items():
             self._connection.execute(insert(_table(kind)), rows)
-        self._write_relations()
         self._changed = True
         self._pending.clear()
         self._existing.clear()
@@ -296,36 +293,10 @@ class StoreTransaction:
             )
             self._connection.execute(statement, group)
 
-    def _write_relations(self) -> None:
-        for kind, relation, owner_column, member_column, members in (
-            ("Project", table_of(ProjectServerRow), "project_name", "server_name", "servers"),
-            ("Group", table_of(GroupMemberRow), "group_name", "user_name", "members"),
-        ):
-            touched = [identity for identity in self._pending if identity.kind == kind]
-            if not touched:
-                continue
-            names = [identity.name for identity in touched]
-            for start in range(0, len(names), _CHUNK):
-                owner = relation.c[owner_column]
-                self._connection.execute(delete(relation).where(owner.in_(names[start : start + _CHUNK])))
-            rows = [
-                {owner_column: identity.name, member_column: member}
-                for identity in touched
-                if isinstance(operation := self._pending[identity], _Put)
-                for member in _members(operation.resource, members)
-            ]
-            if rows:
-                self._connection.execute(insert(relation), rows)
-
 
 def _table(kind: str) -> Table:
     table: Table = table_of(KIND_TABLES[kind])
     return table
-
-
-def _members(resource: ResourceModel, field: str) -> list[str]:
-    spec: Any = getattr(resource, "spec")  # noqa: B009  (ResourceModel itself declares no spec)
-    return list(getattr(spec, field))
 
 
 def _unchanged(existing: _Existing, values: Mapping[str, Any]) -> bool:
