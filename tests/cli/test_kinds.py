@@ -7,7 +7,7 @@ from mcpctl.cli._kinds import KIND_ALIASES, KIND_SCOPES, resolve_kind
 
 
 def test_scopes_are_those_of_the_models_in_kinds_order() -> None:
-    assert KIND_SCOPES == {kind: model.scope for kind, model in schemas.KINDS.items()}
+    assert {kind: model.scope for kind, model in schemas.KINDS.items()} == KIND_SCOPES
     assert list(KIND_SCOPES) == list(schemas.KINDS)
 
 

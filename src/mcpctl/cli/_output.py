@@ -37,8 +37,6 @@ from mcpctl.schemas import (
     sensitive_paths,
 )
 
-from ._options import OUTPUT_FORMATS
-
 DOCUMENT_FORMATS = ("yaml", "json")
 """Values of `-o` for commands that print documents (`create`)."""
 LIST_KIND = "List"
