@@ -13,6 +13,7 @@ from mcpctl.errors import PlanRefused, StalePlan, UsageError
 from ._main import cli
 from ._options import current_actor, database_option, open_store
 from ._plan import filename_option, plan_source, prune_all_option, refuse_if_errored, use_color
+from ._progress import progress
 from ._source_options import source_from_options, source_options
 
 if TYPE_CHECKING:
@@ -123,17 +124,19 @@ def apply_command(
         _confirm(yes)
     store = open_store(database_url)
     try:
-        # -f input is planned again under the lock if another apply got in first; a saved plan never is.
-        result = apply_plan(
-            store,
-            plan,
-            lock_timeout=lock_timeout,
-            actor=current_actor(),
-            token_output=token_output,
-            overwrite_tokens=overwrite_tokens,
-            refresh=state,
-            accept_different=yes,
-        )
+        with progress("Applying changes") as tick:
+            # -f input is planned again under the lock if another apply got in first; a saved plan never is.
+            result = apply_plan(
+                store,
+                plan,
+                lock_timeout=lock_timeout,
+                actor=current_actor(),
+                token_output=token_output,
+                overwrite_tokens=overwrite_tokens,
+                refresh=state,
+                accept_different=yes,
+                progress=tick,
+            )
     finally:
         store.close()
     if result.plan is not None and result.plan.changes != plan.changes:

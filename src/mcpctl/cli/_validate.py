@@ -13,6 +13,7 @@ import click
 from mcpctl.errors import UsageError
 
 from ._main import cli
+from ._progress import progress
 from ._source_options import source_options, validate_repository
 
 if TYPE_CHECKING:
@@ -65,7 +66,8 @@ def validate(
     if repo is not None:
         result = validate_repository(repo, ref, path, limits=limits)
     else:
-        result = load_and_validate(paths, limits=limits)
+        with progress("Validating documents", enabled=fmt != "json") as tick:
+            result = load_and_validate(paths, limits=limits, progress=tick)
     if fmt == "json":
         click.echo(render_json(result))
     else:
