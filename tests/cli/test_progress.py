@@ -5,6 +5,7 @@ Real `mcpctl` processes: stderr on a pseudo-terminal (the TTY case) or on a pipe
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import pty
 import subprocess
@@ -21,13 +22,12 @@ ERASE_LINE = b"\x1b[2K"
 
 @pytest.fixture(scope="module")
 def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    sys.path.insert(0, str(BENCH))
-    try:
-        from validate_bench import generate_repo
-    finally:
-        sys.path.remove(str(BENCH))
+    spec = importlib.util.spec_from_file_location("validate_bench", BENCH / "validate_bench.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
     path = tmp_path_factory.mktemp("progress") / "repo"
-    generate_repo(path, 400, 20)
+    bench.generate_repo(path, 400, 20)
     return path
 
 
