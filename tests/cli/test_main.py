@@ -57,6 +57,29 @@ def test_tab_completion_of_commands_imports_no_store_models_or_sdk() -> None:
     assert not _modules_after([], env) & set(HEAVY)
 
 
+LIGHT_HELP = ("get", "describe", "delete", "export", "plan", "diff", "apply", "validate")
+"""Commands whose `--help` loads only the command's module and its options, like `mcpctl --help`."""
+
+
+@pytest.mark.parametrize("name", LIGHT_HELP)
+def test_help_of_a_resource_command_imports_no_store_models_or_sdk(name: str) -> None:
+    loaded = _modules_after([name, "--help"])
+    assert "click" in loaded
+    assert not loaded & set(HEAVY), loaded & set(HEAVY)
+
+
+@pytest.mark.parametrize(
+    ("words", "answer"), [("mcpctl get se", "plain,servers"), ("mcpctl describe tok", "plain,tokens")]
+)
+def test_tab_completion_of_kinds_imports_no_store_models_or_sdk(words: str, answer: str) -> None:
+    env = {"_MCPCTL_COMPLETE": "bash_complete", "COMP_WORDS": words, "COMP_CWORD": "2"}
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, env={**os.environ, **env}, timeout=60
+    )
+    assert done.stdout.split() == [answer]
+    assert not _modules_after([], env) & set(HEAVY)
+
+
 def test_a_command_loads_when_used() -> None:
     # The first module-level import of a command module happens here, not at `import mcpctl.cli`.
     assert "validate" in cli.list_commands(click.Context(cli))

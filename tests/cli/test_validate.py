@@ -175,3 +175,11 @@ def test_a_million_tiny_documents_cost_little(tmp_path: Path) -> None:
         assert code == 1 and rss_mb < 400, (rss_mb, last)
         assert ("validation stopped" if not extra else "more than 100,000 documents") in last
         assert seconds < 120
+
+
+def test_help_states_the_schemas_own_limit_defaults() -> None:
+    from mcpctl.cli._validate import MAX_DOCUMENTS_HELP, MAX_PROBLEMS_HELP
+    from mcpctl.schemas import MAX_DOCUMENTS_ENV, MAX_PROBLEMS_ENV, Limits
+
+    assert f"default {Limits().max_documents:,}; or {MAX_DOCUMENTS_ENV}" == MAX_DOCUMENTS_HELP
+    assert f"default {Limits().max_problems:,}; or {MAX_PROBLEMS_ENV}" == MAX_PROBLEMS_HELP

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mcpctl.errors import PlanRefused, StalePlan, UsageError
-from mcpctl.plan import Plan, load_plan, render_text
-from mcpctl.reconciler import ApplyResult, DesiredState, apply_plan
 
 from ._main import cli
 from ._options import current_actor, database_option, open_store
 from ._plan import filename_option, plan_source, prune_all_option, refuse_if_errored, use_color
+from ._progress import progress
 from ._source_options import source_from_options, source_options
+
+if TYPE_CHECKING:
+    from mcpctl.plan import Plan
+    from mcpctl.reconciler import ApplyResult, DesiredState
 
 
 def _confirm(yes: bool) -> None:
@@ -97,6 +101,10 @@ def apply_command(
         raise UsageError("give either a saved plan file or -f PATH / --repo URL, not both")
     if overwrite_tokens and token_output is None:
         raise UsageError("--overwrite-tokens needs --token-output DIR")
+    # The plans, the reconciler and the store load only now, so `apply --help` and TAB stay light.
+    from mcpctl.plan import load_plan, render_text
+    from mcpctl.reconciler import apply_plan
+
     plan: Plan
     state: DesiredState | None = None
     if planfile is not None:
@@ -116,17 +124,19 @@ def apply_command(
         _confirm(yes)
     store = open_store(database_url)
     try:
-        # -f input is planned again under the lock if another apply got in first; a saved plan never is.
-        result = apply_plan(
-            store,
-            plan,
-            lock_timeout=lock_timeout,
-            actor=current_actor(),
-            token_output=token_output,
-            overwrite_tokens=overwrite_tokens,
-            refresh=state,
-            accept_different=yes,
-        )
+        with progress("Applying changes") as tick:
+            # -f input is planned again under the lock if another apply got in first; a saved plan never is.
+            result = apply_plan(
+                store,
+                plan,
+                lock_timeout=lock_timeout,
+                actor=current_actor(),
+                token_output=token_output,
+                overwrite_tokens=overwrite_tokens,
+                refresh=state,
+                accept_different=yes,
+                progress=tick,
+            )
     finally:
         store.close()
     if result.plan is not None and result.plan.changes != plan.changes:

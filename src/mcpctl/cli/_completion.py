@@ -12,8 +12,7 @@ from typing import Any
 import click
 from click.shell_completion import CompletionItem, get_completion_class
 
-from mcpctl.schemas import KIND_ALIASES, KINDS, resolve_kind
-
+from ._kinds import KIND_ALIASES, KIND_SCOPES, resolve_kind
 from ._main import cli
 
 SHELLS = ("bash", "zsh", "fish")
@@ -33,7 +32,7 @@ class KindType(click.ParamType):  # type: ignore[type-arg]
     name = "kind"
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> str:
-        if isinstance(value, str) and value in KINDS:
+        if isinstance(value, str) and value in KIND_SCOPES:
             return value
         kind = resolve_kind(str(value))
         if kind is None:
@@ -59,7 +58,7 @@ def _store_names(ctx: click.Context, kind: str, project: str | None) -> list[str
         return []
     store = Store.open(url, migrate=False)
     try:
-        rows = store.list_resources(kind, project if KINDS[kind].scope != "global" else None)
+        rows = store.list_resources(kind, project if KIND_SCOPES[kind] != "global" else None)
     finally:
         store.close()
     return sorted({live.identity.name for live in rows})
@@ -68,7 +67,7 @@ def _store_names(ctx: click.Context, kind: str, project: str | None) -> list[str
 def complete_names(ctx: click.Context, param: click.Parameter, incomplete: str) -> list[CompletionItem]:
     """Names of stored resources of the command's KIND (and project when given)."""
     kind = ctx.params.get("kind")
-    if not isinstance(kind, str) or kind not in KINDS:
+    if not isinstance(kind, str) or kind not in KIND_SCOPES:
         return []
     return _complete(ctx, kind, ctx.params.get("project"), incomplete)
 

@@ -6,21 +6,25 @@ gitops source manages (unless --force, since the next apply would bring them bac
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import click
 
 from mcpctl.errors import McpctlError, PlanRefused
-from mcpctl.inventory import DeletePlan, Inventory, plan_delete
-from mcpctl.plan import describe_identity
-from mcpctl.schemas import CLI_MANAGER
 
 from ._completion import KIND, complete_names, complete_projects
 from ._main import cli
 from ._options import current_actor, database_option, open_store, record_cli_revision
-from ._output import slug
+
+if TYPE_CHECKING:
+    from mcpctl.inventory import DeletePlan, Inventory
 
 
 def check_plan(plan: DeletePlan, *, force: bool) -> list[str]:
     """Raise when the plan must not run; else the warnings to show (gitops-managed resources touched)."""
+    from mcpctl.plan import describe_identity
+    from mcpctl.schemas import CLI_MANAGER
+
     if plan.blockers:
         raise McpctlError(f"cannot delete: {'; '.join(plan.blockers)} (delete those first, or use --cascade)")
     protected = [live for live in plan.deletes if live.prevent_destroy]
@@ -52,6 +56,8 @@ def _removals(removed: list[str]) -> str:
 
 def plan_lines(plan: DeletePlan, dry_run: bool) -> list[str]:
     """What the plan did (or, with --dry-run, would do), one line per resource."""
+    from ._output import slug
+
     suffix = " (dry run)" if dry_run else ""
     lines = [
         f"{slug(old.identity)} updated ({_removals(removed)}){suffix}"
@@ -93,6 +99,8 @@ def delete(
     A resource used by others (a server in a project, a project with prompts or tokens) is refused
     unless --cascade; prevent-destroy resources are always refused.
     """
+    from mcpctl.inventory import Inventory  # the models load only now: `delete --help` stays light
+
     store = open_store(database_url)
     try:
         if dry_run:
@@ -119,5 +127,7 @@ def delete(
 def _plan(
     inventory: Inventory, kind: str, names: tuple[str, ...], project: str | None, cascade: bool
 ) -> DeletePlan:
+    from mcpctl.inventory import plan_delete
+
     targets = [inventory.find(kind, name, project) for name in names]
     return plan_delete(inventory, targets, cascade=cascade)

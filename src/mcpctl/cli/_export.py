@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from mcpctl.errors import UsageError
-from mcpctl.reconciler import ExportResult, export_resources, export_stream, template_specs
-from mcpctl.schemas import WITHHELD, Identity, printable
 
 from ._completion import KIND
 from ._main import cli
 from ._options import database_option, open_store
+
+if TYPE_CHECKING:
+    from mcpctl.reconciler import ExportResult
+    from mcpctl.schemas import Identity
 
 
 @cli.command("export")
@@ -42,6 +45,10 @@ def export_command(
     API key in env, headers or args) are written as `<withheld>`, which validation refuses until
     each is replaced by a secretRef or fromEnv; the withheld fields are listed on stderr.
     """
+    # The models and the YAML writer load only now, so `export --help` and TAB stay light.
+    from mcpctl.reconciler import export_resources, export_stream, template_specs
+    from mcpctl.schemas import printable
+
     wanted = set(kinds)
     store = open_store(database_url, read_only=True)
     try:
@@ -75,6 +82,8 @@ def export_command(
 
 
 def _report_secrets(result: ExportResult, where: str) -> None:
+    from mcpctl.schemas import WITHHELD
+
     if result.withheld:
         click.echo(
             f"Withheld {len(result.withheld)} literal secret value(s), written as {WITHHELD}: replace "

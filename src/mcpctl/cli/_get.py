@@ -12,29 +12,18 @@ from typing import TYPE_CHECKING
 import click
 
 from mcpctl.errors import ResourceNotFound, UsageError
-from mcpctl.inventory import Inventory
-from mcpctl.reconciler import template_specs
-from mcpctl.schemas import (
-    API_VERSION,
-    BUILTIN_MANAGER,
-    KINDS,
-    LINK_TARGET,
-    LiveResource,
-    Project,
-    Prompt,
-    ProxyModel,
-    Template,
-    builtin_proxy_model,
-    builtin_templates,
-)
 
 from ._completion import PROMPT_REQUEST, REQUEST_WORDS, KindType, complete_names, complete_projects
+from ._kinds import KIND_SCOPES
 from ._main import cli
-from ._options import database_option, open_store
-from ._output import OUTPUT_FORMATS, Column, age, render
+from ._options import OUTPUT_FORMATS, database_option, open_store
 
 if TYPE_CHECKING:
+    from mcpctl.inventory import Inventory
+    from mcpctl.schemas import LiveResource, Template
     from mcpctl.store import Store
+
+    from ._output import Column
 
 
 def parse_selector(selectors: Sequence[str]) -> list[tuple[str, str, str | None]]:
@@ -128,8 +117,15 @@ def get(
 
         show_requests(project, fmt, database_url, names)
         return
+    # The models, the store and the renderers load only now, so `get --help` and TAB stay light.
+    from mcpctl.inventory import Inventory
+    from mcpctl.reconciler import template_specs
+    from mcpctl.schemas import builtin_templates
+
+    from ._output import render
+
     terms = parse_selector(selector)
-    scoped = KINDS[kind].scope != "global"
+    scoped = KIND_SCOPES[kind] != "global"
     store = open_store(database_url, read_only=True)
     extra: list[Column] = []
     try:
@@ -165,6 +161,8 @@ def get(
 
 def last_used_column(last_used: Mapping[tuple[str, str], datetime]) -> Column:
     """LAST USED of tokens: how long ago the gateway last accepted each (`never` if it has not)."""
+    from ._output import Column, age
+
     now = datetime.now(UTC)
 
     def cell(live: LiveResource) -> str:
@@ -178,6 +176,8 @@ def link_status(link_target: str | None, servers: set[str], projects: Mapping[st
     """Whether a prompt's `linkTarget` points at something the store holds: `-` for inline prompts,
     else `missing-project`, `missing-server`, `not-in-project` (the project does not serve that server)
     or `ok`. Only the store is asked: whether the server answers is the gateway's to say (its probes)."""
+    from mcpctl.schemas import LINK_TARGET
+
     if link_target is None:
         return "-"
     match = LINK_TARGET.match(link_target)
@@ -192,6 +192,10 @@ def link_status(link_target: str | None, servers: set[str], projects: Mapping[st
 
 def link_status_column(store: Store) -> Column:
     """STATUS of `get prompts`: the link health of `linkTarget` prompts, from what the store holds."""
+    from mcpctl.schemas import Project, Prompt
+
+    from ._output import Column
+
     servers = {live.identity.name for live in store.list_resources("Server")}
     projects = {
         live.identity.name: set(live.resource.spec.servers)
@@ -208,6 +212,8 @@ def link_status_column(store: Store) -> Column:
 
 def _catalog(template: Template) -> LiveResource:
     """A template of the built-in catalog, as `get` shows one the store does not hold."""
+    from mcpctl.schemas import BUILTIN_MANAGER, LiveResource
+
     return LiveResource(template, managed_by=BUILTIN_MANAGER)
 
 
@@ -216,6 +222,15 @@ def find_or_catalog(inventory: Inventory, kind: str, name: str, project: str | N
     try:
         return inventory.find(kind, name, project)
     except ResourceNotFound:
+        from mcpctl.schemas import (
+            API_VERSION,
+            BUILTIN_MANAGER,
+            LiveResource,
+            ProxyModel,
+            builtin_proxy_model,
+            builtin_templates,
+        )
+
         if kind == "Template" and name in builtin_templates():
             return _catalog(builtin_templates()[name])
         if kind == "ProxyModel" and (spec := builtin_proxy_model(name)) is not None:
@@ -233,5 +248,7 @@ def find_or_catalog(inventory: Inventory, kind: str, name: str, project: str | N
 
 def _prefix_column(store: Store) -> Column:
     """PREFIX of `get mcptokens`: the display prefix of each value, which only the store keeps."""
+    from ._output import Column
+
     prefixes = {(r.project, r.name): r.prefix for r in store.token_records()}
     return Column("PREFIX", lambda live: prefixes.get((live.identity.project or "", live.identity.name), ""))

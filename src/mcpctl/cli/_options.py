@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 F = TypeVar("F", bound=Callable[..., Any])
 
 DEFAULT_GATEWAY_URL = "http://127.0.0.1:8080"
+OUTPUT_FORMATS = ("table", "wide", "yaml", "json", "name")
+"""Values of `-o` for `get` (rendered by `_output.render`)."""
 
 
 def database_option(command: F) -> F:

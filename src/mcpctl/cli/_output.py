@@ -23,8 +23,6 @@ from mcpctl.schemas import (
     sensitive_paths,
 )
 
-OUTPUT_FORMATS = ("table", "wide", "yaml", "json", "name")
-"""Values of `-o` for `get`."""
 DOCUMENT_FORMATS = ("yaml", "json")
 """Values of `-o` for commands that print documents (`create`)."""
 LIST_KIND = "List"

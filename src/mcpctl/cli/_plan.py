@@ -14,14 +14,14 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from mcpctl.errors import PlanRefused, StoreMissing
-from mcpctl.plan import Plan, render_json, render_markdown, render_text, save_plan
-from mcpctl.reconciler import DesiredState, FileSource, Source, plan_against, store_references
 
 from ._main import cli, failures_exit_at_least
 from ._options import database_option, open_store
 from ._source_options import source_from_options, source_options
 
 if TYPE_CHECKING:
+    from mcpctl.plan import Plan
+    from mcpctl.reconciler import DesiredState, Source
     from mcpctl.schemas import Identity
     from mcpctl.store import Store
 
@@ -73,6 +73,9 @@ def plan_source(
     `read_only` (plan, diff) never creates or migrates the store: where there is none yet, the plan
     is made against an empty one, as apply would find it, and a note on stderr says so.
     """
+    # The models, the reconciler and the store load only now, so `plan --help` and TAB stay light.
+    from mcpctl.reconciler import DesiredState, FileSource, plan_against, store_references
+
     prune = not isinstance(source, FileSource) or source.prunes
     stores: list[Store] = []
 
@@ -107,6 +110,8 @@ def use_color() -> bool:
 
 def render(plan: Plan, output: str) -> str:
     """The plan in the chosen `-o` format."""
+    from mcpctl.plan import render_json, render_markdown, render_text
+
     if output == "json":
         return render_json(plan)
     if output == "markdown":
@@ -147,6 +152,8 @@ def plan_command(
     click.echo(render(plan, output), nl=False)
     refuse_if_errored(plan)
     if out is not None:
+        from mcpctl.plan import save_plan
+
         save_plan(plan, out)
         click.echo(f"\nSaved the plan to {out}; apply exactly it with: mcpctl apply {out}", err=True)
     if detailed_exitcode and plan.has_changes:

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from mcpctl.errors import UsageError
-from mcpctl.reconciler import FileSource, GitSource, Source, relative_problem, subpath
 
 if TYPE_CHECKING:
+    from mcpctl.reconciler import Source
     from mcpctl.schemas import Limits, ValidationResult
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -50,6 +50,8 @@ def source_from_options(
     filenames: Sequence[str] = (), repo: str | None = None, ref: str | None = None, path: str | None = None
 ) -> Source:
     """The source the flags name: `GitSource` for `--repo`, `FileSource` for `-f`; else UsageError."""
+    from mcpctl.reconciler import FileSource, GitSource  # loads git: not for `--help`
+
     if repo is not None:
         if filenames:
             raise UsageError("give either -f PATH or --repo URL, not both")
@@ -65,6 +67,7 @@ def validate_repository(
     repo: str, ref: str | None = None, path: str | None = None, *, limits: Limits | None = None
 ) -> ValidationResult:
     """`load_and_validate` of one commit of a repository; problems name files inside the repository."""
+    from mcpctl.reconciler import GitSource, relative_problem, subpath
     from mcpctl.schemas import load_and_validate
 
     source = GitSource(repo, ref=ref, path=path)

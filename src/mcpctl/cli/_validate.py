@@ -6,23 +6,23 @@ Exit 0 when valid (warnings allowed), 1 when there is any error, 2 for bad usage
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import click
 
 from mcpctl.errors import UsageError
-from mcpctl.schemas import (
-    MAX_DOCUMENTS_ENV,
-    MAX_PROBLEMS_ENV,
-    Limits,
-    ValidationResult,
-    load_and_validate,
-    printable,
-)
 
 from ._main import cli
+from ._progress import progress
 from ._source_options import source_options, validate_repository
 
-_DEFAULTS = Limits()
+if TYPE_CHECKING:
+    from mcpctl.schemas import ValidationResult
+
+# `schemas.Limits()` defaults and env names, written out so that `--help` loads no models;
+# tests/cli/test_validate.py checks they are the schemas' own.
+MAX_DOCUMENTS_HELP = "default 100,000; or MCPCTL_MAX_DOCUMENTS"
+MAX_PROBLEMS_HELP = "default 1,000; or MCPCTL_MAX_PROBLEMS"
 
 
 @cli.command("validate")
@@ -34,16 +34,14 @@ _DEFAULTS = Limits()
     type=int,
     default=None,
     metavar="N",
-    help=f"Stop with an error past N documents (default {_DEFAULTS.max_documents:,}; "
-    f"or {MAX_DOCUMENTS_ENV}).",
+    help=f"Stop with an error past N documents ({MAX_DOCUMENTS_HELP}).",
 )
 @click.option(
     "--max-problems",
     type=int,
     default=None,
     metavar="N",
-    help=f"Show at most N problems, stopping at the next error (default {_DEFAULTS.max_problems:,}; "
-    f"or {MAX_PROBLEMS_ENV}).",
+    help=f"Show at most N problems, stopping at the next error ({MAX_PROBLEMS_HELP}).",
 )
 @click.pass_context
 def validate(
@@ -62,11 +60,14 @@ def validate(
     """
     if (repo is None) == (not paths) or (repo is None and (ref or path)):
         raise UsageError("give PATH... or --repo URL [--ref REF] [--path SUBDIR]")
+    from mcpctl.schemas import Limits, load_and_validate, printable  # not at import: `--help` stays light
+
     limits = Limits.from_env(max_documents=max_documents, max_problems=max_problems)
     if repo is not None:
         result = validate_repository(repo, ref, path, limits=limits)
     else:
-        result = load_and_validate(paths, limits=limits)
+        with progress("Validating documents", enabled=fmt != "json") as tick:
+            result = load_and_validate(paths, limits=limits, progress=tick)
     if fmt == "json":
         click.echo(render_json(result))
     else:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -121,6 +121,7 @@ def apply_plan(
     refresh: DesiredState | None = None,
     accept_different: bool = False,
     audit: Sequence[AuditEvent] = (),
+    progress: Callable[[int, int], object] | None = None,
 ) -> ApplyResult:
     """Make the store match `plan` in one transaction under the store lock, or change nothing.
 
@@ -133,7 +134,7 @@ def apply_plan(
     `TokenFiles`; an existing file that is not the old copy of a replaced token is refused unless
     `overwrite_tokens`). The history row's `apply` audit event and the `audit` events given (what
     caused the apply) are written in the same transaction, so an apply that commits is never missing
-    from the audit trail.
+    from the audit trail. `progress` is called with (changes written, changes to write) as they are.
     """
     if plan.errored:
         raise PlanRefused(f"the plan has {len(plan.errors)} error(s); nothing was applied")
@@ -150,8 +151,11 @@ def apply_plan(
                 files.prepare(plan)
             if not plan.has_changes:
                 return ApplyResult(None, plan.counts, (), plan)
-            for change in plan.apply_order():
+            order = plan.apply_order()
+            for done, change in enumerate(order, 1):
                 value = _step(tx, change, plan)
+                if progress is not None:
+                    progress(done, len(order))
                 if value is not None:
                     path = files.stage(change.identity, value) if files is not None else None
                     tokens.append(CreatedToken(change.identity, value, path))

@@ -6,7 +6,7 @@ run's problem limit. Documents stream through one at a time: only valid ones are
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
@@ -97,16 +97,17 @@ def load_and_validate(
     stdin: IO[bytes] | None = None,
     limits: Limits | None = None,
     known: Collection[Identity] = (),
+    progress: Callable[[int], object] | None = None,
 ) -> ValidationResult:
     """Load YAML from files, directories or `-` (stdin) and validate everything in it.
 
     `limits` (default: from the environment, see `Limits.from_env`) cap documents and problems;
-    `known` as for `validate_documents`.
+    `known` as for `validate_documents`; `progress` is called with the count of documents read so far.
     """
     limits = limits or Limits.from_env()
     log = ProblemLog(limits.max_problems)
     stream = DocumentStream(paths, log, stdin=stdin, max_documents=limits.max_documents)
-    return _validate(stream, log, known)
+    return _validate(stream, log, known, progress)
 
 
 def validate_documents(
@@ -127,19 +128,27 @@ def validate_documents(
 
 
 def _validate(
-    documents: Iterable[Document], log: ProblemLog, known_outside: Collection[Identity]
+    documents: Iterable[Document],
+    log: ProblemLog,
+    known_outside: Collection[Identity],
+    progress: Callable[[int], object] | None = None,
 ) -> ValidationResult:
     with paused_gc():
-        return _validate_all(documents, log, known_outside)
+        return _validate_all(documents, log, known_outside, progress)
 
 
 def _validate_all(
-    documents: Iterable[Document], log: ProblemLog, known_outside: Collection[Identity]
+    documents: Iterable[Document],
+    log: ProblemLog,
+    known_outside: Collection[Identity],
+    progress: Callable[[int], object] | None,
 ) -> ValidationResult:
     result = ValidationResult()
     known: set[Identity] = set(known_outside)
     for document in documents:
         result.documents += 1
+        if progress is not None:
+            progress(result.documents)
         resource, found = check_schema(document)
         log.extend(found)
         if resource is not None:

@@ -1,0 +1,96 @@
+"""The progress line: drawn and then erased on a terminal's stderr, absent on a pipe, never on stdout.
+
+Real `mcpctl` processes: stderr on a pseudo-terminal (the TTY case) or on a pipe.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import pty
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+import pytest
+
+BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
+ERASE_LINE = b"\x1b[2K"
+"""What rich writes to take a transient line away."""
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    spec = importlib.util.spec_from_file_location("validate_bench", BENCH / "validate_bench.py")
+    assert spec is not None and spec.loader is not None
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    path = tmp_path_factory.mktemp("progress") / "repo"
+    bench.generate_repo(path, 400, 20)
+    return path
+
+
+def _drain(leader: int, chunks: list[bytes]) -> None:
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # EIO: the child closed the terminal
+            return
+        if not chunk:
+            return
+        chunks.append(chunk)
+
+
+def _run(args: list[str], *, tty: bool) -> tuple[int, bytes, bytes]:
+    """Run `mcpctl ARGS` with stdout on a pipe and stderr on a pseudo-terminal (tty) or a pipe."""
+    env = {**os.environ, "TERM": "xterm-256color", "COLUMNS": "100"}
+    env.pop("NO_COLOR", None)
+    command = [sys.executable, "-c", "from mcpctl.cli import main; main()", *args]
+    if not tty:
+        done = subprocess.run(command, capture_output=True, env=env, timeout=120, check=False)
+        return done.returncode, done.stdout, done.stderr
+    leader, follower = pty.openpty()
+    try:
+        process = subprocess.Popen(
+            command, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=follower, env=env
+        )
+        os.close(follower)
+        chunks: list[bytes] = []
+        # Read the terminal in a thread while stdout drains: a full pipe would block the child.
+        reader = threading.Thread(target=_drain, args=(leader, chunks))
+        reader.start()
+        stdout, _ = process.communicate(timeout=120)
+        reader.join(timeout=30)
+        return process.returncode, stdout, b"".join(chunks)
+    finally:
+        os.close(leader)
+
+
+def test_validate_on_a_terminal_shows_a_line_that_goes_away(repo: Path) -> None:
+    code, stdout, terminal = _run(["validate", str(repo)], tty=True)
+    assert code == 0, terminal
+    assert b"Validating documents" in terminal
+    assert terminal.rstrip().endswith(ERASE_LINE) or ERASE_LINE in terminal.rsplit(b"documents", 1)[-1]
+    assert stdout == b"400 documents, 0 errors, 0 warnings\n"  # stdout untouched by the progress line
+
+
+def test_validate_on_a_pipe_or_as_json_shows_none(repo: Path) -> None:
+    code, stdout, stderr = _run(["validate", str(repo)], tty=False)
+    assert code == 0
+    assert stderr == b"" and stdout == b"400 documents, 0 errors, 0 warnings\n"
+    code, stdout, terminal = _run(["validate", "-o", "json", str(repo)], tty=True)
+    assert code == 0
+    assert b"Validating" not in terminal and b"\x1b" not in terminal
+    assert stdout.startswith(b"{")
+
+
+def test_apply_on_a_terminal_counts_the_changes_and_stdout_stays_clean(repo: Path) -> None:
+    url = f"sqlite:///{repo.parent}/store.db"
+    tokens = str(repo.parent / "tokens")
+    args = ["apply", "-f", str(repo), "--yes", "--database-url", url, "--token-output", tokens]
+    code, stdout, terminal = _run(args, tty=True)
+    assert code == 0, terminal
+    assert b"Applying changes" in terminal and ERASE_LINE in terminal
+    assert b"Applying" not in stdout and b"\x1b" not in stdout
+    assert b"Apply complete! Resources: 400 added" in stdout
