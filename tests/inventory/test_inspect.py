@@ -7,7 +7,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from mcpctl.errors import ResourceNotFound, UsageError
-from mcpctl.inventory import token_expiry, token_status
 from mcpctl.inventory._inspect import (
     Inventory,
     dependents,
@@ -18,7 +17,16 @@ from mcpctl.inventory._inspect import (
     relations,
 )
 from mcpctl.policy import SubjectRef
-from mcpctl.schemas import CLI_MANAGER, Identity, LiveResource, McpToken, ResourceModel, parse_resource
+from mcpctl.schemas import (
+    CLI_MANAGER,
+    Identity,
+    LiveResource,
+    McpToken,
+    ResourceModel,
+    parse_resource,
+    token_expiry,
+    token_status,
+)
 from mcpctl.store import Store
 from plan._samples import live, res, stdio
 

@@ -15,11 +15,9 @@ from mcpctl.inventory import (
     Section,
     permission_sections,
     policy_of,
-    token_expiry,
-    token_status,
 )
 from mcpctl.policy import SubjectRef
-from mcpctl.schemas import LiveResource, McpToken, TemplateSpec, as_utc, printable
+from mcpctl.schemas import LiveResource, McpToken, TemplateSpec, as_utc, printable, token_expiry, token_status
 
 from ._output import age, document, table, yaml_text
 

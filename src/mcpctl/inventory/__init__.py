@@ -6,9 +6,6 @@ methods, so it loads no SQL itself (a test enforces it).
 
 from __future__ import annotations
 
-# Defined beside LiveResource in schemas (the kind descriptors' columns use them); re-exported here.
-from mcpctl.schemas import token_expiry, token_status
-
 from ._inspect import (
     PERMISSION_COLUMNS,
     DeletePlan,
@@ -33,6 +30,4 @@ __all__ = [
     "plan_delete",
     "policy_of",
     "relations",
-    "token_expiry",
-    "token_status",
 ]
