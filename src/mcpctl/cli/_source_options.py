@@ -11,10 +11,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from mcpctl.errors import UsageError
-from mcpctl.reconciler import FileSource, GitSource, Source, relative_problem, subpath
+from mcpctl.reconciler import FileSource, Source
 
 if TYPE_CHECKING:
     from mcpctl.schemas import Limits, ValidationResult
+
+# GitSource and its helpers are imported where used: GitPython costs ~0.15 s to import (its regexes),
+# which `plan -f` and `validate PATH` need not pay.
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -53,6 +56,8 @@ def source_from_options(
     if repo is not None:
         if filenames:
             raise UsageError("give either -f PATH or --repo URL, not both")
+        from mcpctl.reconciler import GitSource
+
         return GitSource(repo, ref=ref, path=path)
     if ref is not None or path is not None:
         raise UsageError("--ref and --path need --repo")
@@ -65,6 +70,7 @@ def validate_repository(
     repo: str, ref: str | None = None, path: str | None = None, *, limits: Limits | None = None
 ) -> ValidationResult:
     """`load_and_validate` of one commit of a repository; problems name files inside the repository."""
+    from mcpctl.reconciler import GitSource, relative_problem, subpath
     from mcpctl.schemas import load_and_validate
 
     source = GitSource(repo, ref=ref, path=path)
