@@ -16,6 +16,7 @@ import click
 from mcpctl.errors import PlanRefused, StoreMissing
 from mcpctl.plan import Plan, render_json, render_markdown, render_text, save_plan
 from mcpctl.reconciler import DesiredState, FileSource, Source, plan_against, store_references
+from mcpctl.schemas import paused_gc
 
 from ._main import cli, failures_exit_at_least
 from ._options import database_option, open_store
@@ -89,12 +90,16 @@ def plan_source(
         return store_references(store().list_resources(), first.manager, prune=prune, prune_all=prune_all)
 
     try:
-        if isinstance(source, FileSource):
-            state = source.load(known)
-        else:
-            state = source if isinstance(source, DesiredState) else source.load()
-        state.require_valid()
-        return plan_against(store(), state, prune=prune, prune_all=prune_all), state
+        with paused_gc():
+            # Paused throughout, not only while loading: hashing, the store's rows and the diff add
+            # to a heap of millions of objects that all stay alive, and each generation-2 pass would
+            # walk them again for nothing (measured: ~0.7 s CPU of a 10,000-document plan).
+            if isinstance(source, FileSource):
+                state = source.load(known)
+            else:
+                state = source if isinstance(source, DesiredState) else source.load()
+            state.require_valid()
+            return plan_against(store(), state, prune=prune, prune_all=prune_all), state
     finally:
         for opened in stores:
             opened.close()
