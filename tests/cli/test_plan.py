@@ -173,3 +173,26 @@ def test_escape_sequences_from_resources_never_reach_the_terminal(url: str, tmp_
         assert not any(c in shown for c in "\x1b\x07\x9b\u202e"), (fmt, shown)
     text = run("plan", "-f", source, "--database-url", url).output
     assert "\\u001b[2J" in text and "\\u202eevil" in text
+
+
+def test_plan_source_pauses_the_collector_and_restores_it(url: str) -> None:
+    import gc
+
+    from mcpctl.cli._plan import plan_source
+    from mcpctl.reconciler import DesiredState
+
+    seen: list[bool] = []
+
+    class Probe:
+        name = "probe"
+        revision = None
+
+        def load(self) -> DesiredState:
+            seen.append(gc.isenabled())
+            return DesiredState((), "probe")
+
+    assert gc.isenabled()
+    plan, _ = plan_source(url, Probe(), prune_all=False)
+    assert seen == [False]
+    assert gc.isenabled()
+    assert not plan.has_changes

@@ -153,11 +153,14 @@ def test_failure_while_writing_rows_rolls_everything_back(
     apply(store, state(*BASE[:3]))
     before = snapshot(store)
 
-    def broken_relations(self: StoreTransaction) -> None:
+    flush = StoreTransaction._flush
+
+    def flush_then_fail(self: StoreTransaction) -> None:
+        flush(self)
         raise RuntimeError("injected after the resource rows were written")
 
-    # The rows of every kind are already written when relations are; the failure comes mid-flush.
-    monkeypatch.setattr(StoreTransaction, "_write_relations", broken_relations)
+    # The rows of every kind are written (uncommitted) when the failure comes.
+    monkeypatch.setattr(StoreTransaction, "_flush", flush_then_fail)
     with pytest.raises(RuntimeError, match="injected"):
         apply(store, state(*BASE))
     assert snapshot(store) == before
@@ -284,11 +287,14 @@ def test_an_apply_is_audited_in_its_own_transaction(store: Store, monkeypatch: p
     assert reconcile_event.correlation_id == apply_event.correlation_id != cause.correlation_id
 
     # An apply that rolls back leaves no event either; one with nothing to do records none.
-    def broken_relations(self: StoreTransaction) -> None:
+    flush = StoreTransaction._flush
+
+    def flush_then_fail(self: StoreTransaction) -> None:
+        flush(self)
         raise RuntimeError("injected")
 
     with monkeypatch.context() as patched:
-        patched.setattr(StoreTransaction, "_write_relations", broken_relations)
+        patched.setattr(StoreTransaction, "_flush", flush_then_fail)
         with pytest.raises(RuntimeError, match="injected"):
             apply(store, state(*BASE[:2], res("Project", "team", {"servers": ["git"]})), audit=[cause])
     apply_plan(store, plan_against(store, state(*BASE)), audit=[cause])

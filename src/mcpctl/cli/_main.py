@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import importlib
 import sys
 from typing import TYPE_CHECKING, Any
@@ -35,7 +36,15 @@ class LazyGroup(click.Group):
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in self.lazy_subcommands:
-            importlib.import_module(f"{__package__}.{self.lazy_subcommands[cmd_name]}")
+            # Imports build classes and schemas that live as long as the process: collecting during
+            # them finds nothing to free (measured: ~0.3 s CPU of the ~1 s a command's imports take).
+            collecting = gc.isenabled()
+            gc.disable()
+            try:
+                importlib.import_module(f"{__package__}.{self.lazy_subcommands[cmd_name]}")
+            finally:
+                if collecting:
+                    gc.enable()
         command = self.commands.get(cmd_name)
         if command is not None and cmd_name not in self._helped:
             self._helped.add(cmd_name)

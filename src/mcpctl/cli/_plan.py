@@ -75,6 +75,7 @@ def plan_source(
     """
     # The models, the reconciler and the store load only now, so `plan --help` and TAB stay light.
     from mcpctl.reconciler import DesiredState, FileSource, plan_against, store_references
+    from mcpctl.schemas import paused_gc
 
     prune = not isinstance(source, FileSource) or source.prunes
     stores: list[Store] = []
@@ -92,12 +93,16 @@ def plan_source(
         return store_references(store().list_resources(), first.manager, prune=prune, prune_all=prune_all)
 
     try:
-        if isinstance(source, FileSource):
-            state = source.load(known)
-        else:
-            state = source if isinstance(source, DesiredState) else source.load()
-        state.require_valid()
-        return plan_against(store(), state, prune=prune, prune_all=prune_all), state
+        with paused_gc():
+            # Paused throughout, not only while loading: hashing, the store's rows and the diff add
+            # to a heap of millions of objects that all stay alive, and each generation-2 pass would
+            # walk them again for nothing (measured: ~0.7 s CPU of a 10,000-document plan).
+            if isinstance(source, FileSource):
+                state = source.load(known)
+            else:
+                state = source if isinstance(source, DesiredState) else source.load()
+            state.require_valid()
+            return plan_against(store(), state, prune=prune, prune_all=prune_all), state
     finally:
         for opened in stores:
             opened.close()

@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from mcpctl.reconciler import Source
     from mcpctl.schemas import Limits, ValidationResult
 
+# GitSource and its helpers are imported where used: GitPython costs ~0.15 s to import (its regexes),
+# which `plan -f` and `validate PATH` need not pay.
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 
@@ -50,11 +53,13 @@ def source_from_options(
     filenames: Sequence[str] = (), repo: str | None = None, ref: str | None = None, path: str | None = None
 ) -> Source:
     """The source the flags name: `GitSource` for `--repo`, `FileSource` for `-f`; else UsageError."""
-    from mcpctl.reconciler import FileSource, GitSource  # loads git: not for `--help`
+    from mcpctl.reconciler import FileSource  # loads the store models: not for `--help`
 
     if repo is not None:
         if filenames:
             raise UsageError("give either -f PATH or --repo URL, not both")
+        from mcpctl.reconciler import GitSource
+
         return GitSource(repo, ref=ref, path=path)
     if ref is not None or path is not None:
         raise UsageError("--ref and --path need --repo")

@@ -202,7 +202,8 @@ def diff(
             changes.append(Change(Action.CREATE, identity, None, resource, fields, "", frozenset(secret)))
             continue
         adopting = current.managed_by != manager
-        if not adopting and current.resource == resource:
+        # `is`: the store hands back the desired object itself for rows that hash the same.
+        if not adopting and (current.resource is resource or current.resource == resource):
             unchanged += 1
             continue
         before_doc, after_doc = current.resource.to_document(), resource.to_document()
@@ -235,8 +236,7 @@ def diff(
         )
 
     unmanaged: list[Identity] = []
-    for item in live:
-        identity = item.resource.identity
+    for identity, item in live_by_id.items():
         if identity in seen:
             continue
         if prune and (prune_all or item.managed_by == manager):

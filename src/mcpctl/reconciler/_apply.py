@@ -16,6 +16,7 @@ from mcpctl.errors import PlanRefused, StalePlan
 from mcpctl.plan import Action, Change, Plan, changes_digest, diff, plan_digest
 from mcpctl.schemas import Identity, McpToken
 
+from ._planning import by_content_hash
 from ._sources import DesiredState
 from ._token_files import TokenFiles
 
@@ -79,7 +80,7 @@ def _refreshed(
     # Under the lock every writer is excluded, so this read is exactly the state the transaction sees.
     fresh = diff(
         refresh.resources,
-        store.list_resources(),
+        store.list_resources(reuse=by_content_hash(refresh.resources)),
         manager=plan.manager,
         prune=plan.prune,
         prune_all=plan.prune_all,

@@ -11,7 +11,7 @@ import socket
 import sys
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -20,7 +20,7 @@ from sqlalchemy import ColumnElement, Connection, Engine, Text, cast, delete, in
 from sqlalchemy.exc import SQLAlchemyError
 
 from mcpctl.errors import McpctlError, StoreError, StoreMissing
-from mcpctl.schemas import KINDS, Identity, LiveResource, McpTokenSpec
+from mcpctl.schemas import KINDS, Identity, LiveResource, McpTokenSpec, ResourceModel
 
 from ._audit_event import AuditEvent, AuditSession
 from ._audit_query import (
@@ -149,9 +149,22 @@ class Store:
         with self._reading() as connection:
             return _generation(connection)
 
-    def list_resources(self, kind: str | None = None, project: str | None = None) -> list[LiveResource]:
-        """Stored resources in kind dependency order, then by project and name; optionally filtered."""
+    def list_resources(
+        self,
+        kind: str | None = None,
+        project: str | None = None,
+        *,
+        reuse: Mapping[str, ResourceModel] | None = None,
+    ) -> list[LiveResource]:
+        """Stored resources in kind dependency order, then by project and name; optionally filtered.
+
+        `reuse` maps content hashes (`ResourceModel.content_hash`) to resources the caller holds: a row
+        whose stored hash is among them comes back with that resource instead of its JSON being
+        validated again (an equal hash is an equal document, as writes already rely on). This is what
+        keeps a plan with few changes from re-validating the whole store.
+        """
         kinds = [canonical_kind(kind)] if kind is not None else list(KINDS)
+        held = reuse or {}
         found: list[LiveResource] = []
         with self._reading() as connection:
             for name in kinds:
@@ -159,7 +172,7 @@ class Store:
                 query = _resource_select(table).order_by(table.c.project, table.c.name)
                 if project is not None:
                     query = query.where(table.c.project == project)
-                found.extend(_live(name, row) for row in connection.execute(query))
+                found.extend(_live(name, row, held.get(row.spec_hash)) for row in connection.execute(query))
         return found
 
     def get_resource(self, identity: Identity) -> LiveResource | None:
@@ -428,12 +441,13 @@ def _resource_select(table: Any) -> Any:
         table.c.created_at,
         table.c.updated_at,
         table.c.prevent_destroy,
+        table.c.spec_hash,
     )
 
 
-def _live(kind: str, row: Any) -> LiveResource:
+def _live(kind: str, row: Any, held: ResourceModel | None = None) -> LiveResource:
     return LiveResource(
-        resource=load_resource(kind, row.metadata_json, row.spec_json),
+        resource=held if held is not None else load_resource(kind, row.metadata_json, row.spec_json),
         managed_by=row.managed_by,
         source_revision=row.source_revision,
         created_at=row.created_at,
