@@ -5,6 +5,7 @@ The app runs in a thread of this process (its own event loop) on a free 127.0.0.
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -49,6 +50,16 @@ INITIALIZE = {
     },
 }
 """A raw JSON-RPC initialize request, for tests that speak HTTP without the SDK client."""
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
 
 
 def free_port() -> int:

@@ -9,7 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from gateway_harness import (
+from mcp.shared.exceptions import MCPError
+
+from gateway.gateway_harness import (
     INITIALIZE,
     create_token,
     mcp_session,
@@ -19,8 +21,6 @@ from gateway_harness import (
     serve_gateway,
     server_doc,
 )
-from mcp.shared.exceptions import MCPError
-
 from mcpctl.errors import UsageError
 from mcpctl.gateway import AuthConfig, GatewayConfig, create_app
 from mcpctl.schemas import ServerSpec

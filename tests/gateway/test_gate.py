@@ -15,7 +15,9 @@ from typing import Any
 import httpx
 import mcp_types as types
 import pytest
-from gateway_harness import (
+from mcp.shared.exceptions import MCPError
+
+from gateway.gateway_harness import (
     FAST,
     Recorder,
     create_token,
@@ -27,8 +29,6 @@ from gateway_harness import (
     server_doc,
     wait_until,
 )
-from mcp.shared.exceptions import MCPError
-
 from mcpctl.gateway import (
     AccessDenied,
     CallContext,

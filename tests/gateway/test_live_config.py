@@ -10,7 +10,8 @@ import anyio
 import httpx
 import mcp_types as types
 import pytest
-from gateway_harness import (
+
+from gateway.gateway_harness import (
     create_token,
     delete,
     mcp_session,
@@ -21,7 +22,6 @@ from gateway_harness import (
     server_doc,
     token_doc,
 )
-
 from mcpctl.gateway import GatewayConfig, ListConfig, load_snapshot
 from mcpctl.schemas import ServerSpec
 from mcpctl.store import Store

@@ -19,7 +19,9 @@ from typing import Any
 import httpx
 import mcp_types as types
 import pytest
-from gateway_harness import (
+from mcp.shared.exceptions import MCPError
+
+from gateway.gateway_harness import (
     API,
     TOY,
     Recorder,
@@ -33,8 +35,6 @@ from gateway_harness import (
     server_doc,
     wait_until,
 )
-from mcp.shared.exceptions import MCPError
-
 from mcpctl.gateway import AccessDenied, GatewayConfig, ListConfig
 from mcpctl.schemas import ServerSpec
 from mcpctl.store import Store

@@ -20,7 +20,11 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from gateway_harness import (
+from mcp import ClientSession, StdioServerParameters, stdio_client, types
+from mcp.client.session import ClientRequestContext
+from mcp.shared.exceptions import MCPError
+
+from gateway.gateway_harness import (
     INITIALIZE,
     Recorder,
     free_port,
@@ -32,10 +36,6 @@ from gateway_harness import (
     wait_for_port,
     wait_until,
 )
-from mcp import ClientSession, StdioServerParameters, stdio_client, types
-from mcp.client.session import ClientRequestContext
-from mcp.shared.exceptions import MCPError
-
 from mcpctl.gateway import AuthConfig, ClientRequestRelayed, UpstreamConfig
 from mcpctl.store import AuditQuery, Store
 

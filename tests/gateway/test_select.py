@@ -13,8 +13,8 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
-from test_matcher import catalog
 
+from gateway.test_matcher import catalog
 from llm.standin import StandIn, serve_standin
 from mcpctl.gateway import PromptCandidate, Selector
 from mcpctl.gateway._matcher import Ranked, with_neighbours

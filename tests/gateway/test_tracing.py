@@ -13,7 +13,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gateway_harness import (
+from mcp.shared.exceptions import MCPError
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+
+from gateway.gateway_harness import (
     create_token,
     free_port,
     mcp_session,
@@ -24,12 +30,6 @@ from gateway_harness import (
     toy_spec,
     wait_for_port,
 )
-from mcp.shared.exceptions import MCPError
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind, StatusCode
-
 from mcpctl.gateway import TracingConfig
 from mcpctl.gateway._events import arguments_digest
 from mcpctl.gateway._tracing import traces_url
