@@ -52,7 +52,7 @@ INITIALIZE = {
 """A raw JSON-RPC initialize request, for tests that speak HTTP without the SDK client."""
 
 
-def stop(process: subprocess.Popen[bytes]) -> None:
+def stop(process: subprocess.Popen[Any]) -> None:
     if process.poll() is None:
         process.send_signal(signal.SIGTERM)
         try:
@@ -70,7 +70,7 @@ def free_port() -> int:
         return port
 
 
-def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+def wait_for_port(port: int, process: subprocess.Popen[Any], timeout: float = 30.0) -> None:
     """Return once something accepts connections on 127.0.0.1:`port`; raise if `process` exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

@@ -75,7 +75,7 @@ async def test_initialize_carries_project_instructions_and_capabilities(
     token = fill(sqlite_store, toy_stdio)
     with serve_gateway(sqlite_store) as gateway:
         async with mcp_session(gateway.url("demo"), token) as session:
-            init = session.initialize_result  # type: ignore[attr-defined]
+            init = session.initialize_result
             assert init is not None
             assert init.instructions == "Use the demo tools."
             assert init.server_info.name == "mcpctl/demo"

@@ -107,7 +107,8 @@ async def test_project_and_server_changes_are_served_within_two_seconds(
 
         # New sessions get the new instructions.
         async with mcp_session(gateway.url("demo"), token) as session:
-            assert session.initialize_result.instructions == "Now with beta."  # type: ignore[attr-defined]
+            assert session.initialize_result is not None
+            assert session.initialize_result.instructions == "Now with beta."
 
         # A brand-new project is served without a restart.
         put(store, project_doc("fresh", ["alpha"]))

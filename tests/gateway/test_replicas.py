@@ -100,7 +100,7 @@ def replicas(store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         yield started
     finally:
         for replica in started:
-            stop(replica.process)  # type: ignore[arg-type]
+            stop(replica.process)
 
 
 def _post(url: str, token: str, body: dict[str, Any] = INITIALIZE, **headers: str) -> httpx.Response:
