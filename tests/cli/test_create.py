@@ -8,14 +8,30 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import TypeVar
 
 import pytest
 from ruamel.yaml import YAML
 
-from mcpctl.schemas import CLI_MANAGER, Identity, McpToken, Prompt, RoleBinding, Server, parse_resource
+from mcpctl.schemas import (
+    CLI_MANAGER,
+    Group,
+    Identity,
+    LiveResource,
+    McpToken,
+    Project,
+    Prompt,
+    ResourceModel,
+    RoleBinding,
+    Server,
+    User,
+    parse_resource,
+)
 from mcpctl.store import Store
 
 from .test_get import MANAGER, res, run, seed
+
+M = TypeVar("M", bound=ResourceModel)
 
 
 @pytest.fixture
@@ -46,12 +62,20 @@ def url(database_url: str) -> str:
     return database_url
 
 
-def stored(url: str, kind: str, name: str, project: str | None = None):  # type: ignore[no-untyped-def]
+def stored(url: str, kind: str, name: str, project: str | None = None) -> LiveResource | None:
     store = Store.open(url)
     try:
         return store.get_resource(Identity(kind, project, name))
     finally:
         store.close()
+
+
+def resource_of(url: str, model: type[M], name: str, project: str | None = None) -> M:
+    """The stored resource of kind `model` (its class name), which must exist."""
+    live = stored(url, model.__name__, name, project)
+    assert live is not None, (model.__name__, project, name)
+    assert isinstance(live.resource, model), live.resource
+    return live.resource
 
 
 def test_stdio_server_with_env_and_secret(url: str) -> None:
@@ -76,7 +100,7 @@ def test_stdio_server_with_env_and_secret(url: str) -> None:
     assert result.exit_code == 0, result.output
     assert result.stdout == "server/echo created\n"
     live = stored(url, "Server", "echo")
-    assert live.managed_by == CLI_MANAGER
+    assert live is not None and live.managed_by == CLI_MANAGER
     assert isinstance(live.resource, Server)
     doc = live.resource.to_document()
     assert doc["spec"] == {
@@ -93,7 +117,7 @@ def test_http_server_defaults_its_transport(url: str) -> None:
         run(url, "create", "srv", "web", "--url", "https://web.example/mcp", "--header", "X-A=1").exit_code
         == 0
     )
-    resource = stored(url, "Server", "web").resource
+    resource = resource_of(url, Server, "web")
     assert resource.spec.transport == "streamable-http" and resource.spec.headers == {"X-A": "1"}
 
 
@@ -123,7 +147,8 @@ def test_server_from_template_is_checked_against_it(url: str) -> None:
         "token=git/token",
     )
     assert ok.exit_code == 0, ok.output
-    spec = stored(url, "Server", "repo").resource.spec
+    spec = resource_of(url, Server, "repo").spec
+    assert spec.from_template is not None
     assert spec.from_template.name == "git" and spec.from_template.values["repo"] == "/src"
 
     unknown = run(
@@ -142,7 +167,7 @@ def test_existing_resource_is_already_exists(url: str) -> None:
     result = run(url, "create", "server", "time", "--command", "other")
     assert result.exit_code == 1
     assert result.stderr.strip() == 'error: Server "time" already exists'
-    assert stored(url, "Server", "time").resource.spec.command == "mcp-server-time"
+    assert resource_of(url, Server, "time").spec.command == "mcp-server-time"
 
 
 def test_project_references_are_checked(url: str) -> None:
@@ -153,7 +178,7 @@ def test_project_references_are_checked(url: str) -> None:
         url, "create", "proj", "beta", "--server", "time", "--proxy-model", "gate", "--instructions", "Hi"
     )
     assert good.exit_code == 0
-    spec = stored(url, "Project", "beta").resource.spec
+    spec = resource_of(url, Project, "beta").spec
     assert (spec.servers, spec.proxy_model, spec.instructions) == (["time"], "gate", "Hi")
 
 
@@ -177,12 +202,12 @@ def test_prompt_from_content_or_file_in_an_existing_project(url: str, tmp_path: 
         ).exit_code
         == 0
     )
-    prompt = stored(url, "Prompt", "p1", "alpha").resource
+    prompt = resource_of(url, Prompt, "p1", "alpha")
     assert isinstance(prompt, Prompt) and (prompt.spec.priority, prompt.spec.tags) == (9, ["a", "b"])
     text = tmp_path / "guide.md"
     text.write_text("# Guide\nStep one.\n")
     assert run(url, "create", "prompt", "p2", "-p", "alpha", "--from-file", str(text)).exit_code == 0
-    assert stored(url, "Prompt", "p2", "alpha").resource.spec.content == "# Guide\nStep one.\n"
+    assert resource_of(url, Prompt, "p2", "alpha").spec.content == "# Guide\nStep one.\n"
     orphan = run(url, "create", "prompt", "p3", "-p", "nowhere", "--content", "x")
     assert orphan.exit_code == 1 and 'metadata.project: Project "nowhere" not found' in orphan.stderr
     assert run(url, "create", "prompt", "p4", "-p", "alpha").exit_code == 2
@@ -199,11 +224,11 @@ def test_user_and_group(url: str) -> None:
         run(url, "create", "user", "bob", "--email", "bob@example.com", "--display-name", "Bob").exit_code
         == 0
     )
-    assert stored(url, "User", "bob").resource.spec.display_name == "Bob"
+    assert resource_of(url, User, "bob").spec.display_name == "Bob"
     bad = run(url, "create", "group", "devs", "--member", "bob", "--member", "zed")
     assert bad.exit_code == 1 and 'User "zed" not found' in bad.stderr
     assert run(url, "create", "grp", "devs", "--member", "bob", "--member", "ada").exit_code == 0
-    assert stored(url, "Group", "devs").resource.spec.members == ["ada", "bob"]
+    assert resource_of(url, Group, "devs").spec.members == ["ada", "bob"]
 
 
 def test_mcptoken_prints_its_value_once_and_stores_only_the_hash(url: str) -> None:
@@ -227,7 +252,7 @@ def test_mcptoken_prints_its_value_once_and_stores_only_the_hash(url: str) -> No
     value = result.stdout.strip()
     assert value.startswith("mcpctl_pat_") and len(value) >= len("mcpctl_pat_") + 43
     assert "shown only once" in result.stderr and value not in result.stderr
-    token = stored(url, "McpToken", "ci", "alpha").resource
+    token = resource_of(url, McpToken, "ci", "alpha")
     assert isinstance(token, McpToken)
     assert token.spec.expires == "30d" and token.spec.description == "CI bot"
     assert [(r.role, r.resource, r.names) for r in token.spec.bindings] == [
@@ -274,7 +299,7 @@ def test_rolebinding_subjects_must_exist(url: str) -> None:
         "audit",
     )
     assert ok.exit_code == 0, ok.output
-    binding = stored(url, "RoleBinding", "ci-run", "alpha").resource
+    binding = resource_of(url, RoleBinding, "ci-run", "alpha")
     assert isinstance(binding, RoleBinding)
     assert [(s.kind, s.name) for s in binding.spec.subjects] == [("McpToken", "ci"), ("User", "ada")]
     assert [o.action for o in binding.spec.operations] == ["audit"]
@@ -288,7 +313,8 @@ def test_dry_run_prints_the_document_and_writes_nothing(url: str) -> None:
     as_yaml = run(url, "create", "server", "fresh", "--command", "x", "--arg", "y", "--dry-run", "-o", "yaml")
     assert as_yaml.exit_code == 0, as_yaml.output
     assert as_yaml.stdout.startswith("apiVersion: mcpctl.dev/v1\nkind: Server\n")
-    assert parse_resource(YAML(typ="safe").load(as_yaml.stdout)).spec.args == ["y"]
+    printed = parse_resource(YAML(typ="safe").load(as_yaml.stdout))
+    assert isinstance(printed, Server) and printed.spec.args == ["y"]
     as_json = run(url, "create", "project", "p", "--server", "time", "--dry-run", "-o", "json")
     assert json.loads(as_json.stdout)["spec"] == {"servers": ["time"]}
     plain = run(url, "create", "user", "u", "--email", "u@example.com", "--dry-run")
@@ -325,7 +351,7 @@ def test_concurrent_creates_of_one_name_store_exactly_one(url: str) -> None:
     results = [(proc.wait(timeout=60), proc.stderr.read() if proc.stderr else "") for proc in procs]
     assert sorted(code for code, _ in results) == [0, 1, 1]
     assert all('Server "race" already exists' in err for code, err in results if code == 1)
-    assert stored(url, "Server", "race").resource.spec.command.startswith("cmd-")
+    assert (resource_of(url, Server, "race").spec.command or "").startswith("cmd-")
 
 
 def test_an_expired_token_is_created_with_a_warning(url: str, tmp_path: Path) -> None:

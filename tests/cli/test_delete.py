@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mcpctl.schemas import CLI_MANAGER, Identity, LiveResource
+from mcpctl.schemas import CLI_MANAGER, Identity, LiveResource, Project
 from mcpctl.store import Store
 
 from .test_get import res, run, seed
@@ -77,6 +77,7 @@ def test_server_used_by_a_project_needs_cascade(url: str) -> None:
     after = everything(url)
     assert Identity("Server", None, "time") not in after
     alpha = after[Identity("Project", None, "alpha")]
+    assert isinstance(alpha.resource, Project)
     assert alpha.resource.spec.servers == ["git"] and alpha.managed_by == CLI_MANAGER
 
 

@@ -42,7 +42,7 @@ def estates(draw: st.DrawFn) -> list[ResourceModel]:
     if users:
         docs.append(doc("Group", "team", {"members": draw(st.lists(st.sampled_from(users), min_size=1))}))
     for name in servers:
-        env = draw(st.dictionaries(st.sampled_from(["A", "B_2", "PORT"]), TEXT, max_size=2))
+        env: dict[str, Any] = draw(st.dictionaries(st.sampled_from(["A", "B_2", "PORT"]), TEXT, max_size=2))
         if draw(st.booleans()):
             env["TOKEN"] = {"secretRef": {"name": "s", "key": "token"}}
         docs.append(

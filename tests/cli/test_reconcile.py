@@ -8,11 +8,10 @@ import signal
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import git
 import pytest
-from click.testing import CliRunner
+from click.testing import CliRunner, Result
 
 from gateway.gateway_harness import free_port
 from mcpctl.cli import cli
@@ -24,8 +23,8 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "config-repo"
 EXAMPLE_DOCUMENTS = load_and_validate([str(EXAMPLES)]).documents
 
 
-def run(*args: str) -> Any:
-    return CliRunner().invoke(cli, list(args), catch_exceptions=False)
+def run(*args: str | os.PathLike[str]) -> Result:
+    return CliRunner().invoke(cli, [os.fspath(arg) for arg in args], catch_exceptions=False)
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -20,8 +19,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gateway_harness import TOY, free_port, is_alive, wait_for_port
 
+from gateway.gateway_harness import TOY, free_port, is_alive, stop, wait_for_port
 from mcpctl.schemas import ServerSpec
 from mcpctl.store import Store
 
@@ -40,16 +39,6 @@ def sqlite_store(sqlite_database_url: str) -> Iterator[Store]:
     opened = Store.open(sqlite_database_url)
     yield opened
     opened.close()
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.send_signal(signal.SIGTERM)
-        try:
-            process.wait(5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
 
 
 def child_pids(parent: int | None = None) -> set[int]:

@@ -5,6 +5,7 @@ The app runs in a thread of this process (its own event loop) on a free 127.0.0.
 
 from __future__ import annotations
 
+import signal
 import socket
 import subprocess
 import sys
@@ -51,6 +52,16 @@ INITIALIZE = {
 """A raw JSON-RPC initialize request, for tests that speak HTTP without the SDK client."""
 
 
+def stop(process: subprocess.Popen[Any]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(5)
+
+
 def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listened on a moment ago."""
     with socket.socket() as sock:
@@ -59,7 +70,7 @@ def free_port() -> int:
         return port
 
 
-def wait_for_port(port: int, process: subprocess.Popen[bytes], timeout: float = 30.0) -> None:
+def wait_for_port(port: int, process: subprocess.Popen[Any], timeout: float = 30.0) -> None:
     """Return once something accepts connections on 127.0.0.1:`port`; raise if `process` exits first."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:

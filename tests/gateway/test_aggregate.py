@@ -10,7 +10,9 @@ import anyio
 import httpx
 import mcp_types as types
 import pytest
-from gateway_harness import (
+from mcp.shared.exceptions import MCPError
+
+from gateway.gateway_harness import (
     create_token,
     mcp_session,
     project_doc,
@@ -20,8 +22,6 @@ from gateway_harness import (
     server_doc,
     wait_until,
 )
-from mcp.shared.exceptions import MCPError
-
 from mcpctl.gateway._aggregate import (
     collision_uri,
     parse_collision_uri,
@@ -266,8 +266,7 @@ async def test_a_hung_list_is_left_out_after_the_deadline_and_joins_when_it_answ
 ) -> None:
     from dataclasses import replace
 
-    from gateway_harness import FAST
-
+    from gateway.gateway_harness import FAST
     from mcpctl.gateway import ListConfig
 
     put(

@@ -9,7 +9,9 @@ from typing import Any
 
 import httpx
 import pytest
-from gateway_harness import (
+from mcp.shared.exceptions import MCPError
+
+from gateway.gateway_harness import (
     INITIALIZE,
     create_token,
     mcp_session,
@@ -19,8 +21,6 @@ from gateway_harness import (
     serve_gateway,
     server_doc,
 )
-from mcp.shared.exceptions import MCPError
-
 from mcpctl.errors import UsageError
 from mcpctl.gateway import AuthConfig, GatewayConfig, create_app
 from mcpctl.schemas import ServerSpec
@@ -75,7 +75,7 @@ async def test_initialize_carries_project_instructions_and_capabilities(
     token = fill(sqlite_store, toy_stdio)
     with serve_gateway(sqlite_store) as gateway:
         async with mcp_session(gateway.url("demo"), token) as session:
-            init = session.initialize_result  # type: ignore[attr-defined]
+            init = session.initialize_result
             assert init is not None
             assert init.instructions == "Use the demo tools."
             assert init.server_info.name == "mcpctl/demo"

@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
-from gateway_harness import (
+
+from gateway.gateway_harness import (
     API,
     RunningGateway,
     create_token,
@@ -26,7 +27,6 @@ from gateway_harness import (
     server_doc,
     toy_spec,
 )
-
 from mcpctl.cli import cli
 from mcpctl.gateway import AuthConfig
 from mcpctl.gateway._auth import TokenInfo

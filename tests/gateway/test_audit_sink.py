@@ -10,7 +10,10 @@ from typing import Any
 
 import httpx
 import pytest
-from gateway_harness import (
+from mcp.shared.exceptions import MCPError
+from sqlalchemy import select
+
+from gateway.gateway_harness import (
     INITIALIZE,
     create_token,
     mcp_session,
@@ -21,9 +24,6 @@ from gateway_harness import (
     toy_spec,
     wait_until,
 )
-from mcp.shared.exceptions import MCPError
-from sqlalchemy import select
-
 from mcpctl.gateway import AuditConfig, AuditSink, CallContext, Layer, refuse
 from mcpctl.gateway._pipeline import ToolNext
 from mcpctl.schemas import ServerSpec

@@ -10,7 +10,9 @@ from typing import Any
 
 import httpx
 import pytest
-from gateway_harness import (
+from mcp.shared.exceptions import MCPError
+
+from gateway.gateway_harness import (
     INITIALIZE,
     Recorder,
     create_token,
@@ -21,8 +23,6 @@ from gateway_harness import (
     server_doc,
     token_doc,
 )
-from mcp.shared.exceptions import MCPError
-
 from mcpctl.gateway import AuthConfig, AuthFailed, AuthFailure, TokenAuthenticator
 from mcpctl.gateway._auth import bearer_value
 from mcpctl.schemas import ServerSpec

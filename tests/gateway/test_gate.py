@@ -15,7 +15,9 @@ from typing import Any
 import httpx
 import mcp_types as types
 import pytest
-from gateway_harness import (
+from mcp.shared.exceptions import MCPError
+
+from gateway.gateway_harness import (
     FAST,
     Recorder,
     create_token,
@@ -27,8 +29,6 @@ from gateway_harness import (
     server_doc,
     wait_until,
 )
-from mcp.shared.exceptions import MCPError
-
 from mcpctl.gateway import (
     AccessDenied,
     CallContext,
@@ -189,7 +189,9 @@ async def test_begin_session_never_unlocks_filtered_tools_and_rejects_bad_argume
 class _Grants:
     """Permissions as the policy evaluator answers them: run everything but jira's create_ticket."""
 
-    def allows(self, verb: str, resource: str, name: str | None = None, *, tool: str | None = None) -> bool:
+    def allows(
+        self, verb: str, resource: str | None, name: str | None = None, *, tool: str | None = None
+    ) -> bool:
         if resource == "prompts":
             return name != "triage"
         return not (name == "jira" and tool == "create_ticket")

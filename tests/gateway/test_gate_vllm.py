@@ -16,9 +16,9 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import pytest
-from gateway_harness import FAST, Recorder, mcp_session, project_doc, put, serve_gateway, wait_until
-from test_gate import gated_store
 
+from gateway.gateway_harness import FAST, Recorder, mcp_session, project_doc, put, serve_gateway, wait_until
+from gateway.test_gate import gated_store
 from mcpctl.gateway import LlmSettings, ToolsSelected
 from mcpctl.llm import LlmConfig, LlmProviders
 from mcpctl.store import Store

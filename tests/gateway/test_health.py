@@ -7,8 +7,16 @@ from dataclasses import replace
 
 import httpx
 import pytest
-from gateway_harness import FAST, create_token, mcp_session, project_doc, put, serve_gateway, server_doc
 
+from gateway.gateway_harness import (
+    FAST,
+    create_token,
+    mcp_session,
+    project_doc,
+    put,
+    serve_gateway,
+    server_doc,
+)
 from mcpctl.gateway import ProbeConfig
 from mcpctl.schemas import ServerSpec
 from mcpctl.store import Store

@@ -10,8 +10,8 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from gateway_harness import create_token, project_doc, put, serve_gateway, server_doc
 
+from gateway.gateway_harness import create_token, project_doc, put, serve_gateway, server_doc
 from mcpctl.gateway import AuthConfig
 from mcpctl.schemas import ServerSpec
 from mcpctl.store import Store

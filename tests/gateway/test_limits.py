@@ -11,7 +11,8 @@ from dataclasses import replace
 
 import httpx
 import pytest
-from gateway_harness import (
+
+from gateway.gateway_harness import (
     FAST,
     INITIALIZE,
     create_token,
@@ -20,7 +21,6 @@ from gateway_harness import (
     serve_gateway,
     server_doc,
 )
-
 from mcpctl.gateway import AuthConfig, HttpLimits
 from mcpctl.schemas import ServerSpec
 from mcpctl.store import Store

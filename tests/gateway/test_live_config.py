@@ -10,7 +10,8 @@ import anyio
 import httpx
 import mcp_types as types
 import pytest
-from gateway_harness import (
+
+from gateway.gateway_harness import (
     create_token,
     delete,
     mcp_session,
@@ -21,7 +22,6 @@ from gateway_harness import (
     server_doc,
     token_doc,
 )
-
 from mcpctl.gateway import GatewayConfig, ListConfig, load_snapshot
 from mcpctl.schemas import ServerSpec
 from mcpctl.store import Store
@@ -107,7 +107,8 @@ async def test_project_and_server_changes_are_served_within_two_seconds(
 
         # New sessions get the new instructions.
         async with mcp_session(gateway.url("demo"), token) as session:
-            assert session.initialize_result.instructions == "Now with beta."  # type: ignore[attr-defined]
+            assert session.initialize_result is not None
+            assert session.initialize_result.instructions == "Now with beta."
 
         # A brand-new project is served without a restart.
         put(store, project_doc("fresh", ["alpha"]))

@@ -6,8 +6,16 @@ from collections.abc import Callable
 
 import httpx
 import pytest
-from gateway_harness import INITIALIZE, create_token, mcp_session, project_doc, put, serve_gateway, server_doc
 
+from gateway.gateway_harness import (
+    INITIALIZE,
+    create_token,
+    mcp_session,
+    project_doc,
+    put,
+    serve_gateway,
+    server_doc,
+)
 from mcpctl.gateway._metrics import Counter, GatewayMetrics, Gauge, Histogram
 from mcpctl.schemas import ServerSpec
 from mcpctl.store import Store

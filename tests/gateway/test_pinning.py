@@ -13,7 +13,10 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from gateway_harness import (
+from mcp import types
+from mcp.shared.exceptions import MCPError
+
+from gateway.gateway_harness import (
     FAST,
     Recorder,
     create_token,
@@ -24,9 +27,6 @@ from gateway_harness import (
     server_doc,
     wait_until,
 )
-from mcp import types
-from mcp.shared.exceptions import MCPError
-
 from mcpctl.gateway import (
     AccessDenied,
     DescriptionFlagged,

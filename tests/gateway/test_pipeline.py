@@ -10,7 +10,9 @@ from typing import Any
 
 import mcp_types as types
 import pytest
-from gateway_harness import (
+from mcp.shared.exceptions import MCPError
+
+from gateway.gateway_harness import (
     Recorder,
     create_token,
     mcp_session,
@@ -20,8 +22,6 @@ from gateway_harness import (
     server_doc,
     wait_until,
 )
-from mcp.shared.exceptions import MCPError
-
 from mcpctl.gateway import (
     AccessDenied,
     CallContext,

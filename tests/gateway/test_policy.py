@@ -19,7 +19,9 @@ from typing import Any
 import httpx
 import mcp_types as types
 import pytest
-from gateway_harness import (
+from mcp.shared.exceptions import MCPError
+
+from gateway.gateway_harness import (
     API,
     TOY,
     Recorder,
@@ -33,8 +35,6 @@ from gateway_harness import (
     server_doc,
     wait_until,
 )
-from mcp.shared.exceptions import MCPError
-
 from mcpctl.gateway import AccessDenied, GatewayConfig, ListConfig
 from mcpctl.schemas import ServerSpec
 from mcpctl.store import Store
@@ -159,8 +159,8 @@ async def test_a_token_bound_to_one_server_sees_and_calls_only_that_server(
             assert {p.name for p in (await session.list_prompts()).prompts} == {"house-style"}
             assert (await session.get_prompt("house-style")).messages
             assert await refused(session.get_prompt("secret-plan")) == "Unknown prompt: secret-plan"
-            resources = (await session.list_resources()).resources
-            assert [str(r.uri) for r in resources] == ["mcpctl://prompts/house-style"]
+            listed = (await session.list_resources()).resources
+            assert [str(r.uri) for r in listed] == ["mcpctl://prompts/house-style"]
 
         async with mcp_session(gateway.url("demo"), nothing) as session:
             assert (await session.list_tools()).tools == []

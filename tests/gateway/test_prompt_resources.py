@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from gateway_harness import (
+from mcp.shared.exceptions import MCPError
+
+from gateway.gateway_harness import (
     create_token,
     mcp_session,
     project_doc,
@@ -13,8 +15,6 @@ from gateway_harness import (
     server_doc,
     toy_spec,
 )
-from mcp.shared.exceptions import MCPError
-
 from mcpctl.gateway import PROMPT_SCHEME
 from mcpctl.store import Store
 

@@ -7,7 +7,9 @@ from typing import Any
 
 import mcp_types as types
 import pytest
-from gateway_harness import (
+from mcp.shared.exceptions import MCPError
+
+from gateway.gateway_harness import (
     USE_ALL,
     create_token,
     mcp_session,
@@ -17,8 +19,6 @@ from gateway_harness import (
     server_doc,
     toy_spec,
 )
-from mcp.shared.exceptions import MCPError
-
 from mcpctl.gateway import PROPOSE
 from mcpctl.gateway._proposals import MAX_CONTENT_CHARS, proposed_prompt
 from mcpctl.store import AuditQuery, Store

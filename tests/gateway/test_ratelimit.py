@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterator
 import httpx
 import pytest
 import redis
-from gateway_harness import (
+
+from gateway.gateway_harness import (
     INITIALIZE,
     create_token,
     free_port,
@@ -21,7 +22,6 @@ from gateway_harness import (
     server_doc,
     token_doc,
 )
-
 from mcpctl.gateway import RateLimitConfig
 from mcpctl.gateway._ratelimit import KEY_PREFIX, LocalBuckets, RateLimiter
 from mcpctl.schemas import ServerSpec

@@ -20,7 +20,11 @@ from typing import Any
 import anyio
 import httpx
 import pytest
-from gateway_harness import (
+from mcp import ClientSession, StdioServerParameters, stdio_client, types
+from mcp.client.session import ClientRequestContext
+from mcp.shared.exceptions import MCPError
+
+from gateway.gateway_harness import (
     INITIALIZE,
     Recorder,
     free_port,
@@ -32,10 +36,6 @@ from gateway_harness import (
     wait_for_port,
     wait_until,
 )
-from mcp import ClientSession, StdioServerParameters, stdio_client, types
-from mcp.client.session import ClientRequestContext
-from mcp.shared.exceptions import MCPError
-
 from mcpctl.gateway import AuthConfig, ClientRequestRelayed, UpstreamConfig
 from mcpctl.store import AuditQuery, Store
 
@@ -124,7 +124,7 @@ def text(result: types.CallToolResult) -> str:
 async def exercise(session: ClientSession, client: Client, prefix: str) -> dict[str, Any]:
     """Every exchange once; what the client saw."""
     await session.set_logging_level("info")
-    seen = {
+    seen: dict[str, Any] = {
         "progress": text(
             await session.call_tool(f"{prefix}progress", {"steps": 3}, progress_callback=client.on_progress)
         ),
@@ -184,7 +184,11 @@ async def test_every_exchange_through_the_gateway_equals_the_direct_one(
     assert {e.outcome for e in relayed} == {"answered"} and {e.server for e in relayed} == {"asker"}
     # Each relayed request is in the audit trail (written when the gateway stopped), without its content.
     audited = sqlite_store.query_audit(AuditQuery(kind="client_request"))
-    assert sorted(e.tool for e in audited) == ["elicitation/create", "roots/list", "sampling/createMessage"]
+    assert sorted(e.tool or "" for e in audited) == [
+        "elicitation/create",
+        "roots/list",
+        "sampling/createMessage",
+    ]
     assert {(e.server, e.outcome, e.project) for e in audited} == {("asker", "ok", "p")}
     assert all(e.correlation_id and e.session_id for e in audited)
     assert not any("Delete it?" in str(e.to_document()) or "alice" in str(e.detail) for e in audited)

@@ -25,7 +25,8 @@ import mcp_types as types
 import psycopg
 import pytest
 import redis
-from gateway_harness import (
+
+from gateway.gateway_harness import (
     INITIALIZE,
     create_token,
     free_port,
@@ -33,11 +34,10 @@ from gateway_harness import (
     project_doc,
     put,
     server_doc,
+    stop,
     token_doc,
     wait_healthy,
 )
-
-from conftest import stop
 from mcpctl.schemas import ServerSpec
 from mcpctl.store import Store
 
@@ -100,7 +100,7 @@ def replicas(store_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterat
         yield started
     finally:
         for replica in started:
-            stop(replica.process)  # type: ignore[arg-type]
+            stop(replica.process)
 
 
 def _post(url: str, token: str, body: dict[str, Any] = INITIALIZE, **headers: str) -> httpx.Response:

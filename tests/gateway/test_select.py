@@ -13,10 +13,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import pytest
-from test_matcher import catalog
 
+from gateway.test_matcher import catalog
 from llm.standin import StandIn, serve_standin
-from mcpctl.gateway import PromptCandidate, Selector
+from mcpctl.gateway import PromptCandidate, Selection, Selector
 from mcpctl.gateway._matcher import Ranked, with_neighbours
 from mcpctl.gateway._select import selection_schema
 from mcpctl.llm import LlmConfig, LlmProviders
@@ -41,8 +41,8 @@ async def llm_of(standin: StandIn) -> AsyncIterator[LlmProviders]:
         await llm.aclose()
 
 
-async def select(selector: Selector, task: str, timeout: float = 2.0, **options: object):  # type: ignore[no-untyped-def]
-    return await selector.select(task, [], catalog(), PROMPTS, max_tools=4, timeout=timeout, **options)  # type: ignore[arg-type]
+async def select(selector: Selector, task: str, timeout: float = 2.0, **options: str | None) -> Selection:
+    return await selector.select(task, [], catalog(), PROMPTS, max_tools=4, timeout=timeout, **options)
 
 
 async def test_without_an_llm_the_matcher_decides_and_says_why() -> None:

@@ -15,7 +15,8 @@ from dataclasses import replace
 
 import httpx
 import pytest
-from gateway_harness import (
+
+from gateway.gateway_harness import (
     FAST,
     RunningGateway,
     create_token,
@@ -25,7 +26,6 @@ from gateway_harness import (
     serve_gateway,
     server_doc,
 )
-
 from mcpctl.gateway import HttpLimits
 from mcpctl.schemas import ServerSpec
 from mcpctl.store import Store

@@ -9,7 +9,8 @@ from contextlib import AsyncExitStack
 import anyio
 import httpx
 import pytest
-from gateway_harness import (
+
+from gateway.gateway_harness import (
     INITIALIZE,
     Recorder,
     create_token,
@@ -21,7 +22,6 @@ from gateway_harness import (
     server_doc,
     wait_until,
 )
-
 from mcpctl.gateway import AuthFailed, SessionClosed, SessionConfig, SessionOpened
 from mcpctl.schemas import ServerSpec
 from mcpctl.store import Store

@@ -10,8 +10,8 @@ import anyio
 import anyio.to_thread
 import psycopg
 import pytest
-from gateway_harness import project_doc, put
 
+from gateway.gateway_harness import project_doc, put
 from mcpctl.gateway._state import LiveState, Snapshot
 from mcpctl.store import CHANNEL, Store
 from mcpctl.store._changes import libpq_url

@@ -13,7 +13,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from gateway_harness import (
+from mcp.shared.exceptions import MCPError
+from mcp_types import RequestParamsMeta
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
+from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.trace import SpanKind, StatusCode
+
+from gateway.gateway_harness import (
     create_token,
     free_port,
     mcp_session,
@@ -24,12 +31,6 @@ from gateway_harness import (
     toy_spec,
     wait_for_port,
 )
-from mcp.shared.exceptions import MCPError
-from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
-from opentelemetry.sdk.trace import ReadableSpan
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-from opentelemetry.trace import SpanKind, StatusCode
-
 from mcpctl.gateway import TracingConfig
 from mcpctl.gateway._events import arguments_digest
 from mcpctl.gateway._tracing import traces_url
@@ -112,9 +113,9 @@ async def test_sessions_calls_and_upstream_calls_are_spans(sqlite_store: Store, 
                 await session.call_tool("toy__nothing", {"x": SECRET_ARG})
             meta = await session.call_tool("traced__meta", {})
             seen = json.loads(meta.content[0].text)  # type: ignore[union-attr]
-            joined = await session.call_tool(
-                "toy__echo", {"text": "x"}, meta={"traceparent": f"00-{CLIENT_TRACE}-{CLIENT_SPAN}-01"}
-            )
+            # RequestParamsMeta is an open TypedDict (PEP 728 extra_items), which mypy does not read yet.
+            traceparent: RequestParamsMeta = {"traceparent": f"00-{CLIENT_TRACE}-{CLIENT_SPAN}-01"}  # type: ignore[typeddict-unknown-key]
+            joined = await session.call_tool("toy__echo", {"text": "x"}, meta=traceparent)
             assert not joined.is_error
     spans = list(exporter.get_finished_spans())
 

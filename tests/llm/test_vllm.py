@@ -41,7 +41,7 @@ async def test_health_says_starting_before_ready_then_ready(vllm: VllmServer) ->
     assert vllm.early_health.detail.startswith("vLLM is loading (")
     assert vllm.early_probe == "ConnectError"  # nothing listened yet: health did not guess
     assert vllm.process.ready_seconds is not None and vllm.process.ready_seconds > 5
-    (health,) = await anyio.to_thread.run_sync(vllm.portal.call, vllm.providers.health)
+    (health,) = await anyio.to_thread.run_sync(lambda: vllm.portal.call(vllm.providers.health))
     assert health.state == "ready" and health.dialect == "vllm"
     print(
         f"\nvLLM ready {vllm.process.ready_seconds:.1f}s after start; "
@@ -184,7 +184,7 @@ async def test_vllm_stopped_mid_use_falls_back_within_the_timeout(vllm: VllmServ
 
                 group.start_soon(long_answer)
                 await anyio.sleep(1.0)
-                await anyio.to_thread.run_sync(vllm.portal.call, vllm.process.stop)
+                await anyio.to_thread.run_sync(lambda: vllm.portal.call(vllm.process.stop))
             answer = outcome["answer"]
             assert answer.provider == "spare"  # type: ignore[attr-defined]
             assert isinstance(answer.attempts[0].error, ProviderUnavailable)  # type: ignore[attr-defined]
@@ -201,7 +201,7 @@ async def test_vllm_stopped_mid_use_falls_back_within_the_timeout(vllm: VllmServ
 
 async def test_a_stopped_vllm_alone_fails_fast_with_a_clear_error(_vllm_server: VllmServer) -> None:
     vllm = _vllm_server  # as the previous test left it (stopped); stopped here when run alone
-    await anyio.to_thread.run_sync(vllm.portal.call, vllm.process.stop)
+    await anyio.to_thread.run_sync(lambda: vllm.portal.call(vllm.process.stop))
     llm = providers(real(vllm, dialect="vllm"))
     started = time.monotonic()
     try:

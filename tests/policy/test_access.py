@@ -264,9 +264,9 @@ def test_every_difference_in_decisions_is_a_listed_change(
         for change in mine:
             # A listed change with a plain tool (or none) really changed that decision.
             if change.tool is None or "*" not in change.tool:
-                question = (change.verb, change.resource, change.name, change.tool, change.project)
-                assert was.allows(*question) is (change.change == "revoked"), change
-                assert now.allows(*question) is (change.change == "granted"), change
+                asked = (change.verb, change.resource, change.name, change.tool, change.project)
+                assert was.allows(*asked) is (change.change == "revoked"), change
+                assert now.allows(*asked) is (change.change == "granted"), change
     assert changes == sorted(changes, key=lambda c: SUBJECTS.index(c.subject))
 
 

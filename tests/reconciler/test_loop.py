@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import git
 import httpx
@@ -241,7 +242,7 @@ def stop_loop(process: subprocess.Popen[str]) -> int:
     return process.wait(timeout=20)
 
 
-def read_status(tmp_path: Path) -> dict[str, object]:
+def read_status(tmp_path: Path) -> dict[str, Any]:
     path = tmp_path / "status.json"
     return json.loads(path.read_text()) if path.exists() else {}
 

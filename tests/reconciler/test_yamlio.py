@@ -7,10 +7,10 @@ from pathlib import Path
 from ruamel.yaml import YAML
 
 from mcpctl.reconciler._yamlio import dump_resource_yaml, render_file, write_resources
-from mcpctl.schemas import parse_resource
+from mcpctl.schemas import ResourceModel, parse_resource
 
 
-def server(args: list[str], **extra: object) -> object:
+def server(args: list[str], **extra: object) -> ResourceModel:
     return parse_resource(
         {
             "apiVersion": "mcpctl.dev/v1",

@@ -28,6 +28,7 @@ def test_example_documents_pass_the_published_json_schemas() -> None:
     documents = load_documents([str(EXAMPLE)]).documents
     assert documents
     for document in documents:
+        assert document.kind, document.path
         per_kind = json.loads((ROOT / "schemas" / f"{document.kind.lower()}.json").read_text())
         assert list(every.iter_errors(document.data)) == [], document.path
         assert list(jsonschema.Draft202012Validator(per_kind).iter_errors(document.data)) == [], document.path

@@ -65,16 +65,36 @@ def test_valid_fixtures_pass_the_published_schemas(name: str) -> None:
     [
         {"kind": "Server", "metadata": {"name": "s"}, "spec": {"transport": "stdio", "command": "x"}},
         {"apiVersion": "mcpctl.dev/v1", "kind": "Srever", "metadata": {"name": "s"}, "spec": {}},
-        {"apiVersion": "mcpctl.dev/v1", "kind": "User", "metadata": {"name": "Bad_Name"},
-         "spec": {"email": "a@b.co"}},
-        {"apiVersion": "mcpctl.dev/v1", "kind": "User", "metadata": {"name": "u"},
-         "spec": {"emial": "a@b.co"}},
-        {"apiVersion": "mcpctl.dev/v1", "kind": "Prompt", "metadata": {"name": "p", "project": "x"},
-         "spec": {"content": "c", "priority": 11}},
-        {"apiVersion": "mcpctl.dev/v1", "kind": "Server", "metadata": {"name": "s"},
-         "spec": {"transport": "stdio", "command": "x", "env": {"A": {"fromEnvv": "B"}}}},
-        {"apiVersion": "mcpctl.dev/v1", "kind": "McpToken", "metadata": {"name": "t", "project": "p"},
-         "spec": {"bindings": [{"role": "view", "resource": "servers", "tools": ["git_log"]}]}},
+        {
+            "apiVersion": "mcpctl.dev/v1",
+            "kind": "User",
+            "metadata": {"name": "Bad_Name"},
+            "spec": {"email": "a@b.co"},
+        },
+        {
+            "apiVersion": "mcpctl.dev/v1",
+            "kind": "User",
+            "metadata": {"name": "u"},
+            "spec": {"emial": "a@b.co"},
+        },
+        {
+            "apiVersion": "mcpctl.dev/v1",
+            "kind": "Prompt",
+            "metadata": {"name": "p", "project": "x"},
+            "spec": {"content": "c", "priority": 11},
+        },
+        {
+            "apiVersion": "mcpctl.dev/v1",
+            "kind": "Server",
+            "metadata": {"name": "s"},
+            "spec": {"transport": "stdio", "command": "x", "env": {"A": {"fromEnvv": "B"}}},
+        },
+        {
+            "apiVersion": "mcpctl.dev/v1",
+            "kind": "McpToken",
+            "metadata": {"name": "t", "project": "p"},
+            "spec": {"bindings": [{"role": "view", "resource": "servers", "tools": ["git_log"]}]},
+        },
     ],
 )
 def test_schema_level_errors_are_rejected_by_a_generic_validator_too(broken: dict[str, Any]) -> None:
@@ -148,7 +168,7 @@ def test_an_outside_validator_accepts_the_schemas_and_the_examples(tmp_path: Pat
         path.write_text(json.dumps(document.data))
         instances.append(str(path))
     assert any("Prompt" in name for name in instances)
-    run = [CHECK_JSONSCHEMA, "--schemafile", str(PUBLISHED / "all.json")]
+    run = [str(CHECK_JSONSCHEMA), "--schemafile", str(PUBLISHED / "all.json")]
     good = subprocess.run([*run, *instances], capture_output=True, text=True)
     assert good.returncode == 0, good.stdout + good.stderr
     bad = tmp_path / "bad.json"
@@ -162,9 +182,26 @@ def test_an_outside_validator_accepts_the_schemas_and_the_examples(tmp_path: Pat
 def test_every_pattern_means_the_same_in_ecma_262_and_python() -> None:
     patterns = sorted({p for text in schema_files().values() for p in _patterns(json.loads(text))})
     samples = [
-        "platform/git:file:///README.md", "a/b:c", "p-1/s.2:x", "P/s:x", "p/s:", "p/s: x", "p/-s:x",
-        "mcpctl.dev/v1", "never", "30d", "2027-06-30", "2027-06-30T10:00:00Z", "time", "-bad", "a_b",
-        "alice@example.com", "API_KEY", "https://x", "{{ url }}", "",
+        "platform/git:file:///README.md",
+        "a/b:c",
+        "p-1/s.2:x",
+        "P/s:x",
+        "p/s:",
+        "p/s: x",
+        "p/-s:x",
+        "mcpctl.dev/v1",
+        "never",
+        "30d",
+        "2027-06-30",
+        "2027-06-30T10:00:00Z",
+        "time",
+        "-bad",
+        "a_b",
+        "alice@example.com",
+        "API_KEY",
+        "https://x",
+        "{{ url }}",
+        "",
     ]
     script = (
         "const [patterns, samples] = JSON.parse(require('fs').readFileSync(0, 'utf8'));\n"

@@ -2,20 +2,22 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
 from sqlalchemy import create_engine, text
 
-from mcpctl.store import AuditEvent, AuditQuery, AuditSession, Store
+from mcpctl.store import AuditEvent, AuditKind, AuditQuery, AuditSession, Store
 from mcpctl.store._url import sqlalchemy_url
 
 T0 = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 
 
-def at(minutes: int, kind: str = "tool_call", **fields: object) -> AuditEvent:
-    values: dict[str, object] = {
+def at(minutes: int, kind: AuditKind = "tool_call", **fields: Any) -> AuditEvent:
+    values: dict[str, Any] = {
         "project": "platform",
         "token": "ci-bot",
         "server": "time",
@@ -24,7 +26,7 @@ def at(minutes: int, kind: str = "tool_call", **fields: object) -> AuditEvent:
         "correlation_id": f"c{minutes}",
     }
     values.update(fields)
-    return AuditEvent(kind, time=T0 + timedelta(minutes=minutes), **values)  # type: ignore[arg-type]
+    return AuditEvent(kind, time=T0 + timedelta(minutes=minutes), **values)
 
 
 EVENTS = [
@@ -54,11 +56,7 @@ def test_events_round_trip_newest_first(filled: Store) -> None:
     assert ids(read) == [f"c{m}" for m in range(7, -1, -1)]
     assert [e.id for e in read] == list(range(8, 0, -1))
     # Apart from the id the store gave it, what is read back is what was written.
-    assert [AuditEvent(**{**_fields(e), "id": None}) for e in reversed(read)] == EVENTS
-
-
-def _fields(event: AuditEvent) -> dict[str, object]:
-    return {name: getattr(event, name) for name in AuditEvent.__dataclass_fields__}
+    assert [replace(e, id=None) for e in reversed(read)] == EVENTS
 
 
 @pytest.mark.parametrize(

@@ -6,12 +6,14 @@ from __future__ import annotations
 import subprocess
 import sys
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import column, create_engine, insert, inspect, table, text
+from sqlalchemy.types import TypeEngine
 
 from mcpctl.errors import StoreError
 from mcpctl.store import AuditEvent, AuditQuery, DatabaseUrl, Store, hash_token
@@ -180,7 +182,7 @@ OLD_AUDIT_COLUMNS = (
     "duration_ms",
     "detail",
 )
-OLD_TYPES = {"ts": UTCDateTime(), "detail": JSON_TYPE}
+OLD_TYPES: dict[str, TypeEngine[Any]] = {"ts": UTCDateTime(), "detail": JSON_TYPE}
 OLD_ROW = {
     "ts": datetime(2026, 5, 1, 12, 0, tzinfo=UTC),
     "project": "platform",
