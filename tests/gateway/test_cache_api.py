@@ -8,8 +8,16 @@ from pathlib import Path
 
 import httpx
 import pytest
-from gateway_harness import FAST, create_token, mcp_session, project_doc, put, serve_gateway, server_doc
 
+from gateway.gateway_harness import (
+    FAST,
+    create_token,
+    mcp_session,
+    project_doc,
+    put,
+    serve_gateway,
+    server_doc,
+)
 from mcpctl.gateway import LlmSettings
 from mcpctl.llm import LlmProviders
 from mcpctl.store import Store

@@ -13,7 +13,11 @@ from typing import Any, cast
 
 import mcp_types as types
 import pytest
-from gateway_harness import (
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from mcp.shared.exceptions import MCPError
+
+from gateway.gateway_harness import (
     FAST,
     create_token,
     mcp_session,
@@ -25,10 +29,6 @@ from gateway_harness import (
     token_doc,
     wait_until,
 )
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from mcp.shared.exceptions import MCPError
-
 from mcpctl.content import ResultCache, split_pages
 from mcpctl.gateway import CallContext, ContentConfig, LlmSettings
 from mcpctl.gateway._content import ContentLayer

@@ -11,7 +11,8 @@ from typing import TYPE_CHECKING, Any
 
 import mcp_types as types
 import pytest
-from gateway_harness import (
+
+from gateway.gateway_harness import (
     FAST,
     create_token,
     mcp_session,
@@ -21,7 +22,6 @@ from gateway_harness import (
     serve_gateway,
     server_doc,
 )
-
 from llm.standin import StandIn, serve_standin
 from mcpctl.gateway import ContentConfig, LlmSettings
 from mcpctl.llm import LlmConfig, LlmProviders
