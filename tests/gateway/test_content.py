@@ -217,6 +217,28 @@ async def test_content_pipeline_sections_long_prompts_and_headed_results(
             assert paged.structured_content is not None and paged.structured_content["pages"] == 3
 
 
+async def test_a_default_project_sections_long_prompts_too(sqlite_store: Store, no_llm: LlmProviders) -> None:
+    manual = bulky.manual_text(sections=3, section_chars=3600)
+    put(sqlite_store, prompt_doc("docs", "guide", content=manual))
+    token = bulky_store(sqlite_store)
+    with serve_gateway(sqlite_store, replace(FAST, llm=LlmSettings(providers=no_llm))) as gateway:
+        async with mcp_session(gateway.url("docs"), token) as session:
+            index = await session.get_prompt("guide")
+            text = cast(types.TextContent, index.messages[0].content).text
+            assert "4 sections" in text and manual not in text
+            result_id = text.split("as result ", 1)[1].split(" ", 1)[0]
+            sections = [
+                cast(types.TextContent, got.messages[0].content).text
+                for number in range(1, 5)
+                if (
+                    got := await session.get_prompt(
+                        "guide", {"_resultId": result_id, "_section": str(number)}
+                    )
+                )
+            ]
+            assert "".join(sections) == manual
+
+
 async def test_a_proxymodel_runs_its_stages_in_order_and_summarize_falls_back_to_an_excerpt(
     sqlite_store: Store, no_llm: LlmProviders
 ) -> None:

@@ -65,7 +65,9 @@ RESULT_KEY, PAGE_KEY, SECTION_KEY = "_resultId", "_page", "_section"
 RESERVED = frozenset({RESULT_KEY, PAGE_KEY, SECTION_KEY})
 """Argument names the gateway answers itself (an upstream tool never sees a call that has one)."""
 PROMPT_SECTION_CHARS = 2000
-"""Prompts longer than this are split into sections (projects whose stages split sections)."""
+"""Prompts longer than this are split into sections, in every project."""
+_DEFAULT_SPLITTER = SplitSectionsStage(type="split-sections")
+"""Section sizes for a project whose stages do not name `split-sections`."""
 TITLES_PROMPT, SUMMARY_PROMPT = "page-titles", "summarize"
 MAX_TITLED_PAGES = 20
 """More pages than this are titled `Page N` without asking the LLM (its context is small)."""
@@ -238,9 +240,11 @@ class ContentLayer(Layer):
             return types.GetPromptResult(description=description, messages=[message])
         result = await call_next(call, params)
         _, stages = self._stages(call)
-        splitter = next((s for s in stages if isinstance(s, SplitSectionsStage)), None)
+        # Every project's long prompts are sectioned, as its long results are paginated; a
+        # `split-sections` stage only sets the section size.
+        splitter = next((s for s in stages if isinstance(s, SplitSectionsStage)), _DEFAULT_SPLITTER)
         text = _prompt_text(result)
-        if splitter is None or len(text) <= PROMPT_SECTION_CHARS:
+        if len(text) <= PROMPT_SECTION_CHARS:
             return result
         sectioned = self._sectioned(call, "prompt", params.name, text, splitter)
         if sectioned is None:
