@@ -28,10 +28,11 @@ from mcpctl.schemas import (
     Server,
     Template,
     builtin_templates,
-    instantiate_template,
     kind_info,
     parse_resource,
+    pydantic_messages,
     resolve_kind,
+    template_problem,
 )
 
 from ._completion import complete_projects
@@ -141,12 +142,8 @@ def build(
     try:
         return parse_resource(document)
     except ValidationError as error:
-        problems = []
-        for item in error.errors():
-            where = ".".join(str(part) for part in item["loc"][1:] if not isinstance(part, int))
-            message = str(item["msg"]).removeprefix("Value error, ")
-            problems.append(f"{where}: {message}" if where else message)
-        raise UsageError(f"invalid {kind} {name!r}: {'; '.join(problems)}") from None
+        # The first part of each path is the kind's tag in the union of kinds.
+        raise UsageError(f"invalid {kind} {name!r}: {'; '.join(pydantic_messages(error, skip=1))}") from None
 
 
 def finish(
@@ -355,11 +352,9 @@ def create_server(
             raise ResourceNotFound(f'Template "{ref.name}" not found')
         assert isinstance(template, Template)
         catalog[:] = [template] if found is None else []
-        try:
-            instantiate_template(template.spec, ref, server.spec)
-        except (ValueError, ValidationError) as error:
-            detail = str(error).splitlines()[0]
-            raise UsageError(f'server {name!r} from template "{ref.name}": {detail}') from None
+        problem = template_problem(template.spec, ref, server.spec)
+        if problem is not None:
+            raise UsageError(f'server {name!r} from template "{ref.name}": {problem}')
 
     finish(server, options, check_template, also=catalog)
 

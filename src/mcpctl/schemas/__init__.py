@@ -34,7 +34,7 @@ from ._pins import (
     definition_digest,
     tool_definition,
 )
-from ._problems import Problem, Severity, format_field
+from ._problems import Problem, Severity, format_field, pydantic_messages
 from ._project import (
     BUILTIN_PROXY_MODELS,
     DEFAULT_PAGE_CHARS,
@@ -105,6 +105,7 @@ from ._server import (
     Timeouts,
     ToolFilter,
     instantiate_template,
+    template_problem,
 )
 from ._system import (
     SYSTEM_PROJECT,
@@ -226,6 +227,7 @@ __all__ = [
     "paused_gc",
     "printable",
     "project_stages",
+    "pydantic_messages",
     "raw_identity",
     "references",
     "referrers",
@@ -237,6 +239,7 @@ __all__ = [
     "sensitive_paths",
     "strip_invisible",
     "system_prompt_problems",
+    "template_problem",
     "template_variables",
     "token_expiry",
     "token_status",

@@ -11,7 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, get_args
 
-from pydantic import ValidationError
 from pydantic.alias_generators import to_snake
 
 from ._base import FieldPath, Identity, ResourceModel
@@ -19,13 +18,13 @@ from ._builtin import builtin_templates
 from ._hygiene import description_findings
 from ._loader import Document
 from ._pins import ToolPins
-from ._problems import Problem, did_you_mean, format_field
+from ._problems import Problem, did_you_mean
 from ._project import BUILTIN_PROXY_MODELS, LINK_TARGET, Project, Prompt
 from ._rbac import McpToken, RoleBinding, Rule
 from ._refgraph import Reference, references
 from ._resource import KIND_ALIASES, KINDS
 from ._sensitive import SENSITIVE, WITHHELD, looks_secret, looks_secret_value, placeholder_paths
-from ._server import PLACEHOLDER, Server, ServerSpec, Template, instantiate_template, template_placeholders
+from ._server import PLACEHOLDER, Server, ServerSpec, Template, template_placeholders, template_problem
 from ._system import SYSTEM_PROJECT, system_prompt_problems
 
 if TYPE_CHECKING:
@@ -258,16 +257,9 @@ class _CrossReferences:
                 )
         if len(self.problems) > before:
             return
-        try:
-            instantiate_template(template, ref, server.spec)
-        except ValidationError as error:
-            first = error.errors(include_url=False, include_input=False)[0]
-            where = format_field(tuple(first["loc"]))
-            self._error(
-                document, ref_path, f"Template {ref.name!r} gives an invalid server: {where}: {first['msg']}"
-            )
-        except ValueError as error:
-            self._error(document, ref_path, str(error))
+        problem = template_problem(template, ref, server.spec)
+        if problem is not None:
+            self._error(document, ref_path, problem)
 
     def _secret_literals(self, spec: ServerSpec, document: Document, at: FieldPath) -> None:
         for section, values in (("env", spec.env), ("headers", spec.headers)):

@@ -8,7 +8,10 @@ from __future__ import annotations
 import difflib
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
+
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 Severity = Literal["error", "warning"]
 
@@ -85,6 +88,16 @@ def format_field(path: tuple[str | int, ...]) -> str:
         else:
             text = str(part)
     return text
+
+
+def pydantic_messages(error: ValidationError, *, skip: int = 0) -> list[str]:
+    """Each of `error`'s problems as `field: message` (its path without its first `skip` parts)."""
+    messages = []
+    for item in error.errors(include_url=False, include_input=False):
+        where = format_field(tuple(item["loc"][skip:]))
+        message = str(item["msg"]).removeprefix("Value error, ")
+        messages.append(f"{where}: {message}" if where else message)
+    return messages
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:

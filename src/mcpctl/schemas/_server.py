@@ -5,10 +5,11 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StrictBool, StringConstraints, model_validator
+from pydantic import Field, StrictBool, StringConstraints, ValidationError, model_validator
 from pydantic.alias_generators import to_snake
 
 from ._base import Model, Name, ResourceModel, ValueSource
+from ._problems import pydantic_messages
 
 Transport = Literal["stdio", "sse", "streamable-http"]
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
@@ -267,3 +268,14 @@ def instantiate_template(
             if to_snake(key) in overrides.model_fields_set:
                 rendered[key] = given[key]
     return ServerSpec.model_validate(rendered)
+
+
+def template_problem(template: TemplateSpec, ref: TemplateRef, spec: ServerSpec) -> str | None:
+    """Why `ref` cannot make a valid server of `template`, or None: what validation and `create` report."""
+    try:
+        instantiate_template(template, ref, spec)
+    except ValidationError as error:
+        return f"Template {ref.name!r} gives an invalid server: {pydantic_messages(error)[0]}"
+    except ValueError as error:
+        return str(error)
+    return None
