@@ -57,7 +57,18 @@ def test_tab_completion_of_commands_imports_no_store_models_or_sdk() -> None:
     assert not _modules_after([], env) & set(HEAVY)
 
 
-LIGHT_HELP = ("get", "describe", "delete", "export", "plan", "diff", "apply", "validate")
+LIGHT_HELP = (
+    "get",
+    "describe",
+    "delete",
+    "export",
+    "plan",
+    "diff",
+    "apply",
+    "validate",
+    "serve",
+    "reconcile",
+)
 """Commands whose `--help` loads only the command's module and its options, like `mcpctl --help`."""
 
 

@@ -308,3 +308,18 @@ def test_serve_binds_a_bracketed_ipv6_loopback_host(sqlite_database_url: str) ->
         serve.send_signal(signal.SIGTERM)
         _, stderr = serve.communicate(timeout=30)
     assert "Traceback" not in stderr
+
+
+def test_the_limit_flags_defaults_are_the_gateways() -> None:
+    # Written out in the CLI so that `serve --help` loads no gateway; they must not drift from it.
+    from dataclasses import asdict
+
+    from mcpctl.cli._serve_limits import HTTP_DEFAULTS, LIST_DEFAULTS, SESSION_DEFAULTS
+    from mcpctl.gateway._config import HttpLimits, ListConfig, SessionConfig
+
+    for defaults, config in (
+        (HTTP_DEFAULTS, HttpLimits()),
+        (SESSION_DEFAULTS, SessionConfig()),
+        (LIST_DEFAULTS, ListConfig()),
+    ):
+        assert defaults == {name: asdict(config)[name] for name in defaults}

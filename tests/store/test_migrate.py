@@ -3,9 +3,11 @@ keep the rows of earlier revisions."""
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -194,3 +196,12 @@ OLD_ROW = {
     "duration_ms": 1.5,
     "detail": {"argumentsDigest": "sha256:ab"},
 }
+
+
+def test_every_migrations_first_docstring_paragraph_is_one_line() -> None:
+    # Alembic logs that paragraph at every upgrade; a second line would break the one-line log format.
+    versions = Path(__file__).parents[2] / "src" / "mcpctl" / "store" / "migrations" / "versions"
+    for path in sorted(versions.glob("*.py")):
+        doc = ast.get_docstring(ast.parse(path.read_text()), clean=False) or ""
+        lines = doc.splitlines()
+        assert lines and (len(lines) == 1 or not lines[1].strip()), path.name

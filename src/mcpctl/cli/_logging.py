@@ -11,8 +11,6 @@ import logging
 import sys
 from typing import Any
 
-from mcpctl.store import mask_text
-
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 CHATTY = ("httpx", "httpx2", "httpcore", "httpcore2", "alembic.runtime.plugins")
 """Loggers that say INFO for every request (or every plugin); shown from WARNING up unless debugging."""
@@ -30,6 +28,8 @@ class RedactingFormatter(logging.Formatter):
     """
 
     def format(self, record: logging.LogRecord) -> str:
+        from mcpctl.store import mask_text  # here, not at import: `--help` needs no store
+
         return mask_text(super().format(record))
 
 

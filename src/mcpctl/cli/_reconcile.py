@@ -20,20 +20,6 @@ from typing import TYPE_CHECKING, Any, TypeVar
 import click
 
 from mcpctl.errors import UsageError
-from mcpctl.reconciler import (
-    DebouncedWatcher,
-    FileSource,
-    GitSource,
-    LoopConfig,
-    ReconcileLoop,
-    ReconcileStatus,
-    Source,
-    config_file_filter,
-    git_ref_filter,
-    is_local_path,
-    read_statuses,
-    status_path,
-)
 
 from ._logging import configure_logging
 from ._main import cli
@@ -41,7 +27,11 @@ from ._options import database_option, open_store
 from ._source_options import source_from_options, source_options
 
 if TYPE_CHECKING:
+    from mcpctl.reconciler import DebouncedWatcher, ReconcileStatus, Source
     from mcpctl.store import Store
+
+# The reconciler's loop, watcher and git load when a command runs, so `reconcile --help` and
+# `serve --help` (which shares these options) stay light.
 
 WEBHOOK_SECRET_ENV = "MCPCTL_WEBHOOK_SECRET"
 F = TypeVar("F", bound=Callable[..., Any])
@@ -67,6 +57,15 @@ def _configure_logging() -> None:
 
 def _watcher(source: Source, trigger: Callable[[], object]) -> DebouncedWatcher | None:
     """A watcher for a local source: a local repository's refs, or the `-f` files and folders."""
+    from mcpctl.reconciler import (
+        DebouncedWatcher,
+        FileSource,
+        GitSource,
+        config_file_filter,
+        git_ref_filter,
+        is_local_path,
+    )
+
     if isinstance(source, GitSource):
         if not is_local_path(source.url):
             return None
@@ -158,6 +157,8 @@ def reconcile_group(
     """
     if ctx.invoked_subcommand is not None:
         return
+    from mcpctl.reconciler import LoopConfig, ReconcileLoop
+
     source = source_from_options(filenames, repo, ref, path)
     config = LoopConfig(
         interval=parse_duration(interval),
@@ -220,6 +221,8 @@ def _row(status: ReconcileStatus) -> dict[str, Any]:
 @click.pass_context
 def status_command(ctx: click.Context, output: str) -> None:
     """Last commit applied, last error and drift count of every reconciler (or the one --repo names)."""
+    from mcpctl.reconciler import ReconcileStatus, read_statuses, status_path
+
     params = ctx.parent.params if ctx.parent is not None else {}
     status_file: Path | None = params.get("status_file")
     if status_file is None and (params.get("repo") or params.get("filenames")):
@@ -284,6 +287,7 @@ class GatewayReconciler:
 
     def __init__(self, repo: str, ref: str | None, path: str | None, interval: str, database_url: str | None):
         from mcpctl.gateway import WebhookConfig, webhook_router
+        from mcpctl.reconciler import LoopConfig, ReconcileLoop
 
         source = source_from_options((), repo, ref, path)
         self.loop = ReconcileLoop(

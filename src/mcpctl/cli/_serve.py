@@ -11,8 +11,6 @@ from typing import Any
 
 import click
 
-from mcpctl.reconciler import reconcile_metric_families
-
 from ._logging import configure_logging
 from ._main import cli
 from ._options import database_option
@@ -197,6 +195,7 @@ def serve(
         create_app,
         uvicorn_config,
     )
+    from mcpctl.reconciler import reconcile_metric_families
     from mcpctl.store import parse_duration
 
     configure_logging(log_level)

@@ -1,5 +1,7 @@
-"""Drop `project_servers` and `group_members`: written on every apply, never read (the reference graph
-answers "which projects serve this server" and "a user's groups" from the resources themselves).
+"""Drop `project_servers` and `group_members`: written on every apply, never read.
+
+Alembic logs this first paragraph as one line. The reference graph answers "which projects serve this
+server" and "a user's groups" from the resources themselves.
 
 Downgrade creates them again and fills them from the stored Project and Group specs, as 0004's code
 kept them.
