@@ -5,6 +5,7 @@ over Streamable HTTP; and the layer's exactness over many random results (hypoth
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
@@ -127,6 +128,58 @@ async def test_a_200k_result_becomes_a_page_index_and_its_pages_join_to_the_orig
         # The first session's results went with it.
         cache = gateway.runtime.cache
         await wait_until(lambda: not cache.entries(), 10)
+
+
+async def test_a_tool_with_an_output_schema_has_its_index_and_pages_accepted_by_a_validating_client(
+    sqlite_store: Store, no_llm: LlmProviders
+) -> None:
+    """The SDK client validates every non-error result's structuredContent against the listed schema."""
+    token = bulky_store(sqlite_store)
+    records = bulky.records_of(8, 100_000, 5)
+    original = json.dumps(records, ensure_ascii=False)
+    assert len(original) > 100_000
+    with serve_gateway(sqlite_store, replace(FAST, llm=LlmSettings(providers=no_llm))) as gateway:
+        async with mcp_session(gateway.url("docs"), token) as session:
+            listed = {tool.name: tool for tool in (await session.list_tools()).tools}
+            tool = listed["bulky__records"]
+            schema = tool.output_schema
+            assert schema is not None and schema["type"] == "object" and len(schema["anyOf"]) == 3
+            assert schema["$schema"] == bulky.RECORDS_OUTPUT["$schema"]
+            properties = tool.input_schema["properties"]
+            assert {"count", "chars", "seed", "_resultId", "_page", "_section"} <= properties.keys()
+            assert "required" not in tool.input_schema
+            assert listed[TOOL].output_schema is None  # a tool without one stays without
+
+            # Without the wider schema the client raises on the index: it is no RECORDS_OUTPUT.
+            index = await session.call_tool("bulky__records", {"count": 8, "chars": 100_000, "seed": 5})
+            assert not index.is_error
+            structured = index.structured_content
+            assert structured is not None and structured["totalChars"] == len(original)
+            count = structured["pages"]
+            assert count == len(split_pages(original, 40_000)) >= 3
+            pages = []
+            for number in range(1, count + 1):
+                page = await session.call_tool(
+                    "bulky__records", {"_resultId": structured["_resultId"], "_page": number}
+                )
+                assert not page.is_error
+                assert page.structured_content == {
+                    "_resultId": structured["_resultId"],
+                    "page": number,
+                    "pages": count,
+                }
+                pages.append(text_of(page))
+            assert "".join(pages) == original
+
+            # A short result is the tool's own, validated against its own schema (under anyOf).
+            small = await session.call_tool("bulky__records", {"count": 2, "chars": 50, "seed": 1})
+            assert small.structured_content == bulky.records_of(2, 50, 1)
+            assert json.loads(text_of(small)) == small.structured_content
+
+            # The client does validate: a structuredContent none of the shapes admits is refused.
+            bad = types.CallToolResult(content=[], structured_content={"count": "two", "records": []})
+            with pytest.raises(RuntimeError, match="Invalid structured content"):
+                await session.validate_tool_result("bulky__records", bad)
 
 
 async def test_the_projects_limit_decides_and_multi_block_results_join_with_blank_lines(
