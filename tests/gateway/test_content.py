@@ -12,6 +12,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
+import jsonschema
 import mcp_types as types
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -30,7 +31,7 @@ from gateway.gateway_harness import (
     token_doc,
     wait_until,
 )
-from mcpctl.content import ResultCache, split_pages
+from mcpctl.content import INDEX_SCHEMA, PART_SCHEMA, ResultCache, split_pages
 from mcpctl.gateway import CallContext, ContentConfig, LlmSettings
 from mcpctl.gateway._content import ContentLayer
 from mcpctl.gateway._session import GatewaySession
@@ -317,6 +318,9 @@ async def test_a_proxymodel_runs_its_stages_in_order_and_summarize_falls_back_to
             assert "Summary (excerpt)" in text_of(result)
             page = await session.call_tool(TOOL, {"_resultId": structured["_resultId"], "_page": 1})
             assert text_of(page) == original
+            # A summarized result of a tool with an outputSchema passes the client's validation too.
+            summarized = await session.call_tool("bulky__records", {"count": 3, "chars": 3000, "seed": 2})
+            assert summarized.structured_content is not None and "summary" in summarized.structured_content
 
 
 async def test_a_result_larger_than_the_cache_is_a_clear_error(
@@ -380,6 +384,7 @@ def test_every_cut_up_result_joins_back_exactly(blocks: list[str], limit: int, p
             return
         assert got.content[-1] == image  # what is not text is kept as it is
         structured = got.structured_content
+        jsonschema.validate(structured, INDEX_SCHEMA)  # what every tool's advertised schema admits
         unit, key = ("pages", "_page") if "pages" in structured else ("sections", "_section")
         parts = []
         for number in range(1, structured[unit] + 1):
@@ -388,6 +393,7 @@ def test_every_cut_up_result_joins_back_exactly(blocks: list[str], limit: int, p
                 call, types.CallToolRequestParams(name="t", arguments=arguments), call_next
             )
             assert not part.is_error
+            jsonschema.validate(part.structured_content, PART_SCHEMA)
             parts.append(cast(types.TextContent, part.content[0]).text)
         assert "".join(parts) == joined
         assert structured["totalChars"] == len(joined)
