@@ -21,6 +21,7 @@ from mcp.shared.exceptions import MCPError
 
 from gateway.gateway_harness import (
     FAST,
+    Recorder,
     create_token,
     mcp_session,
     project_doc,
@@ -32,12 +33,12 @@ from gateway.gateway_harness import (
     wait_until,
 )
 from mcpctl.content import INDEX_SCHEMA, PART_SCHEMA, ResultCache, split_pages
-from mcpctl.gateway import CallContext, ContentConfig, LlmSettings
+from mcpctl.gateway import CallContext, ContentConfig, LlmSettings, ToolPinMismatch, read_live_tools
 from mcpctl.gateway._content import ContentLayer
 from mcpctl.gateway._session import GatewaySession
 from mcpctl.gateway._state import Snapshot
 from mcpctl.llm import LlmProviders
-from mcpctl.schemas import ProjectSpec
+from mcpctl.schemas import API_VERSION, ProjectSpec, ServerSpec, ToolPin
 from mcpctl.store import Store
 
 pytestmark = pytest.mark.anyio
@@ -181,6 +182,43 @@ async def test_a_tool_with_an_output_schema_has_its_index_and_pages_accepted_by_
             bad = types.CallToolResult(content=[], structured_content={"count": "two", "records": []})
             with pytest.raises(RuntimeError, match="Invalid structured content"):
                 await session.validate_tool_result("bulky__records", bad)
+
+
+async def test_pinned_tools_stay_approved_when_the_gateway_widens_their_schemas(
+    sqlite_store: Store, no_llm: LlmProviders
+) -> None:
+    """Pins hash the upstream's definition (`Listed.source`), not the advertised one."""
+    spec = ServerSpec.model_validate({"transport": "stdio", "command": sys.executable, "args": [str(BULKY)]})
+    live = (await read_live_tools({"bulky": spec}))["bulky"]
+    assert not isinstance(live, str), live
+    pins = {
+        "apiVersion": API_VERSION,
+        "kind": "ToolPins",
+        "metadata": {"name": "bulky"},
+        "spec": {
+            "tools": [ToolPin.of(t).model_dump(mode="json", by_alias=True, exclude_none=True) for t in live]
+        },
+    }
+    token = bulky_store(sqlite_store)
+    put(sqlite_store, pins)
+    recorder = Recorder()
+    settings = replace(FAST, llm=LlmSettings(providers=no_llm), event_sinks=[recorder])
+    with serve_gateway(sqlite_store, settings) as gateway:
+        async with mcp_session(gateway.url("docs"), token) as session:
+            tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+            assert {
+                "bulky__bulky",
+                "bulky__small",
+                "bulky__records",
+            } <= tools.keys()  # block mode: all approved
+            assert "_resultId" in tools["bulky__records"].input_schema["properties"]
+            index = await session.call_tool("bulky__records", {"count": 4, "chars": 90_000, "seed": 1})
+            assert index.structured_content is not None and index.structured_content["pages"] >= 3
+            page = await session.call_tool(
+                "bulky__records", {"_resultId": index.structured_content["_resultId"], "_page": 2}
+            )
+            assert not page.is_error
+    assert recorder.of(ToolPinMismatch) == []
 
 
 async def test_the_projects_limit_decides_and_multi_block_results_join_with_blank_lines(
