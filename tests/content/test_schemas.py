@@ -1,4 +1,4 @@
-"""The advertised tool schemas: the tool's own output, the index and the part shapes all validate; refs hold."""
+"""The advertised tool schemas: the tool's own output, the index and the parts validate; refs still hold."""
 
 from __future__ import annotations
 
@@ -90,7 +90,7 @@ def test_what_no_shape_admits_is_refused(instance: dict[str, Any]) -> None:
 def test_the_original_is_untouched_and_data_keywords_are_not_rebased() -> None:
     before = copy.deepcopy(OWN)
     schema = advertised_output_schema(OWN)
-    assert OWN == before and schema is not None
+    assert before == OWN and schema is not None
     nested = schema["anyOf"][0]
     assert nested["properties"]["tree"] == {"$ref": "#/anyOf/0/$defs/node"}
     assert nested["properties"]["tag"] == {"const": {"$ref": "#/not-a-ref"}}

@@ -3,7 +3,8 @@
 Tool `bulky(chars, seed, blocks, headings)`: `blocks` text blocks of `chars` characters in all, made
 from `seed` by `bulky_texts` (unicode, line breaks, Markdown headings when asked) so a test can make the
 same text. Tool `records(count, chars, seed)`: a tool with an `outputSchema` (its records behind a
-`$ref`), answering `records_of(...)` as structured content and as JSON text. Prompt `manual`: a long Markdown document (`manual_text`).
+`$ref`), answering `records_of(...)` as structured content and as JSON text. Prompt `manual`: a long
+Markdown document (`manual_text`).
 """
 
 from __future__ import annotations
