@@ -6,7 +6,9 @@ keeps a result longer than its limit in the gateway's `ResultCache` and answers 
 full text kept as pages). A session fetches a part by calling the same tool with `{"_resultId": ID,
 "_page": N}` (or `"_section": K`), and a prompt's section with `prompts/get` of the same prompt and
 `{"_resultId": ID, "_section": K}`. A part is served only to the session that produced the result, for
-the same tool or prompt; anything else is answered like an id that never existed.
+the same tool or prompt; anything else is answered like an id that never existed. `tools/list` shows
+each tool with an output schema that also admits the index and part shapes and with the part-fetch
+arguments in its input schema (`mcpctl.content.advertised_*`), so validating clients accept them.
 
 Registered innermost, just above the aggregator: a part fetch is then a call of that tool for every
 layer above (policy, the gate, pins, toolFilter), so access revoked after the result was produced holds
