@@ -21,6 +21,7 @@ from gateway.gateway_harness import (
     serve_gateway,
     server_doc,
 )
+from mcpctl.content import FETCH_PROPERTIES
 from mcpctl.errors import UsageError
 from mcpctl.gateway import AuthConfig, GatewayConfig, create_app
 from mcpctl.schemas import ServerSpec
@@ -58,9 +59,10 @@ async def test_tools_are_aggregated_with_server_prefix_and_filters(
             assert sorted(n for n in tools if n.startswith("beta__")) == ["beta__add", "beta__echo"]
             echo = tools["alpha__echo"]
             assert echo.description == "[alpha] Echo the text back."
+            # The upstream's schema, plus the content layer's optional part-fetch arguments.
             assert echo.input_schema == {
                 "type": "object",
-                "properties": {"text": {"type": "string"}},
+                "properties": {"text": {"type": "string"}, **FETCH_PROPERTIES},
                 "required": ["text"],
             }
             result = await session.call_tool("beta__add", {"a": 2, "b": 3})

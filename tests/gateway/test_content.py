@@ -5,12 +5,14 @@ over Streamable HTTP; and the layer's exactness over many random results (hypoth
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, cast
 
+import jsonschema
 import mcp_types as types
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,6 +21,7 @@ from mcp.shared.exceptions import MCPError
 
 from gateway.gateway_harness import (
     FAST,
+    Recorder,
     create_token,
     mcp_session,
     project_doc,
@@ -29,13 +32,13 @@ from gateway.gateway_harness import (
     token_doc,
     wait_until,
 )
-from mcpctl.content import ResultCache, split_pages
-from mcpctl.gateway import CallContext, ContentConfig, LlmSettings
+from mcpctl.content import INDEX_SCHEMA, PART_SCHEMA, ResultCache, split_pages
+from mcpctl.gateway import CallContext, ContentConfig, LlmSettings, ToolPinMismatch, read_live_tools
 from mcpctl.gateway._content import ContentLayer
 from mcpctl.gateway._session import GatewaySession
 from mcpctl.gateway._state import Snapshot
 from mcpctl.llm import LlmProviders
-from mcpctl.schemas import ProjectSpec
+from mcpctl.schemas import API_VERSION, ProjectSpec, ServerSpec, ToolPin
 from mcpctl.store import Store
 
 pytestmark = pytest.mark.anyio
@@ -127,6 +130,95 @@ async def test_a_200k_result_becomes_a_page_index_and_its_pages_join_to_the_orig
         # The first session's results went with it.
         cache = gateway.runtime.cache
         await wait_until(lambda: not cache.entries(), 10)
+
+
+async def test_a_tool_with_an_output_schema_has_its_index_and_pages_accepted_by_a_validating_client(
+    sqlite_store: Store, no_llm: LlmProviders
+) -> None:
+    """The SDK client validates every non-error result's structuredContent against the listed schema."""
+    token = bulky_store(sqlite_store)
+    records = bulky.records_of(8, 100_000, 5)
+    original = json.dumps(records, ensure_ascii=False)
+    assert len(original) > 100_000
+    with serve_gateway(sqlite_store, replace(FAST, llm=LlmSettings(providers=no_llm))) as gateway:
+        async with mcp_session(gateway.url("docs"), token) as session:
+            listed = {tool.name: tool for tool in (await session.list_tools()).tools}
+            tool = listed["bulky__records"]
+            schema = tool.output_schema
+            assert schema is not None and schema["type"] == "object" and len(schema["anyOf"]) == 3
+            assert schema["$schema"] == bulky.RECORDS_OUTPUT["$schema"]
+            properties = tool.input_schema["properties"]
+            assert {"count", "chars", "seed", "_resultId", "_page", "_section"} <= properties.keys()
+            assert "required" not in tool.input_schema
+            assert listed[TOOL].output_schema is None  # a tool without one stays without
+
+            # Without the wider schema the client raises on the index: it is no RECORDS_OUTPUT.
+            index = await session.call_tool("bulky__records", {"count": 8, "chars": 100_000, "seed": 5})
+            assert not index.is_error
+            structured = index.structured_content
+            assert structured is not None and structured["totalChars"] == len(original)
+            count = structured["pages"]
+            assert count == len(split_pages(original, 40_000)) >= 3
+            pages = []
+            for number in range(1, count + 1):
+                page = await session.call_tool(
+                    "bulky__records", {"_resultId": structured["_resultId"], "_page": number}
+                )
+                assert not page.is_error
+                assert page.structured_content == {
+                    "_resultId": structured["_resultId"],
+                    "page": number,
+                    "pages": count,
+                }
+                pages.append(text_of(page))
+            assert "".join(pages) == original
+
+            # A short result is the tool's own, validated against its own schema (under anyOf).
+            small = await session.call_tool("bulky__records", {"count": 2, "chars": 50, "seed": 1})
+            assert small.structured_content == bulky.records_of(2, 50, 1)
+            assert json.loads(text_of(small)) == small.structured_content
+
+            # The client does validate: a structuredContent none of the shapes admits is refused.
+            bad = types.CallToolResult(content=[], structured_content={"count": "two", "records": []})
+            with pytest.raises(RuntimeError, match="Invalid structured content"):
+                await session.validate_tool_result("bulky__records", bad)
+
+
+async def test_pinned_tools_stay_approved_when_the_gateway_widens_their_schemas(
+    sqlite_store: Store, no_llm: LlmProviders
+) -> None:
+    """Pins hash the upstream's definition (`Listed.source`), not the advertised one."""
+    spec = ServerSpec.model_validate({"transport": "stdio", "command": sys.executable, "args": [str(BULKY)]})
+    live = (await read_live_tools({"bulky": spec}))["bulky"]
+    assert not isinstance(live, str), live
+    pins = {
+        "apiVersion": API_VERSION,
+        "kind": "ToolPins",
+        "metadata": {"name": "bulky"},
+        "spec": {
+            "tools": [ToolPin.of(t).model_dump(mode="json", by_alias=True, exclude_none=True) for t in live]
+        },
+    }
+    token = bulky_store(sqlite_store)
+    put(sqlite_store, pins)
+    recorder = Recorder()
+    settings = replace(FAST, llm=LlmSettings(providers=no_llm), event_sinks=[recorder])
+    with serve_gateway(sqlite_store, settings) as gateway:
+        async with mcp_session(gateway.url("docs"), token) as session:
+            tools = {tool.name: tool for tool in (await session.list_tools()).tools}
+            assert {
+                "bulky__bulky",
+                "bulky__small",
+                "bulky__records",
+            } <= tools.keys()  # block mode: all approved
+            assert "_resultId" in tools["bulky__records"].input_schema["properties"]
+            index = await session.call_tool("bulky__records", {"count": 4, "chars": 90_000, "seed": 1})
+            assert index.structured_content is not None and index.structured_content["pages"] >= 3
+            page = await session.call_tool(
+                "bulky__records", {"_resultId": index.structured_content["_resultId"], "_page": 2}
+            )
+            assert not page.is_error
+    assert recorder.of(ToolPinMismatch) == []
 
 
 async def test_the_projects_limit_decides_and_multi_block_results_join_with_blank_lines(
@@ -264,6 +356,9 @@ async def test_a_proxymodel_runs_its_stages_in_order_and_summarize_falls_back_to
             assert "Summary (excerpt)" in text_of(result)
             page = await session.call_tool(TOOL, {"_resultId": structured["_resultId"], "_page": 1})
             assert text_of(page) == original
+            # A summarized result of a tool with an outputSchema passes the client's validation too.
+            summarized = await session.call_tool("bulky__records", {"count": 3, "chars": 3000, "seed": 2})
+            assert summarized.structured_content is not None and "summary" in summarized.structured_content
 
 
 async def test_a_result_larger_than_the_cache_is_a_clear_error(
@@ -327,6 +422,7 @@ def test_every_cut_up_result_joins_back_exactly(blocks: list[str], limit: int, p
             return
         assert got.content[-1] == image  # what is not text is kept as it is
         structured = got.structured_content
+        jsonschema.validate(structured, INDEX_SCHEMA)  # what every tool's advertised schema admits
         unit, key = ("pages", "_page") if "pages" in structured else ("sections", "_section")
         parts = []
         for number in range(1, structured[unit] + 1):
@@ -335,6 +431,7 @@ def test_every_cut_up_result_joins_back_exactly(blocks: list[str], limit: int, p
                 call, types.CallToolRequestParams(name="t", arguments=arguments), call_next
             )
             assert not part.is_error
+            jsonschema.validate(part.structured_content, PART_SCHEMA)
             parts.append(cast(types.TextContent, part.content[0]).text)
         assert "".join(parts) == joined
         assert structured["totalChars"] == len(joined)

@@ -6,7 +6,9 @@ keeps a result longer than its limit in the gateway's `ResultCache` and answers 
 full text kept as pages). A session fetches a part by calling the same tool with `{"_resultId": ID,
 "_page": N}` (or `"_section": K`), and a prompt's section with `prompts/get` of the same prompt and
 `{"_resultId": ID, "_section": K}`. A part is served only to the session that produced the result, for
-the same tool or prompt; anything else is answered like an id that never existed.
+the same tool or prompt; anything else is answered like an id that never existed. `tools/list` shows
+each tool with an output schema that also admits the index and part shapes and with the part-fetch
+arguments in its input schema (`mcpctl.content.advertised_*`), so validating clients accept them.
 
 Registered innermost, just above the aggregator: a part fetch is then a call of that tool for every
 layer above (policy, the gate, pins, toolFilter), so access revoked after the result was produced holds
@@ -19,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 import anyio
@@ -26,13 +29,19 @@ import mcp_types as types
 from mcp.shared.exceptions import MCPError
 
 from mcpctl.content import (
+    PAGE_KEY,
+    RESERVED,
     RESULT_ID,
+    RESULT_KEY,
+    SECTION_KEY,
     CachedResult,
     EntryKind,
     Part,
     ResultCache,
     ResultTooLarge,
     Unit,
+    advertised_input_schema,
+    advertised_output_schema,
     head_and_tail,
     new_result_id,
     split_pages,
@@ -55,15 +64,12 @@ from mcpctl.schemas import (
 )
 
 from ._context import CallContext
-from ._pipeline import Layer, PromptNext, ToolNext
+from ._pipeline import Layer, Listed, ListNext, PromptNext, ToolNext
 from ._session import CloseReason, GatewaySession
 from ._state import Snapshot
 
 logger = logging.getLogger("mcpctl.gateway.content")
 
-RESULT_KEY, PAGE_KEY, SECTION_KEY = "_resultId", "_page", "_section"
-RESERVED = frozenset({RESULT_KEY, PAGE_KEY, SECTION_KEY})
-"""Argument names the gateway answers itself (an upstream tool never sees a call that has one)."""
 PROMPT_SECTION_CHARS = 2000
 """Prompts longer than this are split into sections, in every project."""
 _DEFAULT_SPLITTER = SplitSectionsStage(type="split-sections")
@@ -162,6 +168,15 @@ def _clean_title(value: Any, index: int) -> str:
     return title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1] + "…"
 
 
+def _advertised(tool: types.Tool) -> types.Tool:
+    return tool.model_copy(
+        update={
+            "input_schema": advertised_input_schema(tool.input_schema),
+            "output_schema": advertised_output_schema(tool.output_schema),
+        }
+    )
+
+
 class ContentLayer(Layer):
     """Runs every project's content stages on tool results and prompts; answers part fetches."""
 
@@ -192,6 +207,15 @@ class ContentLayer(Layer):
             # A ProxyModel that is not in the store (validation refuses it; the store may lag): paginate.
             stages = project_stages(spec.model_copy(update={"proxy_model": "default"}), {}) or []
         return spec, stages
+
+    async def list_tools(
+        self, call: CallContext, call_next: ListNext[types.Tool]
+    ) -> list[Listed[types.Tool]]:
+        """Each tool as clients must see it to fetch parts: its output schema also admits the index and
+        part shapes, and its input schema declares `_resultId`, `_page`, `_section`. Only `item` changes:
+        `source` (what tool pins hash) stays the upstream's definition."""
+        listed = await call_next(call)
+        return [replace(entry, item=_advertised(entry.item)) for entry in listed]
 
     async def call_tool(
         self, call: CallContext, params: types.CallToolRequestParams, call_next: ToolNext

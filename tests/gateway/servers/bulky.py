@@ -2,11 +2,14 @@
 
 Tool `bulky(chars, seed, blocks, headings)`: `blocks` text blocks of `chars` characters in all, made
 from `seed` by `bulky_texts` (unicode, line breaks, Markdown headings when asked) so a test can make the
-same text. Prompt `manual`: a long Markdown document (`manual_text`).
+same text. Tool `records(count, chars, seed)`: a tool with an `outputSchema` (its records behind a
+`$ref`), answering `records_of(...)` as structured content and as JSON text. Prompt `manual`: a long
+Markdown document (`manual_text`).
 """
 
 from __future__ import annotations
 
+import json
 import random
 from typing import Any
 
@@ -47,6 +50,30 @@ def manual_text(sections: int = 12, section_chars: int = 3000) -> str:
     return "".join(parts)
 
 
+def records_of(count: int, chars: int, seed: int) -> dict[str, Any]:
+    """The `records` tool's structured answer: `count` records of `chars` characters of text in all."""
+    texts = bulky_texts(chars, seed, blocks=count)
+    return {"count": count, "records": [{"n": n, "text": t} for n, t in enumerate(texts, 1)]}
+
+
+RECORDS_OUTPUT: dict[str, Any] = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema",
+    "type": "object",
+    "properties": {
+        "count": {"type": "integer"},
+        "records": {"type": "array", "items": {"$ref": "#/$defs/record"}},
+    },
+    "required": ["count", "records"],
+    "additionalProperties": False,
+    "$defs": {
+        "record": {
+            "type": "object",
+            "properties": {"n": {"type": "integer"}, "text": {"type": "string"}},
+            "required": ["n", "text"],
+        }
+    },
+}
+
 TOOLS = [
     types.Tool(
         name="bulky",
@@ -62,6 +89,20 @@ TOOLS = [
         },
     ),
     types.Tool(name="small", description="Answer with a short text.", input_schema={"type": "object"}),
+    types.Tool(
+        name="records",
+        description="Answer with records, as structured content.",
+        input_schema={
+            "type": "object",
+            "properties": {
+                "count": {"type": "integer"},
+                "chars": {"type": "integer"},
+                "seed": {"type": "integer"},
+            },
+            "additionalProperties": False,
+        },
+        output_schema=RECORDS_OUTPUT,
+    ),
 ]
 
 
@@ -73,6 +114,12 @@ async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.Call
     args = params.arguments or {}
     if params.name == "small":
         return types.CallToolResult(content=[types.TextContent(type="text", text="small answer")])
+    if params.name == "records":
+        records = records_of(int(args.get("count", 3)), int(args.get("chars", 300)), int(args.get("seed", 1)))
+        text = json.dumps(records, ensure_ascii=False)
+        return types.CallToolResult(
+            content=[types.TextContent(type="text", text=text)], structured_content=records
+        )
     texts = bulky_texts(
         int(args.get("chars", 200_000)),
         int(args.get("seed", 1)),
