@@ -11,6 +11,7 @@ import pytest
 import yaml
 from click.testing import CliRunner, Result
 
+from _samples import doc
 from mcpctl.cli import cli
 from mcpctl.schemas import CLI_MANAGER, parse_resource
 from mcpctl.store import Store, hash_token
@@ -20,13 +21,6 @@ MCPCTL = str(Path(sys.executable).with_name("mcpctl"))
 
 def run(*args: str, stdin: str | None = None) -> Result:
     return CliRunner().invoke(cli, list(args), input=stdin, catch_exceptions=False)
-
-
-def doc(kind: str, name: str, spec: dict[str, object], project: str | None = None) -> dict[str, object]:
-    metadata: dict[str, object] = {"name": name}
-    if project:
-        metadata["project"] = project
-    return {"apiVersion": "mcpctl.dev/v1", "kind": kind, "metadata": metadata, "spec": spec}
 
 
 def repo(tmp_path: Path, *docs: dict[str, object]) -> str:

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from _samples import doc
 from mcpctl.cli import cli
 from mcpctl.reconciler import source_name_for_paths
 from mcpctl.schemas import CLI_MANAGER, ResourceModel, gitops_manager, load_and_validate, parse_resource
@@ -25,10 +26,6 @@ TRICKY = st.sampled_from(
     ["true", "no", "null", "8080", "1e3", "2027-01-01", " lead", "a: b", "# c", "x\ny\n", ""]
 )
 TEXT = st.one_of(TRICKY, st.text(st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=30))
-
-
-def doc(kind: str, name: str, spec: dict[str, Any], **metadata: Any) -> dict[str, Any]:
-    return {"apiVersion": "mcpctl.dev/v1", "kind": kind, "metadata": {"name": name, **metadata}, "spec": spec}
 
 
 @st.composite

@@ -8,26 +8,17 @@ import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 from ruamel.yaml import YAML
 
+from _samples import res
 from mcpctl.cli import cli
 from mcpctl.schemas import McpToken, ResourceModel, parse_resource
 from mcpctl.store import Store, hash_token
 
 MANAGER = "gitops:/repo"
-
-
-def res(
-    kind: str, name: str, spec: dict[str, Any] | None = None, project: str | None = None, **metadata: Any
-) -> ResourceModel:
-    meta: dict[str, Any] = {"name": name, **metadata}
-    if project:
-        meta["project"] = project
-    return parse_resource({"apiVersion": "mcpctl.dev/v1", "kind": kind, "metadata": meta, "spec": spec or {}})
 
 
 def seed(url: str, *resources: ResourceModel, managed_by: str = MANAGER) -> None:

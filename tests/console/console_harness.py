@@ -25,8 +25,8 @@ from mcp.shared.exceptions import MCPError
 from textual.pilot import Pilot
 from textual.widgets import Tree
 
+from _samples import API
 from gateway.gateway_harness import (
-    API,
     RunningGateway,
     create_token,
     mcp_session,

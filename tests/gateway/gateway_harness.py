@@ -24,6 +24,7 @@ import uvicorn
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
+from _samples import doc
 from mcpctl.gateway import (
     AuthConfig,
     GatewayConfig,
@@ -36,7 +37,6 @@ from mcpctl.gateway import (
 from mcpctl.schemas import McpToken, ServerSpec, parse_resource
 from mcpctl.store import Store
 
-API = "mcpctl.dev/v1"
 TOY = Path(__file__).parent / "servers" / "toy.py"
 """Our own small MCP server (stdio, SSE or Streamable HTTP), used as an upstream throughout the tests."""
 INITIALIZE = {
@@ -127,36 +127,26 @@ def server_doc(name: str, spec: ServerSpec | dict[str, Any]) -> dict[str, Any]:
         if isinstance(spec, ServerSpec)
         else spec
     )
-    return {"apiVersion": API, "kind": "Server", "metadata": {"name": name}, "spec": body}
+    return doc("Server", name, body)
 
 
 def project_doc(name: str, servers: list[str], instructions: str = "", **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": API,
-        "kind": "Project",
-        "metadata": {"name": name},
-        "spec": {"servers": servers, "instructions": instructions, **spec},
-    }
+    return doc("Project", name, {"servers": servers, "instructions": instructions, **spec})
 
 
 def prompt_doc(project: str, name: str, **spec: Any) -> dict[str, Any]:
-    return {"apiVersion": API, "kind": "Prompt", "metadata": {"name": name, "project": project}, "spec": spec}
+    return doc("Prompt", name, spec, project)
 
 
 def token_doc(project: str, name: str, **spec: Any) -> dict[str, Any]:
-    return {
-        "apiVersion": API,
-        "kind": "McpToken",
-        "metadata": {"name": name, "project": project},
-        "spec": spec,
-    }
+    return doc("McpToken", name, spec, project)
 
 
 def put(store: Store, *docs: dict[str, Any]) -> None:
     """Create or update resources in one store transaction, as `mcpctl apply` would."""
     with store.transaction(actor="test") as tx:
-        for doc in docs:
-            tx.put(parse_resource(doc), managed_by="gitops:test")
+        for document in docs:
+            tx.put(parse_resource(document), managed_by="gitops:test")
 
 
 def delete(store: Store, kind: str, name: str, project: str | None = None) -> None:

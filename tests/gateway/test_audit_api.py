@@ -16,8 +16,8 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from _samples import API
 from gateway.gateway_harness import (
-    API,
     RunningGateway,
     create_token,
     mcp_session,

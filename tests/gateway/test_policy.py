@@ -21,8 +21,8 @@ import mcp_types as types
 import pytest
 from mcp.shared.exceptions import MCPError
 
+from _samples import API
 from gateway.gateway_harness import (
-    API,
     TOY,
     Recorder,
     create_token,

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from _samples import res
 from mcpctl.errors import ResourceNotFound, UsageError
 from mcpctl.inventory._inspect import (
     Inventory,
@@ -28,7 +29,7 @@ from mcpctl.schemas import (
     token_status,
 )
 from mcpctl.store import Store
-from plan._samples import live, res, stdio
+from plan._samples import live, stdio
 
 NOW = datetime(2026, 6, 1, tzinfo=UTC)
 

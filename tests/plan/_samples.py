@@ -6,26 +6,14 @@ import os
 from pathlib import Path
 from typing import Any
 
+from _samples import res
 from mcpctl.plan import Plan, diff
-from mcpctl.schemas import CLI_MANAGER, LiveResource, ResourceModel, parse_resource
+from mcpctl.schemas import CLI_MANAGER, LiveResource, ResourceModel
 
 MANAGER = "gitops:/repo"
 GOLDEN = Path(__file__).parent / "golden"
 REGENERATE = "MCPCTL_REGEN_GOLDEN"
 """Set this env var to 1 to rewrite the golden files from the current output."""
-
-
-def res(
-    kind: str, name: str, spec: dict[str, Any] | None = None, project: str | None = None, **metadata: Any
-) -> ResourceModel:
-    """A resource from a few fields."""
-    meta: dict[str, Any] = {"name": name, **metadata}
-    if project:
-        meta["project"] = project
-    doc: dict[str, Any] = {"apiVersion": "mcpctl.dev/v1", "kind": kind, "metadata": meta}
-    if spec is not None:
-        doc["spec"] = spec
-    return parse_resource(doc)
 
 
 def live(resource: ResourceModel, managed_by: str = MANAGER, prevent_destroy: bool = False) -> LiveResource:

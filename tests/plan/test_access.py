@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from _samples import res
 from mcpctl.plan import diff, load_plan, render_json, render_markdown, render_text, save_plan
 from mcpctl.schemas import LiveResource, ResourceModel
 
-from ._samples import MANAGER, live, res
+from ._samples import MANAGER, live
 
 GIT_READ = {"role": "run", "resource": "servers", "names": ["git"], "tools": ["git_log", "git_diff*"]}
 

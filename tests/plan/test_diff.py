@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from _samples import res
 from mcpctl.plan import Action, diff, field_changes, flatten
 from mcpctl.schemas import CLI_MANAGER, PREVENT_DESTROY_ANNOTATION
 
-from ._samples import MANAGER, live, res, scenario, stdio
+from ._samples import MANAGER, live, scenario, stdio
 
 
 def actions(plan: object) -> dict[str, str]:

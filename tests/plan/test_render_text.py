@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from _samples import res
 from mcpctl.plan import diff, render_text
 from mcpctl.schemas import PREVENT_DESTROY_ANNOTATION
 
-from ._samples import MANAGER, check_golden, live, res, scenario
+from ._samples import MANAGER, check_golden, live, scenario
 
 SECRETS = ("old-secret", "new-secret", "literal-ghp")
 

@@ -54,20 +54,3 @@ def binding(
         "operations": [{"action": action} for action in operations or []],
     }
     return parse_resource({"apiVersion": API, "kind": "RoleBinding", "metadata": metadata, "spec": spec})
-
-
-def token(name: str, project: str, **spec: Any) -> ResourceModel:
-    return parse_resource(
-        {"apiVersion": API, "kind": "McpToken", "metadata": {"name": name, "project": project}, "spec": spec}
-    )
-
-
-def server(name: str) -> ResourceModel:
-    return parse_resource(
-        {
-            "apiVersion": API,
-            "kind": "Server",
-            "metadata": {"name": name},
-            "spec": {"transport": "stdio", "command": "x"},
-        }
-    )

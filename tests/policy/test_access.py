@@ -9,10 +9,11 @@ from unittest.mock import patch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from _samples import server, token
 from mcpctl.policy import OPERATIONS, ROLES, AccessChange, PolicySet, access_changes, matches
 from mcpctl.schemas import Group, McpToken, ResourceModel, RoleBinding, load_and_validate, parse_resource
 
-from ._estate import binding, group, rule, server, token, user
+from ._estate import binding, group, rule, user
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "config-repo"
 BASE = [user("ann"), user("ben"), group("ops", "ann", "ben"), token("ci", "demo")]

@@ -11,10 +11,11 @@ from typing import Any, NamedTuple
 
 import pytest
 
+from _samples import token
 from mcpctl.policy import OPERATIONS, ROLES, PolicySet, SubjectRef, matches
 from mcpctl.schemas import ResourceModel
 
-from ._estate import binding, group, rule, token, user
+from ._estate import binding, group, rule, user
 
 SCOPES = (None, "alpha", "beta")
 """Where the rule's binding lives: global, or in one of two projects."""

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from _samples import token
 from mcpctl.errors import UsageError
 from mcpctl.policy import NO_RULE, Decision, PermissionSet, PolicySet, SubjectRef, check_request
 
-from ._estate import binding, rule, token, user
+from ._estate import binding, rule, user
 
 
 @pytest.fixture

@@ -9,11 +9,12 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from _samples import server, token
 from mcpctl.errors import UnknownSubject, UsageError
 from mcpctl.policy import OPERATIONS, POLICY_KINDS, ROLES, PolicySet, SubjectRef
 from mcpctl.schemas import LiveResource, ResourceModel, load_and_validate
 
-from ._estate import binding, group, rule, server, token, user
+from ._estate import binding, group, rule, user
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "config-repo"
 

@@ -8,12 +8,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
+from _samples import res
 from mcpctl.errors import PlanRefused, StalePlan
 from mcpctl.plan import Action, Plan, load_plan, save_plan
 from mcpctl.reconciler import DesiredState, FileSource, apply_plan, plan_against, token_file
 from mcpctl.schemas import CLI_MANAGER, PREVENT_DESTROY_ANNOTATION, ResourceModel
 from mcpctl.store import AuditEvent, Store, StoreTransaction, hash_token
-from plan._samples import res, stdio
+from plan._samples import stdio
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "config-repo"
 

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
+from _samples import res
 from mcpctl.errors import ValidationFailed
 from mcpctl.reconciler import FileSource, Source, StaticSource, source_name_for_paths, source_name_for_repo
 from mcpctl.schemas import gitops_manager
-from plan._samples import res
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "config-repo"
 

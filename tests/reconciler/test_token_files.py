@@ -6,11 +6,11 @@ from pathlib import Path
 
 import pytest
 
+from _samples import res
 from mcpctl.reconciler import DesiredState, apply_plan, plan_against, token_file
 from mcpctl.reconciler._token_files import TokenFiles, pending_file
 from mcpctl.schemas import Identity
 from mcpctl.store import Store, hash_token
-from plan._samples import res
 
 TOKEN = Identity("McpToken", "team", "ci")
 

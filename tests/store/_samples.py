@@ -1,10 +1,10 @@
-"""One realistic resource of every kind, and small builders, for the store tests."""
+"""One realistic resource of every kind, and a builder of variations on it, for the store tests."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from mcpctl.schemas import McpToken, ResourceModel, parse_resource
+from mcpctl.schemas import ResourceModel, parse_resource
 
 DOCUMENTS: dict[str, dict[str, Any]] = {
     "Template": {
@@ -95,29 +95,3 @@ def resource(kind: str, **changes: Any) -> ResourceModel:
     for section, values in changes.items():
         document[section] = {**document[section], **values}
     return parse_resource(document)
-
-
-def server(name: str, command: str = "mcp-server-time", **metadata: Any) -> ResourceModel:
-    """A minimal stdio Server."""
-    return parse_resource(
-        {
-            "apiVersion": "mcpctl.dev/v1",
-            "kind": "Server",
-            "metadata": {"name": name, **metadata},
-            "spec": {"transport": "stdio", "command": command},
-        }
-    )
-
-
-def token(name: str = "ci-bot", project: str = "platform", **spec: Any) -> McpToken:
-    """An McpToken."""
-    made = parse_resource(
-        {
-            "apiVersion": "mcpctl.dev/v1",
-            "kind": "McpToken",
-            "metadata": {"name": name, "project": project},
-            "spec": spec,
-        }
-    )
-    assert isinstance(made, McpToken)
-    return made

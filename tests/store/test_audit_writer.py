@@ -17,10 +17,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from _samples import token
 from mcpctl.store import AuditEvent, AuditQuery, AuditWriter, Store, hash_token
 from mcpctl.store._url import sqlalchemy_url
-
-from ._samples import token
 
 
 class RecordingStore(Store):

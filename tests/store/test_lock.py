@@ -13,11 +13,10 @@ from contextlib import contextmanager
 
 import pytest
 
+from _samples import server
 from mcpctl.errors import LockTimeout
 from mcpctl.schemas import Identity
 from mcpctl.store import Store
-
-from ._samples import server
 
 # A second process that takes the lock, writes (flushed to the database, not committed) and then
 # holds the transaction open until it reads a line on stdin.

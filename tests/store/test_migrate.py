@@ -17,6 +17,7 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import column, create_engine, insert, inspect, table, text
 from sqlalchemy.types import TypeEngine
 
+from _samples import token
 from mcpctl.errors import StoreError
 from mcpctl.store import AuditEvent, AuditQuery, DatabaseUrl, Store, hash_token
 from mcpctl.store._engine import make_engine
@@ -24,7 +25,7 @@ from mcpctl.store._migrate import alembic_config, head_revision
 from mcpctl.store._tables import JSON_TYPE, KIND_TABLES, Base, UTCDateTime
 from mcpctl.store._url import sqlalchemy_url
 
-from ._samples import resource, token
+from ._samples import resource
 
 
 def test_models_and_migrations_agree(store: Store, database_url: str) -> None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from _samples import server
 from mcpctl.errors import StoreError
 from mcpctl.store import Store
-
-from ._samples import server
 
 
 def test_in_memory_store() -> None:

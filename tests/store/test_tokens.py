@@ -11,13 +11,12 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
+from _samples import token
 from mcpctl.errors import StoreError
 from mcpctl.schemas import Identity, McpTokenSpec
 from mcpctl.store import TOKEN_PREFIX, Store, hash_token
 from mcpctl.store._tokens import display_prefix
 from mcpctl.store._url import sqlalchemy_url
-
-from ._samples import token
 
 
 def test_create_token_returns_a_value_found_only_by_its_hash(store: Store) -> None:

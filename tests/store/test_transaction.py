@@ -5,12 +5,13 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import create_engine, text
 
+from _samples import server, token
 from mcpctl.errors import PlanRefused, StoreError
 from mcpctl.schemas import KINDS, Identity, gitops_manager
 from mcpctl.store import Store
 from mcpctl.store._url import sqlalchemy_url
 
-from ._samples import DOCUMENTS, resource, server, token
+from ._samples import DOCUMENTS, resource
 
 MANAGER = gitops_manager("examples/config-repo")
 
