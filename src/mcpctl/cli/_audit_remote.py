@@ -35,8 +35,8 @@ _QUERY_PARAMS = {
 _SESSION_PARAMS = ("project", "token", "user", "server", "tool", "kind", "outcome", "limit")
 
 
-def read_token(token_file: Path | None) -> str:
-    """The bearer token: the file's content (stripped) when given, else `$MCPCTL_TOKEN`."""
+def optional_token(token_file: Path | None) -> str | None:
+    """The bearer token: the file's content (stripped) when given, else `$MCPCTL_TOKEN`, else None."""
     if token_file is not None:
         try:
             value = token_file.read_text(encoding="utf-8").strip()
@@ -45,8 +45,13 @@ def read_token(token_file: Path | None) -> str:
         if not value:
             raise UsageError(f"{token_file}: the token file is empty")
         return value
-    value = os.environ.get(TOKEN_ENV, "").strip()
-    if not value:
+    return os.environ.get(TOKEN_ENV, "").strip() or None
+
+
+def read_token(token_file: Path | None) -> str:
+    """`optional_token`, required: the audit API always needs one."""
+    value = optional_token(token_file)
+    if value is None:
         raise UsageError(f"--url needs a token: set {TOKEN_ENV} or pass --token-file")
     return value
 

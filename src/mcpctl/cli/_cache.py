@@ -8,7 +8,6 @@ auth). Nothing cached is ever printed: ids, project, session prefix, sizes and a
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -16,30 +15,19 @@ from typing import Any, TypeVar
 import click
 import httpx
 
-from mcpctl.errors import GatewayError, UsageError
+from mcpctl.errors import GatewayError
 
+from ._audit_remote import TOKEN_ENV, optional_token
 from ._main import cli
 from ._options import gateway_url_option
 from ._output import table
 
 F = TypeVar("F", bound=Callable[..., Any])
-TOKEN_ENV = "MCPCTL_TOKEN"
-
-
-def _token(token_file: Path | None) -> str | None:
-    if token_file is not None:
-        try:
-            value = token_file.read_text(encoding="utf-8").strip()
-        except OSError as error:
-            raise UsageError(f"{token_file}: cannot read the token file ({error.strerror})") from None
-        if not value:
-            raise UsageError(f"{token_file}: the token file is empty")
-        return value
-    return os.environ.get(TOKEN_ENV, "").strip() or None
 
 
 def _call(method: str, url: str, path: str, token_file: Path | None, project: str | None) -> dict[str, Any]:
-    token = _token(token_file)
+    # A gateway without auth takes no token; one with auth answers 401, said below.
+    token = optional_token(token_file)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     params = {"project": project} if project else {}
     base = url.rstrip("/")
