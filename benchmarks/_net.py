@@ -1,10 +1,14 @@
-"""Local TCP helpers the benchmark scripts share: a free port and waiting for a process to listen on it."""
+"""Local TCP helpers the benchmark scripts share: a free port, waiting for a listener, an app in a thread."""
 
 from __future__ import annotations
 
 import socket
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
 
 
 def free_port() -> int:
@@ -26,3 +30,24 @@ def wait_listening(port: int, process: subprocess.Popen[bytes], timeout: float =
         except OSError:
             time.sleep(0.05)
     raise SystemExit(f"nothing listens on {port}")
+
+
+@contextmanager
+def serving_in_thread(app: Any, port: int) -> Iterator[None]:
+    """`app` (ASGI, lifespan on) served by uvicorn on 127.0.0.1:`port` in a thread, for the block."""
+    import uvicorn
+
+    server = uvicorn.Server(
+        uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        if not thread.is_alive():
+            raise SystemExit("the gateway did not start")
+        time.sleep(0.02)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(30)

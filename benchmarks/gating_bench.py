@@ -17,7 +17,6 @@ import json
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,8 +25,7 @@ from typing import Any
 
 import anyio
 import httpx2
-import uvicorn
-from _net import free_port
+from _net import free_port, serving_in_thread
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
@@ -126,22 +124,8 @@ def gateway(store: Store, llm: LlmProviders, events: Events) -> Iterator[str]:
         llm=LlmSettings(providers=llm),
         event_sinks=[events],
     )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(config, store=store), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise SystemExit("the gateway did not start")
-        time.sleep(0.02)
-    try:
+    with serving_in_thread(create_app(config, store=store), port):
         yield f"http://127.0.0.1:{port}/projects/bench/mcp"
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 def fill(store: Store, max_tools: int, timeout: float) -> str:

@@ -15,7 +15,6 @@ import gc
 import statistics
 import sys
 import tempfile
-import threading
 import time
 import tracemalloc
 from collections.abc import Iterator
@@ -26,8 +25,7 @@ from typing import Any, cast
 import anyio
 import httpx2
 import mcp_types as types
-import uvicorn
-from _net import free_port
+from _net import free_port, serving_in_thread
 from mcp.client.session import ClientSession
 from mcp.client.streamable_http import streamable_http_client
 
@@ -114,22 +112,8 @@ def gateway(store: Store) -> Iterator[str]:
         live=LiveConfig(poll_interval_seconds=0.5),
         llm=LlmSettings(providers=LlmProviders.from_config(None)),
     )
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(config, store=store), host="127.0.0.1", port=port, log_level="warning", lifespan="on"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        if not thread.is_alive():
-            raise SystemExit("the gateway did not start")
-        time.sleep(0.02)
-    try:
+    with serving_in_thread(create_app(config, store=store), port):
         yield f"http://127.0.0.1:{port}/projects"
-    finally:
-        server.should_exit = True
-        thread.join(30)
 
 
 async def timed(session: ClientSession, name: str, arguments: dict[str, Any]) -> tuple[float, Any]:
