@@ -7,9 +7,11 @@ from __future__ import annotations
 import html
 import io
 import re
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 
+import anyio
 import pytest
 from rich.console import Console
 from textual import events
@@ -388,6 +390,35 @@ async def test_keys_screen_and_quit(reader: Store) -> None:
         assert app.is_running
         # No pause after `q`: the app is shutting down, and waiting for it to go idle could wait forever.
         await pilot.press("q")
+    assert app.return_code == 0
+
+
+class StalledSource(StoreSource):
+    """The store, whose newest-id read (what a follow tick asks) can be made to stall."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store, "stalling store")
+        self.stall, self.release = threading.Event(), threading.Event()
+
+    def latest_id(self) -> int:
+        if self.stall.is_set():
+            self.release.wait(30)
+        return super().latest_id()
+
+
+async def test_quit_while_a_follow_read_is_in_flight(reader: Store) -> None:
+    source = StalledSource(reader)
+    app = ConsoleApp(source, interval=0.2)
+    try:
+        with anyio.fail_after(20):  # it hung here, forever, when the read's cancellation was swallowed
+            async with app.run_test(size=(160, 40)) as pilot:
+                await settle(pilot, opened(app))
+                source.stall.set()
+                while not app.busy:  # the next follow tick is now blocked in its read
+                    await pilot.pause(0.05)
+                await pilot.press("q")
+    finally:
+        source.release.set()
     assert app.return_code == 0
 
 

@@ -23,9 +23,7 @@ ALL_KINDS = jsonschema.Draft202012Validator(
 SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 yaml_alphabet = st.sampled_from(list("abcdefgkmnprstuv:-_ []{}&*!|>#'\"\t\n.,?%@`~0123456789"))
-scalars = st.one_of(
-    st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20)
-)
+scalars = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=20))
 values = st.recursive(
     scalars,
     lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=10), inner, max_size=4),

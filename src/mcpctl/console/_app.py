@@ -1,11 +1,12 @@
 """The console's Textual app: sessions sidebar, timeline of the selected session, detail of one event.
 
-Every read of the source runs in a worker thread (`_read`), so a slow store or gateway never freezes
+Every read of the source runs in a thread (`_read`), so a slow store or gateway never freezes
 the screen; follow mode polls for events written since the newest one shown.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, ClassVar, TypeVar
@@ -143,19 +144,21 @@ class ConsoleApp(App[None]):
     # Reading -------------------------------------------------------------------------------------
 
     async def _read(self, read: Callable[[], T]) -> T | None:
-        """Run one blocking read of the source in a thread; a failure shows in the status bar."""
-        worker = self.run_worker(read, thread=True, exit_on_error=False, group="read")
+        """Run one blocking read of the source in a thread; a failure shows in the status bar.
+
+        A plain thread, not a Textual worker: `Worker.wait` turns the caller's own cancellation into
+        `WorkerCancelled`, so a follow tick cancelled at exit would swallow it and its timer would
+        never stop (the app hung on quit while a read was in flight).
+        """
         self.busy += 1
         try:
-            result: T = await worker.wait()
-        except Exception:  # the worker's own error: shown, never a crash mid-incident
-            error = worker.error
+            return await asyncio.to_thread(read)
+        except Exception as error:  # the read's own error: shown, never a crash mid-incident
             self.read_error = error.detail if isinstance(error, McpctlError) else f"read failed: {error!r}"
             self._show_status()
             return None
         finally:
             self.busy -= 1
-        return result
 
     async def reload(self, *, select_latest: bool = False) -> None:
         """Re-read the sessions (and the selected session's timeline) under the current filter."""
