@@ -41,13 +41,18 @@ def _children_cpu() -> float:
 def measure(
     args: list[str], runs: int, env: dict[str, str] | None = None, ok: tuple[int, ...] = (0,)
 ) -> tuple[float, float]:
-    """Median (wall seconds, CPU seconds) of `runs` runs of `mcpctl ARGS`."""
+    """Median (wall seconds, CPU seconds) of `runs` runs of `mcpctl ARGS`, after one unmeasured run.
+
+    Runs as an installed command runs: with bytecode caches. PYTHONDONTWRITEBYTECODE (set on some
+    machines) is dropped, or every run would compile the package's sources again (~0.3 s)."""
+    child_env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"} | (env or {})
+    subprocess.run([MCPCTL, *args], env=child_env, capture_output=True, check=False)
     walls, cpus = [], []
     for _ in range(runs):
         cpu, started = _children_cpu(), time.perf_counter()
         done = subprocess.run(
             [MCPCTL, *args],
-            env={**os.environ, **(env or {})},
+            env=child_env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             check=False,

@@ -1,7 +1,7 @@
 """Dependencies flow one way (docs/architecture.md).
 
 cli → reconciler, inventory, gateway; reconciler → plan, store; inventory → plan; plan → policy
-→ schemas → errors; store → schemas.
+→ schemas → errors (and _gc, the collector pause); store → schemas.
 """
 
 from __future__ import annotations
@@ -81,10 +81,11 @@ PURE = {
     "mcpctl.content": (*_NO_EDGES, "mcp_types", "pydantic"),
 }
 """Pure packages and the third-party libraries (top-level names) they must never load."""
+_BASE = ("mcpctl.schemas", "mcpctl.errors", "mcpctl._gc")
 PURE_USES = {
-    "mcpctl.policy": ("mcpctl.schemas", "mcpctl.errors"),
-    "mcpctl.plan": ("mcpctl.policy", "mcpctl.schemas", "mcpctl.errors"),
-    "mcpctl.inventory": ("mcpctl.plan", "mcpctl.policy", "mcpctl.schemas", "mcpctl.errors"),
+    "mcpctl.policy": _BASE,
+    "mcpctl.plan": ("mcpctl.policy", *_BASE),
+    "mcpctl.inventory": ("mcpctl.plan", "mcpctl.policy", *_BASE),
     "mcpctl.content": ("mcpctl.errors",),
 }
 """The only packages of ours a pure package may load besides itself."""

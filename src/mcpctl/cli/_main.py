@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import importlib
 import sys
 from typing import TYPE_CHECKING, Any
@@ -10,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 import click
 
 from mcpctl import __version__
+from mcpctl._gc import one_shot_process, paused_gc
 from mcpctl.errors import McpctlError, ValidationFailed
 
 from ._commands import COMMANDS
@@ -38,13 +38,8 @@ class LazyGroup(click.Group):
         if cmd_name not in self.commands and cmd_name in self.lazy_subcommands:
             # Imports build classes and schemas that live as long as the process: collecting during
             # them finds nothing to free (measured: ~0.3 s CPU of the ~1 s a command's imports take).
-            collecting = gc.isenabled()
-            gc.disable()
-            try:
+            with paused_gc():
                 importlib.import_module(f"{__package__}.{self.lazy_subcommands[cmd_name]}")
-            finally:
-                if collecting:
-                    gc.enable()
         command = self.commands.get(cmd_name)
         if command is not None and cmd_name not in self._helped:
             self._helped.add(cmd_name)
@@ -94,6 +89,8 @@ class ErrorBoundary(LazyGroup):
 
 
 MIN_EXIT_CODE = "mcpctl.min_exit_code"
+LONG_RUNNING = frozenset({"serve", "reconcile", "console", "mcp"})
+"""Commands that run until stopped; every other one ends with its work (see mcpctl._gc)."""
 
 
 def failures_exit_at_least(code: int) -> None:
@@ -116,6 +113,8 @@ def failures_exit_at_least(code: int) -> None:
 def cli(ctx: click.Context, debug: bool) -> None:
     """Declarative, GitOps-driven manager and gateway for MCP servers."""
     ctx.meta["mcpctl.debug"] = debug
+    if ctx.invoked_subcommand not in LONG_RUNNING:
+        one_shot_process()
 
 
 def main() -> None:

@@ -74,8 +74,8 @@ def plan_source(
     is made against an empty one, as apply would find it, and a note on stderr says so.
     """
     # The models, the reconciler and the store load only now, so `plan --help` and TAB stay light.
+    from mcpctl._gc import paused_gc
     from mcpctl.reconciler import DesiredState, FileSource, plan_against, store_references
-    from mcpctl.schemas import paused_gc
 
     prune = not isinstance(source, FileSource) or source.prunes
     stores: list[Store] = []

@@ -17,7 +17,6 @@ from ._base import (
     SecretRef,
 )
 from ._builtin import BUILTIN_MANAGER, BUILTIN_PREFIX, builtin_templates, with_builtin_templates
-from ._gc import paused_gc
 from ._hygiene import Finding, description_findings, is_invisible, strip_invisible
 from ._jsonschema import export_schemas, schema_files
 from ._kinds import KIND_INFO, Column, KindInfo, kind_info
@@ -224,7 +223,6 @@ __all__ = [
     "mask_url",
     "masked",
     "parse_resource",
-    "paused_gc",
     "printable",
     "project_stages",
     "pydantic_messages",

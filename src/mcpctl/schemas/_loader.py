@@ -17,8 +17,9 @@ from typing import IO, Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from mcpctl._gc import paused_gc
+
 from ._base import FieldPath
-from ._gc import paused_gc
 from ._limits import MAX_DOCUMENTS_ENV, Limits
 from ._problems import Problem, ProblemLog, Severity, format_field
 

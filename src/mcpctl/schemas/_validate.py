@@ -10,11 +10,11 @@ from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import IO
 
+from mcpctl._gc import paused_gc
 from mcpctl.errors import ValidationFailed
 
 from ._base import Identity, ResourceModel
 from ._crossrefs import check_references
-from ._gc import paused_gc
 from ._limits import MAX_PROBLEMS_ENV, Limits
 from ._loader import Document, DocumentStream
 from ._problems import Problem, ProblemLog, Severity
