@@ -94,3 +94,30 @@ def test_apply_on_a_terminal_counts_the_changes_and_stdout_stays_clean(repo: Pat
     assert b"Applying changes" in terminal and ERASE_LINE in terminal
     assert b"Applying" not in stdout and b"\x1b" not in stdout
     assert b"Apply complete! Resources: 400 added" in stdout
+
+
+def test_plan_on_a_terminal_shows_the_load_and_json_shows_none(repo: Path) -> None:
+    url = f"sqlite:///{repo.parent}/plan-store.db"
+    code, stdout, terminal = _run(["plan", "-f", str(repo), "--database-url", url], tty=True)
+    assert code == 0, terminal
+    assert b"Loading documents" in terminal and ERASE_LINE in terminal
+    assert b"\x1b" not in stdout and b"400 to add" in stdout
+    code, stdout, terminal = _run(["plan", "-f", str(repo), "-o", "json", "--database-url", url], tty=True)
+    assert code == 0, terminal
+    assert b"Loading" not in terminal and stdout.startswith(b"{")
+
+
+def test_a_repository_is_fetched_then_validated_on_a_terminal(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    remote = tmp_path / "remote"
+    subprocess.run(["git", "init", "-q", "-b", "main", str(remote)], check=True)
+    subprocess.run(["cp", "-r", f"{repo}/.", str(remote)], check=True)
+    identity = ["-c", "user.name=t", "-c", "user.email=t@example.com"]
+    subprocess.run(["git", "-C", str(remote), "add", "-A"], check=True)
+    subprocess.run(["git", "-C", str(remote), *identity, "commit", "-qm", "state"], check=True)
+    monkeypatch.setenv("MCPCTL_CACHE_DIR", str(tmp_path / "cache"))
+    code, stdout, terminal = _run(["validate", "--repo", str(remote)], tty=True)
+    assert code == 0, terminal
+    assert b"Fetching" in terminal and b"Validating documents" in terminal
+    assert stdout == b"400 documents, 0 errors, 0 warnings\n"

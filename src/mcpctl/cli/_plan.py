@@ -17,6 +17,7 @@ from mcpctl.errors import PlanRefused, StoreMissing
 
 from ._main import cli, failures_exit_at_least
 from ._options import database_option, open_store
+from ._progress import progress
 from ._source_options import source_from_options, source_options
 
 if TYPE_CHECKING:
@@ -55,14 +56,26 @@ def prune_all_option(command: F) -> F:
 
 
 def make_plan(
-    database_url: str | None, source: Source | DesiredState, *, prune_all: bool, read_only: bool = False
+    database_url: str | None,
+    source: Source | DesiredState,
+    *,
+    prune_all: bool,
+    read_only: bool = False,
+    show_progress: bool = True,
 ) -> Plan:
     """Load the source (failing with its problems if invalid) and plan against the store."""
-    return plan_source(database_url, source, prune_all=prune_all, read_only=read_only)[0]
+    return plan_source(
+        database_url, source, prune_all=prune_all, read_only=read_only, show_progress=show_progress
+    )[0]
 
 
 def plan_source(
-    database_url: str | None, source: Source | DesiredState, *, prune_all: bool, read_only: bool = False
+    database_url: str | None,
+    source: Source | DesiredState,
+    *,
+    prune_all: bool,
+    read_only: bool = False,
+    show_progress: bool = True,
 ) -> tuple[Plan, DesiredState]:
     """The plan of `source` against the store, and the desired state it was made from.
 
@@ -72,10 +85,11 @@ def plan_source(
 
     `read_only` (plan, diff) never creates or migrates the store: where there is none yet, the plan
     is made against an empty one, as apply would find it, and a note on stderr says so.
+    `show_progress`: a progress line on a terminal's stderr while the source is fetched and read.
     """
     # The models, the reconciler and the store load only now, so `plan --help` and TAB stay light.
     from mcpctl._gc import paused_gc
-    from mcpctl.reconciler import DesiredState, FileSource, plan_against, store_references
+    from mcpctl.reconciler import DesiredState, FileSource, GitSource, plan_against, store_references
 
     prune = not isinstance(source, FileSource) or source.prunes
     stores: list[Store] = []
@@ -98,7 +112,13 @@ def plan_source(
             # to a heap of millions of objects that all stay alive, and each generation-2 pass would
             # walk them again for nothing (measured: ~0.7 s CPU of a 10,000-document plan).
             if isinstance(source, FileSource):
-                state = source.load(known)
+                with progress("Loading documents", enabled=show_progress) as tick:
+                    state = source.load(known, progress=tick)
+            elif isinstance(source, GitSource):
+                with progress(f"Fetching {source.name}", enabled=show_progress):
+                    checkout = source.fetch_checkout()
+                with progress("Loading documents", enabled=show_progress) as tick:
+                    state = source.load_checkout(checkout, progress=tick)
             else:
                 state = source if isinstance(source, DesiredState) else source.load()
             state.require_valid()
@@ -153,7 +173,9 @@ def plan_command(
 ) -> None:
     """Show what apply would change in the live store to match the desired state."""
     source = source_from_options(filenames, repo, ref, path)
-    plan = make_plan(database_url, source, prune_all=prune_all, read_only=True)
+    plan = make_plan(
+        database_url, source, prune_all=prune_all, read_only=True, show_progress=output != "json"
+    )
     click.echo(render(plan, output), nl=False)
     refuse_if_errored(plan)
     if out is not None:
@@ -183,7 +205,9 @@ def diff_command(
     """Show the differences between the desired state and the live store (exit 0 none, 1 some, >1 error)."""
     failures_exit_at_least(2)  # like `kubectl diff`: 1 means "differences"
     source = source_from_options(filenames, repo, ref, path)
-    plan = make_plan(database_url, source, prune_all=prune_all, read_only=True)
+    plan = make_plan(
+        database_url, source, prune_all=prune_all, read_only=True, show_progress=output != "json"
+    )
     click.echo(render(plan, output), nl=False)
     refuse_if_errored(plan)
     if plan.has_changes:

@@ -12,6 +12,8 @@ import click
 
 from mcpctl.errors import UsageError
 
+from ._progress import progress
+
 if TYPE_CHECKING:
     from mcpctl.reconciler import Source
     from mcpctl.schemas import Limits, ValidationResult
@@ -69,16 +71,22 @@ def source_from_options(
 
 
 def validate_repository(
-    repo: str, ref: str | None = None, path: str | None = None, *, limits: Limits | None = None
+    repo: str,
+    ref: str | None = None,
+    path: str | None = None,
+    *,
+    limits: Limits | None = None,
+    show_progress: bool = True,
 ) -> ValidationResult:
-    """`load_and_validate` of one commit of a repository; problems name files inside the repository."""
+    """`load_and_validate` of one commit of a repository; problems name files inside the repository.
+    `show_progress`: a progress line on a terminal's stderr while it is fetched and validated."""
     from mcpctl.reconciler import GitSource, relative_problem, subpath
     from mcpctl.schemas import load_and_validate
 
     source = GitSource(repo, ref=ref, path=path)
-    repository = source.repository
-    repository.fetch()
-    checkout = repository.checkout(repository.resolve(ref))
-    result = load_and_validate([str(subpath(checkout, path))], limits=limits)
+    with progress(f"Fetching {source.name}", enabled=show_progress):
+        checkout = source.fetch_checkout()
+    with progress("Validating documents", enabled=show_progress) as tick:
+        result = load_and_validate([str(subpath(checkout, path))], limits=limits, progress=tick)
     result.problems = [relative_problem(p, checkout.directory) for p in result.problems]
     return result

@@ -64,7 +64,7 @@ def validate(
 
     limits = Limits.from_env(max_documents=max_documents, max_problems=max_problems)
     if repo is not None:
-        result = validate_repository(repo, ref, path, limits=limits)
+        result = validate_repository(repo, ref, path, limits=limits, show_progress=fmt != "json")
     else:
         with progress("Validating documents", enabled=fmt != "json") as tick:
             result = load_and_validate(paths, limits=limits, progress=tick)

@@ -15,7 +15,7 @@ import re
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
@@ -343,15 +343,21 @@ class GitSource:
 
     def load(self) -> DesiredState:
         """Fetch, check out the commit `ref` names, and load and validate it like `mcpctl validate`."""
+        return self.load_checkout(self.fetch_checkout())
+
+    def fetch_checkout(self) -> Checkout:
+        """Fetch, then check out the commit `ref` names (the part of `load` that talks to the remote)."""
         repository = self.repository
         repository.fetch()
-        checkout = repository.checkout(repository.resolve(self.ref))
-        return self.load_checkout(checkout)
+        return repository.checkout(repository.resolve(self.ref))
 
-    def load_checkout(self, checkout: Checkout) -> DesiredState:
-        """Load and validate an already checked-out commit (the loop uses this to skip unchanged ones)."""
+    def load_checkout(
+        self, checkout: Checkout, *, progress: Callable[[int], object] | None = None
+    ) -> DesiredState:
+        """Load and validate an already checked-out commit (the loop uses this to skip unchanged ones);
+        `progress` is called with the count of documents read so far."""
         root = subpath(checkout, self.path)
-        result = load_and_validate([str(root)])
+        result = load_and_validate([str(root)], progress=progress)
         problems = tuple(relative_problem(p, checkout.directory) for p in result.problems)
         resources = with_builtin_templates(result.models())
         return DesiredState(resources, self.name, checkout.revision, problems)

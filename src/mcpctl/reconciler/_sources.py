@@ -120,17 +120,30 @@ class FileSource:
         not an inventory, so what it left out is not meant to be deleted (kubectl never prunes either)."""
         return any(path != STDIN for path in self.paths)
 
-    def load(self, known: Callable[[DesiredState], Collection[Identity]] | None = None) -> DesiredState:
+    def load(
+        self,
+        known: Callable[[DesiredState], Collection[Identity]] | None = None,
+        *,
+        progress: Callable[..., object] | None = None,
+    ) -> DesiredState:
         """Load and validate every document, exactly as `mcpctl validate` does.
 
         When that finds errors and `known` is given, the same documents (stdin is read once) are
         validated again with `known(first_result)` as resources that exist outside the files.
+        `progress` is called with the documents read so far, then with (validated, total).
         """
-        loaded = load_documents(list(self.paths))
-        state = self._state(validate_documents(loaded.documents, loaded.problems))
+        loaded = load_documents(list(self.paths), progress=progress)
+        total = len(loaded.documents)
+        validated = None if progress is None else lambda done: progress(done, total)
+
+        def validate(outside: Collection[Identity] = ()) -> DesiredState:
+            found = validate_documents(loaded.documents, loaded.problems, known=outside, progress=validated)
+            return self._state(found)
+
+        state = validate()
         if not state.errors or known is None:
             return state
-        return self._state(validate_documents(loaded.documents, loaded.problems, known=known(state)))
+        return validate(known(state))
 
     def _state(self, result: ValidationResult) -> DesiredState:
         resources = with_builtin_templates([item.resource for item in result.resources])

@@ -10,7 +10,7 @@ import re
 import stat
 import sys
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -338,18 +338,27 @@ class LoadResult:
 
 
 def load_documents(
-    paths: Sequence[str], *, stdin: IO[bytes] | None = None, limits: Limits | None = None
+    paths: Sequence[str],
+    *,
+    stdin: IO[bytes] | None = None,
+    limits: Limits | None = None,
+    progress: Callable[[int], object] | None = None,
 ) -> LoadResult:
     """Load every YAML document from `paths`: files, directories (recursively) and `-` for stdin.
 
     Never raises for bad input: unreadable files, syntax errors and bad documents become problems.
-    `limits` (default: from the environment) caps documents and problems.
+    `limits` (default: from the environment) caps documents and problems; `progress` is called with
+    the count of documents read so far.
     """
     limits = limits or Limits.from_env()
     log = ProblemLog(limits.max_problems)
     stream = DocumentStream(paths, log, stdin=stdin, max_documents=limits.max_documents)
     with paused_gc():
-        documents = list(stream)
+        documents = []
+        for document in stream:
+            documents.append(document)
+            if progress is not None:
+                progress(len(documents))
     return LoadResult(documents, log.problems, stream.files)
 
 

@@ -116,15 +116,17 @@ def validate_documents(
     *,
     limits: Limits | None = None,
     known: Collection[Identity] = (),
+    progress: Callable[[int], object] | None = None,
 ) -> ValidationResult:
     """Validate documents against the schemas and against each other; `problems` are carried along.
 
     `known` names resources outside the documents that references may point at (the live store's,
-    when a plan is made against it); the documents alone must be complete otherwise.
+    when a plan is made against it); the documents alone must be complete otherwise. `progress` is
+    called with the count of documents validated so far.
     """
     log = ProblemLog((limits or Limits.from_env()).max_problems)
     log.extend(problems)
-    return _validate(documents, log, known)
+    return _validate(documents, log, known, progress)
 
 
 def _validate(
