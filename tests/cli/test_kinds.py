@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from mcpctl import schemas
-from mcpctl.cli._kinds import KIND_ALIASES, KIND_SCOPES, resolve_kind
+from mcpctl.cli import _output
+from mcpctl.cli._kinds import KIND_ALIASES, KIND_SCOPES, kind_word, resolve_kind
 
 
 def test_scopes_are_those_of_the_models_in_kinds_order() -> None:
@@ -18,3 +19,8 @@ def test_words_are_the_schemas_aliases() -> None:
 def test_words_resolve_as_the_schemas_resolve_them() -> None:
     for word in [*schemas.KIND_ALIASES, *schemas.KINDS, "SRV", "nope"]:
         assert resolve_kind(word) == schemas.resolve_kind(word)
+
+
+def test_kind_words_are_the_models_first_words() -> None:
+    for kind in schemas.KINDS:
+        assert kind_word(kind) == _output.kind_word(kind)

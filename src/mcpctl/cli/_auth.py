@@ -8,28 +8,20 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 import click
 
 from mcpctl.errors import UsageError
-from mcpctl.inventory import PERMISSION_COLUMNS, grant_row
-from mcpctl.policy import (
-    KIND_RESOURCES,
-    OPERATIONS,
-    POLICY_KINDS,
-    RESOURCES,
-    PermissionSet,
-    PolicySet,
-    check_request,
-    parse_subject,
-)
-from mcpctl.schemas import load_and_validate, resolve_kind
 
 from ._completion import complete_projects
+from ._kinds import resolve_kind
 from ._main import cli, failures_exit_at_least
 from ._options import database_option, open_store
-from ._output import table
 from ._plan import filename_option
+
+if TYPE_CHECKING:
+    from mcpctl.policy import PermissionSet, PolicySet
 
 
 @cli.group("auth")
@@ -39,6 +31,8 @@ def auth() -> None:
 
 def resource_word(word: str) -> str:
     """`servers`, `server`, `srv`, `Server` → `servers`; anything else is left for `check_request`."""
+    from mcpctl.policy import KIND_RESOURCES, RESOURCES
+
     if word in RESOURCES:
         return word
     kind = resolve_kind(word)
@@ -56,6 +50,9 @@ def parse_target(target: str | None) -> tuple[str | None, str | None, str | None
 
 def load_policy(filenames: Sequence[str], database_url: str | None) -> PolicySet:
     """The policy of a config repo (validated; invalid is an error) or, without files, of the live store."""
+    from mcpctl.policy import POLICY_KINDS, PolicySet
+    from mcpctl.schemas import load_and_validate
+
     if filenames:
         result = load_and_validate(filenames)
         result.raise_for_errors()
@@ -69,6 +66,10 @@ def load_policy(filenames: Sequence[str], database_url: str | None) -> PolicySet
 
 def render_list(permissions: PermissionSet, project: str | None) -> str:
     """Everything the subject may do, one grant per row, or a line saying it may do nothing."""
+    from mcpctl.inventory import PERMISSION_COLUMNS, grant_row
+
+    from ._output import table
+
     if not permissions.grants:
         where = f" in project {project}" if project else ""
         notes = "".join(f"; {note}" for note in permissions.notes)
@@ -114,6 +115,9 @@ def can_i(
     config repo (no store needed); without, of the live store.
     """
     failures_exit_at_least(2)  # 1 means "no", so a failure must not read as one
+    # The policy and the models load only now, so `auth --help` and TAB stay light.
+    from mcpctl.policy import OPERATIONS, check_request, parse_subject
+
     who = parse_subject(subject, project)
     if list_all:
         if verb is not None:

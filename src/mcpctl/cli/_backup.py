@@ -12,7 +12,6 @@ from pathlib import Path
 import click
 
 from mcpctl.errors import UsageError
-from mcpctl.plan import write_private
 
 from ._main import cli
 from ._options import current_actor, database_option, open_store
@@ -27,6 +26,8 @@ def backup(file: str, database_url: str | None) -> None:
     Unlike `export` + `apply`, which issue new token values, `restore` of a backup brings back tokens
     that clients already hold. The file holds no token value (hashes and specs only).
     """
+    # The store and the models load only now, so `backup --help` and TAB stay light.
+    from mcpctl.plan import write_private
     from mcpctl.store import backup_document
 
     store = open_store(database_url, read_only=True)

@@ -10,35 +10,22 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from pydantic import ValidationError
 
 from mcpctl.errors import AlreadyExists, McpctlError, ResourceNotFound, UsageError
-from mcpctl.inventory import Inventory, missing_references
-from mcpctl.plan import describe_identity, write_private
-from mcpctl.reconciler import token_file
-from mcpctl.schemas import (
-    API_VERSION,
-    CLI_MANAGER,
-    Identity,
-    McpToken,
-    ResourceModel,
-    Server,
-    Template,
-    builtin_templates,
-    kind_info,
-    parse_resource,
-    pydantic_messages,
-    resolve_kind,
-    template_problem,
-)
 
 from ._completion import complete_projects
+from ._kinds import kind_word, resolve_kind
 from ._main import cli
-from ._options import current_actor, database_option, open_store, record_cli_revision
-from ._output import DOCUMENT_FORMATS, kind_word, render_documents, slug
+from ._options import DOCUMENT_FORMATS, current_actor, database_option, open_store, record_cli_revision
+
+# The models, the store and the renderers load inside the functions, so `create --help`, `rotate
+# --help` (which uses the helpers here) and TAB stay light.
+if TYPE_CHECKING:
+    from mcpctl.inventory import Inventory
+    from mcpctl.schemas import Identity, ResourceModel
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -129,6 +116,10 @@ def build(
     kind: str, name: str, spec: dict[str, Any], options: dict[str, Any], project: str | None = None
 ) -> Any:
     """Validate a document assembled from flags; schema problems become one usage error line."""
+    from pydantic import ValidationError
+
+    from mcpctl.schemas import API_VERSION, parse_resource, pydantic_messages
+
     metadata: dict[str, Any] = {"name": name}
     if project:
         metadata["project"] = project
@@ -159,6 +150,12 @@ def finish(
     `replace` (create mcptoken --force) lets it take the place of a stored one of the same identity.
     `also` are written first, in the same transaction (a catalog template the checks found needed).
     """
+    from mcpctl.inventory import Inventory, missing_references
+    from mcpctl.plan import describe_identity
+    from mcpctl.schemas import CLI_MANAGER, McpToken, kind_info
+
+    from ._output import slug
+
     fmt, dry_run = options["fmt"], options["dry_run"]
     mints_value = kind_info(resource.kind_name()).mints_value
     if mints_value and fmt and not dry_run:
@@ -216,6 +213,8 @@ def _report(
     token_path: Path | None = None,
     replaced: bool = False,
 ) -> None:
+    from ._output import render_documents, slug
+
     name = slug(resource.identity)
     if token_value is not None:
         show_token(resource.identity, token_value, token_path, "replaced" if replaced else "created")
@@ -236,6 +235,9 @@ def token_file_written(
     def write(value: str) -> Path | None:
         if token_output is None:
             return None
+        from mcpctl.plan import write_private
+        from mcpctl.reconciler import token_file
+
         path = token_file(token_output, identity)
         try:
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
@@ -255,6 +257,8 @@ def token_file_written(
 
 def show_token(identity: Identity, value: str, path: Path | None, done: str) -> None:
     """Tell of a new token value once: where it was written, or the value itself on stdout."""
+    from ._output import slug
+
     name = slug(identity)
     if path is None:
         click.echo(f"{name} {done}; its token value is shown only once:", err=True)
@@ -311,6 +315,8 @@ def create_server(
     **options: Any,
 ) -> None:
     """Create a Server NAME: stdio (--command/--arg/--env), HTTP (--url/--header) or --from-template."""
+    from mcpctl.schemas import Server, Template, builtin_templates, template_problem
+
     spec: dict[str, Any] = {}
     env_values: dict[str, Any] = {**pairs(env, "--env"), **secret_refs(env_secret, "--env-secret")}
     header_values: dict[str, Any] = {

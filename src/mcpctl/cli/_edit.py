@@ -8,28 +8,19 @@ change (managed by `cli`), through a plan of that one resource, in one store tra
 from __future__ import annotations
 
 import dataclasses
+from typing import TYPE_CHECKING
 
 import click
 
 from mcpctl.errors import McpctlError, UsageError
-from mcpctl.inventory import Inventory
-from mcpctl.plan import describe_identity, diff, render_text
-from mcpctl.reconciler import DesiredState, apply_plan
-from mcpctl.schemas import (
-    CLI_MANAGER,
-    Identity,
-    LiveResource,
-    McpToken,
-    ResourceModel,
-    load_text,
-    validate_documents,
-)
 
 from ._completion import KIND, complete_names, complete_projects
 from ._main import cli
 from ._options import current_actor, database_option, open_store
-from ._output import document, slug, yaml_text
 from ._plan import use_color
+
+if TYPE_CHECKING:
+    from mcpctl.schemas import Identity, LiveResource, ResourceModel
 
 _PROBLEM_MARK = "# error: "
 
@@ -39,6 +30,9 @@ class EditCancelled(McpctlError):
 
 
 def _header(live: LiveResource, problems: list[str]) -> str:
+    from mcpctl.plan import describe_identity
+    from mcpctl.schemas import McpToken
+
     lines = [
         f"# Edit {describe_identity(live.identity)} and save to apply it (managed by `cli` afterwards);",
         "# an empty file, or one saved unchanged, cancels. Lines starting with # are ignored.",
@@ -58,6 +52,8 @@ def _body(text: str) -> str:
 
 def _parse(body: str, live: LiveResource, known: set[Identity]) -> tuple[ResourceModel | None, list[str]]:
     """The edited resource, or the problems that stop it, as `line:col: ...` of the body."""
+    from mcpctl.schemas import load_text, validate_documents
+
     loaded = load_text(body, "edit")
     result = validate_documents(loaded.documents, loaded.problems, known=known)
     if result.errors:
@@ -79,6 +75,14 @@ def _parse(body: str, live: LiveResource, known: set[Identity]) -> tuple[Resourc
 @database_option
 def edit(kind: str, name: str, project: str | None, database_url: str | None) -> None:
     """Edit a live resource as YAML in $VISUAL or $EDITOR; validated and applied when saved."""
+    # The store, the models and the planner load only now, so `edit --help` and TAB stay light.
+    from mcpctl.inventory import Inventory
+    from mcpctl.plan import diff, render_text
+    from mcpctl.reconciler import DesiredState, apply_plan
+    from mcpctl.schemas import CLI_MANAGER
+
+    from ._output import document, slug, yaml_text
+
     store = open_store(database_url)
     try:
         generation = store.generation()

@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from mcpctl.store import Revision
-
 from ._main import cli
 from ._options import database_option, open_store
-from ._output import table
+
+if TYPE_CHECKING:
+    from mcpctl.store import Revision
 
 HEADERS = ("ID", "GENERATION", "APPLIED", "SOURCE", "REVISION", "CHANGES", "ACTOR", "PLAN")
 
@@ -54,6 +54,8 @@ def revision_document(revision: Revision) -> dict[str, Any]:
 
 def render_history(revisions: Sequence[Revision]) -> str:
     """A kubectl-style table of revisions."""
+    from ._output import table  # loads the models: only now, so `history --help` and TAB stay light
+
     rows = [
         (
             str(r.id),

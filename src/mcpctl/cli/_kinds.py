@@ -62,3 +62,11 @@ KIND_ALIASES: dict[str, str] = {
 def resolve_kind(name: str) -> str | None:
     """The kind a CLI word (`srv`, `servers`, `Server`) stands for, or None (`schemas.resolve_kind`)."""
     return KIND_ALIASES.get(name.lower())
+
+
+def kind_word(kind: str) -> str:
+    """The lowercase singular CLI word of a kind (`server`), as `_output.kind_word` gives it from the models.
+
+    `schemas` makes every kind's first word its lowercase name (`check_descriptors`).
+    """
+    return kind.lower()

@@ -22,6 +22,8 @@ F = TypeVar("F", bound=Callable[..., Any])
 DEFAULT_GATEWAY_URL = "http://127.0.0.1:8080"
 OUTPUT_FORMATS = ("table", "wide", "yaml", "json", "name")
 """Values of `-o` for `get` (rendered by `_output.render`)."""
+DOCUMENT_FORMATS = ("yaml", "json")
+"""Values of `-o` for commands that print documents (`create`; rendered by `_output.render_documents`)."""
 
 
 def database_option(command: F) -> F:

@@ -23,8 +23,6 @@ from mcpctl.schemas import (
     sensitive_paths,
 )
 
-DOCUMENT_FORMATS = ("yaml", "json")
-"""Values of `-o` for commands that print documents (`create`)."""
 LIST_KIND = "List"
 """`kind` of the wrapper document around several resources, as kubectl's `kind: List`."""
 _MAX_CELL = 60

@@ -11,9 +11,6 @@ from pathlib import Path
 import click
 
 from mcpctl.errors import McpctlError
-from mcpctl.inventory import Inventory
-from mcpctl.plan import describe_identity
-from mcpctl.schemas import McpToken
 
 from ._completion import complete_projects
 from ._create import KindAliasGroup, show_token, token_file_written, token_output_option
@@ -35,6 +32,11 @@ def rotate_mcptoken(
     name: str, project: str | None, token_output: Path | None, database_url: str | None
 ) -> None:
     """Replace token NAME's value with a new one, shown once; clients must switch to it."""
+    # The store and the models load only now, so `rotate --help` and TAB stay light.
+    from mcpctl.inventory import Inventory
+    from mcpctl.plan import describe_identity
+    from mcpctl.schemas import McpToken
+
     store = open_store(database_url)
     try:
         identity = Inventory(store).find("McpToken", name, project).identity
