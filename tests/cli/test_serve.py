@@ -98,6 +98,36 @@ def test_serve_answers_test_mcp_and_stops_its_upstreams(sqlite_database_url: str
     assert not is_alive(upstream_pid), "the upstream outlived the gateway"
 
 
+@pytest.mark.parametrize(
+    ("flags", "content_type"), [([], "application/json"), (["--sse-responses"], "text/event-stream")]
+)
+def test_answers_are_plain_json_unless_sse_responses_is_given(
+    sqlite_database_url: str, flags: list[str], content_type: str
+) -> None:
+    with Store.open(sqlite_database_url) as store:
+        put(store, project_doc("demo", []))
+        token = create_token(store, "demo", "cli")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "MCPCTL_DATABASE_URL": sqlite_database_url}
+    serve = subprocess.Popen(
+        [MCPCTL, "serve", "--port", str(port), "--log-level", "warning", *flags],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_healthy(base, serve)
+        headers = {"Authorization": f"Bearer {token}", "Accept": "application/json, text/event-stream"}
+        answer = httpx.post(f"{base}/projects/demo/mcp", json=INITIALIZE, headers=headers, timeout=10)
+        assert answer.status_code == 200
+        assert answer.headers["content-type"].split(";")[0] == content_type
+        assert '"serverInfo"' in answer.text
+    finally:
+        serve.send_signal(signal.SIGTERM)
+        serve.wait(30)
+
+
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.0.2.10"])
 def test_serve_refuses_no_auth_off_loopback(sqlite_database_url: str, host: str) -> None:
     env = {**os.environ, "MCPCTL_DATABASE_URL": sqlite_database_url}

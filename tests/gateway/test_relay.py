@@ -36,8 +36,14 @@ from gateway.gateway_harness import (
     wait_for_port,
     wait_until,
 )
-from mcpctl.gateway import AuthConfig, ClientRequestRelayed, UpstreamConfig
+from mcpctl.gateway import AuthConfig, ClientRequestRelayed, SessionConfig, UpstreamConfig
 from mcpctl.store import AuditQuery, Store
+
+SSE_ANSWERS = SessionConfig(json_response=False)
+"""`serve --sse-responses`: progress rides the request's own stream, so all of it arrives before the
+answer. The default JSON answers send it on the GET stream, where the last steps can trail the answer
+(and the SDK client drops them): the tests that count every step use SSE answers, and
+`test_json_answers_carry_progress_on_the_get_stream` covers the default."""
 
 pytestmark = [
     pytest.mark.anyio,
@@ -173,7 +179,9 @@ async def test_every_exchange_through_the_gateway_equals_the_direct_one(
         seen_direct = await exercise(direct, direct_client, "")
     recorder = Recorder()
     put(sqlite_store, server_doc("asker", asker_stdio(sessions=sessions)), project_doc("p", ["asker"]))
-    with serve_gateway(sqlite_store, auth=AuthConfig(enabled=False), event_sinks=[recorder]) as gateway:
+    with serve_gateway(
+        sqlite_store, auth=AuthConfig(enabled=False), event_sinks=[recorder], sessions=SSE_ANSWERS
+    ) as gateway:
         client = Client("alice")
         async with mcp_session(gateway.url("p"), **client.options()) as session:
             seen = await exercise(session, client, "asker__")
@@ -200,11 +208,26 @@ async def test_streamable_http_upstream_relays_the_same(sqlite_store: Store, ask
         server_doc("asker", {"transport": "streamable-http", "url": asker_http}),
         project_doc("p", ["asker"]),
     )
-    with serve_gateway(sqlite_store, auth=AuthConfig(enabled=False)) as gateway:
+    with serve_gateway(sqlite_store, auth=AuthConfig(enabled=False), sessions=SSE_ANSWERS) as gateway:
         client = Client("alice")
         async with mcp_session(gateway.url("p"), **client.options()) as session:
             seen = await exercise(session, client, "asker__")
     assert seen == EXPECTED
+
+
+async def test_json_answers_carry_progress_on_the_get_stream(sqlite_store: Store) -> None:
+    """The default: each POST is answered with plain JSON, and progress goes on the GET stream. Sent
+    well before the answer, every step arrives, in order, against the client's own token."""
+    put(sqlite_store, server_doc("asker", asker_stdio()), project_doc("p", ["asker"]))
+    with serve_gateway(sqlite_store, auth=AuthConfig(enabled=False)) as gateway:
+        assert gateway.config.sessions.json_response
+        client = Client("alice")
+        async with mcp_session(gateway.url("p"), **client.options()) as session:
+            answer = await session.call_tool(
+                "asker__progress", {"steps": 3, "pause": 0.5}, progress_callback=client.on_progress
+            )
+    assert text(answer) == "done 3; token seen"
+    assert client.progress == EXPECTED["progress_seen"]
 
 
 async def test_a_client_without_the_capabilities_gets_a_clear_refusal_and_the_upstream_an_error(
@@ -235,7 +258,7 @@ async def test_a_server_setting_turns_a_request_kind_off(sqlite_store: Store) ->
 
 async def test_two_concurrent_clients_each_get_only_their_own(sqlite_store: Store) -> None:
     put(sqlite_store, server_doc("asker", asker_stdio(sessions="per-client")), project_doc("p", ["asker"]))
-    with serve_gateway(sqlite_store, auth=AuthConfig(enabled=False)) as gateway:
+    with serve_gateway(sqlite_store, auth=AuthConfig(enabled=False), sessions=SSE_ANSWERS) as gateway:
         release = anyio.Event()
         alice, bob = Client("alice", release=release), Client("bob", release=release)
         answers: dict[str, str] = {}

@@ -46,6 +46,12 @@ RATE = _Rate()
 @database_option
 @click.option("--no-auth", is_flag=True, help="Serve without token checks (refused unless HOST is loopback).")
 @click.option(
+    "--sse-responses",
+    is_flag=True,
+    help="Answer every POST as an SSE stream, so progress and log lines ride their request in order "
+    "(slower; by default a plain JSON answer, and they go on the session's GET stream).",
+)
+@click.option(
     "--secrets-dir",
     type=click.Path(file_okay=False, path_type=Path),
     envvar="MCPCTL_SECRETS_DIR",
@@ -157,6 +163,7 @@ def serve(
     port: int,
     database_url: str | None,
     no_auth: bool,
+    sse_responses: bool,
     secrets_dir: Path | None,
     poll_interval: float,
     token_cache_ttl: float,
@@ -223,6 +230,7 @@ def serve(
             disk_max_bytes=max(1, result_cache_disk_mib) * 1024 * 1024,
         ),
         sessions=SessionConfig(
+            json_response=not sse_responses,
             max_sessions=limits["max_sessions"],
             max_sessions_per_token=limits["max_sessions_per_token"],
             max_requests_per_session=limits["max_requests_per_session"],

@@ -95,9 +95,12 @@ class SessionConfig:
     max_requests_per_session: int = 64
     """HTTP requests one session may have in flight at once (its GET stream counts); the next is 429."""
     json_response: bool = True
-    """Answer POSTs with plain JSON rather than an SSE stream (measured: ~6 ms less per call at p50).
+    """Answer POSTs with plain JSON rather than an SSE stream (`serve --sse-responses` turns it off).
 
-    Notifications still reach clients on their standalone GET stream."""
+    Measured with an instant upstream, 16 sessions: 0.7-1.0 ms of gateway CPU per call against
+    1.9-2.6 ms with SSE. Notifications then reach clients on their standalone GET stream, a
+    connection apart from the answer's, so a progress notification sent just before the answer can
+    reach the client after it (and the SDK client drops progress for a finished request)."""
 
 
 @dataclass(frozen=True)

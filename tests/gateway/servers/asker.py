@@ -1,9 +1,10 @@
 """A test upstream that talks back during its calls, on stdio or Streamable HTTP (`--transport`).
 
-Tools: progress(steps) reports progress against the caller's token; chatty(text) logs at debug, info and
-warning; confirm(question) elicits a yes/no answer; summarize(text) asks the client's model (sampling);
-roots() lists the client's roots; wait(seconds, marker) sleeps and writes `cancelled` to the marker file
-when it is cancelled; pid() answers the process id (one process per upstream session).
+Tools: progress(steps, pause) reports progress against the caller's token, then waits `pause` seconds;
+chatty(text) logs at debug, info and warning; confirm(question) elicits a yes/no answer; summarize(text)
+asks the client's model (sampling); roots() lists the client's roots; wait(seconds, marker) sleeps and
+writes `cancelled` to the marker file when it is cancelled; pid() answers the process id (one process
+per upstream session).
 """
 
 from __future__ import annotations
@@ -34,7 +35,12 @@ def _tool(name: str, description: str, **properties: str) -> types.Tool:
 
 
 TOOLS = [
-    _tool("progress", "Report `steps` progress notifications, then answer.", steps="integer"),
+    _tool(
+        "progress",
+        "Report `steps` progress notifications, wait `pause` seconds, then answer.",
+        steps="integer",
+        pause="number",
+    ),
     _tool("chatty", "Log `text` at debug, info and warning, then answer.", text="string"),
     _tool("confirm", "Ask the user `question` (elicitation) and answer what they said.", question="string"),
     _tool("summarize", "Ask the client's model to summarize `text` (sampling).", text="string"),
@@ -70,6 +76,7 @@ async def call_tool(ctx: Any, params: types.CallToolRequestParams) -> types.Call
                 await session.send_progress_notification(
                     token, step, total=steps, message=f"step {step}", related_request_id=related
                 )
+        await asyncio.sleep(float(args.get("pause", 0)))
         return _text(f"done {steps}; token {'seen' if token is not None else 'absent'}")
     if params.name == "chatty":
         for name in ("debug", "info", "warning"):
