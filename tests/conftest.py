@@ -13,6 +13,8 @@ Fixtures every test package may use:
   from the venv and model `make vllm` builds; mark such tests ``@pytest.mark.vllm``. Skipped when they
   are missing and ``$CI`` is unset; in CI it fails.
 
+A run that inherited SIGINT ignored gets it back (`pytest_configure`): the Ctrl-C tests need it.
+
 Autouse: every test gets ``$XDG_DATA_HOME`` pointed into its ``tmp_path`` and ``$MCPCTL_DATABASE_URL``
 unset, so nothing ever touches the user's real default store; and the root logger's handlers and level
 are put back after each test (commands run in-process configure logging for the whole process).
@@ -23,6 +25,7 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+import signal
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,6 +38,14 @@ if TYPE_CHECKING:
     from mcpctl.store import Store
 
 POSTGRES_URL = os.environ.get("MCPCTL_TEST_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # Tests press Ctrl-C on real `mcpctl` processes (SIGINT). A run started in the background (`cmd &`
+    # in a shell without job control) inherits SIGINT ignored and would pass that on to every child,
+    # which then cannot be interrupted: give the run Python's own handler back (children get the default).
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)

@@ -45,7 +45,9 @@ def test_a_one_shot_process_freezes_what_a_pause_built() -> None:
     assert out == "True True"
 
 
-@pytest.mark.parametrize(("command", "one_shot"), [("validate", True), ("get", True), ("serve", False)])
+@pytest.mark.parametrize(
+    ("command", "one_shot"), [("validate", True), ("get", True), ("serve", False), ("audit", False)]
+)
 def test_only_commands_that_end_with_their_work_are_one_shot(command: str, one_shot: bool) -> None:
     out = run(
         f"""

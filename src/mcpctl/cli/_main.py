@@ -89,8 +89,9 @@ class ErrorBoundary(LazyGroup):
 
 
 MIN_EXIT_CODE = "mcpctl.min_exit_code"
-LONG_RUNNING = frozenset({"serve", "reconcile", "console", "mcp"})
-"""Commands that run until stopped; every other one ends with its work (see mcpctl._gc)."""
+LONG_RUNNING = frozenset({"serve", "reconcile", "console", "mcp", "audit"})
+"""Commands that run until stopped (`audit` with --follow); every other one ends with its work
+(see mcpctl._gc)."""
 
 
 def failures_exit_at_least(code: int) -> None:
