@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from mcpctl import schemas
-from mcpctl.cli import _output
 from mcpctl.cli._kinds import KIND_ALIASES, KIND_SCOPES, kind_word, resolve_kind
 
 
@@ -23,4 +22,4 @@ def test_words_resolve_as_the_schemas_resolve_them() -> None:
 
 def test_kind_words_are_the_models_first_words() -> None:
     for kind in schemas.KINDS:
-        assert kind_word(kind) == _output.kind_word(kind)
+        assert kind_word(kind) == schemas.kind_info(kind).words[0]

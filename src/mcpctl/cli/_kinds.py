@@ -65,7 +65,7 @@ def resolve_kind(name: str) -> str | None:
 
 
 def kind_word(kind: str) -> str:
-    """The lowercase singular CLI word of a kind (`server`), as `_output.kind_word` gives it from the models.
+    """The lowercase singular CLI word of a kind (`server`, `mcptoken`): its descriptor's first word.
 
     `schemas` makes every kind's first word its lowercase name (`check_descriptors`).
     """

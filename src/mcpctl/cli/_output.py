@@ -23,6 +23,8 @@ from mcpctl.schemas import (
     sensitive_paths,
 )
 
+from ._kinds import kind_word
+
 LIST_KIND = "List"
 """`kind` of the wrapper document around several resources, as kubectl's `kind: List`."""
 _MAX_CELL = 60
@@ -75,11 +77,6 @@ def render_table(
             line.append(",".join(f"{k}={v}" for k, v in sorted(live.resource.metadata.labels.items())))
         body.append(line)
     return table(headers, body)
-
-
-def kind_word(kind: str) -> str:
-    """The lowercase singular CLI word of a kind (`server`, `mcptoken`)."""
-    return kind_info(kind).words[0]
 
 
 def slug(identity: Identity) -> str:
