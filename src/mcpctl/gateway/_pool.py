@@ -216,11 +216,7 @@ class UpstreamPool(TaskOwner):
         upstream = self._for(server, call)
         progress = upstream.relay.progress_for(call)
         meta = _forwarded_meta(call)
-        return await upstream.request(
-            f"tools/call {name}",
-            lambda s: s.call_tool(name, arguments, progress_callback=progress, meta=meta),
-            call=call,
-        )
+        return await upstream.call_tool(name, arguments, progress=progress, meta=meta, call=call)
 
     async def list_prompts(self, server: str, *, call: CallContext | None = None) -> list[types.Prompt]:
         """All prompts of the server (every page)."""

@@ -8,14 +8,16 @@ within a small bound, so the connection goes back to the pool.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 import anyio
 import httpx2
 from mcp.client import Transport
-from mcp.client.streamable_http import streamable_http_client
+from mcp.client.streamable_http import MCP_SESSION_ID, streamable_http_client
+
+from ._direct import DirectToolCalls, Inbox, LogFn, direct_calls_allowed
 
 LIMITS = httpx2.Limits(max_connections=128, max_keepalive_connections=128, keepalive_expiry=4)
 """One upstream session carries every client's calls to that server at once; httpx2's default keeps only
@@ -28,21 +30,53 @@ DRAIN_BYTES = 64 * 1024
 
 def streamable_http_transport(
     url: str, headers: dict[str, str], connect: float, read: float
-) -> Callable[[], Transport]:
+) -> StreamableHttp:
     """Opens a session at `url`; headers (secrets resolved) ride the HTTP client, as the SDK wants them."""
-    return lambda: _open(url, headers, connect, read)
+    return StreamableHttp(url, headers, connect, read)
 
 
-@asynccontextmanager
-async def _open(url: str, headers: dict[str, str], connect: float, read: float) -> AsyncIterator[Any]:
-    timeout = httpx2.Timeout(connect, read=read)
-    async with (
-        httpx2.AsyncClient(
-            headers=headers, timeout=timeout, limits=LIMITS, event_hooks={"response": [drain_sse_on_close]}
-        ) as client,
-        streamable_http_client(url, http_client=client) as streams,
-    ):
-        yield streams
+class StreamableHttp:
+    """How to open one Streamable HTTP session; while it is open, its HTTP client and session id.
+
+    Those two let `tools/call` go past the SDK's transport (`_direct`) on the same connections.
+    """
+
+    def __init__(self, url: str, headers: dict[str, str], connect: float, read: float) -> None:
+        self.url = url
+        self._headers = headers
+        self._timeout = httpx2.Timeout(connect, read=read)
+        self.http: httpx2.AsyncClient | None = None
+        self.session_id: str | None = None
+
+    def __call__(self) -> Transport:
+        return self._open()
+
+    @asynccontextmanager
+    async def _open(self) -> AsyncIterator[Any]:
+        hooks = {"response": [drain_sse_on_close, self._note_session_id]}
+        http = httpx2.AsyncClient(
+            headers=self._headers, timeout=self._timeout, limits=LIMITS, event_hooks=hooks
+        )
+        async with (
+            http as client,
+            streamable_http_client(self.url, http_client=client) as streams,
+        ):
+            self.http = client
+            try:
+                yield streams
+            finally:
+                self.http = None
+
+    def direct_calls(self, protocol_version: str, inbox: Inbox, on_log: LogFn) -> DirectToolCalls | None:
+        """Direct `tools/call` on the open session, if its negotiated revision allows them."""
+        if self.http is None or not direct_calls_allowed(protocol_version):
+            return None
+        return DirectToolCalls(self.http, self.url, lambda: self.session_id, protocol_version, inbox, on_log)
+
+    async def _note_session_id(self, response: httpx2.Response) -> None:
+        # The first POST is the SDK's initialize, whose answer names the session (as the SDK reads it).
+        if self.session_id is None and response.request.method == "POST":
+            self.session_id = response.headers.get(MCP_SESSION_ID) or None
 
 
 async def drain_sse_on_close(response: httpx2.Response) -> None:

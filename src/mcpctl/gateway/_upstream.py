@@ -14,13 +14,14 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from types import TracebackType
-from typing import Literal, Protocol, Self, TypeVar
+from typing import Any, Literal, Protocol, Self, TypeVar
 
 import anyio
 import anyio.abc
-from anyio.streams.memory import MemoryObjectReceiveStream
+from anyio.streams.memory import MemoryObjectReceiveStream, MemoryObjectSendStream
 from mcp import ClientSession, types
 from mcp.client import Transport
+from mcp.shared.dispatcher import ProgressFnT
 from mcp.shared.exceptions import MCPError
 from mcp.shared.message import SessionMessage
 
@@ -29,11 +30,12 @@ from mcpctl.errors import InvalidUpstreamSpec, UpstreamError, UpstreamTimeout, U
 from mcpctl.schemas import ServerSpec
 
 from ._context import CallContext
+from ._direct import DirectToolCalls
 from ._relay import Relay
 from ._secrets import SecretResolver
 from ._sse import sse_transport
 from ._stdio import stdio_transport
-from ._streamable import streamable_http_transport
+from ._streamable import StreamableHttp, streamable_http_transport
 
 UpstreamState = Literal["idle", "starting", "up", "down", "stopped"]
 """`idle` never started; `starting`; `up`; `down` failed or died (restarts on next use); `stopped` closed."""
@@ -44,6 +46,7 @@ TaskHost = Callable[[], anyio.abc.TaskGroup | None]
 """Where an upstream starts its session task: the pool's task group while the pool runs."""
 
 T = TypeVar("T")
+_Inbound = SessionMessage | Exception
 logger = logging.getLogger(__name__)
 
 CLIENT_INFO = types.Implementation(name="mcpctl-gateway", version=__version__)
@@ -111,6 +114,8 @@ class _Connection:
     """Set when the connection's task has finished (its process is gone)."""
     session: ClientSession | None = None
     init: types.InitializeResult | None = None
+    direct: DirectToolCalls | None = None
+    """tools/call past the SDK's transport, on Streamable HTTP sessions that allow it (see `_direct`)."""
     error: UpstreamError | None = None
     dead: bool = False
     ended: bool = False
@@ -259,6 +264,26 @@ class Upstream(TaskOwner):
             return result
         raise AssertionError("unreachable: the second attempt returns or raises")
 
+    async def call_tool(
+        self,
+        name: str,
+        arguments: dict[str, Any] | None,
+        *,
+        progress: ProgressFnT | None = None,
+        meta: types.RequestParamsMeta | None = None,
+        call: CallContext | None = None,
+    ) -> types.CallToolResult:
+        """`tools/call` as `request` runs it: directly over HTTP where the session allows, else by the SDK."""
+
+        async def operation(session: ClientSession) -> types.CallToolResult:
+            conn = self._conn
+            direct = conn.direct if conn is not None and conn.session is session else None
+            if direct is None:
+                return await session.call_tool(name, arguments, progress_callback=progress, meta=meta)
+            return await direct.call_tool(session, name, arguments, progress=progress, meta=dict(meta or {}))
+
+        return await self.request(f"tools/call {name}", operation, call=call)
+
     async def aclose(self) -> None:
         """Stop the session (and its process) and wait until every task of this upstream has ended."""
         self._closed = True
@@ -360,7 +385,7 @@ class Upstream(TaskOwner):
                 scope.deadline = anyio.current_time() + connect
                 async with AsyncExitStack() as stack:
                     read, write = await stack.enter_async_context(launch())
-                    watched = await stack.enter_async_context(
+                    watched, inbox = await stack.enter_async_context(
                         _watch_eof(read, lambda: self._transport_ended(conn))
                     )
                     session = await stack.enter_async_context(
@@ -373,6 +398,9 @@ class Upstream(TaskOwner):
                         )
                     )
                     conn.init = await session.initialize()
+                    if isinstance(launch, StreamableHttp):
+                        version = conn.init.protocol_version
+                        conn.direct = launch.direct_calls(version, inbox.send, self.relay.on_log)
                     scope.deadline = math.inf
                     conn.session = session
                     self.state = "up"
@@ -440,13 +468,15 @@ class Upstream(TaskOwner):
 @asynccontextmanager
 async def _watch_eof(
     read: _Messages, on_eof: Callable[[], None]
-) -> AsyncIterator[MemoryObjectReceiveStream[SessionMessage | Exception]]:
+) -> AsyncIterator[tuple[MemoryObjectReceiveStream[_Inbound], MemoryObjectSendStream[_Inbound]]]:
     """Relay the transport's messages and call `on_eof` when they end — before the session sees the end.
 
     The SDK only fails pending requests with a generic "Connection closed"; marking the connection dead
-    first lets callers tell a dropped upstream from an error the upstream answered.
+    first lets callers tell a dropped upstream from an error the upstream answered. Also yields a second
+    way in, for what direct tool calls read on their own POSTs.
     """
-    send, receive = anyio.create_memory_object_stream[SessionMessage | Exception](0)
+    send, receive = anyio.create_memory_object_stream[_Inbound](0)
+    inbox = send.clone()
 
     async def relay() -> None:
         try:
@@ -457,12 +487,15 @@ async def _watch_eof(
             pass
         finally:
             on_eof()
+            # Both ways in end with the transport, so the session sees the end of its stream.
+            inbox.close()
             send.close()
 
     async with anyio.create_task_group() as group:
         group.start_soon(relay)
         try:
-            yield receive
+            yield receive, inbox
         finally:
             group.cancel_scope.cancel()
+            inbox.close()
             receive.close()
