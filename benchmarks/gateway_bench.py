@@ -219,6 +219,7 @@ def serve_with_memory_upstream(database_url: str, port: int, *, enforce: bool = 
     import mcp_types as types
     import uvicorn
 
+    from mcpctl._gc import tune_for_server
     from mcpctl.gateway import GatewayConfig, PolicyConfig, RateLimitConfig, create_app
     from mcpctl.store import Store
 
@@ -256,6 +257,7 @@ def serve_with_memory_upstream(database_url: str, port: int, *, enforce: bool = 
     # measured is the gateway, not the rate limit
     config = GatewayConfig(port=port, policy=PolicyConfig(enforce=enforce), rate_limit=RateLimitConfig(0))
     app = create_app(config, store=Store.open(database_url), pool=MemoryUpstreams())  # type: ignore[arg-type]
+    tune_for_server()  # as `mcpctl serve` does
     uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
 
 

@@ -1,5 +1,5 @@
-"""The collector pause around big loads, and the freeze only one-shot commands may use
-(each case in a child process: freezing would reach the test process's own objects)."""
+"""The collector pause around big loads, the freeze only one-shot commands may use, and the server's
+one-off tuning (each case in a child process: freezing would reach the test process's own objects)."""
 
 from __future__ import annotations
 
@@ -61,3 +61,39 @@ def test_only_commands_that_end_with_their_work_are_one_shot(command: str, one_s
         """
     )
     assert out == str(one_shot)
+
+
+def test_a_server_freezes_its_startup_heap_once_and_collects_less_often() -> None:
+    out = run(
+        """
+        import gc
+        from mcpctl._gc import SERVER_THRESHOLDS, tune_for_server
+        import mcpctl.gateway
+        tune_for_server()
+        frozen = gc.get_freeze_count()
+        garbage = [[] for _ in range(100)]
+        for item in garbage:
+            item.append(item)  # cycles made while serving are still collected
+        del garbage, item
+        print(frozen > 10_000, gc.get_threshold() == SERVER_THRESHOLDS, gc.collect() >= 100)
+        print(gc.get_freeze_count() == frozen)
+        """
+    )
+    assert out == "True True True\nTrue"
+
+
+def test_serve_tunes_the_collector_before_it_serves() -> None:
+    out = run(
+        """
+        import uvicorn
+        from click.testing import CliRunner
+        import mcpctl.cli._serve as serve_module
+        from mcpctl.cli._main import cli
+        order = []
+        serve_module.tune_for_server = lambda: order.append("tuned")
+        uvicorn.Server.run = lambda self: order.append("served")
+        result = CliRunner().invoke(cli, ["serve", "--database-url", "sqlite://", "--port", "18999"])
+        print(result.exit_code, order)
+        """
+    )
+    assert out == "0 ['tuned', 'served']"

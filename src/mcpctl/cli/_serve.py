@@ -11,6 +11,8 @@ from typing import Any
 
 import click
 
+from mcpctl._gc import tune_for_server
+
 from ._logging import configure_logging
 from ._main import cli
 from ._options import database_option
@@ -255,6 +257,7 @@ def serve(
     )
     if reconciler is not None:
         reconciler.start()
+    tune_for_server()
     try:
         # log_config=None: uvicorn's own lines go through mcpctl's handler and format too.
         uvicorn.Server(uvicorn_config(app, config, log_level=log_level, log_config=None)).run()
