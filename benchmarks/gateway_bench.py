@@ -3,14 +3,17 @@
 Prints p50/p99 latency and calls/s of tools/call at 1, 16 and 64 concurrent sessions, and the ratios, for
 the upstream reached over Streamable HTTP and over stdio. Direct over stdio means one session to the upstream
 process with that many concurrent callers, which is what the gateway's pool does behind its client sessions.
-Usage: python benchmarks/gateway_bench.py [--duration 5] [--concurrency 1,16,64] [--upstream toy|everything]
-       [--transport both|http|stdio]
+The load client is the Python SDK's (`--client sdk`) or a lean one (`--client lean`), whose lower CPU cost
+leaves more of a small machine to the gateway. The gateway's CPU per call is the figure noise moves least.
+Usage: python benchmarks/gateway_bench.py [--duration 5] [--concurrency 1,16,64]
+       [--upstream everything|toy|memory] [--transport both|http|stdio] [--client sdk|lean]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import itertools
 import json
 import os
 import signal
@@ -19,7 +22,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -74,6 +78,83 @@ def upstream_command(kind: str, port: int) -> tuple[list[str], dict[str, str], s
     return command, {}, f"http://127.0.0.1:{port}/mcp", {"tool": "echo", "arguments": {"text": "ping"}}
 
 
+Call = Callable[[str, dict[str, Any]], Awaitable[bool]]
+"""One session's tools/call: True when the answer is an error."""
+
+
+@asynccontextmanager
+async def sdk_session(url: str, token: str | None) -> AsyncIterator[Call]:
+    """A session of the Python SDK's client, as most MCP clients in Python run."""
+    import httpx2
+    from mcp.client.session import ClientSession
+    from mcp.client.streamable_http import streamable_http_client
+
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    async with (
+        httpx2.AsyncClient(headers=headers, timeout=60) as http,
+        streamable_http_client(url, http_client=http) as (read, write),
+        ClientSession(read, write) as session,
+    ):
+        await session.initialize()
+
+        async def call(tool: str, arguments: dict[str, Any]) -> bool:
+            return (await session.call_tool(tool, arguments)).is_error
+
+        yield call
+
+
+@asynccontextmanager
+async def lean_session(url: str, token: str | None) -> AsyncIterator[Call]:
+    """A minimal MCP client: initialize, then one POST per tools/call with its answer read whole.
+
+    It spends about a third of the SDK client's CPU per call, which leaves the shared cores to the
+    gateway and the upstream: the calls/s it reaches say more about the gateway than the SDK's do."""
+    import httpx2
+
+    headers = {"accept": "application/json, text/event-stream", "content-type": "application/json"}
+    if token:
+        headers["authorization"] = f"Bearer {token}"
+    hello = {
+        "protocolVersion": "2025-11-25",
+        "capabilities": {},
+        "clientInfo": {"name": "bench", "version": "1"},
+    }
+    async with httpx2.AsyncClient(headers=headers, timeout=60) as http:
+        opened = await http.post(
+            url, json={"jsonrpc": "2.0", "id": 0, "method": "initialize", "params": hello}
+        )
+        opened.raise_for_status()
+        session = {
+            "mcp-session-id": opened.headers["mcp-session-id"],
+            "mcp-protocol-version": _answer(opened)["result"]["protocolVersion"],
+        }
+        await http.post(url, json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=session)
+        ids = itertools.count(1)
+
+        async def call(tool: str, arguments: dict[str, Any]) -> bool:
+            params = {"name": tool, "arguments": arguments}
+            request = {"jsonrpc": "2.0", "id": next(ids), "method": "tools/call", "params": params}
+            message = _answer(await http.post(url, json=request, headers=session))
+            return "error" in message or bool(message["result"].get("isError"))
+
+        try:
+            yield call
+        finally:
+            await http.delete(url, headers=session)
+
+
+def _answer(response: Any) -> dict[str, Any]:
+    """The JSON-RPC answer in a JSON body, or the last message of an SSE body."""
+    response.raise_for_status()
+    if response.headers.get("content-type", "").startswith("application/json"):
+        return response.json()  # type: ignore[no-any-return]
+    data = [line[5:] for line in response.text.splitlines() if line.startswith("data:") and line[5:].strip()]
+    return json.loads(data[-1])  # type: ignore[no-any-return]
+
+
+CLIENTS = {"sdk": sdk_session, "lean": lean_session}
+
+
 async def load(
     url: str,
     token: str | None,
@@ -82,15 +163,12 @@ async def load(
     sessions: int,
     duration: float,
     cpu_pid: int | None = None,
+    client: str = "sdk",
 ) -> dict[str, Any]:
     """`sessions` concurrent MCP sessions calling `tool` back to back for `duration` seconds.
 
     With `cpu_pid`, adds that process's CPU seconds over the load window alone (`cpu_s`): session setup,
     warm-up calls and teardown stay out, and so does this client's own CPU, which runs in another process."""
-    import httpx2
-    from mcp.client.session import ClientSession
-    from mcp.client.streamable_http import streamable_http_client
-
     latencies: list[float] = []
     errors = 0
     ready = asyncio.Event()
@@ -99,21 +177,14 @@ async def load(
 
     async def one() -> None:
         nonlocal errors
-        headers = {"Authorization": f"Bearer {token}"} if token else {}
-        async with (
-            httpx2.AsyncClient(headers=headers, timeout=60) as http,
-            streamable_http_client(url, http_client=http) as (read, write),
-            ClientSession(read, write) as session,
-        ):
-            await session.initialize()
-            await session.call_tool(tool, arguments)  # warm-up: lazy upstream start, caches
+        async with CLIENTS[client](url, token) as call:
+            await call(tool, arguments)  # warm-up: lazy upstream start, caches
             await start_barrier.wait()
             await ready.wait()
             while time.perf_counter() < stop_at[0]:
                 started = time.perf_counter()
                 try:
-                    result = await session.call_tool(tool, arguments)
-                    if result.is_error:
+                    if await call(tool, arguments):
                         errors += 1
                 except Exception:
                     errors += 1
@@ -290,9 +361,20 @@ def measure(options: argparse.Namespace, transport: str, levels: list[int]) -> l
                 if transport == "stdio":
                     direct = asyncio.run(load_stdio(stdio_command, tool, arguments, sessions, seconds))
                 else:
-                    direct = asyncio.run(load(upstream_url, None, tool, arguments, sessions, seconds))
+                    direct = asyncio.run(
+                        load(upstream_url, None, tool, arguments, sessions, seconds, client=options.client)
+                    )
                 through = asyncio.run(
-                    load(gateway_url, token, f"up__{tool}", arguments, sessions, seconds, gateway_process.pid)
+                    load(
+                        gateway_url,
+                        token,
+                        f"up__{tool}",
+                        arguments,
+                        sessions,
+                        seconds,
+                        gateway_process.pid,
+                        client=options.client,
+                    )
                 )
                 # The gateway's CPU over the load window divided by the calls it proxied in that window.
                 spent = through.pop("cpu_s")
@@ -349,6 +431,13 @@ def main() -> None:
         default="both",
         help="How the gateway (and the direct client) reach the upstream.",
     )
+    parser.add_argument(
+        "--client",
+        choices=sorted(CLIENTS),
+        default="sdk",
+        help="The load's MCP client: sdk (the Python SDK's, default) or lean (one POST per call; leaves "
+        "more of the shared cores to the gateway). Streamable HTTP only; stdio direct runs the SDK's.",
+    )
     parser.add_argument("-o", "--output", choices=["text", "json"], default="text")
     options = parser.parse_args()
     levels = [int(n) for n in options.concurrency.split(",")]
@@ -363,6 +452,7 @@ def main() -> None:
         "upstream": options.upstream,
         "duration_s": options.duration,
         "cpus": os.cpu_count(),
+        "client": options.client,
         "goals": GOALS,
         "transports": results,
     }
@@ -374,7 +464,7 @@ def main() -> None:
         "client, the gateway and the upstream (other work on the machine skews every figure)"
     )
     for transport, rows in results.items():
-        print_table(options.upstream, transport, options.duration, rows)
+        print_table(f"{options.upstream} ({options.client} client)", transport, options.duration, rows)
     print(
         f"\ngoals: added p50 <= {GOALS['added_p50_ms']} ms; "
         f">= {GOALS['calls_per_s_at_64']:.0f} calls/s at 64 sessions, no errors"

@@ -56,7 +56,8 @@ async def counting_relay(target_port: int) -> AsyncIterator[tuple[int, list[int]
             group.cancel_scope.cancel()
 
 
-async def test_calls_reuse_connections(toy_http: Callable[..., str], tmp_path: Path) -> None:
+@pytest.mark.parametrize("via", ["sdk", "direct"])
+async def test_calls_reuse_connections(toy_http: Callable[..., str], tmp_path: Path, via: str) -> None:
     url = urlsplit(toy_http("streamable-http"))
     assert url.port is not None
     async with counting_relay(url.port) as (port, accepted):
@@ -66,7 +67,10 @@ async def test_calls_reuse_connections(toy_http: Callable[..., str], tmp_path: P
         async with Upstream("toy", spec, SecretResolver(secrets_dir=tmp_path, environ={})) as upstream:
 
             async def echo(text: str) -> None:
-                result = await upstream.request("echo", lambda s: s.call_tool("echo", {"text": text}))
+                if via == "direct":  # past the SDK's transport, on the same HTTP client (`_direct`)
+                    result = await upstream.call_tool("echo", {"text": text})
+                else:
+                    result = await upstream.request("echo", lambda s: s.call_tool("echo", {"text": text}))
                 assert not result.is_error
 
             await echo("warm")  # initialize, the GET listen stream and the first POST

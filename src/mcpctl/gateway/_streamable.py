@@ -18,10 +18,8 @@ from mcp.client import Transport
 from mcp.client.streamable_http import MCP_SESSION_ID, streamable_http_client
 
 from ._direct import DirectToolCalls, Inbox, LogFn, direct_calls_allowed
+from ._shards import ShardedTransport
 
-LIMITS = httpx2.Limits(max_connections=128, max_keepalive_connections=128, keepalive_expiry=4)
-"""One upstream session carries every client's calls to that server at once; httpx2's default keeps only
-20 idle connections, so beyond 20 concurrent calls each call closed one connection and opened another."""
 DRAIN_SECONDS = 1.0
 """How long closing an SSE response waits for the rest of its body; the caller already has its answer."""
 DRAIN_BYTES = 64 * 1024
@@ -55,7 +53,7 @@ class StreamableHttp:
     async def _open(self) -> AsyncIterator[Any]:
         hooks = {"response": [drain_sse_on_close, self._note_session_id]}
         http = httpx2.AsyncClient(
-            headers=self._headers, timeout=self._timeout, limits=LIMITS, event_hooks=hooks
+            headers=self._headers, timeout=self._timeout, transport=ShardedTransport(), event_hooks=hooks
         )
         async with (
             http as client,
