@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import itertools
 import json
 import os
@@ -291,7 +292,7 @@ def serve_with_memory_upstream(database_url: str, port: int, *, enforce: bool = 
     import uvicorn
 
     from mcpctl._gc import tune_for_server
-    from mcpctl.gateway import GatewayConfig, PolicyConfig, RateLimitConfig, create_app
+    from mcpctl.gateway import GatewayConfig, PolicyConfig, RateLimitConfig, create_app, uvicorn_config
     from mcpctl.store import Store
 
     class MemoryUpstreams:
@@ -329,7 +330,9 @@ def serve_with_memory_upstream(database_url: str, port: int, *, enforce: bool = 
     config = GatewayConfig(port=port, policy=PolicyConfig(enforce=enforce), rate_limit=RateLimitConfig(0))
     app = create_app(config, store=Store.open(database_url), pool=MemoryUpstreams())  # type: ignore[arg-type]
     tune_for_server()  # as `mcpctl serve` does
-    uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", access_log=False)
+    # The settings `mcpctl serve` runs with (its head-limited h11 parser among them).
+    served = uvicorn_config(app, dataclasses.replace(config, host="127.0.0.1"), log_level="warning")
+    uvicorn.Server(served).run()
 
 
 def measure(options: argparse.Namespace, transport: str, levels: list[int]) -> list[dict[str, Any]]:

@@ -138,6 +138,7 @@ class DirectToolCalls:
                 return answer
             if not content_type.startswith("text/event-stream"):
                 raise MCPError(types.INVALID_REQUEST, f"Unexpected content type: {content_type}")
+            response.encoding = "utf-8"  # what SSE always is; spares parsing the charset off the header
             source = httpx2.EventSource(response, max_event_size=DEFAULT_MAX_SSE_EVENT_SIZE)
             events = cast(AsyncGenerator[httpx2.ServerSentEvent], aiter(source))  # typed as an iterator
             try:
