@@ -25,7 +25,7 @@ from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
 
 from mcpctl.gateway import SecretResolver
-from mcpctl.gateway._direct import DirectToolCalls, direct_calls_allowed
+from mcpctl.gateway._direct import FIRST_ID, DirectToolCalls, direct_calls_allowed
 from mcpctl.gateway._streamable import StreamableHttp
 from mcpctl.gateway._upstream import Upstream
 from mcpctl.schemas import ServerSpec
@@ -303,4 +303,4 @@ async def test_a_cancelled_call_is_cancelled_on_the_upstream_too() -> None:
                 assert time.monotonic() < deadline, "the upstream was never told"
                 await anyio.sleep(0.05)
             assert cancels[0]["params"]["requestId"] == calls[-1]["id"]
-            assert str(calls[-1]["id"]).startswith("mcpctl-")  # the direct path's own id space
+            assert calls[-1]["id"] >= FIRST_ID  # the direct path's own id space, apart from the SDK's

@@ -46,7 +46,10 @@ LogFn = Callable[[types.LoggingMessageNotificationParams], Awaitable[None]]
 """Takes the upstream's log lines, as the session's logging callback does."""
 CANCEL_SECONDS = 5.0
 """How long telling the upstream about a cancelled call may take; the caller has already given up."""
-_ids = itertools.count(1)
+FIRST_ID = 1 << 30
+"""Direct calls number their requests from here, per session; the SDK numbers its own from 0 on the same
+session. Integers, as every server handles them (some mishandle string ids), and below 2**31 so that
+servers keeping ids in 32 bits read them right."""
 
 
 def direct_calls_allowed(protocol_version: str) -> bool:
@@ -74,6 +77,7 @@ class DirectToolCalls:
         self._version = protocol_version
         self._inbox = inbox
         self._on_log = on_log
+        self._ids = itertools.count(FIRST_ID)
 
     async def call_tool(
         self,
@@ -85,8 +89,10 @@ class DirectToolCalls:
         meta: dict[str, Any] | None = None,
     ) -> types.CallToolResult:
         """Call tool `name`; its answer as the SDK's `call_tool` would return it (output schema checked)."""
-        # String ids cannot collide with the SDK's integer ids on the same session.
-        request_id = f"mcpctl-{next(_ids)}"
+        request_id = next(self._ids)
+        if request_id >= 1 << 31:
+            self._ids = itertools.count(FIRST_ID + 1)
+            request_id = FIRST_ID
         params: dict[str, Any] = {"name": name}
         if arguments is not None:
             params["arguments"] = arguments
@@ -124,7 +130,7 @@ class DirectToolCalls:
             headers[MCP_SESSION_ID] = session_id
         return headers
 
-    async def _post(self, request_id: str, body: str, progress: ProgressFnT | None) -> dict[str, Any]:
+    async def _post(self, request_id: int, body: str, progress: ProgressFnT | None) -> dict[str, Any]:
         async with self._http.stream("POST", self._url, content=body, headers=self._headers()) as response:
             status = response.status_code
             content_type = response.headers.get("content-type", "").lower()
@@ -160,7 +166,7 @@ class DirectToolCalls:
             raise MCPError(types.CONNECTION_CLOSED, "SSE stream ended without a response")
 
     async def _answer(
-        self, request_id: str, message: Any, progress: ProgressFnT | None
+        self, request_id: int, message: Any, progress: ProgressFnT | None
     ) -> dict[str, Any] | None:
         """This request's result from `message`; anything else the upstream sent is passed on (None)."""
         if not isinstance(message, dict):
@@ -254,7 +260,7 @@ async def _report(progress: ProgressFnT, values: dict[str, Any]) -> None:
         logger.exception("relaying upstream progress failed")
 
 
-async def _tell_cancelled(session: ClientSession, request_id: str) -> None:
+async def _tell_cancelled(session: ClientSession, request_id: int) -> None:
     try:
         await session.send_notification(
             types.CancelledNotification(
