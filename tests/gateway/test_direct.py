@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
@@ -19,7 +18,6 @@ from typing import Any
 
 import anyio
 import pytest
-import uvicorn
 from mcp import ClientSession
 from mcp.shared.exceptions import MCPError
 from mcp_types.version import MODERN_PROTOCOL_VERSIONS
@@ -30,7 +28,7 @@ from mcpctl.gateway._streamable import StreamableHttp
 from mcpctl.gateway._upstream import Upstream
 from mcpctl.schemas import ServerSpec
 
-from .gateway_harness import free_port
+from .gateway_harness import serve_asgi
 
 pytestmark = pytest.mark.anyio
 
@@ -159,6 +157,11 @@ class Scripted:
     async def _json(self, send: Any, message: dict[str, Any], status: int = 200) -> None:
         await self._reply(send, status, "application/json", json.dumps(message).encode())
 
+    async def _sse_raw(self, send: Any, body: bytes) -> None:
+        headers = [(b"content-type", b"text/event-stream"), (b"mcp-session-id", b"s-1")]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": body})
+
     async def _sse(self, send: Any, messages: list[dict[str, Any] | None]) -> None:
         headers = [(b"content-type", b"text/event-stream"), (b"mcp-session-id", b"s-1")]
         await send({"type": "http.response.start", "status": 200, "headers": headers})
@@ -194,6 +197,10 @@ async def _hang(server: Scripted, send: Any, message: dict[str, Any]) -> None:
 SCRIPTS: dict[str, Callable[[Scripted, Any, dict[str, Any]], Awaitable[None]]] = {
     "json": lambda server, send, message: server._json(send, _answer(message, "plain")),
     "sse": _sse_with_news,
+    "sse-error": lambda server, send, message: server._sse(
+        send, [{"jsonrpc": "2.0", "id": message["id"], "error": {"code": -32602, "message": "bad arguments"}}]
+    ),
+    "garbage": lambda server, send, message: server._sse_raw(send, b"event: message\ndata: {not json\n\n"),
     "rpc-error": lambda server, send, message: server._json(
         send, {"jsonrpc": "2.0", "id": message["id"], "error": {"code": -32602, "message": "bad arguments"}}
     ),
@@ -218,21 +225,8 @@ SCRIPTS: dict[str, Callable[[Scripted, Any, dict[str, Any]], Awaitable[None]]] =
 @contextmanager
 def scripted_server() -> Iterator[tuple[str, Scripted]]:
     app = Scripted()
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, lifespan="off", log_level="error")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the scripted server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}/mcp", app
-    finally:
-        server.should_exit = True
-        thread.join(10)
+    with serve_asgi(app) as url:
+        yield f"{url}/mcp", app
 
 
 @pytest.mark.parametrize(
@@ -240,6 +234,7 @@ def scripted_server() -> Iterator[tuple[str, Scripted]]:
     [
         ("json", "plain"),
         ("rpc-error", ("MCPError", -32602, "bad arguments")),
+        ("sse-error", ("MCPError", -32602, "bad arguments")),
         ("http-rpc-error", ("MCPError", -32600, "refused")),
         ("http-error", ("MCPError", -32603, "Server returned an error response")),
         ("gone", ("MCPError", -32600, "Session terminated")),
@@ -253,6 +248,20 @@ async def test_every_kind_of_answer_is_reported_as_the_sdk_reports_it(tool: str,
         async with live(url) as (upstream, direct):
             seen = await both_ways(upstream, direct, tool, {})
     assert (seen["content"][0]["text"] if isinstance(seen, dict) else seen) == expected
+
+
+async def test_error_answers_and_unreadable_messages_leave_the_connections_usable() -> None:
+    with scripted_server() as (url, _):
+        async with live(url) as (upstream, direct):
+            session = session_of(upstream)
+            for _ in range(10):
+                with pytest.raises(MCPError, match="bad arguments"):
+                    await direct.call_tool(session, "sse-error", {})
+                with pytest.raises(MCPError, match="Failed to parse SSE message") as unreadable:
+                    await direct.call_tool(session, "garbage", {})
+                assert unreadable.value.code == -32700
+                answer = await direct.call_tool(session, "sse", {})
+                assert answer.content[0].text == "done"  # type: ignore[union-attr]
 
 
 async def test_a_result_that_breaks_the_protocol_is_refused_both_ways() -> None:

@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 import anyio
 import httpx2
 import pytest
-import uvicorn
 
 from mcpctl.gateway._shards import ShardedTransport
 
-from .gateway_harness import free_port
+from .gateway_harness import free_port, serve_asgi
 
 pytestmark = pytest.mark.anyio
 
@@ -29,30 +24,11 @@ async def slow_app(scope: dict[str, Any], receive: Any, send: Any) -> None:
     await send({"type": "http.response.body", "body": str(scope["client"][1]).encode()})
 
 
-@contextmanager
-def serving() -> Iterator[str]:
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(slow_app, host="127.0.0.1", port=port, lifespan="off", log_level="error")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "the test server did not start"
-        time.sleep(0.02)
-    try:
-        yield f"http://127.0.0.1:{port}/"
-    finally:
-        server.should_exit = True
-        thread.join(10)
-
-
 async def test_concurrent_requests_spread_evenly_and_reuse_their_connections() -> None:
     transport = ShardedTransport(
         shards=4, limits=httpx2.Limits(max_connections=16, max_keepalive_connections=16)
     )
-    with serving() as url:
+    with serve_asgi(slow_app) as url:
         async with httpx2.AsyncClient(transport=transport) as client:
             peak: list[int] = []
 

@@ -11,11 +11,12 @@ from pathlib import Path
 
 import httpx
 import pytest
-import uvicorn
 
 from mcpctl.errors import UsageError
 from mcpctl.gateway import WebhookConfig, webhook_app, webhook_signature
 from mcpctl.gateway._webhook import verify_signature
+
+from .gateway_harness import serve_asgi
 
 SECRET = "It's a Secret to Everybody"
 SIGNATURE = "X-Hub-Signature-256"
@@ -35,17 +36,8 @@ class Served:
 def served() -> Iterator[tuple[str, Served]]:
     target = Served()
     app = webhook_app(WebhookConfig(secret=SECRET, trigger=target.trigger))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        assert time.monotonic() < deadline, "webhook server did not start"
-        time.sleep(0.02)
-    port = server.servers[0].sockets[0].getsockname()[1]
-    yield f"http://127.0.0.1:{port}", target
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serve_asgi(app, lifespan="on") as url:
+        yield url, target
 
 
 def test_github_documented_example_signature() -> None:
@@ -121,17 +113,6 @@ def test_secret_is_required_and_never_in_repr() -> None:
     assert SECRET not in repr(WebhookConfig(secret=SECRET, trigger=lambda: None))
 
 
-def _serve(app: object) -> tuple[uvicorn.Server, threading.Thread, str]:
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="on"))  # type: ignore[arg-type]
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 15
-    while not server.started:
-        assert time.monotonic() < deadline, "server did not start"
-        time.sleep(0.02)
-    return server, thread, f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-
-
 def test_router_mounts_in_the_gateway_beside_the_admin_api(sqlite_database_url: str, tmp_path: Path) -> None:
     from mcpctl.gateway import GatewayConfig, create_app
     from mcpctl.gateway._metrics import Gauge
@@ -148,8 +129,7 @@ def test_router_mounts_in_the_gateway_beside_the_admin_api(sqlite_database_url: 
         database_url=sqlite_database_url,
         extra_routers=[webhook_router(WebhookConfig(secret=SECRET, trigger=target.trigger))],
     )
-    server, thread, url = _serve(create_app(config))
-    try:
+    with serve_asgi(create_app(config), lifespan="on") as url:
         body = b'{"ref": "refs/heads/main"}'
         assert httpx.post(f"{url}/api/v1/reconcile", content=body).status_code == 401
         signed = httpx.post(
@@ -157,9 +137,6 @@ def test_router_mounts_in_the_gateway_beside_the_admin_api(sqlite_database_url: 
         )
         assert signed.status_code == 202 and target.calls == 1
         assert "/api/v1/reconcile" in httpx.get(f"{url}/schema/openapi.json").text
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
     # The reconciler's status, as the gateway's /metrics renders it.
     status = ReconcileStatus(

@@ -144,26 +144,36 @@ class DirectToolCalls:
                 return answer
             if not content_type.startswith("text/event-stream"):
                 raise MCPError(types.INVALID_REQUEST, f"Unexpected content type: {content_type}")
-            response.encoding = "utf-8"  # what SSE always is; spares parsing the charset off the header
-            source = httpx2.EventSource(response, max_event_size=DEFAULT_MAX_SSE_EVENT_SIZE)
-            events = cast(AsyncGenerator[httpx2.ServerSentEvent], aiter(source))  # typed as an iterator
-            try:
-                async for event in events:
-                    if event.event != "message" or not event.data:
-                        continue  # a priming event, or one that is not a JSON-RPC message
-                    answer = await self._answer(request_id, _parsed(event.data, "SSE message"), progress)
-                    if answer is not None:
-                        # Closed while the reader still holds the body, so the close reads the body's end
-                        # and keeps the connection (`DrainingStream`); the reader's own close is then a no-op.
-                        await response.aclose()
-                        return answer
-            except httpx2.SSEError as error:
-                raise MCPError(types.CONNECTION_CLOSED, f"SSE stream failed: {error}") from None
-            finally:
-                # Not left to the garbage collector: a reader closed later would close the connection under
-                # whichever request has it by then.
-                await events.aclose()
-            raise MCPError(types.CONNECTION_CLOSED, "SSE stream ended without a response")
+            return await self._read_sse(response, request_id, progress)
+
+    async def _read_sse(
+        self, response: httpx2.Response, request_id: int, progress: ProgressFnT | None
+    ) -> dict[str, Any]:
+        """The answer in an SSE body, passing on what comes before it."""
+        response.encoding = "utf-8"  # what SSE always is; spares parsing the charset off the header
+        source = httpx2.EventSource(response, max_event_size=DEFAULT_MAX_SSE_EVENT_SIZE)
+        events = cast(AsyncGenerator[httpx2.ServerSentEvent], aiter(source))  # typed as an iterator
+        answered = False
+        try:
+            async for event in events:
+                if event.event != "message" or not event.data:
+                    continue  # a priming event, or one that is not a JSON-RPC message
+                message = _parsed(event.data, "SSE message")
+                answered = _is_answer(message, request_id)
+                answer = await self._answer(request_id, message, progress)
+                if answer is not None:
+                    return answer
+        except httpx2.SSEError as error:
+            raise MCPError(types.CONNECTION_CLOSED, f"SSE stream failed: {error}") from None
+        finally:
+            if answered:
+                # Answered (a result or an error): closed while the reader still holds the body, the
+                # response reads the body's end and keeps the connection (`DrainingStream`).
+                await response.aclose()
+            # Then the reader, not left to the garbage collector: closed while the body is unread, it
+            # closes the connection, which must not happen under whichever request has it by then.
+            await events.aclose()
+        raise MCPError(types.CONNECTION_CLOSED, "SSE stream ended without a response")
 
     async def _answer(
         self, request_id: int, message: Any, progress: ProgressFnT | None
@@ -171,7 +181,7 @@ class DirectToolCalls:
         """This request's result from `message`; anything else the upstream sent is passed on (None)."""
         if not isinstance(message, dict):
             raise MCPError(types.PARSE_ERROR, "Failed to parse response: not a JSON-RPC message")
-        if message.get("id") == request_id and "method" not in message:
+        if _is_answer(message, request_id):
             if isinstance(error := message.get("error"), dict):
                 raise _error(error)
             result = message.get("result")
@@ -225,6 +235,10 @@ class DirectToolCalls:
                 return MCPError(types.METHOD_NOT_FOUND, "Not Found")
             return MCPError(types.INVALID_REQUEST, "Session terminated")
         return MCPError(types.INTERNAL_ERROR, "Server returned an error response")
+
+
+def _is_answer(message: Any, request_id: int) -> bool:
+    return isinstance(message, dict) and message.get("id") == request_id and "method" not in message
 
 
 def _parsed(data: bytes | str, what: str) -> Any:

@@ -8,6 +8,7 @@ within a small bound, so the connection goes back to the pool.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -105,9 +106,11 @@ class DrainingStream(httpx2.AsyncByteStream):
             read = 0
             with anyio.move_on_after(DRAIN_SECONDS):
                 # A second pass over the body continues where the first stopped (the bytes are the
-                # connection's), and ends at the body's end.
-                async for chunk in self._stream:
-                    read += len(chunk)
-                    if read > DRAIN_BYTES:
-                        break
+                # connection's), and ends at the body's end. Best effort: a body that cannot be read to
+                # its end (its connection already closed) only loses the connection.
+                with contextlib.suppress(httpx2.TransportError, httpx2.StreamError):
+                    async for chunk in self._stream:
+                        read += len(chunk)
+                        if read > DRAIN_BYTES:
+                            break
         await self._stream.aclose()
