@@ -25,12 +25,30 @@ from sqlalchemy import (
     Table,
     Text,
 )
-from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy.types import TypeDecorator, TypeEngine
 
 from mcpctl.schemas import KIND_INFO
 
-JSON_TYPE = JSON().with_variant(JSONB(), "postgresql")
+
+class JSONDocument(TypeDecorator[Any]):
+    """JSON, stored as JSONB on PostgreSQL.
+
+    What `JSON().with_variant(JSONB(), "postgresql")` declares, but without importing the PostgreSQL
+    dialect (~0.02 s) in every process that only ever opens SQLite.
+    """
+
+    impl = JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(JSON())
+
+
+JSON_TYPE = JSONDocument()
 ID_TYPE = BigInteger().with_variant(Integer(), "sqlite")
 """64-bit ids on PostgreSQL; on SQLite only INTEGER PRIMARY KEY is the auto-incrementing rowid."""
 
