@@ -87,9 +87,12 @@ def plan_source(
     is made against an empty one, as apply would find it, and a note on stderr says so.
     `show_progress`: a progress line on a terminal's stderr while the source is fetched and read.
     """
-    # The models, the reconciler and the store load only now, so `plan --help` and TAB stay light.
+    # The models, the reconciler and the store load only now, so `plan --help` and TAB stay light
+    # (with the collector paused, as LazyGroup.get_command imports commands).
     from mcpctl._gc import paused_gc
-    from mcpctl.reconciler import DesiredState, FileSource, plan_against, store_references
+
+    with paused_gc():
+        from mcpctl.reconciler import DesiredState, FileSource, plan_against, store_references
 
     prune = not isinstance(source, FileSource) or source.prunes
     stores: list[Store] = []
