@@ -28,7 +28,7 @@ from mcpctl.gateway import AuditConfig, AuditSink, CallContext, Layer, refuse
 from mcpctl.gateway._pipeline import ToolNext
 from mcpctl.schemas import ServerSpec
 from mcpctl.store import AuditEvent, AuditQuery, Store, digest_arguments, hash_token
-from mcpctl.store._tables import AuditEventRow, table_of
+from mcpctl.store._tables import AUDIT_EVENTS
 
 pytestmark = pytest.mark.anyio
 
@@ -50,7 +50,7 @@ class DenyCrash(Layer):
 def _rows(store: Store) -> list[dict[str, Any]]:
     """Every stored audit row, every column, as the database holds it."""
     with store._engine.connect() as connection:
-        return [dict(row._mapping) for row in connection.execute(select(table_of(AuditEventRow)))]
+        return [dict(row._mapping) for row in connection.execute(select(AUDIT_EVENTS))]
 
 
 def _by_kind(events: list[AuditEvent]) -> dict[str, list[AuditEvent]]:

@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
+import yaml
+
+import mcpctl.schemas
 from mcpctl.schemas import (
     BUILTIN_PREFIX,
     Server,
@@ -40,6 +44,14 @@ def test_the_catalog_ships_every_template_and_each_instantiates() -> None:
         assert instantiate_template(template.spec, ref).transport in ("stdio", "streamable-http")
     remote = [t for t in catalog.values() if t.spec.server.transport == "streamable-http"]
     assert len(remote) >= 3 and all(any(p.secret for p in t.spec.parameters) for t in remote)
+
+
+def test_the_catalog_reads_as_safe_load_reads_it() -> None:
+    # builtin_templates() parses with libyaml's loader; the pure-Python one must agree on every file.
+    folder = Path(mcpctl.schemas.__file__).with_name("builtin")
+    documents = [yaml.safe_load(path.read_text(encoding="utf-8")) for path in sorted(folder.glob("*.yaml"))]
+    expected = {doc["metadata"]["name"]: Template.model_validate(doc) for doc in documents}
+    assert builtin_templates() == expected
 
 
 def validate(text: str) -> list[str]:

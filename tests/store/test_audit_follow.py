@@ -6,7 +6,7 @@ from sqlalchemy import insert
 
 from mcpctl.store import AuditEvent, AuditFollower, AuditQuery, Store
 from mcpctl.store._audit_query import event_row
-from mcpctl.store._tables import AuditEventRow, table_of
+from mcpctl.store._tables import AUDIT_EVENTS
 
 
 def kinds(events: list[AuditEvent]) -> list[str]:
@@ -46,7 +46,7 @@ def test_an_event_committed_after_a_higher_id_is_still_returned(postgres_databas
         slow = store._engine.connect()
         try:
             slow.begin()
-            slow.execute(insert(table_of(AuditEventRow)), [event_row(AuditEvent("tool_call", tool="slow"))])
+            slow.execute(insert(AUDIT_EVENTS), [event_row(AuditEvent("tool_call", tool="slow"))])
             store.write_audit_events([AuditEvent("tool_call", tool="fast")])
             assert [e.tool for e in follower.poll()] == ["fast"]
             slow.commit()

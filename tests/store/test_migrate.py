@@ -22,7 +22,7 @@ from mcpctl.errors import StoreError
 from mcpctl.store import AuditEvent, AuditQuery, DatabaseUrl, Store, hash_token
 from mcpctl.store._engine import make_engine
 from mcpctl.store._migrate import alembic_config, head_revision
-from mcpctl.store._tables import JSON_TYPE, KIND_TABLES, Base, UTCDateTime
+from mcpctl.store._tables import JSON_TYPE, KIND_TABLES, METADATA, UTCDateTime
 from mcpctl.store._url import sqlalchemy_url
 
 from ._samples import resource
@@ -33,11 +33,11 @@ def test_models_and_migrations_agree(store: Store, database_url: str) -> None:
     try:
         with engine.connect() as connection:
             context = MigrationContext.configure(connection, opts={"compare_type": True})
-            assert compare_metadata(context, Base.metadata) == []
+            assert compare_metadata(context, METADATA) == []
             tables = set(inspect(connection).get_table_names())
     finally:
         engine.dispose()
-    expected = {table.__tablename__ for table in KIND_TABLES.values()}  # type: ignore[attr-defined]
+    expected = {table.name for table in KIND_TABLES.values()}
     expected |= {"audit_events", "revisions", "locks", "store_state"}
     expected |= {"prompt_requests"}
     assert tables == expected | {"alembic_version"}

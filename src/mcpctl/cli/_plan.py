@@ -87,9 +87,12 @@ def plan_source(
     is made against an empty one, as apply would find it, and a note on stderr says so.
     `show_progress`: a progress line on a terminal's stderr while the source is fetched and read.
     """
-    # The models, the reconciler and the store load only now, so `plan --help` and TAB stay light.
+    # The models, the reconciler and the store load only now, so `plan --help` and TAB stay light
+    # (with the collector paused, as LazyGroup.get_command imports commands).
     from mcpctl._gc import paused_gc
-    from mcpctl.reconciler import DesiredState, FileSource, GitSource, plan_against, store_references
+
+    with paused_gc():
+        from mcpctl.reconciler import DesiredState, FileSource, plan_against, store_references
 
     prune = not isinstance(source, FileSource) or source.prunes
     stores: list[Store] = []
@@ -114,18 +117,27 @@ def plan_source(
             if isinstance(source, FileSource):
                 with progress("Loading documents", enabled=show_progress) as tick:
                     state = source.load(known, progress=tick)
-            elif isinstance(source, GitSource):
-                with progress(f"Fetching {source.name}", enabled=show_progress):
-                    checkout = source.fetch_checkout()
-                with progress("Loading documents", enabled=show_progress) as tick:
-                    state = source.load_checkout(checkout, progress=tick)
+            elif isinstance(source, DesiredState):
+                state = source
             else:
-                state = source if isinstance(source, DesiredState) else source.load()
+                state = _load_other(source, show_progress)
             state.require_valid()
             return plan_against(store(), state, prune=prune, prune_all=prune_all), state
     finally:
         for opened in stores:
             opened.close()
+
+
+def _load_other(source: Source, show_progress: bool) -> DesiredState:
+    """A git source (fetched, then read) or any other `Source`."""
+    from mcpctl.reconciler import GitSource  # GitPython (~0.05 s to import) only for --repo
+
+    if not isinstance(source, GitSource):
+        return source.load()
+    with progress(f"Fetching {source.name}", enabled=show_progress):
+        checkout = source.fetch_checkout()
+    with progress("Loading documents", enabled=show_progress) as tick:
+        return source.load_checkout(checkout, progress=tick)
 
 
 def use_color() -> bool:

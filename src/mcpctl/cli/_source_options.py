@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from mcpctl._gc import paused_gc
 from mcpctl.errors import UsageError
 
 from ._progress import progress
@@ -55,7 +56,8 @@ def source_from_options(
     filenames: Sequence[str] = (), repo: str | None = None, ref: str | None = None, path: str | None = None
 ) -> Source:
     """The source the flags name: `GitSource` for `--repo`, `FileSource` for `-f`; else UsageError."""
-    from mcpctl.reconciler import FileSource  # loads the store models: not for `--help`
+    with paused_gc():  # loads the models and the store: not for `--help`; paused: see LazyGroup
+        from mcpctl.reconciler import FileSource
 
     if repo is not None:
         if filenames:

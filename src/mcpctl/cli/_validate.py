@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 import click
 
+from mcpctl._gc import paused_gc
 from mcpctl.errors import UsageError
 
 from ._main import cli
@@ -60,7 +61,8 @@ def validate(
     """
     if (repo is None) == (not paths) or (repo is None and (ref or path)):
         raise UsageError("give PATH... or --repo URL [--ref REF] [--path SUBDIR]")
-    from mcpctl.schemas import Limits, load_and_validate, printable  # not at import: `--help` stays light
+    with paused_gc():  # not at import: `--help` stays light; paused: see LazyGroup.get_command
+        from mcpctl.schemas import Limits, load_and_validate, printable
 
     limits = Limits.from_env(max_documents=max_documents, max_problems=max_problems)
     if repo is not None:

@@ -106,6 +106,10 @@ class Metadata(Model):
     """Human description."""
 
 
+_CANONICAL_JSON = json.JSONEncoder(sort_keys=True, separators=(",", ":"))
+"""`json.dumps(..., sort_keys=True, separators=(",", ":"))`, without building an encoder per call (a
+plan hashes every desired resource)."""
+
 _KIND_NAMES: dict[type[BaseModel], str] = {}
 """`kind` of each resource model class, once read."""
 
@@ -167,7 +171,7 @@ class ResourceModel(Model):
 
     def content_hash(self) -> str:
         """SHA-256 of the canonical document: equal meaning gives an equal hash."""
-        canonical = json.dumps(self.to_document(), sort_keys=True, separators=(",", ":"))
+        canonical = _CANONICAL_JSON.encode(self.to_document())
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     @model_validator(mode="after")

@@ -17,6 +17,11 @@ import yaml
 from ._base import ResourceModel
 from ._server import Server, Template
 
+try:
+    from yaml import CSafeLoader as _SafeLoader
+except ImportError:  # pragma: no cover - PyYAML built without libyaml
+    from yaml import SafeLoader as _SafeLoader  # type: ignore[assignment]
+
 BUILTIN_PREFIX = "builtin."
 """Names of catalog templates start with this."""
 BUILTIN_MANAGER = "builtin"
@@ -29,7 +34,9 @@ def builtin_templates() -> dict[str, Template]:
     found: dict[str, Template] = {}
     for entry in sorted(resources.files(__package__).joinpath("builtin").iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".yaml"):
-            template = Template.model_validate(yaml.safe_load(entry.read_text(encoding="utf-8")))
+            # The C parser (where PyYAML has it): the same result as `safe_load`, several times faster.
+            document = yaml.load(entry.read_text(encoding="utf-8"), Loader=_SafeLoader)
+            template = Template.model_validate(document)
             found[template.metadata.name] = template
     return found
 

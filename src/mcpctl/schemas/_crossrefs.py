@@ -150,7 +150,7 @@ class _CrossReferences:
             self._error(document, path, message)
 
     def _target_exists(self, ref: Reference) -> bool:
-        if self._exists(*ref.target):
+        if ref.target in self.known:
             return True
         # A server may use a built-in template by name unless the repo defines (an invalid) one.
         return ref.target.kind == "Template" and ref.target.name in builtin_templates()

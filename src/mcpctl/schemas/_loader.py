@@ -236,7 +236,7 @@ _composer: _Composer | None = None
 _composer_lock = threading.Lock()
 
 
-@dataclass(eq=False)
+@dataclass(eq=False, slots=True)
 class Document:
     """One YAML document: its data, and where it and everything inside it came from."""
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from ._base import Identity, ResourceModel
 from ._pins import ToolPins
@@ -19,9 +20,11 @@ from ._resource import KINDS
 from ._server import Server
 
 
-@dataclass(frozen=True)
-class Reference:
+class Reference(NamedTuple):
     """One resource naming another: `source` refers to `target` through `field`."""
+
+    # A NamedTuple, like Identity: validation makes one per name every resource uses (tens of
+    # thousands in a big repo), and a frozen dataclass costs three times as much to build.
 
     source: Identity
     target: Identity
@@ -121,16 +124,17 @@ def _edges(kind: str) -> _Edges:
 def references(resource: ResourceModel) -> list[Reference]:
     """Every identity a resource refers to, with the field that does it (empty names left out)."""
     me = resource.identity
-    edges = _edges(resource.kind_name())
+    edges = _edges(me.kind)
     refs: list[Reference] = []
 
     def add(kind: str, project: str | None, name: str, where: str, owned: bool) -> None:
         if kind not in edges.targets:
             raise LookupError(f"{me.kind} refers to {kind} but its graph entry does not list it")
-        refs.append(Reference(me, Identity(kind, project, name), where, owned))
+        if name:
+            refs.append(Reference(me, Identity(kind, project, name), where, owned))
 
     edges.collect(resource, add)
-    return [ref for ref in refs if ref.target.name]
+    return refs
 
 
 def referrers(kind: str) -> tuple[str, ...]:

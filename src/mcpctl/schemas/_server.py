@@ -211,6 +211,12 @@ def template_placeholders(spec: ServerSpec) -> set[str]:
     return found
 
 
+_OVERRIDDEN_AS_A_WHOLE = {
+    key: to_snake(key) for key in ("healthCheck", "timeouts", "toolFilter", "pinning", "descriptionHygiene")
+}
+"""Server spec sections a `fromTemplate` server's own value replaces: YAML key -> model field."""
+
+
 def instantiate_template(
     template: TemplateSpec, ref: TemplateRef, overrides: ServerSpec | None = None
 ) -> ServerSpec:
@@ -264,8 +270,8 @@ def instantiate_template(
         given = overrides.model_dump(by_alias=True, mode="json")
         rendered.setdefault("env", {}).update(given["env"])
         rendered.setdefault("headers", {}).update(given["headers"])
-        for key in ("healthCheck", "timeouts", "toolFilter", "pinning", "descriptionHygiene"):
-            if to_snake(key) in overrides.model_fields_set:
+        for key, field_name in _OVERRIDDEN_AS_A_WHOLE.items():
+            if field_name in overrides.model_fields_set:
                 rendered[key] = given[key]
     return ServerSpec.model_validate(rendered)
 

@@ -30,11 +30,8 @@ class SourcedResource:
     """The validated model."""
     document: Document
     """Where it was written."""
-
-    @property
-    def identity(self) -> Identity:
-        """The resource's (kind, project, name)."""
-        return self.resource.identity
+    identity: Identity
+    """The resource's (kind, project, name): read once, the cross-reference checks look it up often."""
 
 
 @dataclass
@@ -154,12 +151,11 @@ def _validate_all(
         resource, found = check_schema(document)
         log.extend(found)
         if resource is not None:
-            result.resources.append(SourcedResource(resource, document))
-            known.add(resource.identity)
-        else:
-            identity = raw_identity(document.data)
-            if identity is not None:
-                known.add(identity)
+            identity = resource.identity
+            result.resources.append(SourcedResource(resource, document, identity))
+            known.add(identity)
+        elif (claimed := raw_identity(document.data)) is not None:
+            known.add(claimed)
         if log.full:
             break
     if not log.full:

@@ -23,12 +23,12 @@ from ._audit_event import (
     AuditOutcome,
     AuditSession,
 )
-from ._tables import AuditEventRow, table_of
+from ._tables import AUDIT_EVENTS
 
 MAX_LIMIT = 10_000
 """Most events (or sessions) one query returns."""
 
-_TABLE = table_of(AuditEventRow)
+_TABLE = AUDIT_EVENTS
 _FILTER_COLUMNS = {
     "project": "project",
     "token": "token_name",

@@ -11,12 +11,14 @@ from __future__ import annotations
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
-import anyio
-from anyio.streams.memory import MemoryObjectReceiveStream
 from sqlalchemy import Connection, text
 
 from ._url import sqlalchemy_url
+
+if TYPE_CHECKING:
+    from anyio.streams.memory import MemoryObjectReceiveStream
 
 CHANNEL = "mcpctl_store_changed"
 """The PostgreSQL channel; the payload is `<schema> <generation>`."""
@@ -52,6 +54,8 @@ class ChangeFeed:
 
     @asynccontextmanager
     async def listen(self) -> AsyncIterator[MemoryObjectReceiveStream[int]]:
+        # Imported here: every store command loads this module (for `notify_change`), few listen.
+        import anyio
         import psycopg
 
         async with await psycopg.AsyncConnection.connect(

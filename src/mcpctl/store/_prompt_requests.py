@@ -14,7 +14,7 @@ from sqlalchemy import Connection, func, insert, select, update
 
 from mcpctl.errors import AlreadyExists, ResourceNotFound, UsageError
 
-from ._tables import PromptRequestRow, table_of
+from ._tables import PROMPT_REQUESTS
 
 RequestStatus = Literal["pending", "approved", "rejected"]
 REQUEST_STATUSES: tuple[RequestStatus, ...] = get_args(RequestStatus)
@@ -92,7 +92,7 @@ def select_requests(
     connection: Connection, project: str | None = None, name: str | None = None, status: str | None = None
 ) -> list[PromptRequest]:
     """Stored requests (of one project, name, status), sorted by project and name."""
-    table = table_of(PromptRequestRow)
+    table = PROMPT_REQUESTS
     query = select(table)
     if project is not None:
         query = query.where(table.c.project == project)
@@ -111,7 +111,7 @@ def upsert_proposal(
     A name whose earlier request was decided starts over as a new proposal. AlreadyExists when another
     proposer's request of that name is pending; UsageError when the project already holds `max_pending`.
     """
-    table = table_of(PromptRequestRow)
+    table = PROMPT_REQUESTS
     moment = now or datetime.now(UTC)
     found = select_requests(connection, proposal.project, proposal.name)
     existing = found[0] if found else None
@@ -175,7 +175,7 @@ def decide(
     """Mark a pending request approved or rejected; ResourceNotFound / UsageError when it is not pending."""
     if status == "pending":
         raise ValueError("a decision is approved or rejected")
-    table = table_of(PromptRequestRow)
+    table = PROMPT_REQUESTS
     moment = now or datetime.now(UTC)
     changed = connection.execute(
         update(table)

@@ -47,16 +47,7 @@ from ._prompt_requests import (
     upsert_proposal,
 )
 from ._records import Revision, TokenRecord
-from ._tables import (
-    GLOBAL,
-    KIND_TABLES,
-    AuditEventRow,
-    LockRow,
-    McpTokenRow,
-    RevisionRow,
-    StoreStateRow,
-    table_of,
-)
+from ._tables import AUDIT_EVENTS, GLOBAL, KIND_TABLES, LOCKS, MCP_TOKENS, REVISIONS, STORE_STATE
 from ._transaction import StoreTransaction
 from ._url import DatabaseUrl, default_database_url, sqlalchemy_url, sqlite_file
 
@@ -168,7 +159,7 @@ class Store:
         found: list[LiveResource] = []
         with self._reading() as connection:
             for name in kinds:
-                table = table_of(KIND_TABLES[name])
+                table = KIND_TABLES[name]
                 query = _resource_select(table).order_by(table.c.project, table.c.name)
                 if project is not None:
                     query = query.where(table.c.project == project)
@@ -178,7 +169,7 @@ class Store:
     def get_resource(self, identity: Identity) -> LiveResource | None:
         """One stored resource by (kind, project, name), or None."""
         kind = canonical_kind(identity.kind)
-        table = table_of(KIND_TABLES[kind])
+        table = KIND_TABLES[kind]
         query = _resource_select(table).where(
             table.c.project == (identity.project or GLOBAL), table.c.name == identity.name
         )
@@ -214,7 +205,7 @@ class Store:
 
     def history(self, limit: int = 50) -> list[Revision]:
         """The newest `limit` applies, newest first."""
-        table = table_of(RevisionRow)
+        table = REVISIONS
         query = select(table).order_by(table.c.id.desc()).limit(limit)
         with self._reading() as connection:
             rows = connection.execute(query).all()
@@ -234,16 +225,16 @@ class Store:
 
     def find_token(self, token_hash: str) -> TokenRecord | None:
         """The token whose value has this SHA-256 hex digest (see `hash_token`), or None."""
-        return self._token_where(table_of(McpTokenRow).c.token_hash == token_hash)
+        return self._token_where(MCP_TOKENS.c.token_hash == token_hash)
 
     def token_record(self, project: str, name: str) -> TokenRecord | None:
         """The stored record (prefix, expiry, revocation) of token `name` in `project`, or None."""
-        table = table_of(McpTokenRow)
+        table = MCP_TOKENS
         return self._token_where((table.c.project == project) & (table.c.name == name))
 
     def token_records(self, project: str | None = None) -> list[TokenRecord]:
         """The stored records of every token (of one project), in one query; sorted by project, name."""
-        table = table_of(McpTokenRow)
+        table = MCP_TOKENS
         condition = table.c.project == project if project is not None else true()
         return self._tokens_where(condition)
 
@@ -252,7 +243,7 @@ class Store:
         return found[0] if found else None
 
     def _tokens_where(self, condition: ColumnElement[bool]) -> list[TokenRecord]:
-        table = table_of(McpTokenRow)
+        table = MCP_TOKENS
         query = select(
             table.c.project,
             table.c.name,
@@ -321,7 +312,7 @@ class Store:
         if not events:
             return
         with self._errors("write"), self._engine.begin() as connection:
-            connection.execute(insert(table_of(AuditEventRow)), [event_row(event) for event in events])
+            connection.execute(insert(AUDIT_EVENTS), [event_row(event) for event in events])
 
     def query_audit(self, query: AuditQuery | None = None) -> list[AuditEvent]:
         """Audit events matching `query` (default: the newest 100), newest first; with
@@ -355,7 +346,7 @@ class Store:
     def delete_audit_before(self, before: datetime, *, limit: int = 5000) -> int:
         """Delete up to `limit` of the oldest events older than `before` in one short transaction;
         returns how many went (see `prune_audit`, which repeats it until none are left)."""
-        table = table_of(AuditEventRow)
+        table = AUDIT_EVENTS
         oldest = select(table.c.id).where(table.c.ts < before).order_by(table.c.ts).limit(limit)
         with self._errors("write"), self._engine.begin() as connection:
             return int(connection.execute(delete(table).where(table.c.id.in_(oldest))).rowcount)
@@ -374,7 +365,7 @@ class Store:
             if len(self._touched) >= _MAX_THROTTLED_TOKENS:
                 self._touched.clear()
             self._touched[token_hash] = moment
-        table = table_of(McpTokenRow)
+        table = MCP_TOKENS
         statement = (
             update(table)
             .where(table.c.token_hash == token_hash)
@@ -392,7 +383,7 @@ class Store:
 
     def tokens_last_used(self, project: str | None = None) -> dict[tuple[str, str], datetime]:
         """When each token (by project and name) was last used; tokens never used are absent."""
-        table = table_of(McpTokenRow)
+        table = MCP_TOKENS
         query = select(table.c.project, table.c.name, table.c.last_used_at).where(
             table.c.last_used_at.is_not(None)
         )
@@ -465,7 +456,7 @@ def _ordered_counts(counts: dict[str, int]) -> dict[str, int]:
 
 
 def _generation(connection: Connection) -> int:
-    table = table_of(StoreStateRow)
+    table = STORE_STATE
     value = connection.execute(select(table.c.generation).where(table.c.id == 1)).scalar_one()
     return int(value)
 
@@ -476,7 +467,7 @@ def _record_holder(connection: Connection, actor: str | None) -> None:
     except (KeyError, OSError):
         who = "unknown"
     holder = f"{who}@{socket.gethostname()} pid {os.getpid()}"
-    table = table_of(LockRow)
+    table = LOCKS
     values = {"holder": holder, "acquired_at": datetime.now(UTC)}
     if connection.execute(update(table).where(table.c.name == APPLY_LOCK).values(values)).rowcount == 0:
         connection.execute(insert(table).values(name=APPLY_LOCK, **values))

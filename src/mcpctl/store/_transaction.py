@@ -20,14 +20,7 @@ from ._audit_event import AuditEvent, new_correlation_id
 from ._audit_query import event_row
 from ._changes import notify_change
 from ._codec import canonical_kind, resource_values
-from ._tables import (
-    GLOBAL,
-    KIND_TABLES,
-    AuditEventRow,
-    RevisionRow,
-    StoreStateRow,
-    table_of,
-)
+from ._tables import AUDIT_EVENTS, GLOBAL, KIND_TABLES, REVISIONS, STORE_STATE
 from ._tokens import display_prefix, generate_token, hash_token
 
 _CHUNK = 1000
@@ -179,7 +172,7 @@ class StoreTransaction:
             "actor": actor,
             "applied_at": applied_at,
         }
-        table = table_of(RevisionRow)
+        table = REVISIONS
         new_id = int(self._connection.execute(insert(table).returning(table.c.id), row).scalar_one())
         self._revision_ids.append(new_id)
         self.record_audit(
@@ -197,7 +190,7 @@ class StoreTransaction:
         transaction's correlation id. `record_revision` writes the `apply` event itself."""
         if events:
             rows = [event_row(replace(event, correlation_id=self.correlation_id)) for event in events]
-            self._connection.execute(insert(table_of(AuditEventRow)), rows)
+            self._connection.execute(insert(AUDIT_EVENTS), rows)
 
     def _existing_row(self, identity: Identity) -> _Existing | None:
         rows = self._existing.get(identity.kind)
@@ -229,11 +222,11 @@ class StoreTransaction:
         if not self._changed:
             return
         new_generation = self.generation + 1
-        state = table_of(StoreStateRow)
+        state = STORE_STATE
         self._connection.execute(update(state).where(state.c.id == 1).values(generation=new_generation))
         notify_change(self._connection, new_generation)  # delivered by PostgreSQL when this commits
         if self._revision_ids:
-            revisions = table_of(RevisionRow)
+            revisions = REVISIONS
             self._connection.execute(
                 update(revisions)
                 .where(revisions.c.id.in_(self._revision_ids))
@@ -295,8 +288,7 @@ class StoreTransaction:
 
 
 def _table(kind: str) -> Table:
-    table: Table = table_of(KIND_TABLES[kind])
-    return table
+    return KIND_TABLES[kind]
 
 
 def _unchanged(existing: _Existing, values: Mapping[str, Any]) -> bool:

@@ -8,7 +8,7 @@ from __future__ import annotations
 from alembic import context
 
 from mcpctl.errors import StoreError
-from mcpctl.store._tables import Base
+from mcpctl.store._tables import METADATA
 
 connection = context.config.attributes.get("connection")
 if connection is None:
@@ -16,7 +16,7 @@ if connection is None:
 
 context.configure(
     connection=connection,
-    target_metadata=Base.metadata,
+    target_metadata=METADATA,
     # SQLite cannot ALTER most things; batch mode rebuilds the table instead.
     render_as_batch=connection.dialect.name == "sqlite",
     compare_type=True,
