@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import json
 import logging
-from collections.abc import AsyncGenerator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable, Mapping
 from typing import Any, cast
 
 import anyio
@@ -86,7 +86,7 @@ class DirectToolCalls:
         arguments: dict[str, Any] | None,
         *,
         progress: ProgressFnT | None = None,
-        meta: dict[str, Any] | None = None,
+        meta: Mapping[str, Any] | None = None,
     ) -> types.CallToolResult:
         """Call tool `name`; its answer as the SDK's `call_tool` would return it (output schema checked)."""
         request_id = next(self._ids)

@@ -280,7 +280,7 @@ class Upstream(TaskOwner):
             direct = conn.direct if conn is not None and conn.session is session else None
             if direct is None:
                 return await session.call_tool(name, arguments, progress_callback=progress, meta=meta)
-            return await direct.call_tool(session, name, arguments, progress=progress, meta=dict(meta or {}))
+            return await direct.call_tool(session, name, arguments, progress=progress, meta=meta)
 
         return await self.request(f"tools/call {name}", operation, call=call)
 

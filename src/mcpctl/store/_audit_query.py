@@ -28,7 +28,6 @@ from ._tables import AUDIT_EVENTS
 MAX_LIMIT = 10_000
 """Most events (or sessions) one query returns."""
 
-_TABLE = AUDIT_EVENTS
 _FILTER_COLUMNS = {
     "project": "project",
     "token": "token_name",
@@ -79,27 +78,27 @@ def _filtered(statement: Select[Any], query: AuditQuery) -> Select[Any]:
     for field_name, column in _FILTER_COLUMNS.items():
         value = getattr(query, field_name)
         if value is not None:
-            statement = statement.where(_TABLE.c[column] == value)
+            statement = statement.where(AUDIT_EVENTS.c[column] == value)
     if query.since is not None:
-        statement = statement.where(_TABLE.c.ts >= query.since)
+        statement = statement.where(AUDIT_EVENTS.c.ts >= query.since)
     if query.until is not None:
-        statement = statement.where(_TABLE.c.ts < query.until)
+        statement = statement.where(AUDIT_EVENTS.c.ts < query.until)
     if query.after_id is not None:
-        statement = statement.where(_TABLE.c.id > query.after_id)
+        statement = statement.where(AUDIT_EVENTS.c.id > query.after_id)
     return statement
 
 
 def events_statement(query: AuditQuery) -> Select[Any]:
     """The SELECT of the events `query` asks for, in its order."""
-    statement = _filtered(select(_TABLE), query).limit(query.limit)
+    statement = _filtered(select(AUDIT_EVENTS), query).limit(query.limit)
     if query.after_id is not None:
-        return statement.order_by(_TABLE.c.id)
-    return statement.order_by(_TABLE.c.ts.desc(), _TABLE.c.id.desc())
+        return statement.order_by(AUDIT_EVENTS.c.id)
+    return statement.order_by(AUDIT_EVENTS.c.ts.desc(), AUDIT_EVENTS.c.id.desc())
 
 
 def sessions_statement(query: AuditQuery) -> Select[Any]:
     """One row per session_id among the events `query` selects, latest activity first."""
-    table = _TABLE
+    table = AUDIT_EVENTS
     # Grouping by an expression rather than the column keeps SQLite from walking the whole session
     # index (to save a sort) when a time range on ix_audit_events_ts would read far fewer rows.
     session = func.coalesce(table.c.session_id, "")
@@ -122,7 +121,7 @@ def sessions_statement(query: AuditQuery) -> Select[Any]:
 
 def latest_id_statement() -> Select[Any]:
     """The highest stored event id (NULL when there is none)."""
-    return select(func.max(_TABLE.c.id))
+    return select(func.max(AUDIT_EVENTS.c.id))
 
 
 def event_row(event: AuditEvent) -> dict[str, Any]:

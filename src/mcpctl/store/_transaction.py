@@ -195,7 +195,7 @@ class StoreTransaction:
     def _existing_row(self, identity: Identity) -> _Existing | None:
         rows = self._existing.get(identity.kind)
         if rows is None:
-            table = _table(identity.kind)
+            table = KIND_TABLES[identity.kind]
             result = self._connection.execute(
                 select(
                     table.c.id,
@@ -262,13 +262,13 @@ class StoreTransaction:
             else:
                 updates.setdefault(identity.kind, []).append(row | {"row_id": existing.id})
         for kind, ids in deletes.items():
-            table = _table(kind)
+            table = KIND_TABLES[kind]
             for start in range(0, len(ids), _CHUNK):
                 self._connection.execute(delete(table).where(table.c.id.in_(ids[start : start + _CHUNK])))
         for kind, rows in updates.items():
-            self._update_rows(_table(kind), rows)
+            self._update_rows(KIND_TABLES[kind], rows)
         for kind, rows in inserts.items():
-            self._connection.execute(insert(_table(kind)), rows)
+            self._connection.execute(insert(KIND_TABLES[kind]), rows)
         self._changed = True
         self._pending.clear()
         self._existing.clear()
@@ -285,10 +285,6 @@ class StoreTransaction:
                 .values({column: bindparam(column) for column in columns if column != "row_id"})
             )
             self._connection.execute(statement, group)
-
-
-def _table(kind: str) -> Table:
-    return KIND_TABLES[kind]
 
 
 def _unchanged(existing: _Existing, values: Mapping[str, Any]) -> bool:
