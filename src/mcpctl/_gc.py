@@ -31,6 +31,11 @@ def one_shot_process() -> None:
     _freeze_after_pause = True
 
 
+def in_one_shot_process() -> bool:
+    """Whether `one_shot_process` was declared: the process may also fork helpers that end with it."""
+    return _freeze_after_pause
+
+
 def tune_for_server() -> None:
     """Before a server starts serving: freeze its startup heap (modules, app) and collect less often.
 

@@ -54,9 +54,7 @@ servers keeping ids in 32 bits read them right."""
 
 def direct_calls_allowed(protocol_version: str) -> bool:
     """Whether a session at this negotiated revision may take `tools/call` past the SDK's transport."""
-    import os
-
-    return protocol_version not in MODERN_PROTOCOL_VERSIONS and not os.environ.get("XNODIRECT")
+    return protocol_version not in MODERN_PROTOCOL_VERSIONS
 
 
 class DirectToolCalls:

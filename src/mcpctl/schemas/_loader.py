@@ -10,7 +10,7 @@ import re
 import stat
 import sys
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import IO, Any
 
@@ -20,6 +20,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 from mcpctl._gc import paused_gc
 
 from ._base import FieldPath
+from ._forked import ForkedParse, ParsedFile, fork_possible, split
 from ._limits import MAX_DOCUMENTS_ENV, Limits
 from ._problems import Problem, ProblemLog, Severity, format_field
 
@@ -403,18 +404,75 @@ class DocumentStream:
         self._count = _Count(max_documents)
 
     def __iter__(self) -> Iterator[Document]:
-        seen: set[tuple[int, int]] = set()
-        for display, file_id, walked, is_stdin in _expand(self.paths, self.log):
+        if STDIN not in self.paths and fork_possible():
+            # Listed up front to be split; if listing found a problem, the plain way reports it.
+            probe = ProblemLog()
+            inputs = list(_unique(_expand(self.paths, probe)))
+            if not probe.problems:
+                yield from self._read_with_helper([(path, walked) for path, walked, _ in inputs])
+                return
+        for display, walked, is_stdin in _unique(_expand(self.paths, self.log)):
             if self._count.exceeded or self.log.full:
                 return
-            if file_id is not None:
-                if file_id in seen:
+            yield from self._read_file(display, walked, is_stdin)
+
+    def _read_file(self, display: str, walked: bool, is_stdin: bool) -> Iterator[Document]:
+        text = _read(display, is_stdin, self.stdin, self.log, regular_only=walked)
+        self.files += 1
+        if text is not None:
+            yield from _parse(text, display, self.log, self._count)
+
+    def _read_with_helper(self, files: list[tuple[str, bool]]) -> Iterator[Document]:
+        """Files in order, the tail parsed by a forked child (`_forked`) while this process reads the head."""
+        head = split(files)
+        helper = ForkedParse(files[head:], self._parse_cleanly) if head < len(files) else None
+        try:
+            for display, walked in files[:head]:
+                if self._count.exceeded or self.log.full:
+                    return
+                yield from self._read_file(display, walked, False)
+            if helper is None:
+                return
+            for (display, walked), parsed in zip(files[head:], helper.results(), strict=True):
+                if self._count.exceeded or self.log.full:
+                    return
+                limit = self._count.limit
+                if parsed is None or (limit is not None and self._count.parsed + parsed.nodes > limit):
+                    yield from self._read_file(display, walked, False)
                     continue
-                seen.add(file_id)
-            text = _read(display, is_stdin, self.stdin, self.log, regular_only=walked)
-            self.files += 1
-            if text is not None:
-                yield from _parse(text, display, self.log, self._count)
+                self.files += 1
+                self._count.parsed += parsed.nodes
+                source = SourceText(display, parsed.text)
+                for index, line, col, data, base in parsed.documents:
+                    yield Document(display, index, line, col, data, source, base)
+        finally:
+            if helper is not None:
+                helper.close()
+
+    def _parse_cleanly(self, display: str, walked: bool) -> ParsedFile | None:
+        """In the helper: one file's documents, or None if reading it found any problem."""
+        log = ProblemLog()
+        text = _read(display, False, None, log, regular_only=walked)
+        if text is None:
+            return None
+        count = _Count(self._count.limit)
+        documents = [
+            (doc.index, doc.line, doc.col, doc.data, doc.base) for doc in _parse(text, display, log, count)
+        ]
+        return None if log.problems or count.exceeded else ParsedFile(text, count.parsed, documents)
+
+
+def _unique(
+    inputs: Iterable[tuple[str, FileId | None, bool, bool]],
+) -> Iterator[tuple[str, bool, bool]]:
+    """(display path, found by walking, is stdin) of each input, a file named twice only once."""
+    seen: set[FileId] = set()
+    for display, file_id, walked, is_stdin in inputs:
+        if file_id is not None:
+            if file_id in seen:
+                continue
+            seen.add(file_id)
+        yield display, walked, is_stdin
 
 
 def _parse(text: str, path: str, log: ProblemLog, count: _Count) -> Iterator[Document]:
