@@ -47,7 +47,10 @@ SortedStrings = Annotated[list[str], BeforeValidator(_sorted_unique)]
 
 
 class Model(BaseModel):
-    """Base of every schema model: frozen, strict about unknown fields, camelCase in YAML."""
+    """Base of every schema model: frozen, strict about unknown fields, camelCase in YAML.
+
+    The docstring under a field is its description in the JSON Schemas and docs (`_field_docs`).
+    """
 
     model_config = ConfigDict(
         frozen=True,
@@ -55,7 +58,6 @@ class Model(BaseModel):
         alias_generator=to_camel,
         validate_by_name=True,
         validate_by_alias=True,
-        use_attribute_docstrings=True,
     )
 
 

@@ -9,6 +9,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from ._field_docs import DocumentedJsonSchema
 from ._resource import KINDS, RESOURCE_ADAPTER
 
 SCHEMA_BASE_URL = "https://mcpctl.dev/schemas/v1/"
@@ -25,14 +26,18 @@ def schema_file_name(kind: str) -> str:
 
 def kind_schema(kind: str) -> dict[str, Any]:
     """The JSON Schema of one kind's documents."""
-    schema = KINDS[kind].model_json_schema(by_alias=True, mode="validation")
+    schema = KINDS[kind].model_json_schema(
+        by_alias=True, mode="validation", schema_generator=DocumentedJsonSchema
+    )
     _require_kind(schema)
     return _publish(schema, schema_file_name(kind), f"A mcpctl {kind} document (apiVersion mcpctl.dev/v1).")
 
 
 def all_kinds_schema() -> dict[str, Any]:
     """The JSON Schema of a document of any kind (one of the kinds, chosen by `kind`)."""
-    schema = RESOURCE_ADAPTER.json_schema(by_alias=True, mode="validation")
+    schema = RESOURCE_ADAPTER.json_schema(
+        by_alias=True, mode="validation", schema_generator=DocumentedJsonSchema
+    )
     for kind in KINDS:
         _require_kind(schema["$defs"][kind])
     schema["title"] = "mcpctl resource"

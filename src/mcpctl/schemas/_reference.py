@@ -17,6 +17,7 @@ from pydantic_core import PydanticUndefined
 
 from ._base import API_VERSION, FromEnv, Metadata, ResourceModel, SecretKeyRef, SecretRef
 from ._builtin import BUILTIN_MANAGER, BUILTIN_PREFIX, builtin_templates
+from ._field_docs import field_description
 from ._resource import KIND_ALIASES, KINDS
 
 _LEAF_MODELS = (SecretRef, FromEnv, SecretKeyRef)
@@ -129,7 +130,7 @@ def _rows(model: type[BaseModel], prefix: str, seen: tuple[type[BaseModel], ...]
         key = prefix + (info.alias or name)
         rows.append(
             f"| `{key}` | {_escape(_type(info.annotation))} | {_escape(_default(info))} | "
-            f"{_escape(info.description or '')} |"
+            f"{_escape(field_description(model, name) or '')} |"
         )
         nested = [m for m in _models_in(info.annotation) if m not in _LEAF_MODELS and m not in seen]
         for sub in nested:
