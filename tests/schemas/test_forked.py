@@ -5,14 +5,16 @@ from __future__ import annotations
 import os
 import signal
 import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pytest
 
 from mcpctl.schemas import Limits, _forked, _loader, load_and_validate, load_documents
 from mcpctl.schemas._forked import ForkedParse, ParsedFile, fork_possible, split
 
+T = TypeVar("T")
 PROJECT = "apiVersion: mcpctl.dev/v1\nkind: Project\nmetadata:\n  name: p{i}\n  description: {pad}\n"
 
 
@@ -26,12 +28,16 @@ def _repo(root: Path, files: int = 40, per_file: int = 25) -> Path:
     return root
 
 
-def _broken_tail(root: Path) -> None:
-    """Problems in the child's share: bad YAML, a duplicate key, a schema error, an empty document."""
+@pytest.fixture
+def broken_repo(tmp_path: Path) -> Path:
+    """A big repository with problems in the child's share: bad YAML, a duplicate key, a schema error,
+    empty documents."""
+    root = _repo(tmp_path / "repo")
     (root / "f035.yaml").write_text("kind: [unclosed\n")
     (root / "f036.yaml").write_text("apiVersion: mcpctl.dev/v1\nkind: Project\nkind: Project\n")
     (root / "f037.yaml").write_text("apiVersion: mcpctl.dev/v1\nkind: Project\nmetadata:\n  name: BAD NAME\n")
     (root / "f038.yaml").write_text("---\n---\napiVersion: mcpctl.dev/v1\nkind: Project\nmetadata: {name: q}")
+    return root
 
 
 def _shape(result: Any) -> tuple[list[tuple[Any, ...]], list[str]]:
@@ -54,15 +60,20 @@ def forking(monkeypatch: pytest.MonkeyPatch) -> list[ForkedParse]:
     return started
 
 
-def test_a_big_input_read_with_a_helper_gives_what_one_process_gives(
-    tmp_path: Path, forking: list[ForkedParse], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    repo = _repo(tmp_path / "repo")
-    _broken_tail(repo)
-    with_helper = load_documents([str(repo)])
+def _both_ways(
+    read: Callable[[], T], forking: list[ForkedParse], monkeypatch: pytest.MonkeyPatch
+) -> tuple[T, T]:
+    """What `read` gives with a forked helper (asserting one ran), then what it gives in one process."""
+    with_helper = read()
     assert len(forking) == 1
     monkeypatch.setattr(_loader, "fork_possible", lambda: False)
-    alone = load_documents([str(repo)])
+    return with_helper, read()
+
+
+def test_a_big_input_read_with_a_helper_gives_what_one_process_gives(
+    broken_repo: Path, forking: list[ForkedParse], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with_helper, alone = _both_ways(lambda: load_documents([str(broken_repo)]), forking, monkeypatch)
     assert _shape(with_helper) == _shape(alone)
     assert len(alone.problems) == 2  # the syntax error and the duplicate key, from the child's share
     assert with_helper.files == alone.files == 40
@@ -73,14 +84,9 @@ def test_a_big_input_read_with_a_helper_gives_what_one_process_gives(
 
 
 def test_validation_with_a_helper_finds_the_same_problems(
-    tmp_path: Path, forking: list[ForkedParse], monkeypatch: pytest.MonkeyPatch
+    broken_repo: Path, forking: list[ForkedParse], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    repo = _repo(tmp_path / "repo")
-    _broken_tail(repo)
-    with_helper = load_and_validate([str(repo)])
-    assert len(forking) == 1
-    monkeypatch.setattr(_loader, "fork_possible", lambda: False)
-    alone = load_and_validate([str(repo)])
+    with_helper, alone = _both_ways(lambda: load_and_validate([str(broken_repo)]), forking, monkeypatch)
     assert [str(p) for p in with_helper.problems] == [str(p) for p in alone.problems]
     assert any("BAD NAME" in str(p) and ":4:" in str(p) for p in alone.problems)
     assert with_helper.documents == alone.documents
@@ -93,9 +99,8 @@ def test_the_document_limit_falls_where_it_falls_without_a_helper(
 ) -> None:
     repo = _repo(tmp_path / "repo")  # 1,000 documents; the child's share starts near the 450th
     limits = Limits(max_documents=limit, max_problems=100)
-    with_helper = load_documents([str(repo)], limits=limits)
-    monkeypatch.setattr(_loader, "fork_possible", lambda: False)
-    alone = load_documents([str(repo)], limits=limits)
+    read = lambda: load_documents([str(repo)], limits=limits)  # noqa: E731
+    with_helper, alone = _both_ways(read, forking, monkeypatch)
     assert _shape(with_helper) == _shape(alone)
     assert len(alone.documents) == min(limit, 1000)
 
@@ -111,9 +116,8 @@ def test_a_helper_that_dies_costs_its_files_a_second_read(
         return real_results(self)
 
     monkeypatch.setattr(ForkedParse, "results", killed_first)
-    with_helper = load_documents([str(repo)])
-    monkeypatch.setattr(_loader, "fork_possible", lambda: False)
-    assert _shape(with_helper) == _shape(load_documents([str(repo)]))
+    with_helper, alone = _both_ways(lambda: load_documents([str(repo)]), forking, monkeypatch)
+    assert _shape(with_helper) == _shape(alone)
     assert len(with_helper.documents) == 1000
 
 
