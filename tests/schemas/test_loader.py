@@ -210,3 +210,16 @@ def test_a_list_document_gives_its_items_with_their_positions() -> None:
         "f.yaml:14:5: List: items[2] must be a mapping (apiVersion, kind, ...)",
         "f.yaml:18:8: List: items must be a list",
     ]
+
+
+def test_the_scalar_tag_cache_keeps_nothing_past_a_load() -> None:
+    from mcpctl.schemas._loader import _resolve
+
+    # The same scalars in the cached resolver, in every role: plain, quoted, as keys and values.
+    text = "true: 1\n---\na: true\nb: 'true'\nc: [true, null, '1', 1, 1.5, .inf]\n"
+    result = load_text(text, "f.yaml")
+    assert [str(p) for p in result.problems] == [
+        "f.yaml:1:1: mapping key 'true' is read as a boolean, not a string; quote it ('true')"
+    ]
+    assert result.documents[0].data == {"a": True, "b": "true", "c": [True, None, "1", 1, 1.5, float("inf")]}
+    assert _resolve.cache_info().currsize == 0
