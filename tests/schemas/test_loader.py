@@ -94,6 +94,13 @@ def test_syntax_errors_unsupported_tags_and_bad_keys_are_problems() -> None:
         "f.yaml:1:4: unsupported YAML tag 'tag:yaml.org,2002:python/object:os.system'"
     ]
     assert problems_of("? [a]\n: 1\n") == ["f.yaml:1:3: a mapping key must be a scalar"]
+    # A standard tag on the wrong kind of node is refused, never read as something else.
+    assert problems_of("a: !!str {b: 1}\nb: !!seq {c: 2}\nc: !!map [1]\nd: !!int [1]\ne: !!map x\n") == [
+        "f.yaml:1:4: YAML tag 'tag:yaml.org,2002:str' on a mapping"
+    ]
+    assert problems_of("b: !!seq {c: 2}\n") == ["f.yaml:1:4: YAML tag 'tag:yaml.org,2002:seq' on a mapping"]
+    assert problems_of("c: !!map [1]\n") == ["f.yaml:1:4: YAML tag 'tag:yaml.org,2002:map' on a list"]
+    assert problems_of("e: !!map x\n") == ["f.yaml:1:4: YAML tag 'tag:yaml.org,2002:map' on a scalar"]
     assert problems_of("a: " + "[" * 200 + "]" * 200 + "\n") == ["f.yaml:1:104: YAML nested too deeply"]
     assert problems_of("a: b\x07\n") == ["f.yaml:1:5: not YAML text: control characters are not allowed"]
 

@@ -133,9 +133,9 @@ def _build(node: Node, seen: set[int] | None, depth: int) -> Any:
             )
         seen.add(id(node))
     tag = node.tag
-    if tag == STR:
+    if tag == STR and type(node) is ScalarNode:
         return node.value
-    if tag == MAP:
+    if tag == MAP and isinstance(node, MappingNode):
         if depth > MAX_DEPTH:
             raise _DocumentProblem(problem="YAML nested too deeply", problem_mark=node.start_mark)
         mapping: dict[str, Any] = {}
@@ -161,12 +161,20 @@ def _build(node: Node, seen: set[int] | None, depth: int) -> Any:
                     problem=f"duplicate key {key!r} (first at line {first.start_mark.line + 1})",
                     problem_mark=key_node.start_mark,
                 )
-            mapping[key] = _build(value_node, seen, depth + 1)
+            if fast and value_node.tag == STR and type(value_node) is ScalarNode:
+                mapping[key] = value_node.value  # the most common value, a plain string: no call
+            else:
+                mapping[key] = _build(value_node, seen, depth + 1)
         return mapping
-    if tag == SEQ:
+    if tag == SEQ and isinstance(node, SequenceNode):
         if depth > MAX_DEPTH:
             raise _DocumentProblem(problem="YAML nested too deeply", problem_mark=node.start_mark)
-        return [_build(item, seen, depth + 1) for item in node.value]
+        return [
+            item.value
+            if seen is None and item.tag == STR and type(item) is ScalarNode
+            else _build(item, seen, depth + 1)
+            for item in node.value
+        ]
     if isinstance(node, ScalarNode):
         text = node.value
         if tag == INT:
@@ -182,6 +190,9 @@ def _build(node: Node, seen: set[int] | None, depth: int) -> Any:
             return text.lower() == "true"
         if tag == NULL:
             return None
+    if tag in (STR, INT, FLOAT, BOOL, NULL, MAP, SEQ):  # a tag that does not fit: `a: !!str {b: 1}`
+        what = {MappingNode: "a mapping", SequenceNode: "a list"}.get(type(node), "a scalar")
+        raise _DocumentProblem(problem=f"YAML tag {tag!r} on {what}", problem_mark=node.start_mark)
     raise _DocumentProblem(problem=f"unsupported YAML tag {tag!r}", problem_mark=node.start_mark)
 
 
