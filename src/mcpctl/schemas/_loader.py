@@ -83,6 +83,11 @@ MAP = "tag:yaml.org,2002:map"
 MAX_DEPTH = 100
 """Deeper nesting is refused; no resource is nested more than a few levels."""
 _TYPE_WORDS = {int: "a number", float: "a number", bool: "a boolean", type(None): "null"}
+_NODE_WORDS: dict[type[Node], str] = {
+    MappingNode: "a mapping",
+    SequenceNode: "a list",
+    ScalarNode: "a scalar",
+}
 
 
 RESOLVED_KEPT = 4096
@@ -191,7 +196,7 @@ def _build(node: Node, seen: set[int] | None, depth: int) -> Any:
         if tag == NULL:
             return None
     if tag in (STR, INT, FLOAT, BOOL, NULL, MAP, SEQ):  # a tag that does not fit: `a: !!str {b: 1}`
-        what = {MappingNode: "a mapping", SequenceNode: "a list"}.get(type(node), "a scalar")
+        what = _NODE_WORDS.get(type(node), "a value")
         raise _DocumentProblem(problem=f"YAML tag {tag!r} on {what}", problem_mark=node.start_mark)
     raise _DocumentProblem(problem=f"unsupported YAML tag {tag!r}", problem_mark=node.start_mark)
 
