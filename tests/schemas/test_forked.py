@@ -12,7 +12,7 @@ from typing import Any, TypeVar
 import pytest
 
 from mcpctl.schemas import Limits, _forked, _loader, load_and_validate, load_documents
-from mcpctl.schemas._forked import ForkedParse, ParsedFile, fork_possible, split
+from mcpctl.schemas._forked import DocumentFields, ForkedParse, ParsedFile, fork_possible, split
 
 T = TypeVar("T")
 PROJECT = "apiVersion: mcpctl.dev/v1\nkind: Project\nmetadata:\n  name: p{i}\n  description: {pad}\n"
@@ -127,16 +127,17 @@ def test_the_helper_hands_back_clean_files_and_none_for_the_rest(tmp_path: Path)
     bad = tmp_path / "bad.yaml"
     bad.write_text("a: 1\na: 2\n")
 
+    documents: list[DocumentFields] = [(0, 1, 1, {"a": 1}, ()), (2, 4, 1, {"b": ["x", {"c": 2.5}]}, ())]
+
     def parse(path: str, walked: bool) -> ParsedFile | None:
         if not Path(path).exists() or "a: 2" in (text := Path(path).read_text()):
             return None
-        return ParsedFile(text, 3, [(0, 1, 1, {"a": 1}, ()), (2, 4, 1, {"b": ["x", {"c": 2.5}]}, ())])
+        return ParsedFile(text, 3, documents)
 
     files = [(str(good), True), (str(bad), True), (str(tmp_path / "gone.yaml"), True)]
     helper = ForkedParse(files, parse)
     child = helper._pid
     found = list(helper.results())
-    documents = [(0, 1, 1, {"a": 1}, ()), (2, 4, 1, {"b": ["x", {"c": 2.5}]}, ())]
     assert found == [ParsedFile(good.read_text(), 3, documents), None, None]
     with pytest.raises(ChildProcessError):
         os.waitpid(child, os.WNOHANG)  # reaped: no zombie left
