@@ -8,12 +8,18 @@ from __future__ import annotations
 import importlib.util
 import os
 import pty
+import select
 import subprocess
 import sys
 import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
+
+from mcpctl.cli._progress import progress
 
 BENCH = Path(__file__).resolve().parents[2] / "benchmarks"
 ERASE_LINE = b"\x1b[2K"
@@ -121,3 +127,50 @@ def test_a_repository_is_fetched_then_validated_on_a_terminal(
     assert code == 0, terminal
     assert b"Fetching" in terminal and b"Validating documents" in terminal
     assert stdout == b"400 documents, 0 errors, 0 warnings\n"
+
+
+def _read_until(leader: int, needle: bytes, timeout: float = 10.0) -> bytes:
+    """What the terminal shows until `needle` appears (or `timeout` passes without it)."""
+    chunks, deadline = b"", time.monotonic() + timeout
+    while needle not in chunks and select.select([leader], [], [], max(0.0, deadline - time.monotonic()))[0]:
+        chunks += os.read(leader, 65536)
+    return chunks
+
+
+@contextmanager
+def _stderr_on_a_terminal(monkeypatch: pytest.MonkeyPatch) -> Iterator[int]:
+    """sys.stderr on a pseudo-terminal; yields the terminal's reading end.
+
+    Entered in the test itself: pytest puts its own sys.stderr back between a fixture and the test.
+    """
+    leader, follower = pty.openpty()
+    monkeypatch.setenv("TERM", "xterm-256color")
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    try:
+        with os.fdopen(follower, "w") as terminal, monkeypatch.context() as patch:
+            patch.setattr(sys, "stderr", terminal)
+            yield leader
+    finally:
+        os.close(leader)
+
+
+def test_a_line_that_ticks_runs_no_thread_and_redraws_on_its_ticks(monkeypatch: pytest.MonkeyPatch) -> None:
+    # One thread is what lets a big load fork its parsing helper on a terminal too.
+    before = threading.active_count()
+    with _stderr_on_a_terminal(monkeypatch) as terminal:
+        with progress("Validating documents") as tick:
+            assert threading.active_count() == before
+            tick(3, 10)
+            assert b"3/10" in _read_until(terminal, b"3/10")
+            tick(10, 10)  # the last tick is drawn however soon it comes
+            assert b"10/10" in _read_until(terminal, b"10/10")
+        assert ERASE_LINE in _read_until(terminal, ERASE_LINE)
+
+
+def test_a_line_that_cannot_tick_redraws_its_elapsed_time_from_a_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    before = threading.active_count()
+    with _stderr_on_a_terminal(monkeypatch) as terminal:
+        with progress("Fetching origin", ticks=False):
+            assert threading.active_count() == before + 1
+            assert b"0:00:01" in _read_until(terminal, b"0:00:01")  # redrawn as time passes
+    assert threading.active_count() == before

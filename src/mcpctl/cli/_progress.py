@@ -20,8 +20,13 @@ def _ignore(*_: int) -> None:
 
 
 @contextmanager
-def progress(label: str, *, enabled: bool = True) -> Iterator[Tick]:
-    """A `tick` for the work inside the block; on a terminal stderr, a transient rich progress line."""
+def progress(label: str, *, enabled: bool = True, ticks: bool = True) -> Iterator[Tick]:
+    """A `tick` for the work inside the block; on a terminal stderr, a transient rich progress line.
+
+    `ticks=False` is for work that cannot say how far it is (a git fetch): the line then redraws its
+    elapsed time from rich's refresh thread. Work that ticks redraws in `tick` and runs no thread, so a
+    big load on a terminal may still fork its parsing helper (`schemas/_forked.py` needs one thread).
+    """
     if not enabled or not sys.stderr.isatty():
         yield _ignore
         return
@@ -31,7 +36,12 @@ def progress(label: str, *, enabled: bool = True) -> Iterator[Tick]:
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
     # No stdout redirection: output printed meanwhile must stay on stdout, not be drawn on stderr.
     with Progress(
-        *columns, console=Console(stderr=True), transient=True, redirect_stdout=False, redirect_stderr=False
+        *columns,
+        console=Console(stderr=True),
+        transient=True,
+        redirect_stdout=False,
+        redirect_stderr=False,
+        auto_refresh=not ticks,
     ) as bar:
         task = bar.add_task(label, total=None)
 
@@ -42,6 +52,6 @@ def progress(label: str, *, enabled: bool = True) -> Iterator[Tick]:
             now = time.monotonic()
             if now - shown[0] >= 0.05 or done == total:
                 shown[0] = now
-                bar.update(task, completed=done, total=total)
+                bar.update(task, completed=done, total=total, refresh=ticks)
 
         yield tick
