@@ -167,10 +167,9 @@ def test_a_line_that_ticks_runs_no_thread_and_redraws_on_its_ticks(monkeypatch: 
         assert ERASE_LINE in _read_until(terminal, ERASE_LINE)
 
 
-def test_a_line_that_cannot_tick_redraws_its_elapsed_time_from_a_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_line_that_cannot_tick_redraws_its_time_from_a_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     before = threading.active_count()
-    with _stderr_on_a_terminal(monkeypatch) as terminal:
-        with progress("Fetching origin", ticks=False):
-            assert threading.active_count() == before + 1
-            assert b"0:00:01" in _read_until(terminal, b"0:00:01")  # redrawn as time passes
+    with _stderr_on_a_terminal(monkeypatch) as terminal, progress("Fetching origin", ticks=False):
+        assert threading.active_count() == before + 1
+        assert b"0:00:01" in _read_until(terminal, b"0:00:01")  # redrawn as time passes
     assert threading.active_count() == before
