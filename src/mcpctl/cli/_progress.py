@@ -7,6 +7,7 @@ for machine-readable output: the caller passes `enabled=False` for `-o json`.
 from __future__ import annotations
 
 import sys
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -34,6 +35,7 @@ def progress(label: str, *, enabled: bool = True, ticks: bool = True) -> Iterato
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    running = set(threading.enumerate())
     # No stdout redirection: output printed meanwhile must stay on stdout, not be drawn on stderr.
     with Progress(
         *columns,
@@ -44,6 +46,7 @@ def progress(label: str, *, enabled: bool = True, ticks: bool = True) -> Iterato
         auto_refresh=not ticks,
     ) as bar:
         task = bar.add_task(label, total=None)
+        refresher = set(threading.enumerate()) - running  # rich's refresh thread, if it runs one
 
         shown = [0.0]
 
@@ -55,3 +58,7 @@ def progress(label: str, *, enabled: bool = True, ticks: bool = True) -> Iterato
                 bar.update(task, completed=done, total=total, refresh=ticks)
 
         yield tick
+    # rich signals its refresh thread to stop but does not wait for it: wait here, so the work that
+    # follows (a load after a fetch) runs with one thread and may fork.
+    for thread in refresher:
+        thread.join(timeout=5)
