@@ -10,7 +10,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from mcpctl.cli import cli
-from mcpctl.store import Store, hash_token
+from mcpctl.store import PromptProposal, Store, hash_token
 
 EXAMPLES = str(Path(__file__).resolve().parents[2] / "examples" / "config-repo")
 
@@ -20,10 +20,22 @@ def run(url: str, *args: str) -> Result:
 
 
 def estate(url: str, tokens: Path) -> dict[str, str]:
-    """The example estate plus a CLI-made server; the value of every token, by file name."""
+    """The example estate, a CLI-made server and three prompt requests (pending, approved, rejected);
+    the value of every token, by file name."""
     assert run(url, "apply", "-f", EXAMPLES, "--yes", "--token-output", str(tokens)).exit_code == 0
     made = run(url, "create", "server", "tokyo", "--command", "mcp-server-time")
     assert made.exit_code == 0, made.output
+    with Store.open(url) as store:
+        for name in ("style", "tone", "naming"):
+            store.propose_prompt(
+                PromptProposal(
+                    "platform", name, f"Text of {name}.", ("writing",), "One line", "ci-bot", "alice"
+                )
+            )
+        store.decide_prompt_request(
+            "platform", "tone", "approved", by="bob", branch="prompt/tone", commit="ab12"
+        )
+        store.decide_prompt_request("platform", "naming", "rejected", by="bob", reason="too vague")
     return {path.name: path.read_text().strip() for path in tokens.iterdir()}
 
 
@@ -34,7 +46,8 @@ def snapshot(url: str) -> list[tuple[object, ...]]:
             for live in store.list_resources()
         ]
         tokens = [(r.project, r.name, r.prefix, r.expires_at, r.token_hash) for r in store.token_records()]
-    return [*rows, *tokens]
+        requests = store.prompt_requests()
+    return [*rows, *tokens, *requests]
 
 
 def check_round_trip(source: str, target: str, tmp_path: Path) -> None:
@@ -50,8 +63,10 @@ def check_round_trip(source: str, target: str, tmp_path: Path) -> None:
     assert restored.exit_code == 0, restored.output
     with Store.open(source) as store:
         count = len(store.list_resources())
-    assert f"restored {count} resource(s)" in restored.stdout
-    assert snapshot(target) == snapshot(source)
+        statuses = sorted(request.status for request in store.prompt_requests())
+    assert statuses == ["approved", "pending", "rejected"]
+    assert f"restored {count} resource(s) and 3 prompt request(s)" in restored.stdout
+    assert snapshot(target) == snapshot(source)  # the requests with their reviews and times
     with Store.open(target) as store:
         for name, value in values.items():
             record = store.find_token(hash_token(value))
@@ -85,6 +100,47 @@ def test_restore_refuses_a_store_that_is_not_empty_unless_forced(database_url: s
         assert "zed" not in {live.identity.name for live in store.list_resources("User")}
 
 
+def test_a_store_holding_only_prompt_requests_is_not_empty(database_url: str, tmp_path: Path) -> None:
+    empty = tmp_path / "empty.json"
+    empty.write_text(backup_with_requests())
+    with Store.open(database_url) as store:
+        store.propose_prompt(PromptProposal("platform", "style", "Be brief.", token="ci-bot"))
+    refused = run(database_url, "restore", str(empty))
+    assert refused.exit_code == 1 and "1 prompt request(s)" in refused.stderr
+    forced = run(database_url, "restore", str(empty), "--force")
+    assert forced.exit_code == 0, forced.output
+    with Store.open(database_url) as store:
+        assert store.prompt_requests() == []  # replaced by what the backup holds: none
+
+
+def test_a_version_1_backup_still_restores(sqlite_database_url: str, tmp_path: Path) -> None:
+    estate(sqlite_database_url, tmp_path / "tokens")
+    backup = tmp_path / "b.json"
+    assert run(sqlite_database_url, "backup", str(backup)).exit_code == 0
+    document = json.loads(backup.read_text())
+    del document["promptRequests"]
+    backup.write_text(json.dumps({**document, "version": 1}))
+    target = f"sqlite:///{tmp_path / 'target.db'}"
+    restored = run(target, "restore", str(backup))
+    assert restored.exit_code == 0, restored.output
+    assert "and 0 prompt request(s)" in restored.stdout
+
+
+def backup_with_requests(*changes: dict[str, object]) -> str:
+    """A version 2 backup with no resource and one prompt request per entry of `changes`."""
+    request = {
+        "project": "platform",
+        "name": "style",
+        "content": "Be brief.",
+        "createdAt": "2026-01-01T00:00:00+00:00",
+        "updatedAt": "2026-01-01T00:00:00+00:00",
+    }
+    entries = [request | change for change in changes]
+    return json.dumps(
+        {"format": "mcpctl.dev/backup", "version": 2, "resources": [], "promptRequests": entries}
+    )
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [
@@ -97,6 +153,19 @@ def test_restore_refuses_a_store_that_is_not_empty_unless_forced(database_url: s
             ' "createdAt": "2026-01-01T00:00:00+00:00", "updatedAt": "2026-01-01T00:00:00+00:00"}]}',
             "resources[0]: a token needs token.hash",
         ),
+        (backup_with_requests({}), "promptRequests[0].status: expected one of pending, approved, rejected"),
+        (
+            backup_with_requests({"status": "pending", "name": ""}),
+            "promptRequests[0].name: expected a non-empty",
+        ),
+        (backup_with_requests({"status": "pending", "commit": "c" * 65}), "promptRequests[0].commit: longer"),
+        (backup_with_requests({"status": "pending", "tags": "a"}), "promptRequests[0].tags: expected a list"),
+        (backup_with_requests({"status": "pending", "createdAt": "soon"}), "promptRequests[0].createdAt"),
+        (backup_with_requests({"status": "pending"}, {"status": "pending"}), "promptRequests[1]: a second"),
+        (
+            '{"format": "mcpctl.dev/backup", "version": 2, "resources": [], "promptRequests": {}}',
+            "expected a list",
+        ),
     ],
 )
 def test_bad_backups_are_refused_and_change_nothing(
@@ -104,5 +173,9 @@ def test_bad_backups_are_refused_and_change_nothing(
 ) -> None:
     backup = tmp_path / "bad.json"
     backup.write_text(content)
-    result = run(sqlite_database_url, "restore", str(backup))
+    with Store.open(sqlite_database_url) as store:
+        store.propose_prompt(PromptProposal("platform", "kept", "Be brief.", token="ci-bot"))
+    result = run(sqlite_database_url, "restore", str(backup), "--force")
     assert result.exit_code in (1, 2) and message in result.stderr, result.output
+    with Store.open(sqlite_database_url) as store:  # nothing written, nothing removed
+        assert [request.name for request in store.prompt_requests()] == ["kept"]

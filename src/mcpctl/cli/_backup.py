@@ -1,6 +1,7 @@
 """`mcpctl backup FILE` and `mcpctl restore FILE`: move a whole store, tokens still working.
 
-The file (JSON, mode 0600) holds every resource as stored and each token's SHA-256, never a value.
+The file (JSON, mode 0600) holds every resource as stored, each token's SHA-256 (never a value) and
+the prompt requests.
 """
 
 from __future__ import annotations
@@ -44,8 +45,11 @@ def backup(file: str, database_url: str | None) -> None:
         write_private(path, text)
     except OSError as error:
         raise UsageError(f"cannot write {path}: {error.strerror}") from None
-    count, generation = len(document["resources"]), document["generation"]
-    click.echo(f"backed up {count} resource(s) (generation {generation}) to {path}")
+    count, requests = len(document["resources"]), len(document["promptRequests"])
+    generation = document["generation"]
+    click.echo(
+        f"backed up {count} resource(s) and {requests} prompt request(s) (generation {generation}) to {path}"
+    )
 
 
 @cli.command("restore")
@@ -65,8 +69,11 @@ def restore(file: str, force: bool, database_url: str | None) -> None:
         raise UsageError(f"{file} is not JSON: {error}") from None
     store = open_store(database_url)
     try:
-        count = restore_backup(store, document, force=force, actor=current_actor())
+        restored = restore_backup(store, document, force=force, actor=current_actor())
         generation = store.generation()
     finally:
         store.close()
-    click.echo(f"restored {count} resource(s) into {store.url} (generation {generation})")
+    click.echo(
+        f"restored {restored.resources} resource(s) and {restored.prompt_requests} prompt request(s) "
+        f"into {store.url} (generation {generation})"
+    )

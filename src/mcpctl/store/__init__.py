@@ -26,7 +26,7 @@ from ._audit_follow import AuditFollower
 from ._audit_query import MAX_LIMIT, AuditQuery
 from ._audit_retention import PRUNE_BATCH, AuditRetention, prune_audit
 from ._audit_writer import AuditWriter, AuditWriterStats
-from ._backup import BACKUP_FORMAT, BACKUP_VERSION, BadBackup, backup_document, restore_backup
+from ._backup import BACKUP_FORMAT, BACKUP_VERSION, BadBackup, Restored, backup_document, restore_backup
 from ._changes import CHANNEL, ChangeFeed
 from ._prompt_requests import REQUEST_STATUSES, PromptProposal, PromptRequest, RequestStatus
 from ._records import Revision, TokenRecord
@@ -66,6 +66,7 @@ __all__ = [
     "PromptProposal",
     "PromptRequest",
     "RequestStatus",
+    "Restored",
     "Revision",
     "Store",
     "StoreTransaction",

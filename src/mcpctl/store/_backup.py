@@ -2,16 +2,21 @@
 
 Unlike `export` (a config repo, from which `apply` makes new token values), a backup restores a store
 whose tokens still authenticate. It holds no token value, only SHA-256 hashes and display prefixes,
-and the specs as the store keeps them (secrets are references there).
+and the specs as the store keeps them (secrets are references there). It also holds the prompt
+requests, pending and decided, which live only in the store.
 
-    {"format": "mcpctl.dev/backup", "version": 1, "createdAt": ..., "generation": N,
+    {"format": "mcpctl.dev/backup", "version": 2, "createdAt": ..., "generation": N,
      "resources": [{"document": {...}, "managedBy": ..., "sourceRevision": ..., "createdAt": ...,
-                    "updatedAt": ..., "token": {"hash": ..., "prefix": ..., "expiresAt": ...}}, ...]}
+                    "updatedAt": ..., "token": {"hash": ..., "prefix": ..., "expiresAt": ...}}, ...],
+     "promptRequests": [{"project": ..., "name": ..., "content": ..., "status": ..., ...}, ...]}
+
+Version 1 (before prompt requests were kept) is still read: it restores no prompt request.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -20,13 +25,16 @@ from pydantic import ValidationError
 from mcpctl.errors import McpctlError, StoreError
 from mcpctl.schemas import McpToken, parse_resource
 
+from ._prompt_requests import REQUEST_STATUSES, PromptRequest
+
 if TYPE_CHECKING:
     from ._store import Store
 
 BACKUP_FORMAT = "mcpctl.dev/backup"
 """`format` of a backup document."""
-BACKUP_VERSION = 1
-"""`version` of the backup documents this mcpctl writes and reads."""
+BACKUP_VERSION = 2
+"""`version` of the backup documents this mcpctl writes (it reads this one and 1)."""
+READABLE_VERSIONS = (1, BACKUP_VERSION)
 RESTORE_SOURCE = "restore"
 """History `source` of a restore."""
 
@@ -62,6 +70,28 @@ def backup_document(store: Store) -> dict[str, Any]:
         "createdAt": _time(datetime.now(UTC)),
         "generation": generation,
         "resources": entries,
+        "promptRequests": [_request_entry(request) for request in store.prompt_requests()],
+    }
+
+
+def _request_entry(request: PromptRequest) -> dict[str, Any]:
+    return {
+        "project": request.project,
+        "name": request.name,
+        "content": request.content,
+        "tags": list(request.tags),
+        "summary": request.summary,
+        "status": request.status,
+        "token": request.token,
+        "user": request.user,
+        "sessionId": request.session_id,
+        "createdAt": _time(request.created_at),
+        "updatedAt": _time(request.updated_at),
+        "decidedAt": _time(request.decided_at),
+        "decidedBy": request.decided_by,
+        "reason": request.reason,
+        "branch": request.branch,
+        "commit": request.commit,
     }
 
 
@@ -108,35 +138,117 @@ def _restorable(entry: Any, number: int) -> tuple[Any, dict[str, Any]]:
     return resource, options
 
 
-def restore_backup(store: Store, document: Any, *, force: bool = False, actor: str | None = None) -> int:
-    """Make the store hold exactly the backup's resources, in one transaction; returns how many.
+# Longest values the prompt_requests columns hold (PostgreSQL refuses longer ones, SQLite would not).
+_REQUEST_TEXT_LIMITS = {"project": 253, "name": 253, "token": 253, "user": 253, "decidedBy": 253}
+_REQUEST_TEXT_LIMITS |= {"sessionId": 128, "branch": 255, "commit": 64}
 
-    Refuses a store that holds any resource unless `force` (which deletes what the backup lacks).
+
+def _request_text(entry: Mapping[str, Any], key: str, where: str, *, required: bool) -> str | None:
+    value = entry.get(key)
+    if value is None and not required:
+        return None
+    if not isinstance(value, str) or (required and not value):
+        raise BadBackup(f"{where}.{key}: expected {'a non-empty' if required else 'a'} string")
+    limit = _REQUEST_TEXT_LIMITS.get(key)
+    if limit is not None and len(value) > limit:
+        raise BadBackup(f"{where}.{key}: longer than {limit} characters")
+    return value
+
+
+def _restorable_request(entry: Any, number: int) -> PromptRequest:
+    where = f"promptRequests[{number}]"
+    if not isinstance(entry, Mapping):
+        raise BadBackup(f"{where}: expected an object")
+    status = entry.get("status")
+    if status not in REQUEST_STATUSES:
+        raise BadBackup(f"{where}.status: expected one of {', '.join(REQUEST_STATUSES)}")
+    tags = entry.get("tags", [])
+    if not isinstance(tags, list) or not all(isinstance(tag, str) for tag in tags):
+        raise BadBackup(f"{where}.tags: expected a list of strings")
+    decided = entry.get("decidedAt")
+
+    def text(key: str, *, required: bool = False) -> str | None:
+        return _request_text(entry, key, where, required=required)
+
+    return PromptRequest(
+        project=str(text("project", required=True)),
+        name=str(text("name", required=True)),
+        content=text("content") or "",
+        tags=tuple(tags),
+        summary=text("summary") or "",
+        status=status,
+        token=text("token"),
+        user=text("user"),
+        session_id=text("sessionId"),
+        created_at=_parse_time(entry.get("createdAt"), f"{where}.createdAt"),
+        updated_at=_parse_time(entry.get("updatedAt"), f"{where}.updatedAt"),
+        decided_at=None if decided is None else _parse_time(decided, f"{where}.decidedAt"),
+        decided_by=text("decidedBy"),
+        reason=text("reason"),
+        branch=text("branch"),
+        commit=text("commit"),
+    )
+
+
+def _restorable_requests(document: Mapping[str, Any]) -> list[PromptRequest]:
+    entries = document.get("promptRequests", [])
+    if not isinstance(entries, list):
+        raise BadBackup("promptRequests: expected a list")
+    requests = [_restorable_request(entry, number) for number, entry in enumerate(entries)]
+    seen: set[tuple[str, str]] = set()
+    for number, request in enumerate(requests):
+        key = (request.project, request.name)
+        if key in seen:
+            raise BadBackup(
+                f"promptRequests[{number}]: a second request {request.name!r} in {request.project}"
+            )
+        seen.add(key)
+    return requests
+
+
+@dataclass(frozen=True, slots=True)
+class Restored:
+    """What a restore wrote."""
+
+    resources: int
+    prompt_requests: int
+
+
+def restore_backup(store: Store, document: Any, *, force: bool = False, actor: str | None = None) -> Restored:
+    """Make the store hold exactly the backup's resources and prompt requests, in one transaction.
+
+    Refuses a store that holds any resource or prompt request unless `force` (which deletes what the
+    backup lacks). Every entry is checked before anything is written.
     """
     if not isinstance(document, Mapping) or document.get("format") != BACKUP_FORMAT:
         raise BadBackup(f"not an mcpctl backup (format {BACKUP_FORMAT!r} expected)")
-    if document.get("version") != BACKUP_VERSION:
+    if document.get("version") not in READABLE_VERSIONS:
         version = document.get("version")
-        raise BadBackup(f"backup version {version!r} is not supported (this mcpctl reads {BACKUP_VERSION})")
+        readable = " and ".join(str(known) for known in READABLE_VERSIONS)
+        raise BadBackup(f"backup version {version!r} is not supported (this mcpctl reads {readable})")
     entries = document.get("resources")
     if not isinstance(entries, list):
         raise BadBackup("resources: expected a list")
     restorable = [_restorable(entry, number) for number, entry in enumerate(entries)]
+    requests = _restorable_requests(document)
     with store.transaction(actor=actor) as tx:
         present = store.list_resources()
-        if present and not force:
+        held_requests = tx.prompt_request_count()
+        if (present or held_requests) and not force:
             raise StoreError(
-                f"the store at {store.url} is not empty ({len(present)} resource(s)); "
+                f"the store at {store.url} is not empty ({len(present)} resource(s), "
+                f"{held_requests} prompt request(s)); "
                 "restore into an empty store, or pass --force to replace its contents"
             )
         for live in present:
             tx.delete(live.identity, force=True)
         for resource, options in restorable:
             tx.restore(resource, **options)
+        tx.restore_prompt_requests(requests)
         tx.record_revision(
             source=RESTORE_SOURCE,
             revision=None,
             plan_digest=str(document.get("createdAt") or ""),
             counts={"add": len(restorable), "change": 0, "destroy": len(present)},
         )
-    return len(restorable)
+    return Restored(len(restorable), len(requests))

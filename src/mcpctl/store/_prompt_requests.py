@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 
 from mcpctl.errors import AlreadyExists, ResourceNotFound, UsageError
 
@@ -86,6 +86,39 @@ def _record(row: Any) -> PromptRequest:
         branch=row.branch,
         commit=row.commit,
     )
+
+
+def replace_requests(connection: Connection, requests: list[PromptRequest]) -> None:
+    """Make the table hold exactly `requests`, each as it was (status, decision, times): a restore."""
+    connection.execute(delete(PROMPT_REQUESTS))
+    if requests:
+        connection.execute(insert(PROMPT_REQUESTS), [_row(request) for request in requests])
+
+
+def count_requests(connection: Connection) -> int:
+    """How many prompt requests the store holds, of any status."""
+    return int(connection.execute(select(func.count()).select_from(PROMPT_REQUESTS)).scalar_one())
+
+
+def _row(request: PromptRequest) -> dict[str, Any]:
+    return {
+        "project": request.project,
+        "name": request.name,
+        "content": request.content,
+        "tags": list(request.tags),
+        "summary": request.summary,
+        "status": request.status,
+        "token_name": request.token,
+        "user_name": request.user,
+        "session_id": request.session_id,
+        "created_at": request.created_at,
+        "updated_at": request.updated_at,
+        "decided_at": request.decided_at,
+        "decided_by": request.decided_by,
+        "reason": request.reason,
+        "branch": request.branch,
+        "commit": request.commit,
+    }
 
 
 def select_requests(

@@ -20,6 +20,7 @@ from ._audit_event import AuditEvent, new_correlation_id
 from ._audit_query import event_row
 from ._changes import notify_change
 from ._codec import canonical_kind, resource_values
+from ._prompt_requests import PromptRequest, count_requests, replace_requests
 from ._tables import AUDIT_EVENTS, GLOBAL, KIND_TABLES, REVISIONS, STORE_STATE
 from ._tokens import display_prefix, generate_token, hash_token
 
@@ -149,6 +150,14 @@ class StoreTransaction:
         values = resource_values(resource) | {"managed_by": managed_by, "source_revision": source_revision}
         kept = {"created_at": created_at, "updated_at": updated_at, **(token or {})}
         self._pending[identity] = _Put(resource, values, replace=existing is not None, kept=kept)
+
+    def restore_prompt_requests(self, requests: list[PromptRequest]) -> None:
+        """Replace every stored prompt request with `requests`, as a backup holds them."""
+        replace_requests(self._connection, requests)
+
+    def prompt_request_count(self) -> int:
+        """How many prompt requests the store holds (read in this transaction)."""
+        return count_requests(self._connection)
 
     def record_revision(
         self,
