@@ -39,7 +39,7 @@ def estate(url: str, tokens: Path) -> dict[str, str]:
     return {path.name: path.read_text().strip() for path in tokens.iterdir()}
 
 
-def snapshot(url: str) -> list[tuple[object, ...]]:
+def snapshot(url: str) -> list[object]:
     with Store.open(url) as store:
         rows = [
             (live.identity, live.resource, live.managed_by, live.source_revision, live.created_at)
