@@ -16,11 +16,12 @@ Version 1 (before prompt requests were kept) is still read: it restores no promp
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
+from pydantic.alias_generators import to_camel
 
 from mcpctl.errors import McpctlError, StoreError
 from mcpctl.schemas import McpToken, parse_resource
@@ -75,24 +76,14 @@ def backup_document(store: Store) -> dict[str, Any]:
 
 
 def _request_entry(request: PromptRequest) -> dict[str, Any]:
-    return {
-        "project": request.project,
-        "name": request.name,
-        "content": request.content,
-        "tags": list(request.tags),
-        "summary": request.summary,
-        "status": request.status,
-        "token": request.token,
-        "user": request.user,
-        "sessionId": request.session_id,
-        "createdAt": _time(request.created_at),
-        "updatedAt": _time(request.updated_at),
-        "decidedAt": _time(request.decided_at),
-        "decidedBy": request.decided_by,
-        "reason": request.reason,
-        "branch": request.branch,
-        "commit": request.commit,
-    }
+    """A request as a backup holds it: its fields in camelCase, times in ISO form, tags as a list."""
+    entry: dict[str, Any] = {}
+    for field in fields(request):
+        value = getattr(request, field.name)
+        if isinstance(value, datetime):
+            value = _time(value)
+        entry[to_camel(field.name)] = list(value) if isinstance(value, tuple) else value
+    return entry
 
 
 class BadBackup(McpctlError):

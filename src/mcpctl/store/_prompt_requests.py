@@ -6,7 +6,7 @@ which then reaches the store through review and the reconciler like any other ch
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from typing import Any, Literal, get_args
 
@@ -100,25 +100,13 @@ def count_requests(connection: Connection) -> int:
     return int(connection.execute(select(func.count()).select_from(PROMPT_REQUESTS)).scalar_one())
 
 
+_COLUMN_NAMES = {"token": "token_name", "user": "user_name"}
+"""Fields of `PromptRequest` whose column is named otherwise (the rest are named alike)."""
+
+
 def _row(request: PromptRequest) -> dict[str, Any]:
-    return {
-        "project": request.project,
-        "name": request.name,
-        "content": request.content,
-        "tags": list(request.tags),
-        "summary": request.summary,
-        "status": request.status,
-        "token_name": request.token,
-        "user_name": request.user,
-        "session_id": request.session_id,
-        "created_at": request.created_at,
-        "updated_at": request.updated_at,
-        "decided_at": request.decided_at,
-        "decided_by": request.decided_by,
-        "reason": request.reason,
-        "branch": request.branch,
-        "commit": request.commit,
-    }
+    row = {_COLUMN_NAMES.get(f.name, f.name): getattr(request, f.name) for f in fields(request)}
+    return row | {"tags": list(request.tags)}
 
 
 def select_requests(
