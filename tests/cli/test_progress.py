@@ -167,9 +167,9 @@ def test_a_line_that_ticks_runs_no_thread_and_redraws_on_its_ticks(monkeypatch: 
         assert ERASE_LINE in _read_until(terminal, ERASE_LINE)
 
 
-def test_a_line_that_cannot_tick_redraws_its_time_from_a_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_line_with_a_timer_redraws_its_time_from_a_thread(monkeypatch: pytest.MonkeyPatch) -> None:
     before = set(threading.enumerate())
-    with _stderr_on_a_terminal(monkeypatch) as terminal, progress("Fetching origin", ticks=False):
+    with _stderr_on_a_terminal(monkeypatch) as terminal, progress("Fetching origin", timer=True):
         (refresher,) = set(threading.enumerate()) - before
         assert b"0:00:01" in _read_until(terminal, b"0:00:01")  # redrawn as time passes
     assert not refresher.is_alive()  # waited for, so a load that follows may fork

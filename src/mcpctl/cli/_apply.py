@@ -124,7 +124,7 @@ def apply_command(
         _confirm(yes)
     store = open_store(database_url)
     try:
-        with progress("Applying changes") as tick:
+        with progress("Applying changes", timer=True) as tick:
             # -f input is planned again under the lock if another apply got in first; a saved plan never is.
             result = apply_plan(
                 store,

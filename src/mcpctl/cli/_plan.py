@@ -134,7 +134,7 @@ def _load_other(source: Source, show_progress: bool) -> DesiredState:
 
     if not isinstance(source, GitSource):
         return source.load()
-    with progress(f"Fetching {source.name}", enabled=show_progress, ticks=False):
+    with progress(f"Fetching {source.name}", enabled=show_progress, timer=True):
         checkout = source.fetch_checkout()
     with progress("Loading documents", enabled=show_progress) as tick:
         return source.load_checkout(checkout, progress=tick)

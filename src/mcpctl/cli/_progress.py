@@ -21,12 +21,13 @@ def _ignore(*_: int) -> None:
 
 
 @contextmanager
-def progress(label: str, *, enabled: bool = True, ticks: bool = True) -> Iterator[Tick]:
+def progress(label: str, *, enabled: bool = True, timer: bool = False) -> Iterator[Tick]:
     """A `tick` for the work inside the block; on a terminal stderr, a transient rich progress line.
 
-    `ticks=False` is for work that cannot say how far it is (a git fetch): the line then redraws its
-    elapsed time from rich's refresh thread. Work that ticks redraws in `tick` and runs no thread, so a
-    big load on a terminal may still fork its parsing helper (`schemas/_forked.py` needs one thread).
+    By default the line is redrawn on ticks only and no thread runs, so a big load on a terminal may
+    still fork its parsing helper (`schemas/_forked.py` needs one thread). `timer=True` redraws it from
+    rich's refresh thread too, so its elapsed time moves between ticks: for work that ticks seldom or
+    never (a git fetch, the writes of an apply), which forks nothing.
     """
     if not enabled or not sys.stderr.isatty():
         yield _ignore
@@ -43,7 +44,7 @@ def progress(label: str, *, enabled: bool = True, ticks: bool = True) -> Iterato
         transient=True,
         redirect_stdout=False,
         redirect_stderr=False,
-        auto_refresh=not ticks,
+        auto_refresh=timer,
     ) as bar:
         task = bar.add_task(label, total=None)
         refresher = set(threading.enumerate()) - running  # rich's refresh thread, if it runs one
@@ -55,7 +56,7 @@ def progress(label: str, *, enabled: bool = True, ticks: bool = True) -> Iterato
             now = time.monotonic()
             if now - shown[0] >= 0.05 or done == total:
                 shown[0] = now
-                bar.update(task, completed=done, total=total, refresh=ticks)
+                bar.update(task, completed=done, total=total, refresh=not timer)
 
         yield tick
     # rich signals its refresh thread to stop but does not wait for it: wait here, so the work that

@@ -86,7 +86,7 @@ def validate_repository(
     from mcpctl.schemas import load_and_validate
 
     source = GitSource(repo, ref=ref, path=path)
-    with progress(f"Fetching {source.name}", enabled=show_progress, ticks=False):
+    with progress(f"Fetching {source.name}", enabled=show_progress, timer=True):
         checkout = source.fetch_checkout()
     with progress("Validating documents", enabled=show_progress) as tick:
         result = load_and_validate([str(subpath(checkout, path))], limits=limits, progress=tick)
