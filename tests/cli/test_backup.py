@@ -29,7 +29,7 @@ def estate(url: str, tokens: Path) -> dict[str, str]:
         for name in ("style", "tone", "naming"):
             store.propose_prompt(
                 PromptProposal(
-                    "platform", name, f"Text of {name}.", ("writing",), "One line", "ci-bot", "alice"
+                    "platform", name, f"Text of {name}.", ("writing",), "One line", "ci-bot", "alice", name
                 )
             )
         store.decide_prompt_request(
