@@ -26,7 +26,7 @@ from pydantic.alias_generators import to_camel
 from mcpctl.errors import McpctlError, StoreError
 from mcpctl.schemas import McpToken, parse_resource
 
-from ._prompt_requests import REQUEST_STATUSES, PromptRequest
+from ._prompt_requests import REQUEST_STATUSES, PromptRequest, column_length
 
 if TYPE_CHECKING:
     from ._store import Store
@@ -129,18 +129,16 @@ def _restorable(entry: Any, number: int) -> tuple[Any, dict[str, Any]]:
     return resource, options
 
 
-# Longest values the prompt_requests columns hold (PostgreSQL refuses longer ones, SQLite would not).
-_REQUEST_TEXT_LIMITS = {"project": 253, "name": 253, "token": 253, "user": 253, "decidedBy": 253}
-_REQUEST_TEXT_LIMITS |= {"sessionId": 128, "branch": 255, "commit": 64}
-
-
-def _request_text(entry: Mapping[str, Any], key: str, where: str, *, required: bool) -> str | None:
+def _request_text(entry: Mapping[str, Any], field: str, where: str, *, required: bool) -> str | None:
+    """Field `field` of a request entry (spelt in camelCase there), within its column's length: PostgreSQL
+    refuses a longer value, and SQLite would keep it."""
+    key = to_camel(field)
     value = entry.get(key)
     if value is None and not required:
         return None
     if not isinstance(value, str) or (required and not value):
         raise BadBackup(f"{where}.{key}: expected {'a non-empty' if required else 'a'} string")
-    limit = _REQUEST_TEXT_LIMITS.get(key)
+    limit = column_length(field)
     if limit is not None and len(value) > limit:
         raise BadBackup(f"{where}.{key}: longer than {limit} characters")
     return value
@@ -158,8 +156,8 @@ def _restorable_request(entry: Any, number: int) -> PromptRequest:
         raise BadBackup(f"{where}.tags: expected a list of strings")
     decided = entry.get("decidedAt")
 
-    def text(key: str, *, required: bool = False) -> str | None:
-        return _request_text(entry, key, where, required=required)
+    def text(field: str, *, required: bool = False) -> str | None:
+        return _request_text(entry, field, where, required=required)
 
     return PromptRequest(
         project=str(text("project", required=True)),
@@ -170,11 +168,11 @@ def _restorable_request(entry: Any, number: int) -> PromptRequest:
         status=status,
         token=text("token"),
         user=text("user"),
-        session_id=text("sessionId"),
+        session_id=text("session_id"),
         created_at=_parse_time(entry.get("createdAt"), f"{where}.createdAt"),
         updated_at=_parse_time(entry.get("updatedAt"), f"{where}.updatedAt"),
         decided_at=None if decided is None else _parse_time(decided, f"{where}.decidedAt"),
-        decided_by=text("decidedBy"),
+        decided_by=text("decided_by"),
         reason=text("reason"),
         branch=text("branch"),
         commit=text("commit"),

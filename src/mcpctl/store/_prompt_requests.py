@@ -104,6 +104,13 @@ _COLUMN_NAMES = {"token": "token_name", "user": "user_name"}
 """Fields of `PromptRequest` whose column is named otherwise (the rest are named alike)."""
 
 
+def column_length(field: str) -> int | None:
+    """The longest value the column of `PromptRequest` field `field` holds; None for unbounded text."""
+    column = PROMPT_REQUESTS.c[_COLUMN_NAMES.get(field, field)]
+    length = getattr(column.type, "length", None)
+    return length if isinstance(length, int) else None
+
+
 def _row(request: PromptRequest) -> dict[str, Any]:
     row = {_COLUMN_NAMES.get(f.name, f.name): getattr(request, f.name) for f in fields(request)}
     return row | {"tags": list(request.tags)}
