@@ -3,16 +3,21 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anyio
 import httpx
 import pytest
 from mcp.shared.exceptions import MCPError
 
 from gateway.gateway_harness import (
+    FAST,
     INITIALIZE,
     Recorder,
     create_token,
@@ -83,6 +88,94 @@ async def test_cache_reuses_lookups_for_ttl_then_asks_again(sqlite_store: Store)
         with pytest.raises(AuthFailure):
             await auth.authenticate(f"Bearer mcpctl_pat_unknown{n}", "demo")
     assert len(auth._cache) == 2
+
+
+class _GatedStore(_CountingStore):
+    """Reads, then holds each answer (in its worker thread) until `release` is set; fails while `failing`."""
+
+    def __init__(self, store: Store) -> None:
+        super().__init__(store)
+        self.release = threading.Event()
+        self.failing = False
+
+    def find_token(self, digest: str) -> Any:
+        self.calls += 1
+        record = self.store.find_token(digest)
+        assert self.release.wait(10), "the test never released the lookup"
+        if self.failing:
+            raise OSError("the store is down")
+        return record
+
+
+async def _wait_for(condition: Callable[[], bool]) -> None:
+    with anyio.fail_after(5):
+        while not condition():
+            await anyio.sleep(0.005)
+
+
+async def test_concurrent_requests_share_one_lookup(sqlite_store: Store) -> None:
+    put(sqlite_store, project_doc("demo", []))
+    token = create_token(sqlite_store, "demo", "t")
+    source = _GatedStore(sqlite_store)
+    auth = TokenAuthenticator(source, ttl=1.0)
+    labels: list[str] = []
+
+    async def one() -> None:
+        labels.append((await auth.authenticate(f"Bearer {token}", "demo")).label)
+
+    async with anyio.create_task_group() as group:
+        for _ in range(32):
+            group.start_soon(one)
+        await _wait_for(lambda: source.calls == 1)
+        await anyio.sleep(0.05)  # every request has arrived and waits
+        source.release.set()
+    assert labels == ["token demo/t"] * 32 and source.calls == 1 and auth.lookups == 1
+
+
+async def test_a_failed_lookup_fails_every_request_that_shared_it(sqlite_store: Store) -> None:
+    put(sqlite_store, project_doc("demo", []))
+    token = create_token(sqlite_store, "demo", "t")
+    source = _GatedStore(sqlite_store)
+    source.failing = True
+    auth = TokenAuthenticator(source, ttl=1.0)
+    failures: list[str] = []
+
+    async def one() -> None:
+        try:
+            await auth.authenticate(f"Bearer {token}", "demo")
+        except OSError as error:
+            failures.append(str(error))
+
+    async with anyio.create_task_group() as group:
+        for _ in range(8):
+            group.start_soon(one)
+        await _wait_for(lambda: source.calls == 1)
+        await anyio.sleep(0.05)
+        source.release.set()
+    assert failures == ["the store is down"] * 8 and source.calls == 1
+    source.failing = False  # nothing was cached: the next request asks again, and succeeds
+    assert (await auth.authenticate(f"Bearer {token}", "demo")).label == "token demo/t"
+    assert source.calls == 2
+
+
+async def test_a_clear_during_a_lookup_keeps_its_answer_out_of_the_cache(sqlite_store: Store) -> None:
+    put(sqlite_store, project_doc("demo", []))
+    token = create_token(sqlite_store, "demo", "t")
+    source = _GatedStore(sqlite_store)
+    auth = TokenAuthenticator(source, ttl=60.0)
+    async with anyio.create_task_group() as group:
+        group.start_soon(auth.authenticate, f"Bearer {token}", "demo")
+        await _wait_for(lambda: source.calls == 1)
+        put(sqlite_store, token_doc("demo", "t", revoked=True))
+        auth.clear()  # the store changed while the lookup was in flight
+        source.release.set()
+        # A request after the change does not share the older lookup: it asks the store, and is refused.
+        with pytest.raises(AuthFailure) as refused:
+            await auth.authenticate(f"Bearer {token}", "demo")
+    assert refused.value.reason == "revoked" and source.calls == 2
+    with pytest.raises(AuthFailure):  # the revoked answer is the one cached
+        await auth.authenticate(f"Bearer {token}", "demo")
+    assert source.calls == 2
 
 
 async def test_auth_matrix(sqlite_store: Store, toy_stdio: Callable[..., ServerSpec]) -> None:
@@ -184,3 +277,19 @@ async def test_revocation_takes_effect_within_the_documented_bound(
                 await session.call_tool("toy__echo", {"text": "after"})
     assert token not in caplog.text
     assert token[len("mcpctl_pat_") :] not in caplog.text
+
+
+def test_concurrent_requests_with_one_token_cost_one_store_lookup(sqlite_store: Store) -> None:
+    put(sqlite_store, project_doc("demo", []))
+    token = create_token(sqlite_store, "demo", "t")
+    config = replace(FAST, auth=AuthConfig(cache_ttl_seconds=60.0))
+    with serve_gateway(sqlite_store, config) as gateway, ThreadPoolExecutor(16) as pool:
+        url = gateway.url("demo")
+        statuses = list(pool.map(lambda _: _initialize(url, f"Bearer {token}").status_code, range(32)))
+        # An unknown token is a lookup of its own; a malformed one never reaches the store.
+        assert _initialize(url, "Bearer mcpctl_pat_unknown").status_code == 401
+        assert _initialize(url, "Bearer not-a-pat").status_code == 401
+        metrics = httpx.get(f"{gateway.base}/metrics").text
+    assert statuses == [200] * 32
+    assert "# TYPE mcpctl_token_lookups_total counter" in metrics
+    assert "\nmcpctl_token_lookups_total 2\n" in metrics

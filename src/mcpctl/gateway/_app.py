@@ -203,6 +203,16 @@ def _gauges(runtime: GatewayRuntime) -> Iterable[Gauge]:
     yield Gauge("mcpctl_open_sessions", "Open MCP sessions by project.", open_sessions)
     yield Gauge("mcpctl_store_generation", "Store generation the gateway serves.", generation)
 
+    def token_lookups() -> Iterable[tuple[dict[str, str], float]]:
+        yield {}, float(runtime.auth.lookups)
+
+    yield Gauge(
+        "mcpctl_token_lookups_total",
+        "Bearer tokens looked up in the store: auth cache misses, one per token at a time.",
+        token_lookups,
+        kind="counter",
+    )
+
     def cache_bytes() -> Iterable[tuple[dict[str, str], float]]:
         yield {"tier": "memory"}, float(runtime.cache.bytes) if runtime.cache is not None else 0.0
         disk = runtime.cache.disk if runtime.cache is not None else None

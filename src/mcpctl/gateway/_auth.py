@@ -8,9 +8,11 @@ from __future__ import annotations
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
+import anyio
 import anyio.to_thread
 
 from mcpctl.errors import AuthFailure
@@ -82,6 +84,10 @@ class TokenAuthenticator:
     The cache holds lookups (hits and misses) for `ttl` seconds, so a revoked or newly created token is
     seen after at most `ttl` seconds; expiry is checked at every request against the cached record. The
     app also `clear()`s it on every store reload, so on PostgreSQL a revocation counts from its NOTIFY.
+
+    Concurrent requests with the same token share one lookup: when an entry expires under load, every
+    request arriving before the store answered used to start its own (each a worker thread and, past the
+    connection pool's size, a new database connection), about one in four calls at 64 sessions.
     """
 
     def __init__(
@@ -101,25 +107,57 @@ class TokenAuthenticator:
         self._permissions_of = permissions_of
         self.used = used
         self._cache: OrderedDict[str, tuple[float, TokenInfo | None]] = OrderedDict()
+        self._in_flight: dict[str, _Lookup] = {}
+        self._generation = 0
+        """Counts `clear()`s: a lookup that started before one must not fill the cache after it."""
         self.lookups = 0
 
     async def lookup(self, digest: str) -> TokenInfo | None:
-        """The stored token with this hash, from the cache when fresh."""
-        now = self._clock()
-        cached = self._cache.get(digest)
-        if cached is not None and cached[0] > now:
-            return cached[1]
-        record = await anyio.to_thread.run_sync(self.store.find_token, digest)
-        self.lookups += 1
-        self._cache[digest] = (now + self.ttl, record)
-        self._cache.move_to_end(digest)
-        while len(self._cache) > self.max_entries:
-            self._cache.popitem(last=False)
-        return record
+        """The stored token with this hash: cached while fresh, else read from the store (once at a time)."""
+        while True:
+            cached = self._cache.get(digest)
+            if cached is not None and cached[0] > self._clock():
+                return cached[1]
+            shared = self._in_flight.get(digest)
+            if shared is None:
+                return await self._lookup(digest)
+            await shared.done.wait()
+            if shared.error is not None:
+                raise shared.error  # as a future does: every waiter gets the store's failure
+            if shared.answered:
+                return shared.record
+            # The request that looked up was cancelled before the store answered: look up anew.
+
+    async def _lookup(self, digest: str) -> TokenInfo | None:
+        shared = self._in_flight[digest] = _Lookup()
+        generation, started = self._generation, self._clock()
+        try:
+            try:
+                record = await anyio.to_thread.run_sync(self.store.find_token, digest)
+            except Exception as error:
+                shared.error = error
+                raise
+            self.lookups += 1
+            shared.record, shared.answered = record, True
+            if generation == self._generation:
+                self._cache[digest] = (started + self.ttl, record)
+                self._cache.move_to_end(digest)
+                while len(self._cache) > self.max_entries:
+                    self._cache.popitem(last=False)
+            return record
+        finally:
+            if self._in_flight.get(digest) is shared:
+                del self._in_flight[digest]
+            shared.done.set()
 
     def clear(self) -> None:
-        """Forget every cached lookup: the store changed (a token revoked, created or rebound)."""
+        """Forget every cached lookup: the store changed (a token revoked, created or rebound).
+
+        Lookups in flight are forgotten too: a request arriving from now on asks the store anew rather
+        than share an answer that may predate the change, and that answer is not cached."""
         self._cache.clear()
+        self._in_flight.clear()
+        self._generation += 1
 
     async def authenticate(self, authorization: str | None, project: str | None) -> Principal:
         """The principal behind an Authorization header, allowed on `project` (any project when None).
@@ -155,3 +193,13 @@ class TokenAuthenticator:
                 record.spec.rate_limit.requests_per_minute if record.spec.rate_limit is not None else None
             ),
         )
+
+
+@dataclass(eq=False, slots=True)
+class _Lookup:
+    """One store lookup in flight, which requests with the same token wait for instead of starting theirs."""
+
+    done: anyio.Event = field(default_factory=anyio.Event)
+    answered: bool = False
+    record: TokenInfo | None = None
+    error: Exception | None = None
