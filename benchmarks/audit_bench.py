@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import quote
 
 from mcpctl.store import AuditEvent, AuditQuery, AuditWriter, Store
-from mcpctl.store._tables import AuditEventRow, table_of
+from mcpctl.store._tables import AUDIT_EVENTS
 
 GOAL_QUERY_MS = 100.0
 """A query by token over the last hour on 1,000,000 events: at most this (both databases)."""
@@ -38,7 +38,7 @@ GOAL_THROUGHPUT_RATIO = 0.95
 """tools/call throughput with audit on: at least this share of audit off (64 sessions)."""
 POSTGRES_URL = os.environ.get("MCPCTL_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 DAYS, TOKENS, PROJECTS, USERS = 30, 200, 20, 50
-COLUMNS = tuple(column.name for column in table_of(AuditEventRow).columns if column.name != "id")
+COLUMNS = tuple(column.name for column in AUDIT_EVENTS.columns if column.name != "id")
 """Columns a synthetic row fills, in table order."""
 KIND_MIX = ["tool_call"] * 85 + ["session_open"] * 4 + ["session_close"] * 4 + ["prompt_get"] * 3
 KIND_MIX += ["resource_read"] * 2 + ["auth_failure", "access_denied"]
@@ -82,7 +82,7 @@ def synthetic_rows(count: int, now: datetime) -> Iterator[tuple[Any, ...]]:
 @contextmanager
 def without_audit_indexes(store: Store) -> Iterator[None]:
     """Drop the audit indexes for a bulk load and build them again after (much faster than keeping them)."""
-    indexes = list(table_of(AuditEventRow).indexes)
+    indexes = list(AUDIT_EVENTS.indexes)
     with store._engine.begin() as connection:
         for index in indexes:
             index.drop(connection)
@@ -236,7 +236,7 @@ def _tool_call_events(database_url: str) -> int:
     from sqlalchemy import func, select
 
     with Store.open(database_url) as store, store._engine.connect() as connection:
-        table = table_of(AuditEventRow)
+        table = AUDIT_EVENTS
         statement = select(func.count()).select_from(table).where(table.c.event_type == "tool_call")
         return int(connection.execute(statement).scalar() or 0)
 

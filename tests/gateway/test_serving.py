@@ -168,3 +168,27 @@ async def test_a_request_longer_than_the_header_timeout_is_not_cut(
             assert not result.is_error
             # The session's standalone GET stream outlived the header timeout too.
             assert not (await session.call_tool("toy__echo", {"text": "still here"})).is_error
+
+
+def test_a_head_of_many_small_fields_is_cut_once_over_the_size(sqlite_store: Store) -> None:
+    with serve_gateway(sqlite_store, LIMITED) as gateway, _connect(gateway) as sock:
+        sock.sendall(f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{gateway.config.port}\r\n".encode())
+        started, sent = time.monotonic(), 0
+        with pytest.raises((BrokenPipeError, ConnectionResetError)):
+            while sent < 1024 * 1024:  # short, complete header lines; the head itself never ends
+                sock.sendall(b"X-Filler: 0123456789\r\n" * 50)
+                sent += 22 * 50
+                time.sleep(0.001)
+        answer = _read_all(sock)
+        assert time.monotonic() - started < 0.9  # the size stopped it, not the 1 s head timeout
+        assert sent < 64 * 1024, f"{sent} bytes were accepted"
+        assert answer.startswith(b"HTTP/1.1 431") and b"request headers over 16384 bytes" in answer
+
+
+def test_pipelined_requests_are_each_answered(sqlite_store: Store) -> None:
+    with serve_gateway(sqlite_store, LIMITED) as gateway, _connect(gateway) as sock:
+        request = f"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1:{gateway.config.port}\r\n\r\n".encode()
+        last = request.replace(b"\r\n\r\n", b"\r\nConnection: close\r\n\r\n")
+        sock.sendall(request * 2 + last)
+        answer = _read_all(sock)
+    assert answer.count(b"HTTP/1.1 200") == 3, answer
