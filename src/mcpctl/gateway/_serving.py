@@ -1,4 +1,4 @@
-"""How the gateway app is put on uvicorn: its httptools parser, with a bounded request head and head-read time.
+"""How the gateway app is put on uvicorn: the httptools parser, with a bounded request head and head time.
 
 uvicorn bounds a request head only in its pure-Python h11 parser, and the time a client takes to send its
 headers not at all. The gateway runs uvicorn's httptools protocol (llhttp, in C: about a quarter less of
