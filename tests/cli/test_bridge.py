@@ -174,3 +174,25 @@ def test_config_claude_writes_and_merges_without_secrets(tmp_path: Path) -> None
     failed = runner.invoke(cli, ["config", "claude", "-p", "demo", "--file", str(broken)])
     assert failed.exit_code == 2 and "not valid JSON" in failed.output
     assert broken.read_text() == "{nope"
+
+
+@pytest.mark.parametrize("source", ["/dev/null", "file"])
+def test_stdin_that_cannot_be_polled_is_read_to_its_end(
+    running: tuple[RunningGateway, str], tmp_path: Path, source: str
+) -> None:
+    # `mcpctl mcp < /dev/null` or `< requests.jsonl`: epoll refuses such stdin (a device, a file).
+    gateway, token = running
+    path = Path(source) if source == "/dev/null" else tmp_path / "requests.jsonl"
+    if source == "file":
+        path.write_text("".join(json.dumps(m) + "\n" for m in PIPELINED))
+    with path.open("rb") as stdin:
+        done = subprocess.run(
+            [MCPCTL, "mcp", "-p", "demo", "--url", gateway.base],
+            stdin=stdin,
+            capture_output=True,
+            env={**os.environ, "MCPCTL_TOKEN": token},
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 0 and "Traceback" not in done.stderr.decode(), done.stderr.decode()
+    assert sorted(replies(done.stdout)) == ([] if source == "/dev/null" else [1, 2, 3])

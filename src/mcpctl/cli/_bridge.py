@@ -116,9 +116,11 @@ class _StdinLines:
 
     @classmethod
     def usable(cls, fd: int) -> bool:
-        """Pipes, sockets and terminals can be polled; a regular file cannot (and always ends)."""
+        """Pipes, sockets and terminals can be polled. Regular files and other devices (`< /dev/null`)
+        cannot (epoll refuses them) and always end, so the SDK's reader takes them."""
         try:
-            return not stat.S_ISREG(os.fstat(fd).st_mode)
+            mode = os.fstat(fd).st_mode
+            return stat.S_ISFIFO(mode) or stat.S_ISSOCK(mode) or os.isatty(fd)
         except OSError:
             return False
 
