@@ -6,6 +6,7 @@ import json
 import os
 import re
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -353,3 +354,17 @@ def test_the_limit_flags_defaults_are_the_gateways() -> None:
         (LIST_DEFAULTS, ListConfig()),
     ):
         assert defaults == {name: asdict(config)[name] for name in defaults}
+
+
+def test_a_taken_port_is_one_clear_error_before_anything_starts(sqlite_database_url: str) -> None:
+    env = {**os.environ, "MCPCTL_DATABASE_URL": sqlite_database_url}
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        refused = subprocess.run(
+            [MCPCTL, "serve", "--port", str(port)], env=env, capture_output=True, text=True, timeout=60
+        )
+    assert refused.returncode == 1, refused.stderr
+    assert f"error: cannot listen on 127.0.0.1:{port}: Address already in use\n" in refused.stderr
+    # Said before the gateway starts: no startup, no upstream, no traceback.
+    assert "startup" not in refused.stderr and "mcpctl gateway on" not in refused.stderr
+    assert "Traceback" not in refused.stderr

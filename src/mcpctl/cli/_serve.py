@@ -6,12 +6,15 @@ Parses flags into a `GatewayConfig`, builds the app with `create_app`, and hands
 from __future__ import annotations
 
 import dataclasses
+import os
+import socket
 from pathlib import Path
 from typing import Any
 
 import click
 
 from mcpctl._gc import tune_for_server
+from mcpctl.errors import GatewayError
 
 from ._logging import configure_logging
 from ._main import cli
@@ -248,6 +251,8 @@ def serve(
         )
         config = dataclasses.replace(config, extra_routers=[*config.extra_routers, *reconciler.routers])
     app = create_app(config)
+    # Bound before the upstreams, the reconciler or the app's startup run: a taken port is one clear error.
+    listener = _listen(host, port)
     if no_auth:
         click.echo(
             f"warning: serving without auth on {host}; anyone on this machine can use every project", err=True
@@ -260,7 +265,22 @@ def serve(
     tune_for_server()
     try:
         # log_config=None: uvicorn's own lines go through mcpctl's handler and format too.
-        uvicorn.Server(uvicorn_config(app, config, log_level=log_level, log_config=None)).run()
+        uvicorn.Server(uvicorn_config(app, config, log_level=log_level, log_config=None)).run([listener])
     finally:
         if reconciler is not None:
             reconciler.stop()
+
+
+LISTEN_BACKLOG = 2048
+"""Connections the kernel queues before the gateway accepts them (uvicorn's default)."""
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The gateway's listening socket on HOST:PORT; GatewayError (exit 1) when it cannot be had."""
+    address = host.strip("[]")  # `[::1]`, as a Host header spells it
+    family = socket.AF_INET6 if ":" in address else socket.AF_INET
+    try:
+        return socket.create_server((address, port), family=family, backlog=LISTEN_BACKLOG)
+    except OSError as error:
+        reason = os.strerror(error.errno) if error.errno else str(error)  # without the address repeated
+        raise GatewayError(f"cannot listen on {host}:{port}: {reason}") from None
