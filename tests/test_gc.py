@@ -3,6 +3,7 @@ one-off tuning (each case in a child process: freezing would reach the test proc
 
 from __future__ import annotations
 
+import socket
 import subprocess
 import sys
 import textwrap
@@ -83,16 +84,19 @@ def test_a_server_freezes_its_startup_heap_once_and_collects_less_often() -> Non
 
 
 def test_serve_tunes_the_collector_before_it_serves() -> None:
+    with socket.socket() as probe:  # a port free now (serve binds it before it serves)
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
     out = run(
-        """
+        f"""
         import uvicorn
         from click.testing import CliRunner
         import mcpctl.cli._serve as serve_module
         from mcpctl.cli._main import cli
         order = []
         serve_module.tune_for_server = lambda: order.append("tuned")
-        uvicorn.Server.run = lambda self: order.append("served")
-        result = CliRunner().invoke(cli, ["serve", "--database-url", "sqlite://", "--port", "18999"])
+        uvicorn.Server.run = lambda self, sockets=None: order.append("served")
+        result = CliRunner().invoke(cli, ["serve", "--database-url", "sqlite://", "--port", "{port}"])
         print(result.exit_code, order)
         """
     )
