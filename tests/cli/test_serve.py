@@ -368,3 +368,13 @@ def test_a_taken_port_is_one_clear_error_before_anything_starts(sqlite_database_
     # Said before the gateway starts: no startup, no upstream, no traceback.
     assert "startup" not in refused.stderr and "mcpctl gateway on" not in refused.stderr
     assert "Traceback" not in refused.stderr
+
+
+@pytest.mark.parametrize(
+    ("host", "shown"),
+    [("127.0.0.1", "127.0.0.1"), ("localhost", "localhost"), ("::1", "[::1]"), ("[::1]", "[::1]")],
+)
+def test_the_announced_url_brackets_an_ipv6_host(host: str, shown: str) -> None:
+    from mcpctl.cli._serve import _url_host
+
+    assert _url_host(host) == shown

@@ -258,7 +258,8 @@ def serve(
             f"warning: serving without auth on {host}; anyone on this machine can use every project", err=True
         )
     click.echo(
-        f"mcpctl gateway on http://{host}:{port} (MCP: /projects/<project>/mcp, API docs: /schema)", err=True
+        f"mcpctl gateway on http://{_url_host(host)}:{port} (MCP: /projects/<project>/mcp, API docs: /schema)",
+        err=True,
     )
     if reconciler is not None:
         reconciler.start()
@@ -284,3 +285,9 @@ def _listen(host: str, port: int) -> socket.socket:
     except OSError as error:
         reason = os.strerror(error.errno) if error.errno else str(error)  # without the address repeated
         raise GatewayError(f"cannot listen on {host}:{port}: {reason}") from None
+
+
+def _url_host(host: str) -> str:
+    """HOST as a URL spells it: an IPv6 address in brackets (`--host ::1` is served at http://[::1]:PORT)."""
+    address = host.strip("[]")
+    return f"[{address}]" if ":" in address else host
