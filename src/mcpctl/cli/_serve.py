@@ -257,10 +257,8 @@ def serve(
         click.echo(
             f"warning: serving without auth on {host}; anyone on this machine can use every project", err=True
         )
-    click.echo(
-        f"mcpctl gateway on http://{_url_host(host)}:{port} (MCP: /projects/<project>/mcp, API docs: /schema)",
-        err=True,
-    )
+    base = f"http://{_url_host(host)}:{port}"
+    click.echo(f"mcpctl gateway on {base} (MCP: /projects/<project>/mcp, API docs: /schema)", err=True)
     if reconciler is not None:
         reconciler.start()
     tune_for_server()
