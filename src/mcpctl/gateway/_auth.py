@@ -85,9 +85,9 @@ class TokenAuthenticator:
     seen after at most `ttl` seconds; expiry is checked at every request against the cached record. The
     app also `clear()`s it on every store reload, so on PostgreSQL a revocation counts from its NOTIFY.
 
-    Concurrent requests with the same token share one lookup: when an entry expires under load, every
-    request arriving before the store answered used to start its own (each a worker thread and, past the
-    connection pool's size, a new database connection), about one in four calls at 64 sessions.
+    Concurrent requests with the same token share one lookup: when an entry expired under load, every
+    request arriving before the store answered started its own (each a worker thread and, past the
+    connection pool's size, a new database connection).
     """
 
     def __init__(

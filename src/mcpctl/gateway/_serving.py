@@ -56,6 +56,7 @@ def head_limited_protocol(limits: HttpLimits) -> type[HttpToolsProtocol]:
         _unreported = 0
         """Bytes of the open head read since llhttp last reported a piece of it (one field arriving)."""
         _reported = False
+        """Whether llhttp reported a piece of the head during the read being parsed."""
 
         def _arm(self) -> None:
             self._disarm()
