@@ -6,7 +6,6 @@ Also the ASGI scope keys under which the endpoint leaves the principal and the s
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import MutableMapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -14,6 +13,8 @@ from typing import TYPE_CHECKING, Any, Literal, Protocol
 from mcp import ServerSession
 from mcp.shared.exceptions import MCPError
 from mcp_types import INVALID_PARAMS, ProgressToken, RequestId, RequestParamsMeta
+
+from mcpctl.store import new_correlation_id
 
 from ._principal import Principal
 from ._session import GatewaySession
@@ -41,11 +42,6 @@ def session_of(scope: MutableMapping[str, Any]) -> GatewaySession | None:
     """The gateway session this HTTP request belongs to (the one it opens, for an initialize)."""
     session = scope.get(SESSION_KEY)
     return session if isinstance(session, GatewaySession) else None
-
-
-def new_correlation_id() -> str:
-    """A fresh id tying a client request to everything it causes (upstream calls, events, spans)."""
-    return uuid.uuid4().hex
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +107,7 @@ class CallContext:
     meta: RequestParamsMeta | None = None
     """The client's `_meta` of this request (`progressToken` among others)."""
     correlation_id: str = field(default_factory=new_correlation_id)
+    """Ties the request to everything it causes (upstream calls, audit events, spans)."""
     target: Target | None = None
     """Set for requests about one thing (calls, gets, reads, subscriptions, completions), None for lists."""
     started: float = field(default_factory=time.perf_counter)
