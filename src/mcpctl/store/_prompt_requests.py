@@ -67,25 +67,13 @@ class PromptRequest:
         return self.session_id == proposal.session_id
 
 
+_COLUMN_NAMES = {"token": "token_name", "user": "user_name"}
+"""Fields of `PromptRequest` whose column is named otherwise (the rest are named alike)."""
+
+
 def _record(row: Any) -> PromptRequest:
-    return PromptRequest(
-        project=row.project,
-        name=row.name,
-        content=row.content,
-        tags=tuple(row.tags),
-        summary=row.summary,
-        status=row.status,
-        token=row.token_name,
-        user=row.user_name,
-        session_id=row.session_id,
-        created_at=row.created_at,
-        updated_at=row.updated_at,
-        decided_at=row.decided_at,
-        decided_by=row.decided_by,
-        reason=row.reason,
-        branch=row.branch,
-        commit=row.commit,
-    )
+    values = {f.name: getattr(row, _COLUMN_NAMES.get(f.name, f.name)) for f in fields(PromptRequest)}
+    return PromptRequest(**values | {"tags": tuple(row.tags)})
 
 
 def replace_requests(connection: Connection, requests: list[PromptRequest]) -> None:
@@ -98,10 +86,6 @@ def replace_requests(connection: Connection, requests: list[PromptRequest]) -> N
 def count_requests(connection: Connection) -> int:
     """How many prompt requests the store holds, of any status."""
     return int(connection.execute(select(func.count()).select_from(PROMPT_REQUESTS)).scalar_one())
-
-
-_COLUMN_NAMES = {"token": "token_name", "user": "user_name"}
-"""Fields of `PromptRequest` whose column is named otherwise (the rest are named alike)."""
 
 
 def column_length(field: str) -> int | None:
