@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: setup run test lint vllm clean
+.PHONY: setup run test lint vllm compose clean
 
 # `run` needs mcpctl and the example servers; `test` and `lint` add the dev tools. Each stamp says
 # what it installs, so a first `make run` is not two silent minutes.
@@ -43,6 +43,9 @@ test: setup
 # The venv and model live in $MCPCTL_VLLM_HOME (default ~/.cache/mcpctl-vllm); a second run reuses them.
 vllm:
 	scripts/setup-vllm.sh
+
+compose:
+	scripts/setup-compose.sh
 
 # mypy twice: src strictly (pyproject), then the tests relaxed (tests/mypy.toml).
 lint: setup
